@@ -1,0 +1,115 @@
+/**
+ * Input validation for `check`: every failure names the input and the fix, and runs before anything touches a
+ * server. Pure.
+ */
+import { checksumOf, parseScriptName, scanSql } from "./migrations";
+import { BootstrapInputs } from "./types";
+
+export interface CheckFailure {
+    property: string;
+    reason: string;
+}
+
+/** Role, database, schema and table names we accept: plain identifiers (escaped anyway when used). */
+const NAME = /^[A-Za-z_][A-Za-z0-9_\-]{0,62}$/;
+const RESERVED_ROLES = ["public", "none", "current_user", "session_user", "current_role"];
+const TLS_MODES = ["disable", "require", "verify-full"];
+
+function checkName(failures: CheckFailure[], property: string, value: unknown, what: string): void {
+    if (typeof value !== "string" || !NAME.test(value)) {
+        failures.push({
+            property,
+            reason: `${what} ${JSON.stringify(value)} is not allowed; use 1-63 letters, digits, "_" or "-", starting with a letter or "_"`,
+        });
+    }
+}
+
+function isInt(v: unknown, min: number, max: number): boolean {
+    return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
+}
+
+/** Validates the wire-form inputs. `olds` are the previous inputs (empty object on create). */
+export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInputs): CheckFailure[] {
+    const f: CheckFailure[] = [];
+    const c = news.connection;
+    if (!c || typeof c !== "object") {
+        return [{ property: "connection", reason: "connection is required: give host, port, user and password" }];
+    }
+    if (typeof c.host !== "string" || c.host.length === 0) f.push({ property: "connection.host", reason: "connection.host is empty; give the Postgres host name or address" });
+    if (!isInt(c.port, 1, 65535)) f.push({ property: "connection.port", reason: `connection.port ${JSON.stringify(c.port)} is not a port; use an integer from 1 to 65535` });
+    checkName(f, "connection.user", c.user, "connection.user");
+    if (typeof c.password !== "string") f.push({ property: "connection.password", reason: "connection.password must be a string (use \"\" for trust authentication)" });
+    checkName(f, "connection.maintenanceDatabase", c.maintenanceDatabase, "connection.maintenanceDatabase");
+    if (!c.tls || !TLS_MODES.includes(c.tls.mode)) f.push({ property: "connection.tls.mode", reason: `connection.tls.mode must be one of ${TLS_MODES.join(", ")}` });
+    const w = news.wait;
+    if (!w || !isInt(w.timeoutSeconds, 1, 3600)) f.push({ property: "wait.timeoutSeconds", reason: "wait.timeoutSeconds must be an integer from 1 to 3600" });
+    if (!w || !isInt(w.maxBackoffMs, 10, 60000)) f.push({ property: "wait.maxBackoffMs", reason: "wait.maxBackoffMs must be an integer from 10 to 60000" });
+    if (!w || !isInt(w.lockTimeoutSeconds, 1, 86400)) f.push({ property: "wait.lockTimeoutSeconds", reason: "wait.lockTimeoutSeconds must be an integer from 1 to 86400" });
+
+    for (const [name, r] of Object.entries(news.roles ?? {})) {
+        const p = `roles.${name}`;
+        checkName(f, p, name, "role name");
+        if (RESERVED_ROLES.includes(name.toLowerCase()) || name.toLowerCase().startsWith("pg_")) {
+            f.push({ property: p, reason: `role name "${name}" is reserved by Postgres; choose another name` });
+        }
+        if (r.password !== undefined && typeof r.password !== "string") f.push({ property: `${p}.password`, reason: "password must be a string" });
+        if (!isInt(r.connectionLimit, -1, 1_000_000)) f.push({ property: `${p}.connectionLimit`, reason: "connectionLimit must be -1 (no limit) or a positive integer" });
+        for (const g of r.memberOf ?? []) {
+            checkName(f, `${p}.memberOf`, g, "memberOf entry");
+            if (g === name) f.push({ property: `${p}.memberOf`, reason: `role ${name} cannot be a member of itself; remove it from memberOf` });
+        }
+    }
+    if (!["retain", "drop"].includes(news.onDelete)) f.push({ property: "onDelete", reason: `onDelete must be "retain" or "drop"` });
+
+    const db = news.database;
+    if (!db || typeof db !== "object") {
+        f.push({ property: "database", reason: "database is required: give at least its name" });
+    } else {
+        checkName(f, "database.name", db.name, "database name");
+        if (["template0", "template1"].includes(db.name)) f.push({ property: "database.name", reason: `"${db.name}" is a template database; choose another name` });
+        checkName(f, "database.owner", db.owner, "database owner");
+        checkName(f, "database.template", db.template, "database template");
+        if (typeof db.encoding !== "string" || !/^[A-Za-z0-9_-]{1,32}$/.test(db.encoding)) f.push({ property: "database.encoding", reason: `encoding ${JSON.stringify(db.encoding)} is not an encoding name such as UTF8` });
+        if (typeof db.locale !== "string" || !/^[A-Za-z0-9_.@-]{0,64}$/.test(db.locale)) f.push({ property: "database.locale", reason: `locale ${JSON.stringify(db.locale)} is not a locale name such as en_US.UTF-8` });
+        for (const e of db.extensions ?? []) checkName(f, "database.extensions", e, "extension name");
+        const oldName = olds?.database?.name;
+        if (oldName !== undefined && oldName !== db.name) {
+            f.push({
+                property: "database.name",
+                reason: `changing the name of existing database "${oldName}" to "${db.name}" is refused (it would look like a silent replace); ` +
+                    `rename it yourself with ALTER DATABASE and then change the input, or create a new Bootstrap resource for a new database`,
+            });
+        }
+    }
+
+    const setNames = new Set<string>();
+    const tables = new Set<string>();
+    (news.migrationSets ?? []).forEach((s, i) => {
+        const p = `migrationSets[${i}]`;
+        if (typeof s.name !== "string" || !/^[a-z][a-z0-9_]{0,62}$/.test(s.name)) f.push({ property: `${p}.name`, reason: `set name ${JSON.stringify(s.name)} must be lower-case letters, digits or "_"` });
+        if (setNames.has(s.name)) f.push({ property: `${p}.name`, reason: `migration set "${s.name}" is listed twice; give each set its own name` });
+        setNames.add(s.name);
+        checkName(f, `${p}.schema`, s.schema, "history schema");
+        checkName(f, `${p}.table`, s.table, "history table");
+        const qualified = `${s.schema}.${s.table}`;
+        if (tables.has(qualified)) f.push({ property: `${p}.table`, reason: `history table ${qualified} is used by two sets; give each set its own table` });
+        tables.add(qualified);
+        const versions = new Map<string, string>();
+        for (const [file, spec] of Object.entries(s.files ?? {})) {
+            const where = `migration set "${s.name}": ${file}`;
+            if (spec.checksum !== checksumOf(spec.sql)) f.push({ property: `${p}.files`, reason: `${where}: checksum does not match its SQL; build the inputs with the Bootstrap resource, which computes it` });
+            const { metaCommands } = scanSql(spec.sql);
+            for (const m of metaCommands) f.push({ property: `${p}.files`, reason: `${where} line ${m.line} has a psql meta-command (${m.text}) the server cannot run; use plain SQL instead` });
+            if (s.kind === "content") continue;
+            const parsed = parseScriptName(file);
+            if (!parsed) {
+                f.push({ property: `${p}.files`, reason: `${where} is not a migration name; rename it to V<version>__<description>.sql or R__<description>.sql` });
+            } else if (parsed.version !== null) {
+                const other = versions.get(parsed.version);
+                if (other) f.push({ property: `${p}.files`, reason: `migration set "${s.name}": ${other} and ${file} both have version ${parsed.version}; give each migration its own version` });
+                versions.set(parsed.version, file);
+            }
+        }
+    });
+    return f;
+}

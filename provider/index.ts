@@ -1,0 +1,12 @@
+export { Bootstrap, readScripts, migrationSetSpecs } from "./resource";
+export type {
+    BootstrapArgs,
+    BootstrapConnectionArgs,
+    BootstrapWaitArgs,
+    BootstrapRoleArgs,
+    BootstrapDatabaseArgs,
+    BootstrapMigrationSetArgs,
+    BootstrapContentArgs,
+} from "./resource";
+export { bootstrapProvider } from "./provider";
+export type { BootstrapInputs, AppliedMigration } from "./types";

@@ -1,0 +1,124 @@
+/**
+ * Pure helpers for Flyway-style migration files: names, versions, checksums, and the SQL checks and splitting
+ * the provider needs. No I/O here.
+ */
+import { createHash } from "crypto";
+
+/** A parsed migration file name. */
+export interface ScriptName {
+    kind: "versioned" | "repeatable";
+    /** Normalised version ("1.10", leading zeros stripped per part), null for repeatables. */
+    version: string | null;
+    description: string;
+}
+
+const VERSIONED = /^V(\d+(?:[._]\d+)*)__(.+)\.sql$/;
+const REPEATABLE = /^R__(.+)\.sql$/;
+
+/** The marker comment that makes a file run outside a transaction (needed for CREATE INDEX CONCURRENTLY). */
+export const NO_TRANSACTION_MARKER = "-- bootstrap:no-transaction";
+
+/** Parses `V<version>__<description>.sql` or `R__<description>.sql`; null when the name fits neither. */
+export function parseScriptName(file: string): ScriptName | null {
+    const v = VERSIONED.exec(file);
+    if (v) {
+        const version = v[1].split(/[._]/).map((p) => p.replace(/^0+(?=\d)/, "")).join(".");
+        return { kind: "versioned", version, description: v[2].replace(/_/g, " ") };
+    }
+    const r = REPEATABLE.exec(file);
+    if (r) return { kind: "repeatable", version: null, description: r[1].replace(/_/g, " ") };
+    return null;
+}
+
+/** Compares versions numerically part by part: 1.9 < 1.10, 2 == 002, 1 < 1.0.1. */
+export function compareVersions(a: string, b: string): number {
+    const pa = a.split(".").map((p) => BigInt(p));
+    const pb = b.split(".").map((p) => BigInt(p));
+    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+        const x = pa[i] ?? BigInt(0);
+        const y = pb[i] ?? BigInt(0);
+        if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+}
+
+/** Content checksum of a script: sha256 of its text with line endings normalised, so CRLF checkouts agree. */
+export function checksumOf(sql: string): string {
+    return "sha256:" + createHash("sha256").update(sql.replace(/\r\n/g, "\n"), "utf8").digest("hex");
+}
+
+/** True when the file asks to run outside a transaction. */
+export function wantsNoTransaction(sql: string): boolean {
+    return sql.split("\n").some((l) => l.trim().toLowerCase() === NO_TRANSACTION_MARKER);
+}
+
+/**
+ * Splits SQL into statements on top-level semicolons, respecting quotes, dollar quotes and comments. Also reports
+ * psql meta-commands (a backslash command at the start of a line, or COPY ... FROM STDIN), which the server
+ * cannot run. Returns statements without trailing semicolons, empty ones dropped.
+ */
+export function scanSql(sql: string): { statements: string[]; metaCommands: { line: number; text: string }[] } {
+    const statements: string[] = [];
+    const metaCommands: { line: number; text: string }[] = [];
+    let start = 0;
+    let i = 0;
+    let line = 1;
+    let atLineStart = true;
+    const n = sql.length;
+    const push = (end: number) => {
+        const s = sql.slice(start, end).trim();
+        if (s && !/^(--[^\n]*\n?\s*)*$/.test(s)) statements.push(s);
+    };
+    while (i < n) {
+        const c = sql[i];
+        if (c === "\n") { line++; atLineStart = true; i++; continue; }
+        if (atLineStart && c === "\\") {
+            const end = sql.indexOf("\n", i);
+            metaCommands.push({ line, text: sql.slice(i, end < 0 ? n : end).trim() });
+        }
+        if (c !== " " && c !== "\t" && c !== "\r") atLineStart = false;
+        if (c === "-" && sql[i + 1] === "-") { const e = sql.indexOf("\n", i); i = e < 0 ? n : e; continue; }
+        if (c === "/" && sql[i + 1] === "*") {
+            let depth = 1; i += 2;
+            while (i < n && depth > 0) {
+                if (sql[i] === "\n") line++;
+                if (sql[i] === "/" && sql[i + 1] === "*") { depth++; i += 2; }
+                else if (sql[i] === "*" && sql[i + 1] === "/") { depth--; i += 2; }
+                else i++;
+            }
+            continue;
+        }
+        if (c === "'" || c === '"') {
+            i++;
+            while (i < n) {
+                if (sql[i] === "\n") line++;
+                if (sql[i] === c) { if (sql[i + 1] === c) { i += 2; continue; } break; }
+                i++;
+            }
+            i++;
+            continue;
+        }
+        if (c === "$") {
+            const m = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 64));
+            if (m && !/[A-Za-z0-9_]/.test(sql[i - 1] ?? "")) {
+                const tag = m[0];
+                const end = sql.indexOf(tag, i + tag.length);
+                const stop = end < 0 ? n : end + tag.length;
+                for (let k = i; k < stop; k++) if (sql[k] === "\n") line++;
+                i = stop;
+                continue;
+            }
+        }
+        if (c === ";") { push(i); start = i + 1; }
+        i++;
+    }
+    push(n);
+    for (const s of statements) {
+        const body = s.replace(/^(\s*--[^\n]*\n)*/, "");
+        if (/^copy\b[\s\S]*\bfrom\s+stdin\b/i.test(body)) {
+            const at = sql.indexOf(s);
+            metaCommands.push({ line: sql.slice(0, at).split("\n").length, text: body.split("\n")[0].slice(0, 80) });
+        }
+    }
+    return { statements, metaCommands };
+}

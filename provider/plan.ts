@@ -1,0 +1,276 @@
+/**
+ * "What must the bootstrap do": a pure function of the desired inputs, the previous inputs and the actual state
+ * read from the server. It returns ordered steps (with the SQL to run) or the errors that forbid running anything.
+ * No I/O here; `postgres.ts` reads the state and carries the steps out.
+ */
+import { escapeIdentifier as id, escapeLiteral as lit } from "pg";
+import { compareVersions, parseScriptName, scanSql, wantsNoTransaction } from "./migrations";
+import { scramVerifier } from "./scram";
+import { ActualState, AppliedMigration, BootstrapInputs, HistoryRow, MigrationSetSpec, RoleSpec } from "./types";
+
+/** One step of work. `description` is safe to log; `sql` may carry password verifiers and is never logged. */
+export type Step =
+    | { target: "cluster"; kind: "role" | "database"; description: string; sql: string[] }
+    | { target: "database"; kind: "extension" | "history-table"; description: string; sql: string[] }
+    | {
+          target: "database";
+          kind: "migration";
+          description: string;
+          set: string;
+          historyTable: string;
+          script: string;
+          version: string | null;
+          scriptDescription: string;
+          checksum: string;
+          /** Whole-file SQL when transactional; split statements otherwise. */
+          sql: string[];
+          transactional: boolean;
+      };
+
+export interface Plan {
+    steps: Step[];
+    /** Human-readable notes that are not errors (e.g. a removed role left in place). */
+    notes: string[];
+    /** Anything here means nothing may run. */
+    errors: string[];
+    /** What the history will hold once the steps ran, per set. */
+    applied: Record<string, AppliedMigration[]>;
+}
+
+/** The qualified, escaped name of a set's history table. */
+export function historyTableOf(set: Pick<MigrationSetSpec, "schema" | "table">): string {
+    return `${id(set.schema)}.${id(set.table)}`;
+}
+
+function roleOptions(r: RoleSpec): string {
+    return [
+        r.login ? "LOGIN" : "NOLOGIN",
+        r.createdb ? "CREATEDB" : "NOCREATEDB",
+        r.inherit ? "INHERIT" : "NOINHERIT",
+        `CONNECTION LIMIT ${Math.trunc(r.connectionLimit)}`,
+    ].join(" ");
+}
+
+function planRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState, plan: Plan): void {
+    for (const [name, r] of Object.entries(desired.roles)) {
+        const have = actual.roles[name];
+        const sql: string[] = [];
+        const what: string[] = [];
+        const passwordSql = r.password !== undefined ? ` PASSWORD ${lit(scramVerifier(r.password))}` : "";
+        if (!have) {
+            sql.push(`CREATE ROLE ${id(name)} WITH ${roleOptions(r)}${passwordSql}`);
+            what.push("create");
+        } else {
+            const differs =
+                have.login !== r.login || have.createdb !== r.createdb || have.inherit !== r.inherit || have.connectionLimit !== r.connectionLimit;
+            if (differs) what.push("attributes");
+            if (r.password !== undefined && actual.passwordMatches?.[name] !== true) what.push("password");
+            if (differs || what.includes("password")) {
+                sql.push(`ALTER ROLE ${id(name)} WITH ${roleOptions(r)}${what.includes("password") ? passwordSql : ""}`);
+            }
+        }
+        const current = new Set(have?.memberOf ?? []);
+        for (const g of r.memberOf) {
+            if (!current.has(g)) {
+                sql.push(`GRANT ${id(g)} TO ${id(name)}`);
+                what.push(`grant ${g}`);
+            }
+        }
+        // Revoke only memberships this resource granted before; grants made by others are not ours to remove.
+        const managedBefore = previous?.roles[name]?.memberOf ?? [];
+        for (const g of managedBefore) {
+            if (!r.memberOf.includes(g) && current.has(g)) {
+                sql.push(`REVOKE ${id(g)} FROM ${id(name)}`);
+                what.push(`revoke ${g}`);
+            }
+        }
+        if (sql.length) plan.steps.push({ target: "cluster", kind: "role", description: `role ${name}: ${what.join(", ")}`, sql });
+    }
+    for (const name of Object.keys(previous?.roles ?? {})) {
+        if (name in desired.roles || !actual.roles[name]) continue;
+        if (desired.dropRemovedRoles) {
+            plan.steps.push({ target: "cluster", kind: "role", description: `role ${name}: drop (dropRemovedRoles)`, sql: [`DROP ROLE ${id(name)}`] });
+        } else {
+            plan.notes.push(`role ${name} was removed from the inputs and is left in place (set dropRemovedRoles to drop it)`);
+        }
+    }
+}
+
+function planDatabase(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState, plan: Plan): void {
+    const db = desired.database;
+    if (previous && previous.database.name !== db.name && actual.previousDatabaseExists) {
+        plan.errors.push(
+            `database.name: changing the name of existing database "${previous.database.name}" to "${db.name}" is refused; ` +
+                `rename it yourself (ALTER DATABASE ... RENAME TO) and then update the input, or create a new Bootstrap resource`,
+        );
+        return;
+    }
+    if (!actual.database.exists) {
+        const locale = db.locale ? ` LC_COLLATE ${lit(db.locale)} LC_CTYPE ${lit(db.locale)}` : "";
+        plan.steps.push({
+            target: "cluster",
+            kind: "database",
+            description: `database ${db.name}: create (owner ${db.owner})`,
+            sql: [`CREATE DATABASE ${id(db.name)} WITH OWNER ${id(db.owner)} ENCODING ${lit(db.encoding)}${locale} TEMPLATE ${id(db.template)}`],
+        });
+        return;
+    }
+    if (actual.database.encoding && actual.database.encoding.toUpperCase() !== db.encoding.toUpperCase().replace("-", "")) {
+        plan.errors.push(
+            `database.encoding: database "${db.name}" exists with encoding ${actual.database.encoding}; an encoding cannot be changed in place, ` +
+                `so set database.encoding to "${actual.database.encoding}" or migrate the data to a new database`,
+        );
+    }
+    if (actual.database.owner !== db.owner) {
+        plan.steps.push({
+            target: "cluster",
+            kind: "database",
+            description: `database ${db.name}: owner ${actual.database.owner} -> ${db.owner}`,
+            sql: [`ALTER DATABASE ${id(db.name)} OWNER TO ${id(db.owner)}`],
+        });
+    }
+}
+
+interface Pending {
+    file: string;
+    version: string | null;
+    description: string;
+}
+
+function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, plan: Plan): void {
+    const where = `migration set "${set.name}"`;
+    const errors: string[] = [];
+    const history = rows ?? [];
+    for (const row of history.filter((r) => !r.success)) {
+        errors.push(`${where}: ${row.script} is recorded as failed in ${set.schema}.${set.table}; fix the database by hand and delete that row`);
+    }
+    const ok = history.filter((r) => r.success);
+    const versioned = new Map<string, string>(); // version -> file
+    const repeatable: string[] = [];
+    for (const file of Object.keys(set.files).sort()) {
+        const parsed = set.kind === "content" ? { kind: "repeatable" as const, version: null } : parseScriptName(file);
+        if (!parsed) {
+            errors.push(`${where}: ${file} is not a migration name; rename it to V<version>__<description>.sql or R__<description>.sql`);
+            continue;
+        }
+        const { metaCommands } = scanSql(set.files[file].sql);
+        for (const m of metaCommands) {
+            errors.push(`${where}: ${file} line ${m.line} has a psql meta-command (${m.text}) the server cannot run; use plain SQL (INSERT instead of COPY FROM stdin, one database per set instead of \\connect)`);
+        }
+        if (parsed.kind === "repeatable") {
+            repeatable.push(file);
+        } else if (versioned.has(parsed.version!)) {
+            errors.push(`${where}: ${versioned.get(parsed.version!)} and ${file} both have version ${parsed.version}; give each migration its own version`);
+        } else {
+            versioned.set(parsed.version!, file);
+        }
+    }
+    let highest: string | null = null;
+    const appliedVersions = new Set<string>();
+    for (const row of ok.filter((r) => r.version !== null)) {
+        const version = row.version!;
+        appliedVersions.add(version);
+        if (highest === null || compareVersions(version, highest) > 0) highest = version;
+        const file = versioned.get(version);
+        if (file === undefined) {
+            if (!set.ignoreMissing) {
+                errors.push(`${where}: ${row.script} (version ${version}) was applied but its file is gone; restore the file, or set ignoreMissing on the set`);
+            }
+            continue;
+        }
+        if (set.files[file].checksum !== row.checksum) {
+            errors.push(
+                `${where}: ${file} was edited after it was applied (applied checksum ${row.checksum}, file checksum ${set.files[file].checksum}); ` +
+                    `revert the edit and put the change in a new migration`,
+            );
+        }
+    }
+    const pending: Pending[] = [];
+    const newVersions = [...versioned.keys()].filter((v) => !appliedVersions.has(v)).sort(compareVersions);
+    for (const v of newVersions) {
+        if (highest !== null && compareVersions(v, highest) < 0 && !set.outOfOrder) {
+            errors.push(`${where}: ${versioned.get(v)} has version ${v}, lower than the highest applied version ${highest}; give it a higher version, or set outOfOrder on the set`);
+            continue;
+        }
+        const file = versioned.get(v)!;
+        pending.push({ file, version: v, description: parseScriptName(file)!.description });
+    }
+    const latest = new Map<string, string>(); // repeatable script -> checksum of its latest run
+    for (const row of ok.filter((r) => r.version === null)) latest.set(row.script, row.checksum);
+    for (const file of repeatable) {
+        if (latest.get(file) !== set.files[file].checksum) {
+            pending.push({ file, version: null, description: parseScriptName(file)?.description ?? file.replace(/\.sql$/, "") });
+        }
+    }
+    if (errors.length) {
+        plan.errors.push(...errors);
+        return;
+    }
+    if (rows === undefined) {
+        plan.steps.push({
+            target: "database",
+            kind: "history-table",
+            description: `${where}: create history table ${set.schema}.${set.table}`,
+            sql: [
+                `CREATE SCHEMA IF NOT EXISTS ${id(set.schema)}`,
+                `CREATE TABLE IF NOT EXISTS ${historyTableOf(set)} (
+    installed_rank serial PRIMARY KEY,
+    version text,
+    description text NOT NULL,
+    type text NOT NULL,
+    script text NOT NULL,
+    checksum text NOT NULL,
+    installed_by text NOT NULL DEFAULT current_user,
+    installed_on timestamptz NOT NULL DEFAULT now(),
+    execution_time integer NOT NULL,
+    success boolean NOT NULL
+)`,
+            ],
+        });
+    }
+    for (const p of pending) {
+        const spec = set.files[p.file];
+        const transactional = !wantsNoTransaction(spec.sql);
+        plan.steps.push({
+            target: "database",
+            kind: "migration",
+            description: `${where}: apply ${p.file}${transactional ? "" : " (outside a transaction)"}`,
+            set: set.name,
+            historyTable: historyTableOf(set),
+            script: p.file,
+            version: p.version,
+            scriptDescription: p.description,
+            checksum: spec.checksum,
+            sql: transactional ? [spec.sql] : scanSql(spec.sql).statements,
+            transactional,
+        });
+    }
+    // What the history holds afterwards: versioned in version order, then each repeatable's latest run.
+    const after: AppliedMigration[] = [];
+    const byVersion = new Map<string, AppliedMigration>();
+    for (const r of ok.filter((r) => r.version !== null)) byVersion.set(r.version!, { version: r.version, script: r.script, checksum: r.checksum });
+    for (const p of pending.filter((p) => p.version !== null)) byVersion.set(p.version!, { version: p.version, script: p.file, checksum: set.files[p.file].checksum });
+    after.push(...[...byVersion.values()].sort((a, b) => compareVersions(a.version!, b.version!)));
+    const rep = new Map(latest);
+    for (const p of pending.filter((p) => p.version === null)) rep.set(p.file, set.files[p.file].checksum);
+    for (const [script, checksum] of [...rep.entries()].sort()) after.push({ version: null, script, checksum });
+    plan.applied[set.name] = after;
+}
+
+/**
+ * Plans the bootstrap. `previous` is the inputs of the last successful run (undefined on create). Everything the
+ * bootstrap would refuse shows up in `errors`, and then no step may run.
+ */
+export function planBootstrap(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState): Plan {
+    const plan: Plan = { steps: [], notes: [], errors: [], applied: {} };
+    planRoles(desired, previous, actual, plan);
+    planDatabase(desired, previous, actual, plan);
+    for (const ext of desired.database.extensions) {
+        if (!actual.extensions.includes(ext)) {
+            plan.steps.push({ target: "database", kind: "extension", description: `extension ${ext}: create`, sql: [`CREATE EXTENSION IF NOT EXISTS ${id(ext)}`] });
+        }
+    }
+    for (const set of desired.migrationSets) planSet(set, actual.history[set.name], plan);
+    if (plan.errors.length) plan.steps = [];
+    return plan;
+}

@@ -1,0 +1,218 @@
+/**
+ * The thin I/O layer: connect (with the readiness wait), take the bootstrap's advisory lock, read the actual
+ * state, and carry out a plan's steps. Clients are created and ended inside each call; nothing is kept between
+ * calls, so the provider serializes cleanly.
+ */
+import type { Client as PgClient, ClientConfig } from "pg";
+import { createHash } from "crypto";
+import { historyTableOf, Step } from "./plan";
+import { verifierMatches } from "./scram";
+import { ActualState, BootstrapInputs, ConnectionSpec, HistoryRow, WaitSpec } from "./types";
+
+/** Log sink: one line per call, never SQL text (it may carry password verifiers). */
+export type Log = (line: string) => void;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function clientConfig(c: ConnectionSpec, database: string, connectTimeoutMs: number): ClientConfig {
+    const ssl =
+        c.tls.mode === "disable" ? false : c.tls.mode === "require" ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(c.tls.ca ? { ca: c.tls.ca } : {}) };
+    return {
+        host: c.host,
+        port: c.port,
+        user: c.user,
+        password: c.password,
+        database,
+        ssl,
+        connectionTimeoutMillis: Math.max(250, connectTimeoutMs),
+        application_name: "pulumi-bootstrap",
+    };
+}
+
+/** Errors that waiting will not fix: wrong password, no such role. */
+function isPermanent(e: unknown): boolean {
+    const code = (e as { code?: string }).code;
+    return code === "28P01" || code === "28000";
+}
+
+/**
+ * Connects and runs an authenticated `SELECT 1`, retrying with capped exponential backoff until the wait's
+ * timeout. Fails with host:port, user and the last error (never the password).
+ */
+export async function connectWithWait(c: ConnectionSpec, database: string, wait: Pick<WaitSpec, "timeoutSeconds" | "maxBackoffMs">, log: Log): Promise<PgClient> {
+    const { Client } = require("pg") as typeof import("pg");
+    const deadline = Date.now() + wait.timeoutSeconds * 1000;
+    let backoff = 50;
+    let attempts = 0;
+    let lastError = "no attempt made";
+    for (;;) {
+        attempts++;
+        const client = new Client(clientConfig(c, database, Math.min(5000, deadline - Date.now())));
+        client.on("error", () => undefined); // a server going away must not crash the host; the query fails instead
+        try {
+            await client.connect();
+            await client.query("SELECT 1");
+            if (attempts > 1) log(`postgres ${c.host}:${c.port} ready after ${attempts} attempts`);
+            return client;
+        } catch (e) {
+            lastError = (e as Error).message;
+            await client.end().catch(() => undefined);
+            if (isPermanent(e)) {
+                throw new Error(`cannot log in to postgres at ${c.host}:${c.port} database "${database}" as user "${c.user}": ${lastError}; check connection.user and connection.password`);
+            }
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) {
+            throw new Error(
+                `postgres at ${c.host}:${c.port} (database "${database}", user "${c.user}") did not answer an authenticated SELECT 1 within ` +
+                    `${wait.timeoutSeconds}s (${attempts} attempts); last error: ${lastError}. Check that the server runs and is reachable, or raise wait.timeoutSeconds`,
+            );
+        }
+        await sleep(Math.min(backoff, left));
+        backoff = Math.min(backoff * 2, wait.maxBackoffMs);
+    }
+}
+
+/** The advisory lock key of a database's bootstrap: stable across processes and hosts. */
+export function lockKey(database: string): string {
+    return BigInt.asIntN(64, BigInt("0x" + createHash("sha256").update(`pulumi-bootstrap:${database}`).digest("hex").slice(0, 16))).toString();
+}
+
+/**
+ * Takes the bootstrap's session advisory lock by polling `pg_try_advisory_lock`. It never blocks inside a
+ * statement: a waiting statement would hold a snapshot and deadlock a CREATE INDEX CONCURRENTLY run by the holder.
+ */
+export async function acquireLock(client: PgClient, database: string, timeoutSeconds: number, log: Log): Promise<void> {
+    const key = lockKey(database);
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let logged = false;
+    for (;;) {
+        const r = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [key]);
+        if (r.rows[0].ok) return;
+        if (!logged) {
+            log(`another bootstrap of database ${database} holds the lock; waiting`);
+            logged = true;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`another bootstrap of database "${database}" held the advisory lock for more than ${timeoutSeconds}s; wait for it to finish or raise wait.lockTimeoutSeconds`);
+        }
+        await sleep(100 + Math.floor(Math.random() * 100));
+    }
+}
+
+export async function releaseLock(client: PgClient, database: string): Promise<void> {
+    await client.query("SELECT pg_advisory_unlock($1::bigint)", [lockKey(database)]);
+}
+
+/** Reads what the plan needs: roles of interest, the database, its extensions and every set's history. */
+export async function readActualState(
+    admin: PgClient,
+    openDatabase: () => Promise<PgClient>,
+    desired: BootstrapInputs,
+    previous: BootstrapInputs | undefined,
+): Promise<{ state: ActualState; db?: PgClient }> {
+    const names = [...new Set([...Object.keys(desired.roles), ...Object.keys(previous?.roles ?? {})])];
+    const roles: ActualState["roles"] = {};
+    const r = await admin.query<{ rolname: string; rolcanlogin: boolean; rolcreatedb: boolean; rolconnlimit: number; rolinherit: boolean; member_of: string[] }>(
+        `SELECT r.rolname, r.rolcanlogin, r.rolcreatedb, r.rolconnlimit, r.rolinherit,
+                ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1) AS member_of
+           FROM pg_roles r WHERE r.rolname = ANY($1::text[])`,
+        [names],
+    );
+    for (const row of r.rows) {
+        roles[row.rolname] = { login: row.rolcanlogin, createdb: row.rolcreatedb, connectionLimit: row.rolconnlimit, inherit: row.rolinherit, memberOf: row.member_of };
+    }
+    const passwordMatches: Record<string, boolean | undefined> = {};
+    const withPassword = Object.entries(desired.roles).filter(([n, s]) => s.password !== undefined && roles[n]);
+    if (withPassword.length) {
+        // pg_authid needs superuser; without it the password is simply set again.
+        const p = await admin
+            .query<{ rolname: string; rolpassword: string | null }>("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[])", [withPassword.map(([n]) => n)])
+            .catch(() => ({ rows: [] as { rolname: string; rolpassword: string | null }[] }));
+        for (const row of p.rows) passwordMatches[row.rolname] = verifierMatches(row.rolpassword, desired.roles[row.rolname].password!);
+    }
+    const d = await admin.query<{ datname: string; owner: string; encoding: string }>(
+        "SELECT datname, pg_get_userbyid(datdba) AS owner, pg_encoding_to_char(encoding) AS encoding FROM pg_database WHERE datname = ANY($1::text[])",
+        [[desired.database.name, previous?.database.name ?? desired.database.name]],
+    );
+    const own = d.rows.find((x) => x.datname === desired.database.name);
+    const state: ActualState = {
+        roles,
+        passwordMatches,
+        database: own ? { exists: true, owner: own.owner, encoding: own.encoding } : { exists: false },
+        previousDatabaseExists: previous ? d.rows.some((x) => x.datname === previous.database.name) : undefined,
+        extensions: [],
+        history: {},
+    };
+    if (!own) return { state };
+    const db = await openDatabase();
+    state.extensions = (await db.query<{ extname: string }>("SELECT extname FROM pg_extension")).rows.map((x) => x.extname);
+    for (const set of desired.migrationSets) {
+        const exists = await db.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [historyTableOf(set)]);
+        if (exists.rows[0].t === null) continue;
+        const rows = await db.query<{ installed_rank: number; version: string | null; description: string; script: string; checksum: string; success: boolean }>(
+            `SELECT installed_rank, version, description, script, checksum, success FROM ${historyTableOf(set)} ORDER BY installed_rank`,
+        );
+        state.history[set.name] = rows.rows.map((x): HistoryRow => ({ rank: x.installed_rank, version: x.version, description: x.description, script: x.script, checksum: x.checksum, success: x.success }));
+    }
+    return { state, db };
+}
+
+/** Describes a pg error with its position, for a migration that failed. */
+function pgErrorText(e: unknown): string {
+    const err = e as { message?: string; code?: string; position?: string; detail?: string };
+    return [err.message, err.code ? `(SQLSTATE ${err.code})` : "", err.position ? `at character ${err.position}` : "", err.detail ? `- ${err.detail}` : ""]
+        .filter(Boolean)
+        .join(" ");
+}
+
+/** Runs one step. Transactional migrations and their history row commit together, or not at all. */
+export async function runStep(step: Step, cluster: PgClient, db: PgClient | undefined, log: Log): Promise<void> {
+    log(step.description);
+    if (step.target === "cluster") {
+        for (const sql of step.sql) {
+            try {
+                await cluster.query(sql);
+            } catch (e) {
+                throw new Error(`${step.description} failed: ${pgErrorText(e)}`);
+            }
+        }
+        return;
+    }
+    if (!db) throw new Error(`${step.description}: the database connection is not open (internal error)`);
+    if (step.kind !== "migration") {
+        for (const sql of step.sql) await db.query(sql);
+        return;
+    }
+    const started = Date.now();
+    const record = () =>
+        db.query(
+            `INSERT INTO ${step.historyTable} (version, description, type, script, checksum, execution_time, success) VALUES ($1, $2, $3, $4, $5, $6, true)`,
+            [step.version, step.scriptDescription, step.version === null ? "REPEATABLE" : "SQL", step.script, step.checksum, Date.now() - started],
+        );
+    if (step.transactional) {
+        try {
+            await db.query("BEGIN");
+            await db.query(step.sql[0]);
+            await record();
+            await db.query("COMMIT");
+        } catch (e) {
+            await db.query("ROLLBACK").catch(() => undefined);
+            throw new Error(
+                `migration set "${step.set}": ${step.script} failed: ${pgErrorText(e)}. It was rolled back and not recorded; fix the file and run again`,
+            );
+        }
+        return;
+    }
+    for (const [i, sql] of step.sql.entries()) {
+        try {
+            await db.query(sql);
+        } catch (e) {
+            throw new Error(
+                `migration set "${step.set}": ${step.script} failed at statement ${i + 1} of ${step.sql.length}: ${pgErrorText(e)}. ` +
+                    `It runs outside a transaction, so statements before it stay applied; it was not recorded, so make it idempotent (IF NOT EXISTS) and run again`,
+            );
+        }
+    }
+    await record();
+}

@@ -1,0 +1,208 @@
+/**
+ * The dynamic provider: the engine ships this object to its provider host by closure serialization, so it is a
+ * plain object whose methods build and end their own clients and capture no client, pool or socket.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { checkInputs } from "./check";
+import { planBootstrap } from "./plan";
+import { acquireLock, connectWithWait, Log, readActualState, releaseLock, runStep } from "./postgres";
+import { AppliedMigration, BootstrapInputs } from "./types";
+
+/**
+ * Properties that are outputs only, or that do not change what the bootstrap does. (Arrays, not Sets, at module
+ * level: closure serialization does not carry a Set's contents.)
+ */
+const NOT_COMPARED = ["__provider", "applied", "roleNames", "databaseName", "drift", "wait"];
+
+function logFor(database: string): Log {
+    // stderr of the provider host is where the engine collects a dynamic provider's diagnostics.
+    return (line) => process.stderr.write(`[bootstrap ${database}] ${line}\n`);
+}
+
+function stable(v: unknown): string {
+    if (Array.isArray(v)) return `[${v.map(stable).join(",")}]`;
+    if (v && typeof v === "object") {
+        return `{${Object.keys(v as object)
+            .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`)
+            .join(",")}}`;
+    }
+    return JSON.stringify(v);
+}
+
+/** Whether two input sets ask for different work (wait policy and outputs aside). */
+export function inputsDiffer(olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
+    const keys = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !NOT_COMPARED.includes(k)));
+    return [...keys].some((k) => stable(olds[k]) !== stable(news[k]));
+}
+
+/** Strips engine and output properties, leaving the inputs the bootstrap acts on. */
+function inputsOf(props: Record<string, unknown>): BootstrapInputs {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(props)) if (!["__provider", "applied", "roleNames", "databaseName", "drift"].includes(k)) out[k] = v;
+    return out as unknown as BootstrapInputs;
+}
+
+function outputsOf(inputs: BootstrapInputs, applied: Record<string, AppliedMigration[]>): Record<string, unknown> {
+    return { ...inputs, applied, roleNames: Object.keys(inputs.roles).sort(), databaseName: inputs.database.name, drift: [] };
+}
+
+/** Runs the whole bootstrap under the advisory lock; returns the outputs. */
+async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | undefined): Promise<Record<string, unknown>> {
+    const log = logFor(desired.database.name);
+    const c = desired.connection;
+    const admin = await connectWithWait(c, c.maintenanceDatabase, desired.wait, log);
+    let db: Awaited<ReturnType<typeof connectWithWait>> | undefined;
+    try {
+        await acquireLock(admin, desired.database.name, desired.wait.lockTimeoutSeconds, log);
+        const read = await readActualState(admin, () => connectWithWait(c, desired.database.name, desired.wait, log), desired, previous);
+        db = read.db;
+        const plan = planBootstrap(desired, previous, read.state);
+        if (plan.errors.length) {
+            throw new Error(`bootstrap of database "${desired.database.name}" refused; nothing was applied:\n  - ${plan.errors.join("\n  - ")}`);
+        }
+        for (const note of plan.notes) log(note);
+        if (!plan.steps.length) log("nothing to do");
+        for (const step of plan.steps) {
+            if (step.target === "database" && !db) db = await connectWithWait(c, desired.database.name, desired.wait, log);
+            await runStep(step, admin, db, log);
+        }
+        return outputsOf(desired, plan.applied);
+    } finally {
+        await db?.end().catch(() => undefined);
+        await releaseLock(admin, desired.database.name).catch(() => undefined);
+        await admin.end().catch(() => undefined);
+    }
+}
+
+/** Reads the real state and reports drift against the last known outputs. */
+async function readState(id: string, props: Record<string, unknown>): Promise<pulumi.dynamic.ReadResult> {
+    const known = inputsOf(props);
+    const log = logFor(known.database.name);
+    const c = known.connection;
+    const admin = await connectWithWait(c, c.maintenanceDatabase, known.wait, log);
+    let db: Awaited<ReturnType<typeof connectWithWait>> | undefined;
+    try {
+        const read = await readActualState(admin, () => connectWithWait(c, known.database.name, known.wait, log), known, undefined);
+        db = read.db;
+        const actual = read.state;
+        const drift: string[] = [];
+        const seen: BootstrapInputs = JSON.parse(JSON.stringify(known));
+        for (const [name, want] of Object.entries(known.roles)) {
+            const have = actual.roles[name];
+            if (!have) {
+                drift.push(`role ${name} is missing`);
+                delete seen.roles[name];
+                continue;
+            }
+            for (const k of ["login", "createdb", "inherit", "connectionLimit"] as const) {
+                if (have[k] !== want[k]) {
+                    drift.push(`role ${name}: ${k} is ${have[k]}, expected ${want[k]}`);
+                    (seen.roles[name] as unknown as Record<string, unknown>)[k] = have[k];
+                }
+            }
+            const missing = want.memberOf.filter((g) => !have.memberOf.includes(g));
+            if (missing.length) {
+                drift.push(`role ${name}: not a member of ${missing.join(", ")}`);
+                seen.roles[name].memberOf = want.memberOf.filter((g) => have.memberOf.includes(g));
+            }
+            if (want.password !== undefined && actual.passwordMatches?.[name] === false) drift.push(`role ${name}: password was changed outside Pulumi`);
+        }
+        if (!actual.database.exists) {
+            drift.push(`database ${known.database.name} is missing`);
+        } else if (actual.database.owner !== known.database.owner) {
+            drift.push(`database ${known.database.name}: owner is ${actual.database.owner}, expected ${known.database.owner}`);
+            seen.database.owner = actual.database.owner!;
+        }
+        if (actual.database.exists) {
+            const gone = known.database.extensions.filter((e) => !actual.extensions.includes(e));
+            if (gone.length) {
+                drift.push(`extensions missing: ${gone.join(", ")}`);
+                seen.database.extensions = known.database.extensions.filter((e) => actual.extensions.includes(e));
+            }
+        }
+        const applied: Record<string, AppliedMigration[]> = {};
+        const previouslyApplied = (props.applied ?? {}) as Record<string, AppliedMigration[]>;
+        for (const set of seen.migrationSets) {
+            const rows = (actual.history[set.name] ?? []).filter((r) => r.success);
+            const latest = new Map<string, { version: string | null; checksum: string }>();
+            for (const r of rows) latest.set(r.script, { version: r.version, checksum: r.checksum });
+            applied[set.name] = [...latest.entries()].map(([script, r]) => ({ version: r.version, script, checksum: r.checksum }));
+            for (const m of previouslyApplied[set.name] ?? []) {
+                const now = latest.get(m.script);
+                if (!now) {
+                    drift.push(`migration set "${set.name}": ${m.script} is no longer recorded in ${set.schema}.${set.table}`);
+                    delete set.files[m.script];
+                } else if (now.checksum !== m.checksum) {
+                    drift.push(`migration set "${set.name}": ${m.script} is recorded with checksum ${now.checksum}, expected ${m.checksum}`);
+                    if (set.files[m.script]) set.files[m.script].checksum = now.checksum;
+                }
+            }
+            const knownScripts = new Set((previouslyApplied[set.name] ?? []).map((m) => m.script));
+            for (const script of latest.keys()) {
+                if (!knownScripts.has(script)) drift.push(`migration set "${set.name}": ${script} is recorded but was not applied by this resource`);
+            }
+        }
+        for (const d of drift) log(`drift: ${d}`);
+        const props2 = { ...seen, applied, roleNames: Object.keys(seen.roles).sort(), databaseName: seen.database.name, drift };
+        return { id, props: props2, inputs: { ...seen, drift } };
+    } finally {
+        await db?.end().catch(() => undefined);
+        await admin.end().catch(() => undefined);
+    }
+}
+
+async function remove(props: Record<string, unknown>): Promise<void> {
+    const known = inputsOf(props);
+    const log = logFor(known.database.name);
+    const roles = Object.keys(known.roles);
+    if (known.onDelete !== "drop") {
+        log(`onDelete is "retain": database ${known.database.name}, roles ${roles.join(", ") || "(none)"} and their data are left in place`);
+        return;
+    }
+    const { escapeIdentifier } = require("pg") as typeof import("pg");
+    const c = known.connection;
+    const admin = await connectWithWait(c, c.maintenanceDatabase, known.wait, log);
+    try {
+        await acquireLock(admin, known.database.name, known.wait.lockTimeoutSeconds, log);
+        log(`onDelete is "drop": dropping database ${known.database.name} and roles ${roles.join(", ") || "(none)"}`);
+        await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(known.database.name)} WITH (FORCE)`);
+        for (const r of roles) await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(r)}`);
+        await releaseLock(admin, known.database.name);
+    } finally {
+        await admin.end().catch(() => undefined);
+    }
+}
+
+/** The bootstrap's dynamic provider. */
+export const bootstrapProvider: pulumi.dynamic.ResourceProvider = {
+    async check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+        const failures = checkInputs(inputsOf(olds ?? {}), inputsOf(news));
+        return { inputs: news, failures };
+    },
+
+    async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+        const drifted = Array.isArray(olds.drift) && olds.drift.length > 0;
+        // Never a replacement: a database is changed in place or the change is refused (see check).
+        return { changes: drifted || inputsDiffer(olds, news), replaces: [], deleteBeforeReplace: false };
+    },
+
+    async create(news: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {
+        const desired = inputsOf(news);
+        const outs = await bootstrap(desired, undefined);
+        return { id: `${desired.database.name}`, outs };
+    },
+
+    async update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.UpdateResult> {
+        return { outs: await bootstrap(inputsOf(news), inputsOf(olds)) };
+    },
+
+    async read(id: string, props: Record<string, unknown>): Promise<pulumi.dynamic.ReadResult> {
+        return readState(id, props);
+    },
+
+    async delete(_id: string, props: Record<string, unknown>): Promise<void> {
+        await remove(props);
+    },
+};

@@ -1,0 +1,119 @@
+/**
+ * The wire form of the bootstrap's inputs: plain JSON, as the engine stores it in state and hands it to the
+ * provider. `resource.ts` builds it from the user-facing `BootstrapArgs`; `check.ts` validates it.
+ */
+
+/** TLS settings for the admin connection. */
+export interface TlsSpec {
+    /** "disable" (default), "require" (encrypt, do not verify), "verify-full" (encrypt and verify host and CA). */
+    mode: "disable" | "require" | "verify-full";
+    /** PEM-encoded CA certificate used with "verify-full". */
+    ca?: string;
+}
+
+export interface ConnectionSpec {
+    host: string;
+    port: number;
+    user: string;
+    password: string;
+    /** The database connected to for cluster-level work (roles, CREATE DATABASE, the advisory lock). */
+    maintenanceDatabase: string;
+    tls: TlsSpec;
+}
+
+export interface WaitSpec {
+    /** How long to keep trying an authenticated `SELECT 1` before failing. */
+    timeoutSeconds: number;
+    /** The cap of the exponential backoff between attempts. */
+    maxBackoffMs: number;
+    /** How long a contender polls for the bootstrap's advisory lock before failing. */
+    lockTimeoutSeconds: number;
+}
+
+export interface RoleSpec {
+    login: boolean;
+    /** Absent: the role has no password (or keeps the one it has, for an existing role). */
+    password?: string;
+    createdb: boolean;
+    /** -1 means no limit. */
+    connectionLimit: number;
+    inherit: boolean;
+    /** Roles this role is granted membership in. */
+    memberOf: string[];
+}
+
+export interface DatabaseSpec {
+    name: string;
+    owner: string;
+    encoding: string;
+    /** Empty string: the template's. */
+    locale: string;
+    template: string;
+    /** Extensions created (IF NOT EXISTS) in the database, in order. */
+    extensions: string[];
+}
+
+/** One migration file as shipped to the provider: what the reviewer sees (checksum) and what runs (sql). */
+export interface ScriptSpec {
+    checksum: string;
+    sql: string;
+}
+
+export interface MigrationSetSpec {
+    /** The set's name, e.g. "app" or "sso"; sets run in the order given. */
+    name: string;
+    /** Schema that holds the set's history table (created if missing). */
+    schema: string;
+    /** History table name. */
+    table: string;
+    /** Allow a new version lower than the highest applied one. */
+    outOfOrder: boolean;
+    /** Do not fail when an applied migration's file is gone. */
+    ignoreMissing: boolean;
+    /** "migrations": Flyway-named V/R files; "content": every file is repeatable, re-deployed on change. */
+    kind: "migrations" | "content";
+    /** File name → script. Keys are file names so preview diffs show per-file changes. */
+    files: Record<string, ScriptSpec>;
+}
+
+export interface BootstrapInputs {
+    connection: ConnectionSpec;
+    wait: WaitSpec;
+    roles: Record<string, RoleSpec>;
+    /** Drop roles that were in the previous inputs but are not in these. */
+    dropRemovedRoles: boolean;
+    database: DatabaseSpec;
+    migrationSets: MigrationSetSpec[];
+    /** "retain" (default): delete leaves database, roles and data in place. "drop": delete drops them. */
+    onDelete: "retain" | "drop";
+}
+
+/** One history row, as read back from a set's history table. */
+export interface HistoryRow {
+    rank: number;
+    version: string | null;
+    description: string;
+    script: string;
+    checksum: string;
+    success: boolean;
+}
+
+/** What the provider found in the server. Produced by `postgres.ts#readActualState`, consumed by `plan.ts`. */
+export interface ActualState {
+    roles: Record<string, { login: boolean; createdb: boolean; connectionLimit: number; inherit: boolean; memberOf: string[] }>;
+    /** Role name → whether its stored password verifies the desired one (undefined: unknown). */
+    passwordMatches?: Record<string, boolean | undefined>;
+    database: { exists: boolean; owner?: string; encoding?: string };
+    /** Whether the database named by the previous inputs exists (only looked at when the name changed). */
+    previousDatabaseExists?: boolean;
+    extensions: string[];
+    /** Set name → its history rows (empty when the table does not exist yet). */
+    history: Record<string, HistoryRow[]>;
+}
+
+/** Outputs: the inputs (minus scripts' SQL) plus what was applied. */
+export interface AppliedMigration {
+    version: string | null;
+    script: string;
+    checksum: string;
+}

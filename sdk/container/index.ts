@@ -1,0 +1,156 @@
+/**
+ * Pieces shared by the components' containers: resource limits, restart policy, health checks and files.
+ * All pure.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import type * as docker from "@pulumi/docker";
+import { ArgChecker } from "../validation";
+
+/** CPU and memory limits of a container. */
+export interface ContainerResources {
+    /** Hard memory limit in MiB. @default undefined (no limit) */
+    readonly memoryMb?: number;
+    /** Relative CPU weight (Docker `--cpu-shares`; 1024 is one "normal" container). @default undefined (Docker's 1024) */
+    readonly cpuShares?: number;
+}
+
+/** Docker restart policies. */
+export type RestartPolicy = "no" | "always" | "unless-stopped" | "on-failure";
+
+/** A container health check. Durations are Docker durations ("1s", "500ms", "2m"). */
+export interface HealthcheckArgs {
+    /** The check, in Docker's form: `["CMD", ...]` or `["CMD-SHELL", "..."]`. */
+    readonly test: readonly string[];
+    /** Time between checks. @default "2s" */
+    readonly interval?: string;
+    /** Time one check may take. @default "3s" */
+    readonly timeout?: string;
+    /** Failures during this initial period do not count. @default "60s" */
+    readonly startPeriod?: string;
+    /** Consecutive failures (after the start period) that make the container unhealthy. @default 5 */
+    readonly retries?: number;
+}
+
+/** The docker provider's form of a health check, with defaults applied. */
+export function healthcheckInput(h: HealthcheckArgs): docker.types.input.ContainerHealthcheck {
+    return {
+        tests: [...h.test],
+        interval: h.interval ?? "2s",
+        timeout: h.timeout ?? "3s",
+        startPeriod: h.startPeriod ?? "60s",
+        retries: h.retries ?? 5,
+    };
+}
+
+/** The docker provider's resource arguments for `r`. */
+export function resourceInputs(r: ContainerResources | undefined): { memory?: number; cpuShares?: number } {
+    return {
+        ...(r?.memoryMb !== undefined ? { memory: r.memoryMb } : {}),
+        ...(r?.cpuShares !== undefined ? { cpuShares: r.cpuShares } : {}),
+    };
+}
+
+/** Validates `r`, recording problems under `argument`. */
+export function checkResources(c: ArgChecker, argument: string, r: ContainerResources | undefined): void {
+    if (!r) return;
+    c.integer(r.memoryMb, `${argument}.memoryMb`, 6, 1024 * 1024, `set ${argument}.memoryMb to at least 6 (MiB) or leave it out`);
+    c.integer(r.cpuShares, `${argument}.cpuShares`, 2, 262144, `set ${argument}.cpuShares between 2 and 262144 or leave it out`);
+}
+
+const DURATION = /^\d+(\.\d+)?(ns|us|ms|s|m|h)$/;
+
+/** Validates a health check, recording problems under `argument`. */
+export function checkHealthcheck(c: ArgChecker, argument: string, h: HealthcheckArgs | undefined): void {
+    if (!h) return;
+    c.check(
+        h.test.length > 0 && ["CMD", "CMD-SHELL", "NONE"].includes(h.test[0]),
+        `${argument}.test`,
+        `is ${JSON.stringify(h.test)}`,
+        'start it with "CMD" (argv) or "CMD-SHELL" (one shell string)',
+    );
+    for (const k of ["interval", "timeout", "startPeriod"] as const) {
+        const v = h[k];
+        if (v !== undefined) c.check(DURATION.test(v), `${argument}.${k}`, `is "${v}", not a duration`, 'write it like "2s" or "500ms"');
+    }
+    c.integer(h.retries, `${argument}.retries`, 1, 1000);
+}
+
+/**
+ * A shell script that exits 0 when `GET http://127.0.0.1:<port><path>` answers 2xx, using whichever of curl, wget,
+ * python3 or ruby the image has — so one default health check fits slim Debian images with any of those runtimes.
+ */
+export function httpProbeScript(port: number, pathname: string): string {
+    const url = `http://127.0.0.1:${port}${pathname}`;
+    return [
+        `u='${url}'`,
+        `if command -v curl >/dev/null 2>&1; then exec curl -fsS -o /dev/null --max-time 3 "$u"`,
+        `elif command -v wget >/dev/null 2>&1; then exec wget -q -O /dev/null -T 3 "$u"`,
+        `elif command -v python3 >/dev/null 2>&1; then exec python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)' "$u"`,
+        `elif command -v ruby >/dev/null 2>&1; then exec ruby -rnet/http -e 'exit(Net::HTTP.get_response(URI(ARGV[0])).is_a?(Net::HTTPSuccess) ? 0 : 1)' "$u"`,
+        `else echo "no curl, wget, python3 or ruby in the image for the health check" >&2; exit 1; fi`,
+    ].join("; ");
+}
+
+/** The default HTTP health check: `httpProbeScript` as a `CMD-SHELL` test. */
+export function httpHealthcheck(port: number, pathname = "/healthz"): HealthcheckArgs {
+    return { test: ["CMD-SHELL", httpProbeScript(port, pathname)] };
+}
+
+/** One file to put into a container or volume. Text goes as `content`, anything else as `contentBase64`. */
+export interface FileUpload {
+    /** Absolute path in the container. */
+    readonly file: string;
+    /** UTF-8 text. */
+    readonly content?: string;
+    /** Binary content, base64. */
+    readonly contentBase64?: string;
+}
+
+/** A file's bytes as a {@link FileUpload} to `target`: text when the bytes are valid UTF-8, base64 otherwise. */
+export function fileUpload(target: string, bytes: Buffer): FileUpload {
+    const text = bytes.toString("utf8");
+    return Buffer.from(text, "utf8").equals(bytes) && !text.includes("\u0000")
+        ? { file: target, content: text }
+        : { file: target, contentBase64: bytes.toString("base64") };
+}
+
+/**
+ * Reads every regular file under `dir` (recursively, sorted, dot-files skipped) into relative path → bytes.
+ * Throws an Error naming `what` and the directory when it does not exist.
+ */
+export function readTree(dir: string, what: string): Record<string, Buffer> {
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+        throw new Error(`${what}: directory "${dir}" does not exist; create it or fix the path`);
+    }
+    const out: Record<string, Buffer> = {};
+    const walk = (rel: string): void => {
+        for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            if (entry.name.startsWith(".")) continue;
+            const r = rel ? `${rel}/${entry.name}` : entry.name;
+            if (entry.isDirectory()) walk(r);
+            else if (entry.isFile()) out[r] = fs.readFileSync(path.join(dir, r));
+        }
+    };
+    walk("");
+    return out;
+}
+
+/** A relative file path is safe when it has no empty, "." or ".." segment and no leading "/". */
+export function isSafeRelativePath(p: string): boolean {
+    return p.length > 0 && !p.startsWith("/") && p.split("/").every((s) => s !== "" && s !== "." && s !== "..");
+}
+
+/** sha256 over sorted (path, bytes) pairs: a stable fingerprint of a file set. */
+export function filesDigest(files: Readonly<Record<string, Buffer | string>>): string {
+    const h = crypto.createHash("sha256");
+    for (const k of Object.keys(files).sort()) {
+        const v = files[k];
+        h.update(k);
+        h.update("\u0000");
+        h.update(typeof v === "string" ? Buffer.from(v, "utf8") : v);
+        h.update("\u0000");
+    }
+    return h.digest("hex");
+}

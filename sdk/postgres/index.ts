@@ -1,0 +1,270 @@
+/**
+ * PostgresCluster: Postgres on the database tier with a retained data volume, generated passwords, and the
+ * once-only database bootstrap (roles, database, migrations, content) from provider/ wired after the container.
+ *
+ * Seed 000's steps 1–6 become one tracked resource; seed 004's "`docker-compose rm` lost my data" becomes a data
+ * volume that survives `pulumi destroy` (retainOnDelete) unless the user opts out.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import * as random from "@pulumi/random";
+import { Bootstrap } from "../../provider";
+import type { BootstrapContentArgs, BootstrapMigrationSetArgs, BootstrapWaitArgs } from "../../provider";
+import { checkHealthcheck, checkResources, ContainerResources, healthcheckInput, HealthcheckArgs, resourceInputs, RestartPolicy } from "../container";
+import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
+import { checkTierNames, TieredNetwork } from "../network";
+import { ArgChecker } from "../validation";
+
+/** The default Postgres image (the official image's Debian 12 variant). */
+export const DEFAULT_POSTGRES_IMAGE = "postgres:15-bookworm";
+
+/** Where the data volume is mounted, and the PGDATA directory inside it. */
+export const POSTGRES_MOUNT = "/var/lib/postgresql/data";
+export const POSTGRES_PGDATA = `${POSTGRES_MOUNT}/pgdata`;
+
+const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export interface PostgresClusterArgs {
+    /** The cluster's networks. */
+    readonly network: TieredNetwork;
+    /** Tier the server sits on (the only tier it joins, besides its private admin network). @default "db" */
+    readonly tier?: string;
+    /** Host name the server answers to on its tier; apps connect to `<alias>:5432`. @default "postgres" */
+    readonly alias?: string;
+    /** Postgres image honouring the official image's environment contract. @default "postgres:15-bookworm" */
+    readonly image?: pulumi.Input<string>;
+    /** Administrator (owner) role, `POSTGRES_USER`. Only the bootstrap ever uses it. @default "postgres" */
+    readonly adminUser?: string;
+    /** Administrator password, e.g. `config.requireSecret("dbAdminPassword")`. @default generated (random.RandomPassword, 32 chars) */
+    readonly adminPassword?: pulumi.Input<string>;
+    /** Application database, created by the bootstrap. @default "app" */
+    readonly database?: string;
+    /** Login role the applications use (`DATABASE_URL`). @default "app" */
+    readonly appRole?: string;
+    /** Application role's password. @default generated (random.RandomPassword, 32 chars) */
+    readonly appPassword?: pulumi.Input<string>;
+    /** Extensions created in the database. @default [] */
+    readonly extensions?: readonly string[];
+    /** Ordered migration sets (e.g. app, then sso), run once by the bootstrap as the administrator. @default [] */
+    readonly migrationSets?: readonly BootstrapMigrationSetArgs[];
+    /** Content (seed data) deployed after the migrations when new or changed. @default undefined */
+    readonly content?: BootstrapContentArgs;
+    /** What deleting the bootstrap does to the database and roles. @default "retain" */
+    readonly bootstrapOnDelete?: "retain" | "drop";
+    /** Bootstrap's readiness and lock waits. @default the bootstrap's (120 s readiness, 600 s lock) */
+    readonly bootstrapWait?: BootstrapWaitArgs;
+    /**
+     * Keep the data volume in Docker when Pulumi deletes it (`pulumi destroy`, or a replacement): the next
+     * `pulumi up` finds the data again because the volume name is deterministic. @default true
+     */
+    readonly retainDataVolume?: boolean;
+    /** Also `protect` the data volume, so `pulumi destroy` refuses to run until it is unprotected. @default false */
+    readonly protectDataVolume?: boolean;
+    /**
+     * Publish 5432 on `127.0.0.1:<adminHostPort>` and let the bootstrap connect there. For Docker Desktop, where
+     * container addresses are not routable from the host. @default undefined (bootstrap connects to the container's
+     * address on its private admin network; nothing is published)
+     */
+    readonly adminHostPort?: number;
+    /** Wait until the health check passes before the container counts as created. @default true */
+    readonly waitForHealthy?: boolean;
+    /** Health check. @default `pg_isready -h 127.0.0.1 -U <adminUser> -d postgres` every 1 s */
+    readonly healthcheck?: HealthcheckArgs;
+    /** Extra `postgres` server arguments, e.g. ["-c", "max_connections=200"]. @default [] */
+    readonly serverArgs?: readonly string[];
+    /** CPU and memory limits. @default no limits */
+    readonly resources?: ContainerResources;
+    /** Restart policy. @default "unless-stopped" */
+    readonly restart?: RestartPolicy;
+}
+
+/** Applies defaults and validates; throws an ArgumentError before anything is created. Pure. */
+export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
+    const r = {
+        tier: args.tier ?? "db",
+        alias: args.alias ?? "postgres",
+        adminUser: args.adminUser ?? "postgres",
+        database: args.database ?? "app",
+        appRole: args.appRole ?? "app",
+        extensions: [...(args.extensions ?? [])],
+        retainDataVolume: args.retainDataVolume ?? true,
+        protectDataVolume: args.protectDataVolume ?? false,
+        waitForHealthy: args.waitForHealthy ?? true,
+        restart: args.restart ?? ("unless-stopped" as RestartPolicy),
+    };
+    const c = new ArgChecker("PostgresCluster", name);
+    c.check(args.network instanceof TieredNetwork, "network", "is not a TieredNetwork", "pass the cluster's TieredNetwork");
+    if (args.network instanceof TieredNetwork) checkTierNames(c, "tier", [r.tier], args.network.tierNames);
+    c.check(isDnsLabel(r.alias), "alias", `is "${r.alias}", not a DNS label`, "use lower-case letters, digits and inner hyphens");
+    c.check(IDENT.test(r.adminUser), "adminUser", `is "${r.adminUser}"`, "use a plain lower-case SQL identifier");
+    c.check(IDENT.test(r.appRole), "appRole", `is "${r.appRole}"`, "use a plain lower-case SQL identifier");
+    c.check(IDENT.test(r.database), "database", `is "${r.database}"`, "use a plain lower-case SQL identifier");
+    c.check(r.appRole !== r.adminUser, "appRole", `equals adminUser ("${r.adminUser}")`, "give the applications their own role; they must never hold the owner password");
+    c.port(args.adminHostPort, "adminHostPort");
+    if (args.adminHostPort !== undefined && args.network instanceof TieredNetwork) {
+        const owner = args.network.hostPortOwner("127.0.0.1", args.adminHostPort);
+        c.check(owner === undefined, "adminHostPort", `${args.adminHostPort} is already published by ${owner}`, "pick another port");
+    }
+    c.check(!(r.protectDataVolume && !r.retainDataVolume), "protectDataVolume", "is true while retainDataVolume is false", "retain the volume too, or drop protection");
+    checkHealthcheck(c, "healthcheck", args.healthcheck);
+    checkResources(c, "resources", args.resources);
+    const sets = args.migrationSets ?? [];
+    const setNames = sets.map((s) => s.name);
+    const dup = setNames.find((s, i) => setNames.indexOf(s) !== i);
+    c.check(dup === undefined, "migrationSets", `name the set "${dup}" twice`, "give every migration set its own name");
+    c.throwIfAny();
+    return r;
+}
+
+/**
+ * A Postgres server and its bootstrap. Apps get `applicationUrl` (the application role, never the owner).
+ */
+export class PostgresCluster extends pulumi.ComponentResource {
+    /** The Postgres container. */
+    public readonly container: docker.Container;
+    /** The data volume (retained on delete by default). */
+    public readonly dataVolume: docker.Volume;
+    /** The private, non-internal network through which the bootstrap reaches the server. Nothing else joins it. */
+    public readonly adminNetwork: docker.Network;
+    /** The once-only bootstrap: roles, database, migrations, content. */
+    public readonly bootstrap: Bootstrap;
+    /** Tier the server is on. */
+    public readonly tier: string;
+    /** Host name of the server on its tier. */
+    public readonly host: string;
+    /** Port apps connect to. */
+    public readonly port: number;
+    /** Application database name. */
+    public readonly databaseName: pulumi.Output<string>;
+    /** Application role name. */
+    public readonly appRole: string;
+    /** `postgresql://<appRole>:<password>@<alias>:5432/<database>` (secret). */
+    public readonly applicationUrl: pulumi.Output<string>;
+    /** The administrator password (secret). */
+    public readonly adminPassword: pulumi.Output<string>;
+    /** The application role's password (secret). */
+    public readonly appPassword: pulumi.Output<string>;
+    /** Host and port the bootstrap uses to reach the server as administrator. */
+    public readonly adminEndpoint: pulumi.Output<{ host: string; port: number }>;
+
+    constructor(name: string, args: PostgresClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        const r = resolvePostgresArgs(name, args);
+        super("dockercluster:postgres:PostgresCluster", name, {}, opts);
+        const project = pulumi.getProject();
+        const stack = pulumi.getStack();
+        const net = args.network;
+        if (args.adminHostPort !== undefined) net.claimHostPort("127.0.0.1", args.adminHostPort, `PostgresCluster "${name}" (adminHostPort)`);
+
+        const adminPassword = pulumi.secret(
+            args.adminPassword ??
+                new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { parent: this }).result,
+        );
+        const appPassword = pulumi.secret(
+            args.appPassword ?? new random.RandomPassword(`${name}-app-password`, { length: 32, special: false }, { parent: this }).result,
+        );
+
+        const image = new docker.RemoteImage(
+            `${name}-image`,
+            { name: args.image ?? DEFAULT_POSTGRES_IMAGE, keepLocally: true },
+            { parent: this },
+        );
+
+        this.dataVolume = new docker.Volume(
+            `${name}-data`,
+            { name: dockerName(`${name}-data`), labels: labelList(standardLabels(project, stack, name, "data")) },
+            { parent: this, retainOnDelete: r.retainDataVolume, protect: r.protectDataVolume, deleteBeforeReplace: true },
+        );
+
+        this.adminNetwork = new docker.Network(
+            `${name}-admin`,
+            {
+                name: dockerName(`${name}-admin`),
+                driver: "bridge",
+                internal: false,
+                labels: labelList(standardLabels(project, stack, name, "admin-network")),
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+
+        const healthcheck = args.healthcheck ?? {
+            test: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", r.adminUser, "-d", "postgres"],
+            interval: "1s",
+            timeout: "3s",
+            startPeriod: "120s",
+            retries: 10,
+        };
+        const envs = pulumi
+            .all([adminPassword])
+            .apply(([pw]) => [`PGDATA=${POSTGRES_PGDATA}`, `POSTGRES_DB=postgres`, `POSTGRES_PASSWORD=${pw}`, `POSTGRES_USER=${r.adminUser}`]);
+
+        this.container = new docker.Container(
+            `${name}-server`,
+            {
+                name: dockerName(`${name}-server`),
+                image: image.imageId,
+                ...(args.serverArgs && args.serverArgs.length > 0 ? { command: ["postgres", ...args.serverArgs] } : {}),
+                envs: pulumi.secret(envs),
+                volumes: [{ volumeName: this.dataVolume.name, containerPath: POSTGRES_MOUNT }],
+                networksAdvanced: [...net.attach([r.tier], [r.alias]), { name: this.adminNetwork.name }],
+                ...(args.adminHostPort !== undefined ? { ports: [{ internal: 5432, external: args.adminHostPort, ip: "127.0.0.1" }] } : {}),
+                healthcheck: healthcheckInput(healthcheck),
+                wait: r.waitForHealthy,
+                waitTimeout: 300,
+                restart: r.restart,
+                labels: labelList(standardLabels(project, stack, name, "postgres")),
+                ...resourceInputs(args.resources),
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+
+        const adminNetworkName = this.adminNetwork.name;
+        const adminHost: pulumi.Output<string> =
+            args.adminHostPort !== undefined
+                ? pulumi.output("127.0.0.1")
+                : pulumi.all([this.container.networkDatas, adminNetworkName]).apply(([datas, netName]) => {
+                      const ip = (datas ?? []).find((d) => d.networkName === netName)?.ipAddress;
+                      if (!ip) {
+                          throw new Error(
+                              `PostgresCluster "${name}": the container has no address on its admin network "${netName}"; ` +
+                                  "on Docker Desktop set adminHostPort to publish 5432 on 127.0.0.1 instead",
+                          );
+                      }
+                      return ip;
+                  });
+        const adminPort = args.adminHostPort ?? 5432;
+        this.adminEndpoint = adminHost.apply((host) => ({ host, port: adminPort }));
+
+        this.bootstrap = new Bootstrap(
+            `${name}-bootstrap`,
+            {
+                connection: { host: adminHost, port: adminPort, user: r.adminUser, password: adminPassword, maintenanceDatabase: "postgres" },
+                ...(args.bootstrapWait ? { wait: args.bootstrapWait } : {}),
+                roles: [{ name: r.appRole, login: true, password: appPassword }],
+                database: { name: r.database, extensions: r.extensions },
+                migrationSets: [...(args.migrationSets ?? [])],
+                ...(args.content ? { content: args.content } : {}),
+                onDelete: args.bootstrapOnDelete ?? "retain",
+                applicationRole: r.appRole,
+                applicationEndpoint: { host: r.alias, port: 5432 },
+            },
+            { parent: this, dependsOn: [this.container] },
+        );
+
+        this.tier = r.tier;
+        this.host = r.alias;
+        this.port = 5432;
+        this.appRole = r.appRole;
+        this.databaseName = this.bootstrap.databaseName;
+        this.applicationUrl = this.bootstrap.applicationUrl;
+        this.adminPassword = adminPassword;
+        this.appPassword = appPassword;
+        this.registerOutputs({
+            containerName: this.container.name,
+            dataVolumeName: this.dataVolume.name,
+            host: this.host,
+            port: this.port,
+            databaseName: this.databaseName,
+            applicationUrl: this.applicationUrl,
+        });
+    }
+}

@@ -1,0 +1,64 @@
+/**
+ * Argument validation shared by the components. Every component validates all of its arguments in its
+ * constructor before it creates a single child, and throws one {@link ArgumentError} that names the component,
+ * each bad argument and its fix.
+ */
+
+/** One problem with one argument. */
+export interface ArgProblem {
+    /** The argument's path, e.g. `replicas` or `routes[1].path`. */
+    readonly argument: string;
+    /** What is wrong, e.g. `is 0, must be an integer from 1 to 100`. */
+    readonly problem: string;
+    /** How to fix it. */
+    readonly fix: string;
+}
+
+/** Bad component arguments. Each line of `message` reads `<Type> "<name>": <argument> <problem>; <fix>`. */
+export class ArgumentError extends Error {
+    constructor(
+        public readonly component: string,
+        public readonly resourceName: string,
+        public readonly problems: readonly ArgProblem[],
+    ) {
+        super(problems.map((p) => `${component} "${resourceName}": ${p.argument} ${p.problem}; ${p.fix}`).join("\n"));
+        this.name = "ArgumentError";
+    }
+}
+
+/** Collects the problems of one component's arguments and throws them together. */
+export class ArgChecker {
+    private readonly problems: ArgProblem[] = [];
+
+    constructor(
+        private readonly component: string,
+        private readonly resourceName: string,
+    ) {}
+
+    /** Records a problem with `argument` unless `ok`. Returns `ok`. */
+    check(ok: boolean, argument: string, problem: string, fix: string): boolean {
+        if (!ok) this.problems.push({ argument, problem, fix });
+        return ok;
+    }
+
+    /** `value` is undefined or an integer in [min, max]. */
+    integer(value: number | undefined, argument: string, min: number, max: number, fix?: string): boolean {
+        if (value === undefined) return true;
+        return this.check(
+            typeof value === "number" && Number.isInteger(value) && value >= min && value <= max,
+            argument,
+            `is ${JSON.stringify(value)}, must be an integer from ${min} to ${max}`,
+            fix ?? `set ${argument} to a whole number in that range`,
+        );
+    }
+
+    /** `value` is undefined or a TCP port (1–65535). */
+    port(value: number | undefined, argument: string): boolean {
+        return this.integer(value, argument, 1, 65535, `set ${argument} to a TCP port between 1 and 65535`);
+    }
+
+    /** Throws an {@link ArgumentError} listing every recorded problem, if there is any. */
+    throwIfAny(): void {
+        if (this.problems.length > 0) throw new ArgumentError(this.component, this.resourceName, this.problems);
+    }
+}

@@ -1,0 +1,339 @@
+/**
+ * The bootstrap provider end to end: closure-serialized, driven over gRPC through Pulumi's dynamic-provider
+ * host, against the real Postgres cluster started by .ci/run.
+ */
+import { Client } from "pg";
+import { checksumOf } from "../../provider/migrations";
+import { ProviderHost } from "../support/provider-host";
+import { inputsFor, PG, query } from "../support/pg";
+import { fixture, withScripts } from "./fixtures";
+
+type Props = Record<string, any>;
+const host = new ProviderHost();
+const secrets: string[] = [PG.password];
+
+beforeAll(async () => {
+    await host.start();
+}, 60000);
+
+afterAll(async () => {
+    await host.stop();
+    // No password may appear in anything the provider logged during the whole file.
+    for (const s of secrets) expect(host.stderr).not.toContain(s);
+});
+
+/** check → create, as the engine does for a new resource. */
+async function create(inputs: Props): Promise<{ id: string; outs: Props; checked: Props }> {
+    const { inputs: checked, failures } = await host.check({}, inputs);
+    expect(failures).toEqual([]);
+    const { id, outs } = await host.create(checked);
+    return { id, outs, checked };
+}
+
+/** check → diff → update, as the engine does for a changed resource. Returns outs and the diff. */
+async function update(id: string, olds: Props, oldInputs: Props, inputs: Props): Promise<{ outs: Props; changes: string; checked: Props }> {
+    const { inputs: checked, failures } = await host.check(oldInputs, inputs);
+    expect(failures).toEqual([]);
+    const { changes, replaces } = await host.diff(id, olds, checked);
+    expect(replaces).toEqual([]);
+    const outs = await host.update(id, olds, checked);
+    return { outs, changes, checked };
+}
+
+async function history(db: string, table: string, schema = "public"): Promise<{ version: string | null; script: string; checksum: string; success: boolean }[]> {
+    return query(db, `SELECT version, script, checksum, success FROM "${schema}"."${table}" ORDER BY installed_rank`) as any;
+}
+
+describe("fresh create", () => {
+    it("waits, creates roles and database, applies both migration sets and content; a second run changes nothing", async () => {
+        const f = fixture();
+        secrets.push(f.ownerPassword, f.appPassword);
+        const { id, outs, checked } = await create(f.inputs());
+        expect(id).toBe(f.db);
+
+        const roles = await query("postgres", "SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname", [[f.owner, f.app]]);
+        expect(roles).toEqual(
+            [
+                { rolname: f.app, rolcanlogin: true, rolconnlimit: 20 },
+                { rolname: f.owner, rolcanlogin: true, rolconnlimit: -1 },
+            ].sort((a, b) => (a.rolname < b.rolname ? -1 : 1)),
+        );
+        const dbs = await query("postgres", "SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [f.db]);
+        expect(dbs).toEqual([{ owner: f.owner }]);
+        expect((await history(f.db, "schema_history_app")).map((r) => r.script)).toEqual(["V1__init.sql", "V1.1__add_price.sql", "R__item_view.sql"]);
+        expect((await history(f.db, "schema_history_sso", "sso")).map((r) => r.script)).toEqual(["V1__sso_schema.sql"]);
+        expect((await history(f.db, "content_history")).map((r) => r.script)).toEqual(["001_welcome.sql"]);
+        expect(await query(f.db, "SELECT name, price FROM item")).toEqual([{ name: "welcome", price: "0" }]);
+
+        // The application role logs in with its own password and sees what the migration granted.
+        const appClient = new Client({ host: PG.host, port: PG.port, user: f.app, password: f.appPassword, database: f.db });
+        await appClient.connect();
+        expect((await appClient.query("SELECT count(*)::int AS n FROM item")).rows).toEqual([{ n: 1 }]);
+        await appClient.end();
+
+        expect(outs.applied.app.map((m: Props) => m.script)).toEqual(["V1__init.sql", "V1.1__add_price.sql", "R__item_view.sql"]);
+        expect(outs.roleNames).toEqual([f.owner, f.app].sort());
+        expect(outs.databaseName).toBe(f.db);
+
+        // Same inputs again: the diff is empty and a forced update applies nothing.
+        expect((await host.diff(id, outs, checked)).changes).toBe("none");
+        const before = await query(f.db, "SELECT count(*)::int AS n FROM schema_history_app");
+        const again = await host.update(id, outs, checked);
+        expect(await query(f.db, "SELECT count(*)::int AS n FROM schema_history_app")).toEqual(before);
+        expect(await query(f.db, "SELECT count(*)::int AS n FROM item")).toEqual([{ n: 1 }]);
+        expect(again.applied).toEqual(outs.applied);
+        await host.waitForLog(`[bootstrap ${f.db}] nothing to do`);
+    });
+});
+
+describe("incremental updates", () => {
+    const f = fixture();
+    let id = "";
+    let outs: Props = {};
+    let inputs: Props = {};
+    const appScripts = (f.args.migrationSets![0].scripts ?? {}) as Record<string, string>;
+
+    beforeAll(async () => {
+        secrets.push(f.ownerPassword, f.appPassword);
+        const r = await create(f.inputs());
+        id = r.id;
+        outs = r.outs;
+        inputs = r.checked;
+    });
+
+    async function step(args: typeof f.args): Promise<string> {
+        const r = await update(id, outs, inputs, inputsFor(args));
+        outs = r.outs;
+        inputs = r.checked;
+        return r.changes;
+    }
+
+    it("adding a migration applies only it", async () => {
+        const before = await history(f.db, "schema_history_app");
+        f.args = withScripts(f.args, "app", { ...appScripts, "V2__add_sku.sql": "ALTER TABLE item ADD COLUMN sku text;" });
+        expect(await step(f.args)).toBe("some");
+        const after = await history(f.db, "schema_history_app");
+        expect(after.slice(0, before.length)).toEqual(before);
+        expect(after.slice(before.length).map((r) => r.script)).toEqual(["V2__add_sku.sql"]);
+        expect(outs.applied.app.map((m: Props) => m.version)).toEqual(["1", "1.1", "2", null]);
+    });
+
+    it("changing a repeatable re-applies only it", async () => {
+        const before = await history(f.db, "schema_history_app");
+        const scripts = { ...(f.args.migrationSets![0].scripts as Record<string, string>), "R__item_view.sql": "CREATE OR REPLACE VIEW item_names AS SELECT name, sku FROM item;" };
+        f.args = withScripts(f.args, "app", scripts);
+        await step(f.args);
+        const after = await history(f.db, "schema_history_app");
+        expect(after.slice(before.length)).toEqual([{ version: null, script: "R__item_view.sql", checksum: checksumOf(scripts["R__item_view.sql"]), success: true }]);
+        expect((await query(f.db, "SELECT column_name FROM information_schema.columns WHERE table_name = 'item_names' ORDER BY ordinal_position")).map((r) => r.column_name)).toEqual(["name", "sku"]);
+        expect((await history(f.db, "schema_history_sso", "sso")).length).toBe(1);
+    });
+
+    it("changing content redeploys it, and only it", async () => {
+        f.args = { ...f.args, content: { items: { "001_welcome.sql": "INSERT INTO item (name) SELECT 'hello' WHERE NOT EXISTS (SELECT 1 FROM item WHERE name = 'hello');" } } };
+        const appBefore = await history(f.db, "schema_history_app");
+        await step(f.args);
+        expect((await history(f.db, "content_history")).length).toBe(2);
+        expect(await history(f.db, "schema_history_app")).toEqual(appBefore);
+        expect((await query(f.db, "SELECT name FROM item ORDER BY id")).map((r) => r.name)).toEqual(["welcome", "hello"]);
+    });
+
+    /** Runs an update that must be refused; asserts nothing was applied anywhere. */
+    async function refused(args: typeof f.args, ...fragments: string[]): Promise<void> {
+        const snapshot = async () => [await history(f.db, "schema_history_app"), await history(f.db, "schema_history_sso", "sso"), await history(f.db, "content_history")];
+        const before = await snapshot();
+        const { inputs: checked } = await host.check(inputs, inputsFor(args));
+        const err = await host.update(id, outs, checked).then(() => undefined, (e: Error) => e);
+        expect(err).toBeInstanceOf(Error);
+        for (const frag of fragments) expect(err!.message).toContain(frag);
+        expect(err!.message).toContain("nothing was applied");
+        expect(await snapshot()).toEqual(before);
+        expect(await query(f.db, "SELECT to_regclass('never_created')::text AS t")).toEqual([{ t: null }]);
+    }
+    const current = () => f.args.migrationSets![0].scripts as Record<string, string>;
+    const never = { "V9__never.sql": "CREATE TABLE never_created (id int);" };
+
+    it("an edited applied migration is refused, naming the file and both checksums", async () => {
+        const edited = { ...current(), "V1__init.sql": current()["V1__init.sql"] + "\n-- edited", ...never };
+        await refused(withScripts(f.args, "app", edited), "V1__init.sql", "edited after it was applied", checksumOf(current()["V1__init.sql"]), checksumOf(edited["V1__init.sql"]));
+    });
+
+    it("a missing applied file is refused unless ignoreMissing is set", async () => {
+        const { ["V1.1__add_price.sql"]: _gone, ...rest } = current();
+        await refused(withScripts(f.args, "app", { ...rest, ...never }), "V1.1__add_price.sql", "its file is gone", "ignoreMissing");
+        const allowed = { ...f.args, migrationSets: f.args.migrationSets!.map((s) => (s.name === "app" ? { ...s, scripts: rest, ignoreMissing: true } : s)) };
+        const r = await update(id, outs, inputs, inputsFor(allowed));
+        expect(r.outs.applied.app.map((m: Props) => m.script)).toContain("V1.1__add_price.sql");
+    });
+
+    it("a new version below the highest applied is refused unless outOfOrder is set", async () => {
+        const late = { ...current(), "V1.5__late.sql": "CREATE TABLE late (id int);", ...never };
+        await refused(withScripts(f.args, "app", late), "V1.5__late.sql", "lower than the highest applied version 2", "outOfOrder");
+    });
+
+    it("duplicate versions are rejected by check (V3 and V003)", async () => {
+        const dup = { ...current(), "V3__a.sql": "SELECT 1;", "V003__b.sql": "SELECT 2;" };
+        const { failures } = await host.check(inputs, inputsFor(withScripts(f.args, "app", dup)));
+        expect(failures.map((x) => x.reason).join("\n")).toMatch(/V003__b.sql.*V3__a.sql.*version 3|V3__a.sql.*V003__b.sql.*version 3/);
+    });
+
+    it("psql meta-commands are rejected by check and refused by the planner", async () => {
+        const meta = { ...current(), "V3__meta.sql": "\\connect other\nCREATE TABLE x (id int);", "V4__copy.sql": "COPY item (name) FROM stdin;\nfoo\n\\.\n" };
+        const { failures } = await host.check(inputs, inputsFor(withScripts(f.args, "app", meta)));
+        const text = failures.map((x) => x.reason).join("\n");
+        expect(text).toContain("V3__meta.sql line 1 has a psql meta-command (\\connect other)");
+        expect(text).toContain("V4__copy.sql line 1 has a psql meta-command (COPY item (name) FROM stdin)");
+        await refused(withScripts(f.args, "app", { ...meta, ...never }), "V3__meta.sql", "meta-command");
+    });
+
+    it("a failing migration rolls back, leaves no history row, and the fixed file completes", async () => {
+        const before = await history(f.db, "schema_history_app");
+        const broken = { ...current(), "V3__broken.sql": "CREATE TABLE half_done (id int);\nSELECT 1/0;" };
+        const { inputs: checked } = await host.check(inputs, inputsFor(withScripts(f.args, "app", broken)));
+        await expect(host.update(id, outs, checked)).rejects.toThrow(/V3__broken.sql failed: division by zero.*rolled back and not recorded/);
+        expect(await history(f.db, "schema_history_app")).toEqual(before);
+        expect(await query(f.db, "SELECT to_regclass('half_done')::text AS t")).toEqual([{ t: null }]);
+        f.args = withScripts(f.args, "app", { ...current(), "V3__broken.sql": "CREATE TABLE half_done (id int);" });
+        await step(f.args);
+        expect((await history(f.db, "schema_history_app")).map((r) => r.script).slice(-1)).toEqual(["V3__broken.sql"]);
+    });
+
+    it("a migration marked no-transaction runs CREATE INDEX CONCURRENTLY", async () => {
+        f.args = withScripts(f.args, "app", {
+            ...current(),
+            "V4__index.sql": "-- bootstrap:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS item_name_idx ON item (name);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS item_sku_idx ON item (sku);",
+        });
+        await step(f.args);
+        expect((await query(f.db, "SELECT indexname FROM pg_indexes WHERE tablename = 'item' AND indexname LIKE 'item_%_idx' ORDER BY 1")).map((r) => r.indexname)).toEqual(["item_name_idx", "item_sku_idx"]);
+    });
+
+    it("refresh sees a role dropped out of band; the next update restores it", async () => {
+        await query("postgres", `DROP ROLE "${f.app}"`).catch(async () => {
+            await query(f.db, `REASSIGN OWNED BY "${f.app}" TO postgres; DROP OWNED BY "${f.app}"`);
+            await query("postgres", `DROP ROLE "${f.app}"`);
+        });
+        const r = await host.read(id, outs);
+        expect(r.props.drift).toContain(`role ${f.app} is missing`);
+        expect(Object.keys(r.inputs!.roles)).not.toContain(f.app);
+        expect(r.inputs!.drift).toContain(`role ${f.app} is missing`);
+        const { changes } = await host.diff(id, r.props, inputs);
+        expect(changes).toBe("some");
+        outs = await host.update(id, r.props, inputs);
+        expect(await query("postgres", "SELECT rolname FROM pg_roles WHERE rolname = $1", [f.app])).toEqual([{ rolname: f.app }]);
+        expect((await host.read(id, outs)).props.drift).toEqual([]);
+    });
+
+    it("refresh sees a password changed out of band; the next update sets it back", async () => {
+        await query("postgres", `ALTER ROLE "${f.app}" PASSWORD 'changed-by-hand'`);
+        const r = await host.read(id, outs);
+        expect(r.props.drift).toContain(`role ${f.app}: password was changed outside Pulumi`);
+        outs = await host.update(id, r.props, inputs);
+        const c = new Client({ host: PG.host, port: PG.port, user: f.app, password: f.appPassword, database: f.db });
+        await c.connect();
+        await c.end();
+    });
+
+    it("refresh sees an edited history row, and the next update refuses it", async () => {
+        await query(f.db, "UPDATE schema_history_app SET checksum = 'sha256:tampered' WHERE script = 'V2__add_sku.sql'");
+        const r = await host.read(id, outs);
+        expect(r.props.drift).toContain('migration set "app": V2__add_sku.sql is recorded with checksum sha256:tampered, expected ' + checksumOf("ALTER TABLE item ADD COLUMN sku text;"));
+        await expect(host.update(id, r.props, inputs)).rejects.toThrow(/V2__add_sku.sql was edited after it was applied \(applied checksum sha256:tampered/);
+        await query(f.db, "UPDATE schema_history_app SET checksum = $1 WHERE script = 'V2__add_sku.sql'", [checksumOf("ALTER TABLE item ADD COLUMN sku text;")]);
+    });
+
+    it("a role removed from the inputs is left in place, and dropped only with dropRemovedRoles", async () => {
+        const extra = { name: `${f.app}_x`, login: false };
+        f.args = { ...f.args, roles: [...f.args.roles!, extra] };
+        await step(f.args);
+        f.args = { ...f.args, roles: f.args.roles!.filter((r) => r.name !== extra.name) };
+        await step(f.args);
+        await host.waitForLog(`role ${extra.name} was removed from the inputs and is left in place`);
+        expect(await query("postgres", "SELECT 1 AS x FROM pg_roles WHERE rolname = $1", [extra.name])).toEqual([{ x: 1 }]);
+        // dropRemovedRoles acts on roles removed in that same update.
+        f.args = { ...f.args, roles: [...f.args.roles!, extra] };
+        await step(f.args);
+        f.args = { ...f.args, roles: f.args.roles!.filter((r) => r.name !== extra.name), dropRemovedRoles: true };
+        await step(f.args);
+        expect(await query("postgres", "SELECT 1 AS x FROM pg_roles WHERE rolname = $1", [extra.name])).toEqual([]);
+    });
+
+    it("renaming the database is refused by check, never a replacement", async () => {
+        const { failures } = await host.check(inputs, inputsFor({ ...f.args, database: { ...f.args.database, name: `${f.db}_renamed` } }));
+        expect(failures).toEqual([expect.objectContaining({ property: "database.name", reason: expect.stringContaining(`changing the name of existing database "${f.db}"`) })]);
+    });
+
+    it("delete retains database and roles by default and says so", async () => {
+        await host.delete(id, outs);
+        await host.waitForLog(`onDelete is "retain": database ${f.db}`);
+        expect(await query("postgres", "SELECT 1 AS x FROM pg_database WHERE datname = $1", [f.db])).toEqual([{ x: 1 }]);
+    });
+});
+
+describe("refresh of a dropped database", () => {
+    it("reports the database missing and the next update recreates it and reapplies every migration", async () => {
+        const f = fixture();
+        secrets.push(f.ownerPassword, f.appPassword);
+        const { id, outs, checked } = await create(f.inputs());
+        await query("postgres", `DROP DATABASE "${f.db}" WITH (FORCE)`);
+        const r = await host.read(id, outs);
+        expect(r.props.drift).toContain(`database ${f.db} is missing`);
+        expect(r.props.drift).toContain('migration set "app": V1__init.sql is no longer recorded in public.schema_history_app');
+        expect((await host.diff(id, r.props, checked)).changes).toBe("some");
+        await host.update(id, r.props, checked);
+        expect((await history(f.db, "schema_history_app")).length).toBe(3);
+    });
+});
+
+describe("delete with onDelete: drop", () => {
+    it("drops the database and the roles", async () => {
+        const f = fixture();
+        secrets.push(f.ownerPassword, f.appPassword);
+        const { id, outs } = await create(inputsFor({ ...f.args, onDelete: "drop" }));
+        await host.delete(id, outs);
+        expect(await query("postgres", "SELECT 1 FROM pg_database WHERE datname = $1", [f.db])).toEqual([]);
+        expect(await query("postgres", "SELECT 1 FROM pg_roles WHERE rolname = ANY($1)", [[f.owner, f.app]])).toEqual([]);
+    });
+});
+
+describe("names and injection", () => {
+    it("rejects injection attempts in role, database, schema and table names before anything runs", async () => {
+        const f = fixture();
+        const bad = inputsFor({
+            ...f.args,
+            roles: [{ name: `x"; DROP TABLE item; --` }],
+            database: { name: "db'; DROP DATABASE postgres; --", owner: "postgres" },
+            migrationSets: [{ name: "app", schema: 'public"; DROP SCHEMA public; --', table: "t;DROP", scripts: {} }],
+        });
+        const { failures } = await host.check({}, bad);
+        const props = failures.map((x) => x.property);
+        expect(props).toEqual(expect.arrayContaining([`roles.x"; DROP TABLE item; --`, "database.name", "migrationSets[0].schema", "migrationSets[0].table"]));
+        expect(failures.find((x) => x.property === "database.name")!.reason).toContain("is not allowed; use 1-63 letters");
+    });
+
+    it("escapes names that need quoting (upper case, hyphen) instead of concatenating them", async () => {
+        const f = fixture();
+        const role = `App-${f.app}`.slice(0, 60);
+        const dbName = `Db-${f.db}`.slice(0, 60);
+        secrets.push(f.appPassword);
+        await create(inputsFor({ roles: [{ name: role, password: f.appPassword }], database: { name: dbName, owner: role }, migrationSets: [{ name: "app", schema: "My-Schema", scripts: { "V1__t.sql": "SELECT 1;" } }] }));
+        expect(await query("postgres", "SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1", [dbName])).toEqual([{ o: role }]);
+        expect(await query(dbName, 'SELECT count(*)::int AS n FROM "My-Schema".schema_history_app')).toEqual([{ n: 1 }]);
+    });
+});
+
+describe("secrets", () => {
+    it("never puts a password in errors, logs or the server log", async () => {
+        const f = fixture();
+        secrets.push(f.ownerPassword, f.appPassword);
+        // A failing role statement: the server logs the failing statement, which must not carry the password.
+        const inputs = inputsFor({ ...f.args, roles: [{ name: f.app, password: f.appPassword, memberOf: ["no_such_group_role"] }], database: { name: f.db, owner: "postgres" } });
+        const { inputs: checked } = await host.check({}, inputs);
+        const err = await host.create(checked).then(() => undefined, (e: Error) => e);
+        expect(err?.message).toContain("no_such_group_role");
+        expect(err?.message).not.toContain(f.appPassword);
+        const fs = await import("fs");
+        const serverLog = `${process.env.PDC_PG_DIR ?? "/tmp/pdc-pg"}/server.log`;
+        if (fs.existsSync(serverLog)) expect(fs.readFileSync(serverLog, "utf8")).not.toContain(f.appPassword);
+        expect(host.stderr).not.toContain(f.appPassword);
+    });
+});

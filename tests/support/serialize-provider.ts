@@ -1,0 +1,17 @@
+/**
+ * Serializes the bootstrap provider exactly as `pulumi.dynamic.Resource` does (closure serialization with
+ * secrets allowed) and prints the text the engine would store in `__provider`. Run in a plain Node process:
+ * the closure serializer finds node_modules through `require.cache`, which jest's module system hides.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { bootstrapProvider } from "../../provider/provider";
+
+async function main(): Promise<void> {
+    const sf = await pulumi.runtime.serializeFunction(() => bootstrapProvider, { allowSecrets: true });
+    process.stdout.write(sf.text);
+}
+
+main().catch((e) => {
+    process.stderr.write(`${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+});
