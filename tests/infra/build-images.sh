@@ -216,6 +216,9 @@ for df in "$REPO"/examples/*/app*/Dockerfile "$REPO"/examples/*/*/Dockerfile; do
 done
 [ "$n_examples" -gt 0 ] || say "no examples/*/*/Dockerfile found; no example images built"
 
+# drop superseded versions of our images (dangling, carrying our label); other images untouched
+docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
+
 echo
 echo "build-images.sh summary (DOCKER_HOST=$DOCKER_HOST):"
 for line in "${SUMMARY[@]}"; do echo "  $line"; done

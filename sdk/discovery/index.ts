@@ -1,0 +1,150 @@
+/**
+ * ServiceDiscovery (seed 003): a Consul server and registrator. Registrator watches the Docker socket and
+ * registers every container that carries `SERVICE_<port>_NAME` (AppServerPool sets it when given a discovery),
+ * with a Consul HTTP health check on the pool's health path, so consul-template sees only healthy instances.
+ *
+ * Registrator runs with `-internal` (no app port is published: only the load balancer publishes a port) and
+ * `-useIpFromLabel dockercluster.address`: each replica carries its own network alias in that label, so the
+ * registered address is a name every container on the discovery tier resolves, whatever the replica's other
+ * networks are (plain `-internal` picks an arbitrary network's IP on multi-network containers). `-explicit`
+ * keeps containers without a service name (Postgres, nginx, Consul itself) out of the catalog.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { checkResources, ContainerResources, healthcheckInput, resourceInputs } from "../container";
+import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
+import { checkTierNames, TieredNetwork } from "../network";
+import { ArgChecker } from "../validation";
+
+export const DEFAULT_CONSUL_IMAGE = "hashicorp/consul:1.15";
+/** `master`: the first registrator build with `-useIpFromLabel` (v7, the `latest` tag, predates it). */
+export const DEFAULT_REGISTRATOR_IMAGE = "gliderlabs/registrator:master";
+/** The label that carries a container's registration address. */
+export const ADDRESS_LABEL = "dockercluster.address";
+export const CONSUL_HTTP_PORT = 8500;
+
+export interface ServiceDiscoveryArgs {
+    /** The cluster's networks. */
+    readonly network: TieredNetwork;
+    /** The tier Consul and registrator join; pools registering and the load balancer must join it too. @default "app" */
+    readonly tier?: string;
+    /** Consul's host name on that tier. @default "consul" */
+    readonly alias?: string;
+    /** Consul image. @default "hashicorp/consul:1.15" */
+    readonly consulImage?: pulumi.Input<string>;
+    /** Registrator image (needs `-useIpFromLabel`). @default "gliderlabs/registrator:master" */
+    readonly registratorImage?: pulumi.Input<string>;
+    /** Docker socket on the host, mounted read-only into registrator. @default "/var/run/docker.sock" */
+    readonly dockerSocket?: string;
+    /** Re-register everything every N seconds (recovers a restarted Consul). @default 30 */
+    readonly resyncSeconds?: number;
+    /** Publish Consul's HTTP API/UI on 127.0.0.1:<port>. @default undefined (not published) */
+    readonly uiHostPort?: number;
+    /** Consul datacenter name. @default "dc1" */
+    readonly datacenter?: string;
+    /** Limits for the Consul container. @default no limits */
+    readonly resources?: ContainerResources;
+}
+
+/**
+ * A Consul server and registrator on one tier.
+ */
+export class ServiceDiscovery extends pulumi.ComponentResource {
+    /** The Consul server container. */
+    public readonly consul: docker.Container;
+    /** The registrator container. */
+    public readonly registrator: docker.Container;
+    /** Tier Consul is on. */
+    public readonly tier: string;
+    /** Consul's host name on that tier. */
+    public readonly host: string;
+    /** Consul's HTTP address as seen from the tier, e.g. "consul:8500". */
+    public readonly address: string;
+
+    constructor(name: string, args: ServiceDiscoveryArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        const tier = args.tier ?? "app";
+        const alias = args.alias ?? "consul";
+        const resync = args.resyncSeconds ?? 30;
+        const datacenter = args.datacenter ?? "dc1";
+        const c = new ArgChecker("ServiceDiscovery", name);
+        c.check(args.network instanceof TieredNetwork, "network", "is not a TieredNetwork", "pass the cluster's TieredNetwork");
+        if (args.network instanceof TieredNetwork) {
+            checkTierNames(c, "tier", [tier], args.network.tierNames);
+            if (args.network.hasTier(tier)) {
+                c.check(!args.network.internal[tier], "tier", `"${tier}" is internal`, "registrator and consul need a non-internal tier shared with the apps");
+            }
+        }
+        c.check(isDnsLabel(alias), "alias", `is "${alias}", not a DNS label`, "use lower-case letters, digits and inner hyphens");
+        c.integer(resync, "resyncSeconds", 0, 86400);
+        c.check(/^[a-z0-9-]+$/.test(datacenter), "datacenter", `is "${datacenter}"`, "use lower-case letters, digits and hyphens");
+        c.port(args.uiHostPort, "uiHostPort");
+        if (args.uiHostPort !== undefined && args.network instanceof TieredNetwork) {
+            const owner = args.network.hostPortOwner("127.0.0.1", args.uiHostPort);
+            c.check(owner === undefined, "uiHostPort", `${args.uiHostPort} is already published by ${owner}`, "pick another port");
+        }
+        checkResources(c, "resources", args.resources);
+        c.throwIfAny();
+        super("dockercluster:discovery:ServiceDiscovery", name, {}, opts);
+        if (args.uiHostPort !== undefined) args.network.claimHostPort("127.0.0.1", args.uiHostPort, `ServiceDiscovery "${name}" (uiHostPort)`);
+
+        const project = pulumi.getProject();
+        const stack = pulumi.getStack();
+        const consulImage = new docker.RemoteImage(
+            `${name}-consul-image`,
+            { name: args.consulImage ?? DEFAULT_CONSUL_IMAGE, keepLocally: true },
+            { parent: this },
+        );
+        const registratorImage = new docker.RemoteImage(
+            `${name}-registrator-image`,
+            { name: args.registratorImage ?? DEFAULT_REGISTRATOR_IMAGE, keepLocally: true },
+            { parent: this },
+        );
+
+        this.consul = new docker.Container(
+            `${name}-consul`,
+            {
+                name: dockerName(`${name}-consul`),
+                image: consulImage.imageId,
+                command: ["agent", "-server", "-bootstrap-expect=1", "-ui", "-client=0.0.0.0", `-datacenter=${datacenter}`, `-node=${alias}`],
+                envs: ["CONSUL_BIND_INTERFACE=eth0"],
+                networksAdvanced: args.network.attach([tier], [alias]),
+                ...(args.uiHostPort !== undefined ? { ports: [{ internal: CONSUL_HTTP_PORT, external: args.uiHostPort, ip: "127.0.0.1" }] } : {}),
+                healthcheck: healthcheckInput({ test: ["CMD", "consul", "operator", "raft", "list-peers"], interval: "2s", startPeriod: "60s", retries: 10 }),
+                wait: true,
+                waitTimeout: 120,
+                restart: "unless-stopped",
+                labels: labelList(standardLabels(project, stack, name, "consul")),
+                ...resourceInputs(args.resources),
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+
+        const socket = args.dockerSocket ?? "/var/run/docker.sock";
+        this.registrator = new docker.Container(
+            `${name}-registrator`,
+            {
+                name: dockerName(`${name}-registrator`),
+                image: registratorImage.imageId,
+                command: [
+                    "-internal",
+                    "-explicit",
+                    `-useIpFromLabel=${ADDRESS_LABEL}`,
+                    `-resync=${resync}`,
+                    "-retry-attempts=-1",
+                    "-retry-interval=2000",
+                    `consul://${alias}:${CONSUL_HTTP_PORT}`,
+                ],
+                volumes: [{ hostPath: socket, containerPath: "/tmp/docker.sock", readOnly: true }],
+                networksAdvanced: args.network.attach([tier], []),
+                restart: "unless-stopped",
+                labels: labelList(standardLabels(project, stack, name, "registrator")),
+            },
+            { parent: this, deleteBeforeReplace: true, dependsOn: [this.consul] },
+        );
+
+        this.tier = tier;
+        this.host = alias;
+        this.address = `${alias}:${CONSUL_HTTP_PORT}`;
+        this.registerOutputs({ consulName: this.consul.name, registratorName: this.registrator.name, address: this.address });
+    }
+}
