@@ -9,4 +9,4 @@ export type {
     BootstrapContentArgs,
 } from "./resource";
 export { bootstrapProvider } from "./provider";
-export type { BootstrapInputs, AppliedMigration } from "./types";
+export type { BootstrapInputs, AppliedMigrations } from "./types";

@@ -6,7 +6,7 @@
 import { escapeIdentifier as id, escapeLiteral as lit } from "pg";
 import { compareVersions, parseScriptName, scanSql, wantsNoTransaction } from "./migrations";
 import { scramVerifier } from "./scram";
-import { ActualState, AppliedMigration, BootstrapInputs, HistoryRow, MigrationSetSpec, RoleSpec } from "./types";
+import { ActualState, AppliedMigrations, BootstrapInputs, HistoryRow, MigrationSetSpec, RoleSpec } from "./types";
 
 /** One step of work. `description` is safe to log; `sql` may carry password verifiers and is never logged. */
 export type Step =
@@ -34,7 +34,7 @@ export interface Plan {
     /** Anything here means nothing may run. */
     errors: string[];
     /** What the history will hold once the steps ran, per set. */
-    applied: Record<string, AppliedMigration[]>;
+    applied: AppliedMigrations;
 }
 
 /** The qualified, escaped name of a set's history table. */
@@ -153,10 +153,6 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, plan: Pl
             errors.push(`${where}: ${file} is not a migration name; rename it to V<version>__<description>.sql or R__<description>.sql`);
             continue;
         }
-        const { metaCommands } = scanSql(set.files[file].sql);
-        for (const m of metaCommands) {
-            errors.push(`${where}: ${file} line ${m.line} has a psql meta-command (${m.text}) the server cannot run; use plain SQL (INSERT instead of COPY FROM stdin, one database per set instead of \\connect)`);
-        }
         if (parsed.kind === "repeatable") {
             repeatable.push(file);
         } else if (versioned.has(parsed.version!)) {
@@ -200,6 +196,13 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, plan: Pl
     for (const file of repeatable) {
         if (latest.get(file) !== set.files[file].checksum) {
             pending.push({ file, version: null, description: parseScriptName(file)?.description ?? file.replace(/\.sql$/, "") });
+        }
+    }
+    // Only files about to run are scanned: applied ones passed this check when they ran, and a no-op must not
+    // cost more as history grows.
+    for (const p of pending) {
+        for (const m of scanSql(set.files[p.file].sql).metaCommands) {
+            errors.push(`${where}: ${p.file} line ${m.line} has a psql meta-command (${m.text}) the server cannot run; use plain SQL (INSERT instead of COPY FROM stdin, one database per set instead of \\connect)`);
         }
     }
     if (errors.length) {
@@ -246,14 +249,14 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, plan: Pl
         });
     }
     // What the history holds afterwards: versioned in version order, then each repeatable's latest run.
-    const after: AppliedMigration[] = [];
-    const byVersion = new Map<string, AppliedMigration>();
-    for (const r of ok.filter((r) => r.version !== null)) byVersion.set(r.version!, { version: r.version, script: r.script, checksum: r.checksum });
-    for (const p of pending.filter((p) => p.version !== null)) byVersion.set(p.version!, { version: p.version, script: p.file, checksum: set.files[p.file].checksum });
-    after.push(...[...byVersion.values()].sort((a, b) => compareVersions(a.version!, b.version!)));
+    const byVersion = new Map<string, [string, string]>();
+    for (const r of ok.filter((r) => r.version !== null)) byVersion.set(r.version!, [r.script, r.checksum]);
+    for (const p of pending.filter((p) => p.version !== null)) byVersion.set(p.version!, [p.file, set.files[p.file].checksum]);
+    const after: Record<string, string> = {};
+    for (const v of [...byVersion.keys()].sort(compareVersions)) after[byVersion.get(v)![0]] = byVersion.get(v)![1];
     const rep = new Map(latest);
     for (const p of pending.filter((p) => p.version === null)) rep.set(p.file, set.files[p.file].checksum);
-    for (const [script, checksum] of [...rep.entries()].sort()) after.push({ version: null, script, checksum });
+    for (const [script, checksum] of [...rep.entries()].sort()) after[script] = checksum;
     plan.applied[set.name] = after;
 }
 

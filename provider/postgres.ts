@@ -79,29 +79,43 @@ export function lockKey(database: string): string {
 }
 
 /**
- * Takes the bootstrap's session advisory lock by polling `pg_try_advisory_lock`. It never blocks inside a
- * statement: a waiting statement would hold a snapshot and deadlock a CREATE INDEX CONCURRENTLY run by the holder.
+ * Takes the bootstrap's session advisory lock by polling `pg_try_advisory_lock`; it never blocks inside a
+ * statement (a waiting statement holds a snapshot and deadlocks a CREATE INDEX CONCURRENTLY run by the holder,
+ * Flyway issue 1654). While another bootstrap holds it, the contender polls for the shared form, which it gets
+ * once the holder is done, together with the other contenders; under it, `isDone` tells whether the holder left
+ * nothing to do. Returns "done-by-another" then (the shared lock released), "exclusive" once it holds the lock.
  */
-export async function acquireLock(client: PgClient, database: string, timeoutSeconds: number, log: Log): Promise<void> {
+export async function acquireLock(client: PgClient, database: string, timeoutSeconds: number, log: Log, isDone: () => Promise<boolean>): Promise<"exclusive" | "done-by-another"> {
     const key = lockKey(database);
     const deadline = Date.now() + timeoutSeconds * 1000;
     let logged = false;
     for (;;) {
         const r = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [key]);
-        if (r.rows[0].ok) return;
+        if (r.rows[0].ok) return "exclusive";
         if (!logged) {
             log(`another bootstrap of database ${database} holds the lock; waiting`);
             logged = true;
         }
-        if (Date.now() > deadline) {
-            throw new Error(`another bootstrap of database "${database}" held the advisory lock for more than ${timeoutSeconds}s; wait for it to finish or raise wait.lockTimeoutSeconds`);
+        for (;;) {
+            if (Date.now() > deadline) {
+                throw new Error(`another bootstrap of database "${database}" held the advisory lock for more than ${timeoutSeconds}s; wait for it to finish or raise wait.lockTimeoutSeconds`);
+            }
+            await sleep(25 + Math.floor(Math.random() * 25));
+            const s = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock_shared($1::bigint) AS ok", [key]);
+            if (!s.rows[0].ok) continue;
+            try {
+                if (await isDone()) return "done-by-another";
+            } finally {
+                await client.query("SELECT pg_advisory_unlock_shared($1::bigint)", [key]);
+            }
+            break; // work is left: compete for the exclusive lock again
         }
-        await sleep(100 + Math.floor(Math.random() * 100));
     }
 }
 
+/** Releases the exclusive lock if this session holds it (a no-op, with a server notice otherwise). */
 export async function releaseLock(client: PgClient, database: string): Promise<void> {
-    await client.query("SELECT pg_advisory_unlock($1::bigint)", [lockKey(database)]);
+    await client.query("SELECT pg_advisory_unlock($1::bigint) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND mode = 'ExclusiveLock'", [lockKey(database)]);
 }
 
 /** Reads what the plan needs: roles of interest, the database, its extensions and every set's history. */
@@ -110,7 +124,7 @@ export async function readActualState(
     openDatabase: () => Promise<PgClient>,
     desired: BootstrapInputs,
     previous: BootstrapInputs | undefined,
-): Promise<{ state: ActualState; db?: PgClient }> {
+): Promise<{ state: ActualState }> {
     const names = [...new Set([...Object.keys(desired.roles), ...Object.keys(previous?.roles ?? {})])];
     const roles: ActualState["roles"] = {};
     const r = await admin.query<{ rolname: string; rolcanlogin: boolean; rolcreatedb: boolean; rolconnlimit: number; rolinherit: boolean; member_of: string[] }>(
@@ -155,7 +169,7 @@ export async function readActualState(
         );
         state.history[set.name] = rows.rows.map((x): HistoryRow => ({ rank: x.installed_rank, version: x.version, description: x.description, script: x.script, checksum: x.checksum, success: x.success }));
     }
-    return { state, db };
+    return { state };
 }
 
 /** Describes a pg error with its position, for a migration that failed. */

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkInputs } from "./check";
 import { planBootstrap } from "./plan";
 import { acquireLock, connectWithWait, Log, readActualState, releaseLock, runStep } from "./postgres";
-import { AppliedMigration, BootstrapInputs } from "./types";
+import { AppliedMigrations, BootstrapInputs, MigrationSetSpec } from "./types";
 
 /**
  * Properties that are outputs only, or that do not change what the bootstrap does. (Arrays, not Sets, at module
@@ -31,10 +31,19 @@ function stable(v: unknown): string {
     return JSON.stringify(v);
 }
 
+/** A set with its files reduced to checksums: the SQL is fixed by its checksum. */
+function withoutSql(set: MigrationSetSpec): MigrationSetSpec {
+    const files: MigrationSetSpec["files"] = {};
+    for (const [f, spec] of Object.entries(set.files)) files[f] = { checksum: spec.checksum } as MigrationSetSpec["files"][string];
+    return { ...set, files };
+}
+
 /** Whether two input sets ask for different work (wait policy and outputs aside). */
 export function inputsDiffer(olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
     const keys = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !NOT_COMPARED.includes(k)));
-    return [...keys].some((k) => stable(olds[k]) !== stable(news[k]));
+    const norm = (props: Record<string, unknown>, k: string) =>
+        k === "migrationSets" && Array.isArray(props[k]) ? stable((props[k] as MigrationSetSpec[]).map(withoutSql)) : stable(props[k]);
+    return [...keys].some((k) => norm(olds, k) !== norm(news, k));
 }
 
 /** Strips engine and output properties, leaving the inputs the bootstrap acts on. */
@@ -44,33 +53,48 @@ function inputsOf(props: Record<string, unknown>): BootstrapInputs {
     return out as unknown as BootstrapInputs;
 }
 
-function outputsOf(inputs: BootstrapInputs, applied: Record<string, AppliedMigration[]>): Record<string, unknown> {
-    return { ...inputs, applied, roleNames: Object.keys(inputs.roles).sort(), databaseName: inputs.database.name, drift: [] };
+/**
+ * Outputs are the inputs with each script reduced to its checksum (state must not grow by the SQL of every
+ * migration ever applied: the engine ships outputs back on every update), plus what was applied.
+ */
+function outputsOf(inputs: BootstrapInputs, applied: AppliedMigrations, drift: string[] = []): Record<string, unknown> {
+    return {
+        ...inputs,
+        migrationSets: inputs.migrationSets.map(withoutSql),
+        applied,
+        roleNames: Object.keys(inputs.roles).sort(),
+        databaseName: inputs.database.name,
+        drift,
+    };
 }
 
-/** Runs the whole bootstrap under the advisory lock; returns the outputs. */
+/**
+ * Runs the whole bootstrap under the advisory lock; returns the outputs. A contender that finds the lock held
+ * waits for it to be free (polling, never blocking in a statement), then checks under a shared lock, in parallel
+ * with the other contenders, whether anything is left to do; only if so does it take the exclusive lock.
+ */
 async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | undefined): Promise<Record<string, unknown>> {
     const log = logFor(desired.database.name);
     const c = desired.connection;
     const admin = await connectWithWait(c, c.maintenanceDatabase, desired.wait, log);
     let db: Awaited<ReturnType<typeof connectWithWait>> | undefined;
+    const openDb = async () => (db ??= await connectWithWait(c, desired.database.name, desired.wait, log));
     try {
-        await acquireLock(admin, desired.database.name, desired.wait.lockTimeoutSeconds, log);
-        const read = await readActualState(admin, () => connectWithWait(c, desired.database.name, desired.wait, log), desired, previous);
-        db = read.db;
+        const mode = await acquireLock(admin, desired.database.name, desired.wait.lockTimeoutSeconds, log, async () => {
+            const plan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous)).state);
+            return plan.errors.length === 0 && plan.steps.length === 0;
+        });
+        const read = await readActualState(admin, openDb, desired, previous);
         const plan = planBootstrap(desired, previous, read.state);
         if (plan.errors.length) {
             throw new Error(`bootstrap of database "${desired.database.name}" refused; nothing was applied:\n  - ${plan.errors.join("\n  - ")}`);
         }
         for (const note of plan.notes) log(note);
-        if (!plan.steps.length) log("nothing to do");
-        for (const step of plan.steps) {
-            if (step.target === "database" && !db) db = await connectWithWait(c, desired.database.name, desired.wait, log);
-            await runStep(step, admin, db, log);
-        }
+        if (!plan.steps.length) log(mode === "done-by-another" ? "nothing to do (a concurrent bootstrap did it)" : "nothing to do");
+        for (const step of plan.steps) await runStep(step, admin, step.target === "database" ? await openDb() : undefined, log);
         return outputsOf(desired, plan.applied);
     } finally {
-        await db?.end().catch(() => undefined);
+        await (db as Awaited<ReturnType<typeof connectWithWait>> | undefined)?.end().catch(() => undefined);
         await releaseLock(admin, desired.database.name).catch(() => undefined);
         await admin.end().catch(() => undefined);
     }
@@ -84,8 +108,7 @@ async function readState(id: string, props: Record<string, unknown>): Promise<pu
     const admin = await connectWithWait(c, c.maintenanceDatabase, known.wait, log);
     let db: Awaited<ReturnType<typeof connectWithWait>> | undefined;
     try {
-        const read = await readActualState(admin, () => connectWithWait(c, known.database.name, known.wait, log), known, undefined);
-        db = read.db;
+        const read = await readActualState(admin, async () => (db ??= await connectWithWait(c, known.database.name, known.wait, log)), known, undefined);
         const actual = read.state;
         const drift: string[] = [];
         const seen: BootstrapInputs = JSON.parse(JSON.stringify(known));
@@ -122,33 +145,33 @@ async function readState(id: string, props: Record<string, unknown>): Promise<pu
                 seen.database.extensions = known.database.extensions.filter((e) => actual.extensions.includes(e));
             }
         }
-        const applied: Record<string, AppliedMigration[]> = {};
-        const previouslyApplied = (props.applied ?? {}) as Record<string, AppliedMigration[]>;
+        const applied: AppliedMigrations = {};
+        const previouslyApplied = (props.applied ?? {}) as AppliedMigrations;
         for (const set of seen.migrationSets) {
-            const rows = (actual.history[set.name] ?? []).filter((r) => r.success);
-            const latest = new Map<string, { version: string | null; checksum: string }>();
-            for (const r of rows) latest.set(r.script, { version: r.version, checksum: r.checksum });
-            applied[set.name] = [...latest.entries()].map(([script, r]) => ({ version: r.version, script, checksum: r.checksum }));
-            for (const m of previouslyApplied[set.name] ?? []) {
-                const now = latest.get(m.script);
-                if (!now) {
-                    drift.push(`migration set "${set.name}": ${m.script} is no longer recorded in ${set.schema}.${set.table}`);
-                    delete set.files[m.script];
-                } else if (now.checksum !== m.checksum) {
-                    drift.push(`migration set "${set.name}": ${m.script} is recorded with checksum ${now.checksum}, expected ${m.checksum}`);
-                    if (set.files[m.script]) set.files[m.script].checksum = now.checksum;
+            const latest: Record<string, string> = {};
+            for (const r of actual.history[set.name] ?? []) if (r.success) latest[r.script] = r.checksum;
+            applied[set.name] = latest;
+            const before = previouslyApplied[set.name] ?? {};
+            for (const [script, checksum] of Object.entries(before)) {
+                const now = latest[script];
+                if (now === undefined) {
+                    drift.push(`migration set "${set.name}": ${script} is no longer recorded in ${set.schema}.${set.table}`);
+                    delete set.files[script];
+                } else if (now !== checksum) {
+                    drift.push(`migration set "${set.name}": ${script} is recorded with checksum ${now}, expected ${checksum}`);
+                    if (set.files[script]) set.files[script].checksum = now;
                 }
             }
-            const knownScripts = new Set((previouslyApplied[set.name] ?? []).map((m) => m.script));
-            for (const script of latest.keys()) {
-                if (!knownScripts.has(script)) drift.push(`migration set "${set.name}": ${script} is recorded but was not applied by this resource`);
+            for (const script of Object.keys(latest)) {
+                if (!(script in before)) drift.push(`migration set "${set.name}": ${script} is recorded but was not applied by this resource`);
             }
         }
         for (const d of drift) log(`drift: ${d}`);
-        const props2 = { ...seen, applied, roleNames: Object.keys(seen.roles).sort(), databaseName: seen.database.name, drift };
-        return { id, props: props2, inputs: { ...seen, drift } };
+        // Inputs are returned only when something drifted, so that `preview --diff` after the refresh shows it;
+        // otherwise the stored inputs (with their SQL) stay as they are.
+        return { id, props: outputsOf(seen, applied, drift), ...(drift.length ? { inputs: { ...seen, drift } } : {}) };
     } finally {
-        await db?.end().catch(() => undefined);
+        await (db as Awaited<ReturnType<typeof connectWithWait>> | undefined)?.end().catch(() => undefined);
         await admin.end().catch(() => undefined);
     }
 }
@@ -165,7 +188,7 @@ async function remove(props: Record<string, unknown>): Promise<void> {
     const c = known.connection;
     const admin = await connectWithWait(c, c.maintenanceDatabase, known.wait, log);
     try {
-        await acquireLock(admin, known.database.name, known.wait.lockTimeoutSeconds, log);
+        await acquireLock(admin, known.database.name, known.wait.lockTimeoutSeconds, log, async () => false);
         log(`onDelete is "drop": dropping database ${known.database.name} and roles ${roles.join(", ") || "(none)"}`);
         await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(known.database.name)} WITH (FORCE)`);
         for (const r of roles) await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(r)}`);

@@ -3,7 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { bootstrapProvider } from "./provider";
 import { checksumOf } from "./migrations";
-import { AppliedMigration, BootstrapInputs, MigrationSetSpec, ScriptSpec } from "./types";
+import { AppliedMigrations, BootstrapInputs, MigrationSetSpec, ScriptSpec } from "./types";
 
 /** Where and how the provider reaches Postgres as its administrator. */
 export interface BootstrapConnectionArgs {
@@ -217,8 +217,8 @@ export function wireInputs(args: BootstrapArgs, secret: (v: pulumi.Input<string>
  * outstanding migrations per set and deploys content, once, under an advisory lock. See README "Bootstrap".
  */
 export class Bootstrap extends pulumi.dynamic.Resource {
-    /** Applied migrations per set, as recorded in the history tables. */
-    public readonly applied!: pulumi.Output<Record<string, AppliedMigration[]>>;
+    /** Applied migrations per set (script file → checksum), as recorded in the history tables. */
+    public readonly applied!: pulumi.Output<AppliedMigrations>;
     /** Names of the managed roles. */
     public readonly roleNames!: pulumi.Output<string[]>;
     /** The database name. */

@@ -111,9 +111,5 @@ export interface ActualState {
     history: Record<string, HistoryRow[]>;
 }
 
-/** Outputs: the inputs (minus scripts' SQL) plus what was applied. */
-export interface AppliedMigration {
-    version: string | null;
-    script: string;
-    checksum: string;
-}
+/** Output `applied`: set name → script file → checksum of its latest successful run (maps travel key-sorted). */
+export type AppliedMigrations = Record<string, Record<string, string>>;

@@ -49,14 +49,15 @@ export function isDnsLabel(s: string): boolean {
 }
 
 /**
- * The replica names of a pool: `replicaNames` when given, else `${name}-r0` … `${name}-r${n-1}`.
+ * Replica ids of a pool: `replicaNames` when given, else `r0` … `r<n-1>`. A replica's Pulumi name is
+ * `${name}-${id}`.
  *
- * Index-derived names are stable under scaling: going from 2 to 3 adds `-r2` and never renames `-r0`/`-r1`;
- * going down removes the highest indexes. To remove a replica in the middle, list the survivors in `replicaNames`.
+ * Index-derived ids are stable under scaling: going from 2 to 3 adds `r2` and never renames `r0`/`r1`; going down
+ * removes the highest indexes. To remove a replica in the middle, list the survivors in `replicaNames`.
  */
-export function replicaNamesFor(name: string, replicas: number, replicaNames?: readonly string[]): string[] {
+export function replicaIdsFor(replicas: number, replicaNames?: readonly string[]): string[] {
     if (replicaNames !== undefined) return [...replicaNames];
-    return Array.from({ length: replicas }, (_, i) => `${name}-r${i}`);
+    return Array.from({ length: replicas }, (_, i) => `r${i}`);
 }
 
 /** Labels put on every Docker object this library creates, so `docker ps --filter label=...` finds a stack's objects. */

@@ -75,6 +75,10 @@ need_binaries() {
 }
 
 do_start() {
+  # serialise concurrent starts (e.g. several test processes); the fd is not passed to dockerd
+  mkdir -p "$RUN_DIR"
+  exec 9>"$RUN_DIR/start.lock"
+  flock -w "$START_TIMEOUT" 9 || { log "could not get $RUN_DIR/start.lock"; return 1; }
   if pid_alive && answers; then
     log "already running (pid $(cat "$PIDFILE")), $DOCKER_HOST_URL"
     return 0
@@ -115,7 +119,7 @@ do_start() {
   log "starting: dockerd ${args[*]} (log: $LOG)"
   echo "==== $(date -u +%FT%TZ) dockerd ${args[*]}" >>"$LOG"
   # setsid: own session, so the daemon survives the shell/job that started it
-  setsid dockerd "${args[@]}" >>"$LOG" 2>&1 </dev/null &
+  setsid dockerd "${args[@]}" >>"$LOG" 2>&1 </dev/null 9>&- &
   wait_ready "$!"
 }
 

@@ -106,7 +106,7 @@ describe("planBootstrap", () => {
         const plan = planBootstrap(desired, desired, actual);
         expect(plan.steps).toEqual([]);
         expect(plan.errors).toEqual([]);
-        expect(plan.applied.app.map((m) => m.script)).toEqual(["V1__a.sql", "V2__b.sql", "R__v.sql"]);
+        expect(plan.applied.app).toEqual({ "V1__a.sql": checksumOf("SELECT 1;"), "V2__b.sql": checksumOf("SELECT 2;"), "R__v.sql": checksumOf("SELECT 3;") });
     });
 
     it("collects every refusal and then plans no step at all", () => {

@@ -14,7 +14,7 @@ const provproto = require("@pulumi/pulumi/proto/provider_pb");
 const structproto = require("google-protobuf/google/protobuf/struct_pb");
 
 const ROOT = path.resolve(__dirname, "../..");
-type Props = Record<string, unknown>;
+type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- engine property bags
 
 let serialized: string | undefined;
 
@@ -31,11 +31,11 @@ export function serializedProvider(): string {
 }
 
 /** Drops undefined values, as the engine's property marshalling does. */
-function plain(v: Props): Props {
+function plain(v: object): Props {
     return JSON.parse(JSON.stringify(v));
 }
 
-function struct(v: Props) {
+function struct(v: object) {
     return structproto.Struct.fromJavaScript(plain(v));
 }
 
@@ -95,12 +95,12 @@ export class ProviderHost {
         });
     }
 
-    private withProvider(props: Props): Props {
+    private withProvider(props: object): Props {
         return { ...props, __provider: serializedProvider() };
     }
 
     /** Check: returns the checked inputs (with __provider) and failures. */
-    async check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+    async check(olds: object, news: object): Promise<{ inputs: Props; failures: CheckFailure[] }> {
         const req = new provproto.CheckRequest();
         req.setUrn("urn:pulumi:test::test::pulumi-nodejs:dynamic/postgres:Bootstrap::b");
         req.setOlds(struct(Object.keys(olds).length ? this.withProvider(olds) : {}));
@@ -113,7 +113,7 @@ export class ProviderHost {
     }
 
     /** Diff: "some" | "none" | "unknown", and the replaced properties. */
-    async diff(id: string, olds: Props, news: Props): Promise<{ changes: "some" | "none" | "unknown"; replaces: string[] }> {
+    async diff(id: string, olds: object, news: object): Promise<{ changes: "some" | "none" | "unknown"; replaces: string[] }> {
         const req = new provproto.DiffRequest();
         req.setId(id);
         req.setUrn("urn:pulumi:test::test::pulumi-nodejs:dynamic/postgres:Bootstrap::b");
@@ -125,7 +125,7 @@ export class ProviderHost {
         return { changes: c === D.DIFF_SOME ? "some" : c === D.DIFF_NONE ? "none" : "unknown", replaces: resp.getReplacesList() };
     }
 
-    async create(props: Props): Promise<{ id: string; outs: Props }> {
+    async create(props: object): Promise<{ id: string; outs: Props }> {
         const req = new provproto.CreateRequest();
         req.setUrn("urn:pulumi:test::test::pulumi-nodejs:dynamic/postgres:Bootstrap::b");
         req.setProperties(struct(this.withProvider(props)));
@@ -133,7 +133,7 @@ export class ProviderHost {
         return { id: resp.getId(), outs: resp.getProperties().toJavaScript() };
     }
 
-    async update(id: string, olds: Props, news: Props): Promise<Props> {
+    async update(id: string, olds: object, news: object): Promise<Props> {
         const req = new provproto.UpdateRequest();
         req.setId(id);
         req.setUrn("urn:pulumi:test::test::pulumi-nodejs:dynamic/postgres:Bootstrap::b");
@@ -143,7 +143,7 @@ export class ProviderHost {
         return resp.getProperties().toJavaScript();
     }
 
-    async read(id: string, props: Props): Promise<{ id: string; props: Props; inputs?: Props }> {
+    async read(id: string, props: object): Promise<{ id: string; props: Props; inputs?: Props }> {
         const req = new provproto.ReadRequest();
         req.setId(id);
         req.setUrn("urn:pulumi:test::test::pulumi-nodejs:dynamic/postgres:Bootstrap::b");
@@ -152,7 +152,7 @@ export class ProviderHost {
         return { id: resp.getId(), props: resp.getProperties().toJavaScript(), inputs: resp.getInputs()?.toJavaScript() };
     }
 
-    async delete(id: string, props: Props): Promise<void> {
+    async delete(id: string, props: object): Promise<void> {
         const req = new provproto.DeleteRequest();
         req.setId(id);
         req.setUrn("urn:pulumi:test::test::pulumi-nodejs:dynamic/postgres:Bootstrap::b");

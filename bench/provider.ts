@@ -1,0 +1,117 @@
+/**
+ * Provider benchmarks (issue: the database bootstrap). Each prints a ratio measured in this one run:
+ *  1. applying M generated migrations through the provider (gRPC host) vs `psql -1 -f` of the same SQL;
+ *  2. a no-op update with 1,000 applied migrations vs with 10;
+ *  3. 10 concurrent bootstraps of one database vs one bootstrap.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ProviderHost } from "../tests/support/provider-host";
+import { inputsFor, PG, query, uniqueName } from "../tests/support/pg";
+
+type Result = { name: string; ours: number; baseline: number; ratio: number; target: number };
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function generated(count: number, rows: number): Record<string, string> {
+    const scripts: Record<string, string> = {};
+    for (let i = 1; i <= count; i++) {
+        scripts[`V${i}__table_${i}.sql`] =
+            `CREATE TABLE t${i} (id int PRIMARY KEY, v text NOT NULL);\n` +
+            `INSERT INTO t${i} SELECT g, md5(g::text) FROM generate_series(1, ${rows}) g;\n` +
+            `CREATE INDEX t${i}_v ON t${i} (v);\n`;
+    }
+    return scripts;
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<[number, T]> {
+    const t = process.hrtime.bigint();
+    const r = await f();
+    return [Number(process.hrtime.bigint() - t) / 1e6, r];
+}
+
+async function applyVsPsql(host: ProviderHost, m: number, rows: number): Promise<Result> {
+    const scripts = generated(m, rows);
+    const oursRuns: number[] = [];
+    const psqlRuns: number[] = [];
+    for (let round = 0; round < 3; round++) {
+        const db = uniqueName("bench_apply");
+        const { inputs } = await host.check({}, inputsFor({ database: { name: db }, migrationSets: [{ name: "app", scripts }] }));
+        const [ms] = await timed(() => host.create(inputs));
+        oursRuns.push(ms);
+
+        const db2 = uniqueName("bench_psql");
+        await query("postgres", `CREATE DATABASE ${db2}`);
+        const file = path.join(os.tmpdir(), `${db2}.sql`);
+        fs.writeFileSync(file, Object.keys(scripts).sort((a, b) => Number(a.slice(1).split("__")[0]) - Number(b.slice(1).split("__")[0])).map((k) => scripts[k]).join("\n"));
+        const [pms] = await timed(async () =>
+            execFileSync("psql", ["-q", "-X", "-v", "ON_ERROR_STOP=1", "-1", "-h", PG.host, "-p", String(PG.port), "-U", PG.user, "-d", db2, "-f", file], { env: { ...process.env, PGPASSWORD: PG.password } }),
+        );
+        psqlRuns.push(pms);
+        fs.rmSync(file);
+    }
+    // psql gets the database for free; the provider's time includes creating it, its history table and the wait.
+    const ours = median(oursRuns);
+    const baseline = median(psqlRuns);
+    return { name: `apply ${m} migrations (${rows} rows each): provider vs psql -1 -f`, ours, baseline, ratio: ours / baseline, target: 1.15 };
+}
+
+async function noopUpdate(host: ProviderHost): Promise<Result> {
+    const measure = async (n: number) => {
+        const db = uniqueName(`bench_noop${n}`);
+        const scripts: Record<string, string> = {};
+        for (let i = 1; i <= n; i++) scripts[`V${i}__m${i}.sql`] = `CREATE TABLE m${i} (id int);`;
+        const { inputs } = await host.check({}, inputsFor({ database: { name: db }, migrationSets: [{ name: "app", scripts }] }));
+        const { outs } = await host.create(inputs);
+        const runs: number[] = [];
+        for (let i = 0; i < 7; i++) runs.push((await timed(() => host.update(db, outs, inputs)))[0]);
+        return median(runs);
+    };
+    const small = await measure(10);
+    const large = await measure(1000);
+    return { name: "no-op update: 1,000 applied migrations vs 10", ours: large, baseline: small, ratio: large / small, target: 3 };
+}
+
+async function concurrent(hosts: ProviderHost[]): Promise<Result> {
+    const workload = (db: string) =>
+        inputsFor({ roles: [{ name: `${db}_app`, password: "bench" }], database: { name: db, owner: `${db}_app` }, migrationSets: [{ name: "app", scripts: generated(20, 2000) }] });
+    const oneRuns: number[] = [];
+    const tenRuns: number[] = [];
+    for (let round = 0; round < 3; round++) {
+        const db1 = uniqueName("bench_one");
+        const { inputs: i1 } = await hosts[0].check({}, workload(db1));
+        oneRuns.push((await timed(() => hosts[0].create(i1)))[0]);
+        const db10 = uniqueName("bench_ten");
+        const { inputs: i10 } = await hosts[0].check({}, workload(db10));
+        tenRuns.push((await timed(() => Promise.all(hosts.map((h) => h.create(i10)))))[0]);
+    }
+    const ours = median(tenRuns);
+    const baseline = median(oneRuns);
+    return { name: "10 concurrent bootstraps of one database vs one", ours, baseline, ratio: ours / baseline, target: 1.3 };
+}
+
+export async function providerBenchmarks(): Promise<Result[]> {
+    const hosts = Array.from({ length: 10 }, () => new ProviderHost());
+    await Promise.all(hosts.map((h) => h.start()));
+    try {
+        return [await applyVsPsql(hosts[0], 100, 5000), await noopUpdate(hosts[0]), await concurrent(hosts)];
+    } finally {
+        await Promise.all(hosts.map((h) => h.stop()));
+    }
+}
+
+export function printResults(results: Result[]): void {
+    for (const r of results) {
+        const verdict = r.ratio <= r.target ? "meets" : "MISSES";
+        console.log(`${r.name}: ${r.ours.toFixed(0)} ms vs ${r.baseline.toFixed(0)} ms = ${r.ratio.toFixed(2)}x (target <= ${r.target}x, ${verdict})`);
+    }
+}
+
+if (require.main === module) {
+    providerBenchmarks().then(printResults, (e) => {
+        console.error(e);
+        process.exit(1);
+    });
+}

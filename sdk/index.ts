@@ -1,0 +1,21 @@
+/**
+ * pulumi-docker-cluster: Pulumi components that stand up a whole application cluster on Docker.
+ * This file only re-exports; each concern lives in its own folder.
+ */
+export * from "./naming";
+export * from "./validation";
+export * from "./container";
+export * from "./network";
+export * from "./image";
+export * from "./postgres";
+export * from "./discovery";
+export * from "./app";
+export * from "./loadbalancer";
+export { Bootstrap } from "../provider";
+export type {
+    BootstrapArgs,
+    BootstrapContentArgs,
+    BootstrapMigrationSetArgs,
+    BootstrapRoleArgs,
+    BootstrapWaitArgs,
+} from "../provider";
