@@ -56,9 +56,10 @@ function planRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefin
         const have = actual.roles[name];
         const sql: string[] = [];
         const what: string[] = [];
-        const passwordSql = r.password !== undefined ? ` PASSWORD ${lit(scramVerifier(r.password))}` : "";
+        // A verifier costs a PBKDF2 run: made only when a statement needs it.
+        const passwordSql = () => (r.password !== undefined ? ` PASSWORD ${lit(scramVerifier(r.password))}` : "");
         if (!have) {
-            sql.push(`CREATE ROLE ${id(name)} WITH ${roleOptions(r)}${passwordSql}`);
+            sql.push(`CREATE ROLE ${id(name)} WITH ${roleOptions(r)}${passwordSql()}`);
             what.push("create");
         } else {
             const differs =
@@ -66,7 +67,7 @@ function planRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefin
             if (differs) what.push("attributes");
             if (r.password !== undefined && actual.passwordMatches?.[name] !== true) what.push("password");
             if (differs || what.includes("password")) {
-                sql.push(`ALTER ROLE ${id(name)} WITH ${roleOptions(r)}${what.includes("password") ? passwordSql : ""}`);
+                sql.push(`ALTER ROLE ${id(name)} WITH ${roleOptions(r)}${what.includes("password") ? passwordSql() : ""}`);
             }
         }
         const current = new Set(have?.memberOf ?? []);

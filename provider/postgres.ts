@@ -100,7 +100,7 @@ export async function acquireLock(client: PgClient, database: string, timeoutSec
             if (Date.now() > deadline) {
                 throw new Error(`another bootstrap of database "${database}" held the advisory lock for more than ${timeoutSeconds}s; wait for it to finish or raise wait.lockTimeoutSeconds`);
             }
-            await sleep(25 + Math.floor(Math.random() * 25));
+            await sleep(20 + Math.floor(Math.random() * 20));
             const s = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock_shared($1::bigint) AS ok", [key]);
             if (!s.rows[0].ok) continue;
             try {

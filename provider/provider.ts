@@ -31,18 +31,31 @@ function stable(v: unknown): string {
     return JSON.stringify(v);
 }
 
-/** A set with its files reduced to checksums: the SQL is fixed by its checksum. */
-function withoutSql(set: MigrationSetSpec): MigrationSetSpec {
-    const files: MigrationSetSpec["files"] = {};
-    for (const [f, spec] of Object.entries(set.files)) files[f] = { checksum: spec.checksum } as MigrationSetSpec["files"][string];
-    return { ...set, files };
+/**
+ * A set as kept in the outputs: its files reduced to one digest of (file, checksum) pairs. The engine ships the
+ * old outputs with every update, so they must not grow with the number of migrations ever written; `applied`
+ * carries the per-file record.
+ */
+type StoredSet = Omit<MigrationSetSpec, "files"> & { filesDigest: string; fileCount: number };
+
+function filesDigest(files: MigrationSetSpec["files"]): string {
+    const { createHash } = require("crypto") as typeof import("crypto");
+    const h = createHash("sha256");
+    for (const f of Object.keys(files).sort()) h.update(`${f}\0${files[f].checksum}\n`);
+    return "sha256:" + h.digest("hex");
+}
+
+function storedSet(set: MigrationSetSpec | StoredSet): StoredSet {
+    if ("filesDigest" in set) return set;
+    const { files, ...rest } = set;
+    return { ...rest, filesDigest: filesDigest(files), fileCount: Object.keys(files).length };
 }
 
 /** Whether two input sets ask for different work (wait policy and outputs aside). */
 export function inputsDiffer(olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
     const keys = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !NOT_COMPARED.includes(k)));
     const norm = (props: Record<string, unknown>, k: string) =>
-        k === "migrationSets" && Array.isArray(props[k]) ? stable((props[k] as MigrationSetSpec[]).map(withoutSql)) : stable(props[k]);
+        k === "migrationSets" && Array.isArray(props[k]) ? stable((props[k] as MigrationSetSpec[]).map(storedSet)) : stable(props[k]);
     return [...keys].some((k) => norm(olds, k) !== norm(news, k));
 }
 
@@ -53,14 +66,11 @@ function inputsOf(props: Record<string, unknown>): BootstrapInputs {
     return out as unknown as BootstrapInputs;
 }
 
-/**
- * Outputs are the inputs with each script reduced to its checksum (state must not grow by the SQL of every
- * migration ever applied: the engine ships outputs back on every update), plus what was applied.
- */
-function outputsOf(inputs: BootstrapInputs, applied: AppliedMigrations, drift: string[] = []): Record<string, unknown> {
+/** Outputs: the inputs with each set's files reduced to a digest, plus what was applied and any drift. */
+function outputsOf(inputs: Omit<BootstrapInputs, "migrationSets"> & { migrationSets: (MigrationSetSpec | StoredSet)[] }, applied: AppliedMigrations, drift: string[] = []): Record<string, unknown> {
     return {
         ...inputs,
-        migrationSets: inputs.migrationSets.map(withoutSql),
+        migrationSets: inputs.migrationSets.map(storedSet),
         applied,
         roleNames: Object.keys(inputs.roles).sort(),
         databaseName: inputs.database.name,
@@ -80,17 +90,21 @@ async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | u
     let db: Awaited<ReturnType<typeof connectWithWait>> | undefined;
     const openDb = async () => (db ??= await connectWithWait(c, desired.database.name, desired.wait, log));
     try {
+        let sharedPlan: ReturnType<typeof planBootstrap> | undefined;
         const mode = await acquireLock(admin, desired.database.name, desired.wait.lockTimeoutSeconds, log, async () => {
-            const plan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous)).state);
-            return plan.errors.length === 0 && plan.steps.length === 0;
+            sharedPlan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous)).state);
+            return sharedPlan.errors.length === 0 && sharedPlan.steps.length === 0;
         });
-        const read = await readActualState(admin, openDb, desired, previous);
-        const plan = planBootstrap(desired, previous, read.state);
+        if (mode === "done-by-another") {
+            log("nothing to do (a concurrent bootstrap did it)");
+            return outputsOf(desired, sharedPlan!.applied);
+        }
+        const plan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous)).state);
         if (plan.errors.length) {
             throw new Error(`bootstrap of database "${desired.database.name}" refused; nothing was applied:\n  - ${plan.errors.join("\n  - ")}`);
         }
         for (const note of plan.notes) log(note);
-        if (!plan.steps.length) log(mode === "done-by-another" ? "nothing to do (a concurrent bootstrap did it)" : "nothing to do");
+        if (!plan.steps.length) log("nothing to do");
         for (const step of plan.steps) await runStep(step, admin, step.target === "database" ? await openDb() : undefined, log);
         return outputsOf(desired, plan.applied);
     } finally {
@@ -156,10 +170,8 @@ async function readState(id: string, props: Record<string, unknown>): Promise<pu
                 const now = latest[script];
                 if (now === undefined) {
                     drift.push(`migration set "${set.name}": ${script} is no longer recorded in ${set.schema}.${set.table}`);
-                    delete set.files[script];
                 } else if (now !== checksum) {
                     drift.push(`migration set "${set.name}": ${script} is recorded with checksum ${now}, expected ${checksum}`);
-                    if (set.files[script]) set.files[script].checksum = now;
                 }
             }
             for (const script of Object.keys(latest)) {
@@ -167,9 +179,9 @@ async function readState(id: string, props: Record<string, unknown>): Promise<pu
             }
         }
         for (const d of drift) log(`drift: ${d}`);
-        // Inputs are returned only when something drifted, so that `preview --diff` after the refresh shows it;
-        // otherwise the stored inputs (with their SQL) stay as they are.
-        return { id, props: outputsOf(seen, applied, drift), ...(drift.length ? { inputs: { ...seen, drift } } : {}) };
+        // Drift lives in the outputs (refresh shows it; diff turns it into an update). The stored inputs are left
+        // alone: they hold the scripts' SQL and the secrets exactly as the program gave them.
+        return { id, props: outputsOf(seen, applied, drift) };
     } finally {
         await (db as Awaited<ReturnType<typeof connectWithWait>> | undefined)?.end().catch(() => undefined);
         await admin.end().catch(() => undefined);

@@ -89,6 +89,8 @@ export interface AppServerPoolArgs {
     readonly resources?: ContainerResources;
     /** Restart policy. @default "unless-stopped" */
     readonly restart?: RestartPolicy;
+    /** Further resources every replica starts after (e.g. a message broker). @default [] */
+    readonly startAfter?: readonly pulumi.Resource[];
 }
 
 /** Arguments with defaults applied. */
@@ -321,6 +323,7 @@ export class AppServerPool extends pulumi.ComponentResource {
         const dependsOn: pulumi.Resource[] = [];
         if (args.database) dependsOn.push(args.database.bootstrap);
         if (this.filesContainer) dependsOn.push(this.filesContainer);
+        dependsOn.push(...(args.startAfter ?? []));
 
         const containers: Record<string, docker.Container> = {};
         for (const id of r.replicaIds) {

@@ -1,0 +1,67 @@
+/**
+ * The default app health check is a shell script that uses whichever of curl, wget, python3 or ruby the image
+ * has. Run it for real with /bin/sh against a local HTTP server, once per tool available on this machine.
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { AddressInfo } from "net";
+import { httpHealthcheck, httpProbeScript } from "../../sdk";
+
+/** Runs `script` with /bin/sh and only `pathDirs` on PATH; resolves 0 on success, 1 on any failure. */
+function run(script: string, pathDirs: string[]): Promise<number> {
+    return new Promise((resolve) => {
+        execFile("/bin/sh", ["-c", script], { env: { PATH: pathDirs.join(":") }, timeout: 20000 }, (err) => {
+            resolve(err ? 1 : 0);
+        });
+    });
+}
+
+/** A PATH holding only `tool` (a symlink to the real one) plus what /bin/sh needs. */
+function pathWithOnly(tool: string): string[] | undefined {
+    const real = ["/usr/bin", "/usr/local/bin", "/bin"].map((d) => path.join(d, tool)).find((p) => fs.existsSync(p));
+    const which = real ?? (process.env.PATH ?? "").split(":").map((d) => path.join(d, tool)).find((p) => fs.existsSync(p));
+    if (!which) return undefined;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `probe-${tool}-`));
+    fs.symlinkSync(fs.realpathSync(which), path.join(dir, tool));
+    return [dir];
+}
+
+describe("httpProbeScript (real /bin/sh against a local server)", () => {
+    let server: http.Server;
+    let port = 0;
+    beforeAll(async () => {
+        server = http.createServer((req, res) => {
+            res.statusCode = req.url === "/healthz" ? 200 : 503;
+            res.end("x");
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+        port = (server.address() as AddressInfo).port;
+    });
+    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    test("default health check is CMD-SHELL with the probe on /healthz", () => {
+        const h = httpHealthcheck(8000);
+        expect(h.test[0]).toBe("CMD-SHELL");
+        expect(h.test[1]).toContain("http://127.0.0.1:8000/healthz");
+    });
+
+    for (const tool of ["curl", "python3", "ruby"]) {
+        test(`passes on 200 and fails on 503 using only ${tool}`, async () => {
+            const dirs = pathWithOnly(tool);
+            if (!dirs) {
+                console.warn(`${tool} not installed here; probe variant not exercised`);
+                return;
+            }
+            expect(await run(httpProbeScript(port, "/healthz"), dirs)).toBe(0);
+            expect(await run(httpProbeScript(port, "/broken"), dirs)).not.toBe(0);
+        });
+    }
+
+    test("fails with a message when the image has none of the tools", async () => {
+        const empty = fs.mkdtempSync(path.join(os.tmpdir(), "probe-none-"));
+        expect(await run(httpProbeScript(port, "/healthz"), [empty])).not.toBe(0);
+    });
+});

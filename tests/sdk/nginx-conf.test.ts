@@ -1,0 +1,335 @@
+/**
+ * The load balancer's generated configuration: pure functions, checked with a real nginx (`nginx -t`) and by
+ * proxying real requests to real local upstream servers. nginx must be installed (Debian's `nginx` package);
+ * .ci/run installs it. Without it the nginx-backed tests fail with a message saying so unless
+ * SKIP_REAL_NGINX=1 is set.
+ */
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import {
+    DOWN_PLACEHOLDER,
+    NginxConfigSpec,
+    renderConsulTemplateConfig,
+    renderNginxConf,
+    renderUpstreamBlock,
+    renderUpstreamsFromInstances,
+    renderUpstreamsTemplate,
+} from "../../sdk";
+import { renderGoTemplate } from "./support/gotemplate";
+
+const NGINX = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
+const SKIP = process.env.SKIP_REAL_NGINX === "1";
+const MIME = ["/etc/nginx/mime.types"].find((p) => fs.existsSync(p));
+
+function baseSpec(over: Partial<NginxConfigSpec> = {}): NginxConfigSpec {
+    return {
+        listenPort: 80,
+        serverName: "_",
+        user: "nginx",
+        upstreams: [{ name: "app", servers: [{ host: "app-r0", port: 8000 }, { host: "app-r1", port: 8000 }] }],
+        locations: [{ path: "/", upstream: "app" }],
+        static: { urlPath: "/static/", root: "/usr/share/nginx/static/" },
+        clientMaxBodySize: "1m",
+        healthPath: "/nginx-health",
+        mimeTypes: "/etc/nginx/mime.types",
+        errorLog: "/var/log/nginx/error.log",
+        accessLog: "/var/log/nginx/access.log",
+        ...over,
+    };
+}
+
+describe("renderNginxConf (pure)", () => {
+    test("upstream lists every replica with passive health checks and keep-alive", () => {
+        expect(renderUpstreamBlock({ name: "app", servers: [{ host: "app-r0", port: 8000 }, { host: "app-r1", port: 8000 }] })).toBe(
+            [
+                "upstream app {",
+                "    server app-r0:8000 max_fails=3 fail_timeout=10s;",
+                "    server app-r1:8000 max_fails=3 fail_timeout=10s;",
+                "    keepalive 16;",
+                "}",
+                "",
+            ].join("\n"),
+        );
+        expect(renderUpstreamBlock({ name: "app", servers: [] })).toContain(`server ${DOWN_PLACEHOLDER} down;`);
+    });
+
+    test("seed 004's site: /static served by nginx, / proxied with Host, X-Real-IP, X-Forwarded-For, X-Forwarded-Proto", () => {
+        const conf = renderNginxConf(baseSpec());
+        expect(conf).toContain("location /static/ {\n            alias /usr/share/nginx/static/;");
+        expect(conf).toMatch(/location \/ \{\n\s+proxy_pass http:\/\/app;/);
+        for (const h of ["Host $host", "X-Real-IP $remote_addr", "X-Forwarded-For $proxy_add_x_forwarded_for", "X-Forwarded-Proto $scheme"]) {
+            expect(conf).toContain(`proxy_set_header ${h};`);
+        }
+        expect(conf).toContain("listen 80;");
+        expect(conf).toContain("user nginx;");
+        expect(conf).not.toMatch(/^\s*(pid|daemon|load_module)\b/m); // left to the image / command line
+    });
+
+    test("routes are emitted longest prefix first and the output is deterministic", () => {
+        const spec = baseSpec({
+            upstreams: [
+                { name: "user", servers: [{ host: "user-r0", port: 8000 }] },
+                { name: "frontend", servers: [{ host: "frontend-r0", port: 8000 }] },
+            ],
+            locations: [
+                { path: "/", upstream: "frontend" },
+                { path: "/users", upstream: "user" },
+            ],
+        });
+        const conf = renderNginxConf(spec);
+        expect(conf.indexOf("location /users")).toBeLessThan(conf.indexOf("location / {"));
+        expect(renderNginxConf(spec)).toBe(conf);
+    });
+
+    test("consul-template mode includes the rendered upstreams instead of inlining them", () => {
+        const conf = renderNginxConf(baseSpec({ upstreams: { include: "/etc/nginx/upstreams/*.conf" } }));
+        expect(conf).toContain("include /etc/nginx/upstreams/*.conf;");
+        expect(conf).not.toContain("upstream app {");
+    });
+});
+
+describe("consul-template (pure): the template renders exactly renderUpstreamsFromInstances' output", () => {
+    const upstreams = [
+        { name: "user", service: "user" },
+        { name: "catalog", service: "catalog" },
+    ];
+    const cases: Record<string, Record<string, { address: string; port: number }[]>> = {
+        "no instances yet": {},
+        "one healthy instance each": { user: [{ address: "user-r0", port: 8000 }], catalog: [{ address: "catalog-r0", port: 8000 }] },
+        "several, one service empty": { user: [{ address: "user-r0", port: 8000 }, { address: "user-r2", port: 8000 }] },
+    };
+    for (const [label, instances] of Object.entries(cases)) {
+        test(label, () => {
+            const template = renderUpstreamsTemplate(upstreams);
+            expect(renderGoTemplate(template, instances)).toBe(renderUpstreamsFromInstances(upstreams, instances));
+        });
+    }
+
+    test("the template asks Consul for each service (healthy instances only, consul-template's default)", () => {
+        const t = renderUpstreamsTemplate(upstreams);
+        expect(t).toContain('{{- range service "user" }}');
+        expect(t).toContain('{{- range service "catalog" }}');
+        expect(t).not.toContain("|any"); // `service "x|any"` would include failing instances
+    });
+
+    test("consul-template config: reload command runs only on change, retries Consul forever", () => {
+        const hcl = renderConsulTemplateConfig({
+            consulAddress: "consul:8500",
+            source: "/etc/consul-template/upstreams.conf.ctmpl",
+            destination: "/etc/nginx/upstreams/upstreams.conf",
+            command: "kill -HUP 1",
+            waitMin: "1s",
+            waitMax: "5s",
+        });
+        expect(hcl).toContain('address = "consul:8500"');
+        expect(hcl).toContain('command         = "kill -HUP 1"');
+        expect(hcl).toContain("attempts    = 0");
+        expect(hcl).toContain('destination     = "/etc/nginx/upstreams/upstreams.conf"');
+    });
+
+    test("rejects a service name consul-template cannot query", () => {
+        expect(() => renderUpstreamsTemplate([{ name: "x", service: 'bad"name' }])).toThrow(/not valid/);
+    });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Real nginx
+
+function requireNginx(): string | undefined {
+    if (NGINX && MIME) return NGINX;
+    if (SKIP) return undefined;
+    throw new Error("nginx is not installed (Debian package `nginx`); install it or set SKIP_REAL_NGINX=1");
+}
+
+/** A scratch directory nginx's workers (which drop to `nobody` when nginx runs as root) can read. */
+function tmpdir(): string {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-nginx-"));
+    fs.chmodSync(d, 0o755);
+    return d;
+}
+
+/** A config runnable by an unprivileged test nginx under `dir`. */
+function localSpec(dir: string, over: Partial<NginxConfigSpec>): NginxConfigSpec {
+    return baseSpec({
+        user: null,
+        mimeTypes: MIME ?? "/etc/nginx/mime.types",
+        errorLog: path.join(dir, "error.log"),
+        accessLog: path.join(dir, "access.log"),
+        tempDir: dir,
+        ...over,
+    });
+}
+
+function nginxTest(nginx: string, conf: string, dir: string): { ok: boolean; output: string } {
+    const file = path.join(dir, "nginx.conf");
+    fs.writeFileSync(file, conf);
+    try {
+        const out = execFileSync(nginx, ["-t", "-q", "-p", dir, "-c", file, "-g", `pid ${dir}/nginx.pid;`], { stdio: "pipe" });
+        return { ok: true, output: out.toString() };
+    } catch (e) {
+        const err = e as { stderr?: Buffer; stdout?: Buffer };
+        return { ok: false, output: `${err.stderr?.toString() ?? ""}${err.stdout?.toString() ?? ""}` };
+    }
+}
+
+async function freePort(): Promise<number> {
+    return new Promise((resolve) => {
+        const s = net.createServer();
+        s.listen(0, "127.0.0.1", () => {
+            const p = (s.address() as net.AddressInfo).port;
+            s.close(() => resolve(p));
+        });
+    });
+}
+
+describe("real nginx", () => {
+    test("nginx -t accepts the static-mode config", () => {
+        const nginx = requireNginx();
+        if (!nginx) return;
+        const dir = tmpdir();
+        const conf = renderNginxConf(
+            localSpec(dir, {
+                upstreams: [{ name: "app", servers: [{ host: "127.0.0.1", port: 18000 }, { host: "127.0.0.1", port: 18001 }] }],
+                static: { urlPath: "/static/", root: `${dir}/static/` },
+            }),
+        );
+        const r = nginxTest(nginx, conf, dir);
+        expect(r.output).toBe("");
+        expect(r.ok).toBe(true);
+    });
+
+    test("nginx -t accepts consul-template mode with the placeholder and with rendered instances", () => {
+        const nginx = requireNginx();
+        if (!nginx) return;
+        const upstreams = [
+            { name: "user", service: "user" },
+            { name: "catalog", service: "catalog" },
+            { name: "frontend", service: "frontend" },
+        ];
+        for (const instances of [{}, { user: [{ address: "127.0.0.1", port: 18000 }], frontend: [{ address: "127.0.0.1", port: 18001 }] }]) {
+            const dir = tmpdir();
+            fs.mkdirSync(path.join(dir, "upstreams"));
+            fs.writeFileSync(path.join(dir, "upstreams", "upstreams.conf"), renderGoTemplate(renderUpstreamsTemplate(upstreams), instances));
+            const conf = renderNginxConf(
+                localSpec(dir, {
+                    upstreams: { include: `${dir}/upstreams/*.conf` },
+                    locations: [
+                        { path: "/users", upstream: "user" },
+                        { path: "/products", upstream: "catalog" },
+                        { path: "/", upstream: "frontend" },
+                    ],
+                    static: undefined,
+                }),
+            );
+            const r = nginxTest(nginx, conf, dir);
+            expect(r.output).toBe("");
+            expect(r.ok).toBe(true);
+        }
+    });
+
+    test("nginx -t rejects a broken config (the check is real)", () => {
+        const nginx = requireNginx();
+        if (!nginx) return;
+        const dir = tmpdir();
+        const conf = renderNginxConf(localSpec(dir, { locations: [{ path: "/", upstream: "app" }], upstreams: [] }));
+        expect(nginxTest(nginx, conf.replace("events {", "events {{"), dir).ok).toBe(false);
+    });
+
+    describe("proxies real requests to real local upstreams", () => {
+        let upstreamsServers: http.Server[] = [];
+        let nginxProc: ChildProcess | undefined;
+        let port = 0;
+        let dir = "";
+        const seen: { server: number; headers: http.IncomingHttpHeaders; url: string }[] = [];
+
+        beforeAll(async () => {
+            const nginx = requireNginx();
+            if (!nginx) return;
+            dir = tmpdir();
+            fs.mkdirSync(path.join(dir, "static", "css"), { recursive: true });
+            fs.writeFileSync(path.join(dir, "static", "css", "site.css"), "body { color: teal; }\n");
+            const ports: number[] = [];
+            upstreamsServers = [0, 1].map((i) =>
+                http.createServer((req, res) => {
+                    seen.push({ server: i, headers: req.headers, url: req.url ?? "" });
+                    res.setHeader("X-Instance", `app-r${i}`);
+                    res.end(`hello from r${i}`);
+                }),
+            );
+            for (const s of upstreamsServers) {
+                await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+                ports.push((s.address() as net.AddressInfo).port);
+            }
+            port = await freePort();
+            const conf = renderNginxConf(
+                localSpec(dir, {
+                    listenPort: port,
+                    upstreams: [{ name: "app", servers: ports.map((p) => ({ host: "127.0.0.1", port: p })) }],
+                    static: { urlPath: "/static/", root: `${dir}/static/` },
+                }),
+            );
+            fs.writeFileSync(path.join(dir, "nginx.conf"), conf);
+            nginxProc = spawn(nginx, ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", `daemon off; pid ${dir}/nginx.pid;`], { stdio: "ignore" });
+            const deadline = Date.now() + 10000;
+            for (;;) {
+                const ok = await new Promise<boolean>((resolve) => {
+                    http.get({ host: "127.0.0.1", port, path: "/nginx-health" }, (res) => {
+                        res.resume();
+                        resolve(res.statusCode === 200);
+                    }).on("error", () => resolve(false));
+                });
+                if (ok) break;
+                if (Date.now() > deadline) throw new Error(`nginx did not come up; ${fs.existsSync(path.join(dir, "error.log")) ? fs.readFileSync(path.join(dir, "error.log"), "utf8") : ""}`);
+                await new Promise((r) => setTimeout(r, 100));
+            }
+        });
+
+        afterAll(async () => {
+            nginxProc?.kill("SIGQUIT");
+            await Promise.all(upstreamsServers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+        });
+
+        function get(p: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+            return new Promise((resolve, reject) => {
+                http.get({ host: "127.0.0.1", port, path: p, headers }, (res) => {
+                    let body = "";
+                    res.on("data", (d) => (body += d));
+                    res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+                }).on("error", reject);
+            });
+        }
+
+        test("round-robins across both upstreams and passes the proxy headers", async () => {
+            if (!nginxProc) return;
+            const bodies = new Set<string>();
+            for (let i = 0; i < 6; i++) bodies.add((await get("/comments?x=1", { Host: "example.test" })).body);
+            expect([...bodies].sort()).toEqual(["hello from r0", "hello from r1"]);
+            const last = seen[seen.length - 1];
+            expect(last.url).toBe("/comments?x=1");
+            expect(last.headers.host).toBe("example.test");
+            expect(last.headers["x-real-ip"]).toBe("127.0.0.1");
+            expect(last.headers["x-forwarded-for"]).toBe("127.0.0.1");
+            expect(last.headers["x-forwarded-proto"]).toBe("http");
+        });
+
+        test("serves /static/ itself, without touching the upstreams", async () => {
+            if (!nginxProc) return;
+            const before = seen.length;
+            const r = await get("/static/css/site.css");
+            expect(r.status).toBe(200);
+            expect(r.body).toBe("body { color: teal; }\n");
+            expect(r.headers["content-type"]).toMatch(/text\/css/);
+            expect(seen.length).toBe(before);
+        });
+
+        test("one upstream down: requests still succeed (passive failover)", async () => {
+            if (!nginxProc) return;
+            await new Promise<void>((r) => upstreamsServers[1].close(() => r()));
+            for (let i = 0; i < 4; i++) expect((await get("/")).body).toBe("hello from r0");
+        });
+    });
+});

@@ -1,0 +1,148 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ArgumentError, PostgresCluster, TieredNetwork } from "../../sdk";
+import { peek, runProgram } from "./support/graph";
+
+const BOOTSTRAP = "pulumi-nodejs:dynamic/postgres:Bootstrap";
+
+describe("PostgresCluster", () => {
+    test("exact graph: passwords, image, retained volume, admin network, server, bootstrap — all parented", async () => {
+        const { graph } = await runProgram(
+            () => {
+                const network = new TieredNetwork("net");
+                return new PostgresCluster("db", { network });
+            },
+            { project: "shop", stack: "dev" },
+        );
+        expect(graph.shape()).toEqual({
+            db: "dockercluster:postgres:PostgresCluster",
+            "db-admin": "docker:index/network:Network",
+            "db-admin-password": "random:index/randomPassword:RandomPassword",
+            "db-app-password": "random:index/randomPassword:RandomPassword",
+            "db-bootstrap": BOOTSTRAP,
+            "db-data": "docker:index/volume:Volume",
+            "db-image": "docker:index/remoteImage:RemoteImage",
+            "db-server": "docker:index/container:Container",
+            net: "dockercluster:network:TieredNetwork",
+            "net-app": "docker:index/network:Network",
+            "net-db": "docker:index/network:Network",
+            "net-web": "docker:index/network:Network",
+        });
+        for (const child of ["db-admin", "db-admin-password", "db-app-password", "db-bootstrap", "db-data", "db-image", "db-server"]) {
+            expect(graph.parentName(child)).toBe("db");
+        }
+        expect(graph.get("db-image").inputs).toMatchObject({ name: "postgres:15-bookworm", keepLocally: true });
+        expect(graph.get("db-admin-password").inputs).toMatchObject({ length: 32, special: false });
+    });
+
+    test("data volume: scoped name, retained on delete by default, protect optional", async () => {
+        const { graph } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net") }), { project: "shop", stack: "dev" });
+        const vol = graph.get("db-data");
+        expect(vol.inputs.name).toBe("shop-dev-db-data");
+        expect(vol.retainOnDelete).toBe(true);
+        expect(vol.protect).toBe(false);
+        const server = graph.get("db-server");
+        expect(server.inputs.volumes).toEqual([{ volumeName: "shop-dev-db-data", containerPath: "/var/lib/postgresql/data" }]);
+
+        const p = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), protectDataVolume: true }));
+        expect(p.graph.get("db-data").protect).toBe(true);
+        const r = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), retainDataVolume: false }));
+        expect(r.graph.get("db-data").retainOnDelete).toBe(false);
+    });
+
+    test("server: db tier (alias postgres) + its private admin network only, no published port, init-proof health check", async () => {
+        const { graph } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net") }), { project: "shop", stack: "dev" });
+        const s = graph.get("db-server");
+        expect(s.inputs.name).toBe("shop-dev-db-server");
+        expect(s.inputs.image).toBe("sha256:db-image");
+        expect(s.inputs.networksAdvanced).toEqual([{ name: "shop-dev-net-db", aliases: ["postgres"] }, { name: "shop-dev-db-admin" }]);
+        expect(s.inputs.ports).toBeUndefined();
+        expect(s.inputs.healthcheck.tests).toEqual(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"]);
+        expect(s.inputs.wait).toBe(true);
+        expect(s.inputs.restart).toBe("unless-stopped");
+        expect(graph.envOf("db-server")).toEqual({
+            PGDATA: "/var/lib/postgresql/data/pgdata",
+            POSTGRES_DB: "postgres",
+            POSTGRES_PASSWORD: "pw-db-admin-password",
+            POSTGRES_USER: "postgres",
+        });
+        expect(s.secretInputs.has("envs")).toBe(true);
+        expect(graph.get("db-admin").inputs).toMatchObject({ name: "shop-dev-db-admin", internal: false, driver: "bridge" });
+        expect(s.deleteBeforeReplace).toBe(true);
+    });
+
+    test("bootstrap: after the server, connects to the server's admin-network address, app role only in the URL", async () => {
+        const { graph, result } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net") }), { project: "shop", stack: "dev" });
+        expect(graph.dependencyNames("db-bootstrap")).toEqual(["db-admin", "db-admin-password", "db-app-password", "db-server"]);
+        expect(graph.get("db-bootstrap").dependencies).toContain(graph.get("db-server").urn);
+        const b = graph.get("db-bootstrap");
+        const serverIp = (await peek(result.container.networkDatas)).value.find((d) => d.networkName === "shop-dev-db-admin")?.ipAddress;
+        expect(serverIp).toMatch(/^172\./);
+        expect(b.inputs.connection).toMatchObject({ host: serverIp, port: 5432, user: "postgres", password: "pw-db-admin-password", maintenanceDatabase: "postgres" });
+        expect(b.inputs.roles).toEqual({ app: expect.objectContaining({ login: true, password: "pw-db-app-password" }) });
+        expect(b.inputs.database).toMatchObject({ name: "app", owner: "postgres" });
+        expect(b.inputs.onDelete).toBe("retain");
+        // Secretness is decided by the inputs we pass (the mocks ignore additionalSecretOutputs).
+        expect(b.secretInputs.has("connection")).toBe(true);
+        expect(b.secretInputs.has("roles")).toBe(true);
+
+        const url = await peek(result.applicationUrl);
+        expect(url.value).toBe("postgresql://app:pw-db-app-password@postgres:5432/app");
+        expect(url.secret).toBe(true);
+        expect(url.value).not.toContain("pw-db-admin-password");
+        expect((await peek(result.adminPassword)).secret).toBe(true);
+    });
+
+    test("adminHostPort publishes 5432 on 127.0.0.1 only and points the bootstrap there", async () => {
+        const { graph } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), adminHostPort: 15432 }));
+        expect(graph.get("db-server").inputs.ports).toEqual([{ internal: 5432, external: 15432, ip: "127.0.0.1" }]);
+        expect(graph.get("db-bootstrap").inputs.connection).toMatchObject({ host: "127.0.0.1", port: 15432 });
+    });
+
+    test("a given admin password (e.g. from config) is used, kept secret, and no generator is created", async () => {
+        const { graph } = await runProgram(() =>
+            new PostgresCluster("db", { network: new TieredNetwork("net"), adminPassword: "from-config", database: "shop", appRole: "shop_app", tier: "db", alias: "pg" }),
+        );
+        expect(graph.has("db-admin-password")).toBe(false);
+        expect(graph.envOf("db-server").POSTGRES_PASSWORD).toBe("from-config");
+        expect(graph.get("db-server").secretInputs.has("envs")).toBe(true);
+        expect(graph.get("db-bootstrap").inputs.roles).toHaveProperty("shop_app");
+        expect(graph.get("db-server").inputs.networksAdvanced[0].aliases).toEqual(["pg"]);
+    });
+
+    test("migrations and content reach the bootstrap as per-file checksums", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-mig-"));
+        fs.writeFileSync(path.join(dir, "V1__init.sql"), "CREATE TABLE t (id int);");
+        const { graph } = await runProgram(() =>
+            new PostgresCluster("db", { network: new TieredNetwork("net"), migrationSets: [{ name: "app", directory: dir }], content: { items: { "001.sql": "SELECT 1;" } } }),
+        );
+        const sets = graph.get("db-bootstrap").inputs.migrationSets as { name: string; files: Record<string, { checksum: string }> }[];
+        expect(sets.map((s) => s.name)).toEqual(["app", "content"]);
+        expect(Object.keys(sets[0].files)).toEqual(["V1__init.sql"]);
+    });
+
+    test("bad arguments fail with a clear message before any child is registered", async () => {
+        const cases: [Record<string, unknown>, RegExp][] = [
+            [{ tier: "data" }, /PostgresCluster "db": tier names the unknown tier "data"; use one of the network's tiers: web, app, db/],
+            [{ appRole: "postgres" }, /appRole equals adminUser \("postgres"\); give the applications their own role/],
+            [{ adminHostPort: 70000 }, /adminHostPort is 70000, must be an integer from 1 to 65535/],
+            [{ retainDataVolume: false, protectDataVolume: true }, /protectDataVolume is true while retainDataVolume is false/],
+            [{ alias: "Postgres_1" }, /alias is "Postgres_1", not a DNS label/],
+            [{ migrationSets: [{ name: "a" }, { name: "a" }] }, /migrationSets name the set "a" twice/],
+        ];
+        for (const [extra, message] of cases) {
+            const run = runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), ...extra }));
+            await expect(run).rejects.toThrow(ArgumentError);
+            await expect(run).rejects.toThrow(message);
+        }
+    });
+
+    test("bad arguments register no PostgresCluster resources at all", async () => {
+        const { graph } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            expect(() => new PostgresCluster("db", { network, tier: "nope" })).toThrow(ArgumentError);
+        });
+        expect(graph.names().filter((n) => n.startsWith("db"))).toEqual([]);
+    });
+});
