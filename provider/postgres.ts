@@ -85,7 +85,15 @@ export function lockKey(database: string): string {
  * once the holder is done, together with the other contenders; under it, `isDone` tells whether the holder left
  * nothing to do. Returns "done-by-another" then (the shared lock released), "exclusive" once it holds the lock.
  */
-export async function acquireLock(client: PgClient, database: string, timeoutSeconds: number, log: Log, isDone: () => Promise<boolean>): Promise<"exclusive" | "done-by-another"> {
+export async function acquireLock(
+    client: PgClient,
+    database: string,
+    timeoutSeconds: number,
+    log: Log,
+    isDone: () => Promise<boolean>,
+    /** Called now and then while waiting, to do ahead what the check under the shared lock will need. */
+    prepare: () => Promise<void> = async () => undefined,
+): Promise<"exclusive" | "done-by-another"> {
     const key = lockKey(database);
     const deadline = Date.now() + timeoutSeconds * 1000;
     let logged = false;
@@ -102,7 +110,10 @@ export async function acquireLock(client: PgClient, database: string, timeoutSec
             }
             await sleep(20 + Math.floor(Math.random() * 20));
             const s = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock_shared($1::bigint) AS ok", [key]);
-            if (!s.rows[0].ok) continue;
+            if (!s.rows[0].ok) {
+                await prepare();
+                continue;
+            }
             try {
                 if (await isDone()) return "done-by-another";
             } finally {
@@ -124,6 +135,8 @@ export async function readActualState(
     openDatabase: () => Promise<PgClient>,
     desired: BootstrapInputs,
     previous: BootstrapInputs | undefined,
+    /** Verification results by role and stored verifier: PBKDF2 is the costliest part of a read. */
+    verified: Record<string, boolean | undefined> = {},
 ): Promise<{ state: ActualState }> {
     const names = [...new Set([...Object.keys(desired.roles), ...Object.keys(previous?.roles ?? {})])];
     const roles: ActualState["roles"] = {};
@@ -143,7 +156,11 @@ export async function readActualState(
         const p = await admin
             .query<{ rolname: string; rolpassword: string | null }>("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[])", [withPassword.map(([n]) => n)])
             .catch(() => ({ rows: [] as { rolname: string; rolpassword: string | null }[] }));
-        for (const row of p.rows) passwordMatches[row.rolname] = verifierMatches(row.rolpassword, desired.roles[row.rolname].password!);
+        for (const row of p.rows) {
+            const key = `${row.rolname}\u0000${row.rolpassword}`;
+            if (!(key in verified)) verified[key] = verifierMatches(row.rolpassword, desired.roles[row.rolname].password!);
+            passwordMatches[row.rolname] = verified[key];
+        }
     }
     const d = await admin.query<{ datname: string; owner: string; encoding: string }>(
         "SELECT datname, pg_get_userbyid(datdba) AS owner, pg_encoding_to_char(encoding) AS encoding FROM pg_database WHERE datname = ANY($1::text[])",

@@ -91,15 +91,31 @@ async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | u
     const openDb = async () => (db ??= await connectWithWait(c, desired.database.name, desired.wait, log));
     try {
         let sharedPlan: ReturnType<typeof planBootstrap> | undefined;
-        const mode = await acquireLock(admin, desired.database.name, desired.wait.lockTimeoutSeconds, log, async () => {
-            sharedPlan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous)).state);
-            return sharedPlan.errors.length === 0 && sharedPlan.steps.length === 0;
-        });
+        const verified: Record<string, boolean | undefined> = {};
+        let preparedAt = 0;
+        const mode = await acquireLock(
+            admin,
+            desired.database.name,
+            desired.wait.lockTimeoutSeconds,
+            log,
+            async () => {
+                sharedPlan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous, verified)).state);
+                return sharedPlan.errors.length === 0 && sharedPlan.steps.length === 0;
+            },
+            // While the holder works: open the database connection and verify passwords, so the check after the
+            // handoff is a few cheap queries. A read is safe here: it waits on nothing, so it cannot deadlock.
+            async () => {
+                if (db || Date.now() - preparedAt < 200) return;
+                preparedAt = Date.now();
+                const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [desired.database.name]);
+                if (exists.rowCount) await readActualState(admin, openDb, desired, previous, verified);
+            },
+        );
         if (mode === "done-by-another") {
             log("nothing to do (a concurrent bootstrap did it)");
             return outputsOf(desired, sharedPlan!.applied);
         }
-        const plan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous)).state);
+        const plan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous, verified)).state);
         if (plan.errors.length) {
             throw new Error(`bootstrap of database "${desired.database.name}" refused; nothing was applied:\n  - ${plan.errors.join("\n  - ")}`);
         }

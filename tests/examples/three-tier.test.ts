@@ -1,0 +1,146 @@
+import * as path from "path";
+import threeTierProgram = require("../../examples/three-tier");
+import { ArgumentError } from "../../sdk";
+import { peek, runProgram } from "../sdk/support/graph";
+import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig, timeEvaluation } from "./support/examples";
+
+const DIR = path.join(REPO, "examples", "three-tier");
+type Config = threeTierProgram.Config;
+/** As the bring-up tests run it: prebuilt local images. */
+const cfg = (over: Partial<Config> = {}): Config => ({ ...threeTierProgram.defaults, buildAppImage: false, ...over });
+
+describe("examples/three-tier", () => {
+    test("Pulumi.yaml: nodejs program with a typed config schema whose defaults are the program's", () => {
+        const p = projectFile(DIR);
+        expect(p).toMatchObject({ name: "three-tier", runtime: "nodejs", main: "index.ts" });
+        for (const [k, v] of Object.entries(p.config)) expect(["integer", "string", "boolean"]).toContain(v.type);
+        const { dbAdminPassword: _secret, ...defaults } = threeTierProgram.defaults as Config & { dbAdminPassword?: unknown };
+        expect(schemaDefaults(DIR)).toEqual(defaults);
+    });
+
+    test("exact graph", async () => {
+        const { graph } = await runProgram(() => threeTierProgram.threeTier(cfg()), { project: "three-tier", stack: "dev" });
+        expect(graph.shape()).toEqual({
+            app: "dockercluster:app:AppServerPool",
+            "app-config": "docker:index/volume:Volume",
+            "app-content": "docker:index/volume:Volume",
+            "app-files": "docker:index/container:Container",
+            "app-image": "dockercluster:image:ServiceImage",
+            "app-image-image": "docker:index/remoteImage:RemoteImage",
+            "app-r0": "docker:index/container:Container",
+            "app-r1": "docker:index/container:Container",
+            db: "dockercluster:postgres:PostgresCluster",
+            "db-admin": "docker:index/network:Network",
+            "db-admin-password": "random:index/randomPassword:RandomPassword",
+            "db-app-password": "random:index/randomPassword:RandomPassword",
+            "db-bootstrap": "pulumi-nodejs:dynamic/postgres:Bootstrap",
+            "db-data": "docker:index/volume:Volume",
+            "db-image": "docker:index/remoteImage:RemoteImage",
+            "db-server": "docker:index/container:Container",
+            net: "dockercluster:network:TieredNetwork",
+            "net-appdb": "docker:index/network:Network",
+            "net-webapp": "docker:index/network:Network",
+            web: "dockercluster:loadbalancer:NginxLoadBalancer",
+            "web-image": "docker:index/remoteImage:RemoteImage",
+            "web-nginx": "docker:index/container:Container",
+        });
+        expect(graph.get("app-image-image").inputs.name).toBe("pdc-example/three-tier-app:latest");
+        expect(graph.get("db-image").inputs.name).toBe("postgres:15-bookworm");
+        expect(graph.get("web-image").inputs.name).toBe("nginx:stable-bookworm");
+        for (const top of ["net", "app-image", "db", "app", "web"]) expect(graph.parentName(top)).toBe("");
+    });
+
+    test("seed 002's two networks: web on webapp, app on both, db on appdb (internal); web cannot reach db", async () => {
+        const { graph } = await runProgram(() => threeTierProgram.threeTier(cfg()), { project: "three-tier", stack: "dev" });
+        const webapp = "three-tier-dev-net-webapp";
+        const appdb = "three-tier-dev-net-appdb";
+        expect(graph.get("net-appdb").inputs.internal).toBe(true);
+        expect(graph.get("net-webapp").inputs.internal).toBe(false);
+        expect(graph.networksOf("web-nginx")).toEqual([webapp]);
+        expect(graph.networksOf("app-r0")).toEqual([appdb, webapp]);
+        expect(graph.networksOf("db-server")).toEqual(["three-tier-dev-db-admin", appdb]);
+        expect(graph.networksOf("db-server").filter((n) => graph.networksOf("web-nginx").includes(n))).toEqual([]);
+        expect(publishing(graph)).toEqual(["web-nginx"]);
+        expect(graph.get("web-nginx").inputs.ports).toEqual([{ internal: 80, external: 8080, ip: "0.0.0.0" }]);
+    });
+
+    test("order: db server -> bootstrap (greeting migration) -> app replicas -> nginx", async () => {
+        const { graph } = await runProgram(() => threeTierProgram.threeTier(cfg()));
+        expect(graph.dependsOn("db-bootstrap", "db-server")).toBe(true);
+        for (const r of ["app-r0", "app-r1"]) {
+            expect(graph.dependsOn(r, "db-bootstrap")).toBe(true);
+            expect(graph.dependsOn("web-nginx", r)).toBe(true);
+        }
+        const sets = graph.get("db-bootstrap").inputs.migrationSets as { name: string; files: Record<string, unknown> }[];
+        expect(sets.map((s) => s.name)).toEqual(["app"]);
+        expect(Object.keys(sets[0].files)).toEqual(["V1__greeting.sql"]);
+    });
+
+    test("apps get the app role's URL, never the owner password; secrets stay secret", async () => {
+        const { graph, result } = await runProgram(() => threeTierProgram.threeTier(cfg()));
+        for (const r of ["app-r0", "app-r1"]) {
+            expect(graph.envOf(r).DATABASE_URL).toBe("postgresql://app:pw-db-app-password@postgres:5432/app");
+            expect(JSON.stringify(graph.get(r).inputs)).not.toContain("pw-db-admin-password");
+            expect(graph.get(r).secretInputs.has("envs")).toBe(true);
+        }
+        expect((await peek(result.outputs.databaseUrl)).secret).toBe(true);
+    });
+
+    test("replicas 2 -> 3 adds exactly app-r2; nothing else changes but nginx's config", async () => {
+        const two = await runProgram(() => threeTierProgram.threeTier(cfg({ replicas: 2 })));
+        const three = await runProgram(() => threeTierProgram.threeTier(cfg({ replicas: 3 })));
+        expect(three.graph.names().filter((n) => !two.graph.names().includes(n))).toEqual(["app-r2"]);
+        const changed = two.graph.names().filter((n) => JSON.stringify(two.graph.get(n).inputs) !== JSON.stringify(three.graph.get(n).inputs));
+        expect(changed).toEqual(["web-nginx"]);
+    });
+
+    test("dev and prod stacks on one Docker host have disjoint container, volume and network names", async () => {
+        const dev = await runProgram(() => threeTierProgram.threeTier(cfg()), { project: "three-tier", stack: "dev" });
+        const prod = await runProgram(() => threeTierProgram.threeTier(cfg()), { project: "three-tier", stack: "prod" });
+        const a = dockerObjectNames(dev.graph);
+        expect(a.filter((n) => dockerObjectNames(prod.graph).includes(n))).toEqual([]);
+    });
+
+    test("index program: reads Pulumi.dev.yaml / Pulumi.prod.yaml (replicas, port, protection) and a secret password", async () => {
+        const dev = await runProgram(() => threeTierProgram(), { project: "three-tier", stack: "dev", config: stackConfig(DIR, "dev", { buildAppImage: "false" }) });
+        expect(dev.graph.names().filter((n) => /^app-r\d$/.test(n))).toEqual(["app-r0", "app-r1"]);
+        expect(dev.graph.get("web-nginx").inputs.ports[0].external).toBe(8080);
+        expect(dev.graph.get("db-data").protect).toBe(false);
+
+        const prodConfig = stackConfig(DIR, "prod", { dbAdminPassword: "s3cret-from-config" });
+        const prod = await runProgram(() => threeTierProgram(), {
+            project: "three-tier",
+            stack: "prod",
+            config: prodConfig,
+            secretKeys: ["three-tier:dbAdminPassword"],
+        });
+        expect(prod.graph.names().filter((n) => /^app-r\d$/.test(n))).toEqual(["app-r0", "app-r1", "app-r2"]);
+        expect(prod.graph.get("web-nginx").inputs.ports[0].external).toBe(80);
+        expect(prod.graph.get("db-data").protect).toBe(true);
+        expect(prod.graph.get("app-r0").inputs.memory).toBe(512);
+        expect(prod.graph.has("db-admin-password")).toBe(false);
+        expect(prod.graph.envOf("db-server").POSTGRES_PASSWORD).toBe("s3cret-from-config");
+        expect(prod.graph.get("db-server").secretInputs.has("envs")).toBe(true);
+        expect(prod.graph.get("db-bootstrap").secretInputs.has("connection")).toBe(true);
+        // Default: the image is built from the example's own Dockerfile.
+        expect(prod.graph.get("app-image-image").type).toBe("docker:index/image:Image");
+        expect(prod.graph.get("app-image-image").inputs.build.context).toBe(path.join(DIR, "app"));
+    });
+
+    test("bad config fails with a clear message before any resource is registered", async () => {
+        for (const [over, msg] of [
+            [{ replicas: 0 }, /AppServerPool "app": replicas is 0, must be an integer from 1 to 100/],
+            [{ webPort: 15432, adminHostPort: 15432 }, /NginxLoadBalancer "web": hostPort 15432 is already published by PostgresCluster "db"/],
+        ] as const) {
+            const run = runProgram(() => threeTierProgram.threeTier(cfg(over)));
+            await expect(run).rejects.toThrow(ArgumentError);
+            await expect(run).rejects.toThrow(msg);
+        }
+    });
+
+    test("mock evaluation time", async () => {
+        const t = await timeEvaluation("three-tier", () => threeTierProgram.threeTier(cfg()), { project: "three-tier", stack: "dev" });
+        expect(t.resources).toBe(22);
+        expect(t.warmMs).toBeLessThan(30000);
+    });
+});

@@ -1,0 +1,47 @@
+import { ArgumentError, ServiceDiscovery, TieredNetwork } from "../../sdk";
+import { runProgram } from "./support/graph";
+
+describe("ServiceDiscovery", () => {
+    test("exact graph: Consul server + registrator on the app tier, docker socket read-only, nothing published", async () => {
+        const { graph } = await runProgram(() => new ServiceDiscovery("sd", { network: new TieredNetwork("net") }), { project: "shop", stack: "dev" });
+        expect(Object.fromEntries(Object.entries(graph.shape()).filter(([n]) => n.startsWith("sd")))).toEqual({
+            sd: "dockercluster:discovery:ServiceDiscovery",
+            "sd-consul": "docker:index/container:Container",
+            "sd-consul-image": "docker:index/remoteImage:RemoteImage",
+            "sd-registrator": "docker:index/container:Container",
+            "sd-registrator-image": "docker:index/remoteImage:RemoteImage",
+        });
+        const consul = graph.get("sd-consul");
+        expect(consul.inputs.name).toBe("shop-dev-sd-consul");
+        expect(consul.inputs.networksAdvanced).toEqual([{ name: "shop-dev-net-app", aliases: ["consul"] }]);
+        expect(consul.inputs.command).toEqual(expect.arrayContaining(["agent", "-server", "-bootstrap-expect=1", "-client=0.0.0.0"]));
+        expect(consul.inputs.ports).toBeUndefined();
+        const reg = graph.get("sd-registrator");
+        expect(reg.inputs.volumes).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/tmp/docker.sock", readOnly: true }]);
+        expect(reg.inputs.command).toEqual(["-internal", "-explicit", "-useIpFromLabel=dockercluster.address", "-resync=30", "-retry-attempts=-1", "-retry-interval=2000", "consul://consul:8500"]);
+        expect(graph.networksOf("sd-registrator")).toEqual(["shop-dev-net-app"]);
+        expect(graph.dependsOn("sd-registrator", "sd-consul")).toBe(true);
+        expect(graph.parentName("sd-registrator")).toBe("sd");
+        expect(graph.get("sd-registrator-image").inputs.name).toBe("gliderlabs/registrator:master");
+    });
+
+    test("rejects an internal or unknown tier before creating anything", async () => {
+        for (const [tier, msg] of [
+            ["db", /tier "db" is internal; registrator and consul need a non-internal tier/],
+            ["mesh", /tier names the unknown tier "mesh"/],
+        ] as const) {
+            const { graph, result } = await runProgram(() => {
+                const network = new TieredNetwork("net");
+                try {
+                    new ServiceDiscovery("sd", { network, tier });
+                } catch (e) {
+                    return e;
+                }
+                return undefined;
+            });
+            expect(result).toBeInstanceOf(ArgumentError);
+            expect((result as Error).message).toMatch(msg);
+            expect(graph.names().filter((n) => n.startsWith("sd"))).toEqual([]);
+        }
+    });
+});

@@ -1,0 +1,201 @@
+import {
+    AppServerPool,
+    ArgumentError,
+    NGINX_CONF_PATH,
+    NginxLoadBalancer,
+    PostgresCluster,
+    ServiceDiscovery,
+    TieredNetwork,
+    UPSTREAM_IDS_LABEL,
+} from "../../sdk";
+import type { NginxLoadBalancerArgs } from "../../sdk";
+import { Graph, runProgram } from "./support/graph";
+
+function staticCluster(replicas = 2, lb: Partial<NginxLoadBalancerArgs> = {}) {
+    const network = new TieredNetwork("net");
+    const db = new PostgresCluster("db", { network });
+    const app = new AppServerPool("app", { network, image: "img", database: db, replicas });
+    const web = new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: app }], ...lb });
+    return { network, db, app, web };
+}
+
+function upload(graph: Graph, container: string, file: string): string | undefined {
+    return (graph.get(container).inputs.uploads as { file: string; content?: string }[]).find((u) => u.file === file)?.content;
+}
+
+describe("NginxLoadBalancer (static mode)", () => {
+    test("exact graph and placement: web + app tiers, the only published port, after every replica", async () => {
+        const { graph } = await runProgram(() => staticCluster(), { project: "shop", stack: "dev" });
+        expect(Object.fromEntries(Object.entries(graph.shape()).filter(([n]) => n === "web" || n.startsWith("web-")))).toEqual({
+            web: "dockercluster:loadbalancer:NginxLoadBalancer",
+            "web-image": "docker:index/remoteImage:RemoteImage",
+            "web-nginx": "docker:index/container:Container",
+        });
+        expect(graph.parentName("web-nginx")).toBe("web");
+        const nginx = graph.get("web-nginx");
+        expect(nginx.inputs.name).toBe("shop-dev-web-nginx");
+        expect(graph.get("web-image").inputs.name).toBe("nginx:stable-bookworm");
+        expect(graph.networksOf("web-nginx")).toEqual(["shop-dev-net-app", "shop-dev-net-web"]);
+        expect(nginx.inputs.ports).toEqual([{ internal: 80, external: 80, ip: "0.0.0.0" }]);
+        for (const r of ["app-r0", "app-r1"]) {
+            expect(nginx.dependencies).toContain(graph.get(r).urn);
+            expect(graph.dependsOn("web-nginx", r)).toBe(true);
+        }
+        expect(graph.dependsOn("web-nginx", "db-bootstrap")).toBe(true);
+        const published = graph.containers().filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0).map((c) => c.name);
+        expect(published).toEqual(["web-nginx"]);
+    });
+
+    test("the web tier cannot reach the database: nginx shares no network with Postgres", async () => {
+        const { graph } = await runProgram(() => staticCluster());
+        const nginxNets = graph.networksOf("web-nginx");
+        expect(graph.networksOf("db-server").filter((n) => nginxNets.includes(n))).toEqual([]);
+    });
+
+    test("nginx.conf is generated from the pool's replicas and uploaded; it never reaches the app containers", async () => {
+        const { graph, result } = await runProgram(() => staticCluster(2, { static: { files: { "css/site.css": "body{}\n" } } }));
+        const conf = upload(graph, "web-nginx", NGINX_CONF_PATH)!;
+        expect(conf).toBe(result.web.nginxConf);
+        expect(conf).toContain("upstream app {\n        server app-r0:8000 max_fails=3 fail_timeout=10s;\n        server app-r1:8000 max_fails=3 fail_timeout=10s;");
+        expect(conf).toContain("location /static/ {");
+        expect(upload(graph, "web-nginx", "/usr/share/nginx/static/css/site.css")).toBe("body{}\n");
+        expect(graph.labelsOf("web-nginx")[UPSTREAM_IDS_LABEL]).toBe("app-r0-container-id,app-r1-container-id");
+    });
+
+    test("scaling 2 -> 3 changes the load balancer's config, not the existing app containers", async () => {
+        const two = await runProgram(() => staticCluster(2));
+        const three = await runProgram(() => staticCluster(3));
+        expect(upload(three.graph, "web-nginx", NGINX_CONF_PATH)).toContain("server app-r2:8000");
+        expect(upload(two.graph, "web-nginx", NGINX_CONF_PATH)).not.toContain("app-r2");
+        for (const r of ["app-r0", "app-r1"]) expect(three.graph.get(r).inputs).toEqual(two.graph.get(r).inputs);
+    });
+
+    test("several pools routed by path prefix", async () => {
+        const { result } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            const api = new AppServerPool("api", { network, tiers: ["app"], image: "img", replicas: 1 });
+            const site = new AppServerPool("site", { network, tiers: ["app"], image: "img", replicas: 2 });
+            return new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: site }, { path: "/api/", pool: api }] });
+        });
+        expect(result.nginxConf).toMatch(/location \/api\/ \{\n\s+proxy_pass http:\/\/api;/);
+        expect(result.nginxConf).toMatch(/upstream site \{\n\s+server site-r0:8000.*\n\s+server site-r1:8000/);
+    });
+
+    test("bad configuration fails with a clear message before any child is registered", async () => {
+        const cases: [(n: TieredNetwork, app: AppServerPool) => NginxLoadBalancerArgs, RegExp][] = [
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], tiers: ["web", "edge"] }), /tiers names the unknown tier "edge"/],
+            [(network) => ({ network, routes: [] }), /routes is empty; route at least "\/" to a pool/],
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], tiers: ["web"] }), /shares no tier with the load balancer \(web\); add a common tier/],
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }, { path: "/", pool: app }] }), /"\/" is routed twice/],
+            [(network, app) => ({ network, routes: [{ path: "/static", pool: app }], static: { files: {} } }), /collides with the static path \/static\//],
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], hostPort: 15432 }), /hostPort 15432 is already published by PostgresCluster "db" \(adminHostPort\); pick another hostPort/],
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], mode: "consul-template" }), /discovery is missing; pass the ServiceDiscovery/],
+            [(network, app) => ({ network, routes: [{ path: "no-slash", pool: app }] }), /routes\[0\].path is "no-slash"/],
+        ];
+        for (const [make, message] of cases) {
+            const { graph, result } = await runProgram(() => {
+                const network = new TieredNetwork("net");
+                const db = new PostgresCluster("db", { network, adminHostPort: 15432 });
+                const app = new AppServerPool("app", { network, image: "img", database: db });
+                try {
+                    new NginxLoadBalancer("web", make(network, app));
+                } catch (e) {
+                    return e;
+                }
+                return undefined;
+            });
+            expect(result).toBeInstanceOf(ArgumentError);
+            expect((result as Error).message).toMatch(message);
+            expect(graph.names().filter((n) => n === "web" || n.startsWith("web-"))).toEqual([]);
+        }
+    });
+
+    test("two load balancers cannot publish the same host port", async () => {
+        const { result } = await runProgram(() => {
+            const { network, app } = staticCluster(1, { hostPort: 8080 });
+            try {
+                new NginxLoadBalancer("web2", { network, routes: [{ path: "/", pool: app }], hostPort: 8080, hostIp: "127.0.0.1" });
+            } catch (e) {
+                return e;
+            }
+            return undefined;
+        });
+        expect((result as Error).message).toMatch(/NginxLoadBalancer "web2": hostPort 8080 is already published by NginxLoadBalancer "web" \(hostPort\)/);
+    });
+});
+
+describe("NginxLoadBalancer (consul-template mode)", () => {
+    function consulCluster(userReplicas = 2) {
+        const network = new TieredNetwork("net");
+        const discovery = new ServiceDiscovery("sd", { network });
+        const user = new AppServerPool("user", { network, tiers: ["app"], image: "img", discovery, replicas: userReplicas });
+        const front = new AppServerPool("frontend", { network, tiers: ["app"], image: "img", discovery, replicas: 1 });
+        const lb = new NginxLoadBalancer("lb", {
+            network,
+            mode: "consul-template",
+            discovery,
+            routes: [
+                { path: "/users", pool: user },
+                { path: "/", pool: front },
+            ],
+        });
+        return { network, discovery, user, front, lb };
+    }
+
+    test("graph: nginx + consul-template sidecar sharing nginx's PID namespace and an upstreams volume", async () => {
+        const { graph, result } = await runProgram(() => consulCluster(), { project: "shop", stack: "dev" });
+        expect(Object.fromEntries(Object.entries(graph.shape()).filter(([n]) => n === "lb" || n.startsWith("lb-")))).toEqual({
+            lb: "dockercluster:loadbalancer:NginxLoadBalancer",
+            "lb-consul-template": "docker:index/container:Container",
+            "lb-consul-template-image": "docker:index/remoteImage:RemoteImage",
+            "lb-image": "docker:index/remoteImage:RemoteImage",
+            "lb-nginx": "docker:index/container:Container",
+            "lb-upstreams": "docker:index/volume:Volume",
+        });
+        const ct = graph.get("lb-consul-template");
+        expect(ct.inputs.pidMode).toBe("container:lb-nginx-container-id");
+        expect(ct.inputs.user).toBe("root");
+        expect(ct.inputs.volumes).toEqual([{ volumeName: "shop-dev-lb-upstreams", containerPath: "/etc/nginx/upstreams" }]);
+        expect(graph.get("lb-nginx").inputs.volumes).toEqual([{ volumeName: "shop-dev-lb-upstreams", containerPath: "/etc/nginx/upstreams" }]);
+        expect(graph.dependsOn("lb-consul-template", "lb-nginx")).toBe(true);
+        expect(graph.dependsOn("lb-consul-template", "sd-consul")).toBe(true);
+        expect(graph.dependsOn("lb-nginx", "user-r1")).toBe(true);
+        const uploads = ct.inputs.uploads as { file: string; content: string }[];
+        expect(uploads.map((u) => u.file).sort()).toEqual(["/etc/consul-template/config.hcl", "/etc/consul-template/upstreams.conf.ctmpl"]);
+        expect(uploads.find((u) => u.file.endsWith(".ctmpl"))!.content).toBe(result.lb.upstreamsTemplate);
+        expect(uploads.find((u) => u.file.endsWith(".hcl"))!.content).toContain('command         = "kill -HUP 1"');
+        expect(uploads.find((u) => u.file.endsWith(".hcl"))!.content).toContain('address = "consul:8500"');
+        const conf = upload(graph, "lb-nginx", NGINX_CONF_PATH)!;
+        expect(conf).toContain("include /etc/nginx/upstreams/*.conf;");
+        expect(upload(graph, "lb-nginx", "/etc/nginx/upstreams/upstreams.conf")).toContain("server 127.0.0.1:65535 down;");
+        expect(graph.labelsOf("lb-nginx")[UPSTREAM_IDS_LABEL]).toBeUndefined();
+        const published = graph.containers().filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0).map((c) => c.name);
+        expect(published).toEqual(["lb-nginx"]);
+    });
+
+    test("scaling a pool does not touch the load balancer's resources at all", async () => {
+        const two = await runProgram(() => consulCluster(2));
+        const three = await runProgram(() => consulCluster(3));
+        for (const n of ["lb-nginx", "lb-consul-template", "lb-upstreams"]) {
+            const a = { ...two.graph.get(n).inputs };
+            const b = { ...three.graph.get(n).inputs };
+            expect(b).toEqual(a);
+        }
+        expect(three.graph.has("user-r2")).toBe(true);
+    });
+
+    test("a pool not registered with the load balancer's discovery is rejected", async () => {
+        const { result } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            const discovery = new ServiceDiscovery("sd", { network });
+            const plain = new AppServerPool("plain", { network, tiers: ["app"], image: "img" });
+            try {
+                new NginxLoadBalancer("lb", { network, mode: "consul-template", discovery, routes: [{ path: "/", pool: plain }] });
+            } catch (e) {
+                return e;
+            }
+            return undefined;
+        });
+        expect((result as Error).message).toMatch(/routes\[0\].pool \("plain"\) does not register with the load balancer's discovery/);
+    });
+});
