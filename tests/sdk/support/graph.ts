@@ -294,14 +294,24 @@ export async function runProgram<T>(program: () => T, opts: RunOptions = {}): Pr
     };
     process.on("unhandledRejection", onRejection);
     const start = process.hrtime.bigint();
-    try {
-        const result = program();
+    const drain = async (): Promise<void> => {
         await settings.waitForRPCs();
         // Outputs resolve on later ticks; drain until the queue is quiet.
         for (let i = 0; i < 3; i++) {
             await new Promise((r) => setImmediate(r));
             await settings.waitForRPCs();
         }
+    };
+    try {
+        let result: T;
+        try {
+            result = program();
+        } catch (e) {
+            // Let whatever the program registered before failing finish against this monitor, then fail.
+            await drain().catch(() => undefined);
+            throw e;
+        }
+        await drain();
         const ms = Number(process.hrtime.bigint() - start) / 1e6;
         if (failures.length > 0) throw failures[0];
         return { graph: new Graph([...monitor.recorded]), result, ms };

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs and starts everything the test suite needs, on a fresh Debian bookworm machine:
+#   Debian packages (Postgres, nginx, Docker engine, debootstrap, docker-compose), npm dependencies,
+#   a throwaway Postgres cluster on 127.0.0.1:55432, a private Docker engine, and the local images.
+# Idempotent: what is installed or running already is left alone. Prints timings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+step() { echo "==> [$(( $(date +%s) - t0 ))s] $*"; }
+
+need=()
+command -v psql >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql postgresql-client)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v docker-compose >/dev/null || need+=(docker-compose)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  step "apt-get install ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/tmp/pdc-apt.log 2>&1 || { tail -50 /tmp/pdc-apt.log; exit 1; }
+  # Debian starts its own services on install; the tests start their own instead.
+  (service nginx stop; service postgresql stop) >/dev/null 2>&1 || true
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+step "postgres (tests/infra/postgres.sh)"
+tests/infra/postgres.sh start
+step "docker engine (tests/infra/dockerd.sh)"
+tests/infra/dockerd.sh start
+step "images (tests/infra/build-images.sh)"
+tests/infra/build-images.sh
+step "ready"
