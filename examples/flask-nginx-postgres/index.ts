@@ -16,7 +16,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { AppServerPool, NginxLoadBalancer, PostgresCluster, ServiceImage, TieredNetwork } from "../../sdk";
+import { AppServerPool, ConfigChecker, NginxLoadBalancer, PostgresCluster, ServiceImage, TieredNetwork } from "../../sdk";
 
 function program(): program.Outputs {
     return program.flaskNginxPostgres(program.readConfig()).outputs;
@@ -116,6 +116,17 @@ namespace program {
 
     /** The whole cluster: web (nginx) → app (gunicorn) → db (Postgres). */
     export function flaskNginxPostgres(cfg: Config): Cluster {
+        // Check the whole configuration first: a bad value fails before a single resource exists.
+        const check = new ConfigChecker(pulumi.getProject(), pulumi.getStack());
+        check.integer("replicas", cfg.replicas, 1, 100);
+        check.integer("workers", cfg.workers, 1, 64);
+        check.integer("webPort", cfg.webPort, 1, 65535);
+        check.integer("adminHostPort", cfg.adminHostPort, 0, 65535);
+        check.integer("appMemoryMb", cfg.appMemoryMb, 6, 1048576);
+        check.integer("dbMemoryMb", cfg.dbMemoryMb, 6, 1048576);
+        check.distinctPorts({ webPort: cfg.webPort, adminHostPort: cfg.adminHostPort });
+        check.check(cfg.locale in LOCALES, "locale", `is "${cfg.locale}"`, `run \`pulumi config set locale <${Object.keys(LOCALES).join("|")}>\``);
+        check.throwIfAny();
         const appDir = path.join(__dirname, "app");
         const network = new TieredNetwork("net"); // web, app, db (internal)
 

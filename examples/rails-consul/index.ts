@@ -20,6 +20,7 @@ import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import {
     AppServerPool,
+    ConfigChecker,
     dockerName,
     labelList,
     NginxLoadBalancer,
@@ -153,6 +154,16 @@ namespace program {
 
     /** The whole platform. */
     export function railsConsul(cfg: Config): Cluster {
+        // Check the whole configuration first: a bad value fails before a single resource exists.
+        const check = new ConfigChecker(pulumi.getProject(), pulumi.getStack());
+        check.integer("userReplicas", cfg.userReplicas, 1, 100);
+        check.integer("catalogReplicas", cfg.catalogReplicas, 1, 100);
+        check.integer("frontendReplicas", cfg.frontendReplicas, 1, 100);
+        check.integer("webPort", cfg.webPort, 1, 65535);
+        check.integer("adminHostPort", cfg.adminHostPort, 0, 65535);
+        check.integer("serviceMemoryMb", cfg.serviceMemoryMb, 6, 1048576);
+        check.distinctPorts({ webPort: cfg.webPort, adminHostPort: cfg.adminHostPort });
+        check.throwIfAny();
         const network = new TieredNetwork("net"); // web, app, db (internal)
         const discovery = new ServiceDiscovery("discovery", {
             network,

@@ -13,7 +13,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { AppServerPool, NginxLoadBalancer, PostgresCluster, ServiceImage, TieredNetwork } from "../../sdk";
+import { AppServerPool, ConfigChecker, NginxLoadBalancer, PostgresCluster, ServiceImage, TieredNetwork } from "../../sdk";
 
 function program(): program.Outputs {
     return program.threeTier(program.readConfig()).outputs;
@@ -98,6 +98,15 @@ namespace program {
 
     /** The whole three-tier cluster. */
     export function threeTier(cfg: Config): Cluster {
+        // Check the whole configuration first: a bad value fails before a single resource exists.
+        const check = new ConfigChecker(pulumi.getProject(), pulumi.getStack());
+        check.integer("replicas", cfg.replicas, 1, 100);
+        check.integer("webPort", cfg.webPort, 1, 65535);
+        check.integer("adminHostPort", cfg.adminHostPort, 0, 65535);
+        check.integer("appMemoryMb", cfg.appMemoryMb, 6, 1048576);
+        check.integer("dbMemoryMb", cfg.dbMemoryMb, 6, 1048576);
+        check.distinctPorts({ webPort: cfg.webPort, adminHostPort: cfg.adminHostPort });
+        check.throwIfAny();
         const network = new TieredNetwork("net", { tiers: { webapp: {}, appdb: { internal: true } } });
 
         const image = new ServiceImage("app-image", {

@@ -62,3 +62,45 @@ export class ArgChecker {
         if (this.problems.length > 0) throw new ArgumentError(this.component, this.resourceName, this.problems);
     }
 }
+
+/**
+ * Checks a Pulumi program's stack configuration before anything is created, with messages that name the config
+ * key and the `pulumi config set` command that fixes it. For example programs built from these components.
+ */
+export class ConfigChecker {
+    private readonly c: ArgChecker;
+
+    constructor(project: string, stack: string) {
+        this.c = new ArgChecker(`${project} config`, stack);
+    }
+
+    /** `value` is an integer in [min, max]. */
+    integer(key: string, value: number, min: number, max: number): void {
+        this.c.check(
+            Number.isInteger(value) && value >= min && value <= max,
+            key,
+            `is ${JSON.stringify(value)}, must be an integer from ${min} to ${max}`,
+            `run \`pulumi config set ${key} <${min}..${max}>\``,
+        );
+    }
+
+    /** Host ports that must differ from each other (0 = not published). */
+    distinctPorts(ports: Readonly<Record<string, number>>): void {
+        const used = new Map<number, string>();
+        for (const [key, port] of Object.entries(ports)) {
+            if (port === 0) continue;
+            const other = used.get(port);
+            this.c.check(other === undefined, key, `is ${port}, the same host port as ${other}`, `run \`pulumi config set ${key} <another port>\``);
+            used.set(port, key);
+        }
+    }
+
+    /** Any other condition. */
+    check(ok: boolean, key: string, problem: string, fix: string): void {
+        this.c.check(ok, key, problem, fix);
+    }
+
+    throwIfAny(): void {
+        this.c.throwIfAny();
+    }
+}

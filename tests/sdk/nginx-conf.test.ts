@@ -210,7 +210,11 @@ describe("real nginx", () => {
             { name: "catalog", service: "catalog" },
             { name: "frontend", service: "frontend" },
         ];
-        for (const instances of [{}, { user: [{ address: "127.0.0.1", port: 18000 }], frontend: [{ address: "127.0.0.1", port: 18001 }] }]) {
+        const cases: Record<string, { address: string; port: number }[]>[] = [
+            {},
+            { user: [{ address: "127.0.0.1", port: 18000 }], frontend: [{ address: "127.0.0.1", port: 18001 }] },
+        ];
+        for (const instances of cases) {
             const dir = tmpdir();
             fs.mkdirSync(path.join(dir, "upstreams"));
             fs.writeFileSync(path.join(dir, "upstreams", "upstreams.conf"), renderGoTemplate(renderUpstreamsTemplate(upstreams), instances));
