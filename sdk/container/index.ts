@@ -102,9 +102,9 @@ export function httpHealthcheck(port: number, pathname = "/healthz"): Healthchec
 export interface FileUpload {
     /** Absolute path in the container. */
     readonly file: string;
-    /** UTF-8 text. */
+    /** UTF-8 text. @default undefined (then contentBase64 is set) */
     readonly content?: string;
-    /** Binary content, base64. */
+    /** Binary content, base64. @default undefined (then content is set) */
     readonly contentBase64?: string;
 }
 

@@ -47,7 +47,7 @@ export interface NginxConfigSpec {
     readonly upstreams: readonly UpstreamSpec[] | { readonly include: string };
     /** Proxied locations. */
     readonly locations: readonly LocationSpec[];
-    /** Static files. */
+    /** Static files. @default undefined (none) */
     readonly static?: StaticSpec;
     /** `client_max_body_size`. */
     readonly clientMaxBodySize: string;
@@ -59,7 +59,7 @@ export interface NginxConfigSpec {
     readonly errorLog: string;
     /** Access log target. */
     readonly accessLog: string;
-    /** Directory for nginx's temp files (tests run nginx unprivileged); undefined keeps the compiled-in paths. */
+    /** Directory for nginx's temp files (tests run nginx outside a container). @default undefined (compiled-in paths) */
     readonly tempDir?: string;
 }
 

@@ -1,6 +1,6 @@
 import * as path from "path";
 import threeTierProgram = require("../../examples/three-tier");
-import { ArgumentError } from "../../sdk";
+import { AppServerPool, ArgumentError } from "../../sdk";
 import { peek, runProgram } from "../sdk/support/graph";
 import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "./support/examples";
 
@@ -153,7 +153,7 @@ describe("examples/three-tier", () => {
     test("the components' own checks still apply when the program is driven another way", async () => {
         const run = runProgram(() => {
             const p = threeTierProgram.threeTier(cfg());
-            return new (require("../../sdk").AppServerPool)("extra", { network: p.network, image: "img", tiers: ["webapp", "public"] });
+            return new AppServerPool("extra", { network: p.network, image: "img", tiers: ["webapp", "public"] });
         });
         await expect(run).rejects.toThrow(/AppServerPool "extra": tiers names the unknown tier "public"; use one of the network's tiers: webapp, appdb/);
     });

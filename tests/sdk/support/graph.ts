@@ -257,6 +257,10 @@ export interface RunOptions {
     readonly config?: Readonly<Record<string, string>>;
     /** Config keys (as in `config`) that are secret. */
     readonly secretKeys?: readonly string[];
+    /** What the engine does for each registration. @default mockOutputs (fake outputs, nothing created) */
+    readonly newResource?: Mocks["newResource"];
+    /** Handed the monitor before the program runs (to read registrations while they happen). */
+    readonly onMonitor?: (monitor: RecordingMonitor) => void;
 }
 
 export interface RunResult<T> {
@@ -272,10 +276,11 @@ export interface RunResult<T> {
  */
 export async function runProgram<T>(program: () => T, opts: RunOptions = {}): Promise<RunResult<T>> {
     const mocks: Mocks = {
-        newResource: (args) => mockOutputs(args),
+        newResource: opts.newResource ?? ((args) => mockOutputs(args)),
         call: (args) => args.inputs,
     };
     const monitor = new RecordingMonitor(mocks);
+    opts.onMonitor?.(monitor);
     settings.setMockOptions(monitor, opts.project ?? "project", opts.stack ?? "stack", opts.preview ?? false);
     const store = state.getStore();
     store.supportsSecrets = true;
