@@ -15,7 +15,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { AppServerPool } from "../app";
-import { checkResources, ContainerResources, FileUpload, fileUpload, readTree, resourceInputs, RestartPolicy } from "../container";
+import { checkResources, ContainerResources, FileUpload, fileUpload, healthcheckInput, httpHealthcheck, readTree, resourceInputs, RestartPolicy } from "../container";
 import { ServiceDiscovery } from "../discovery";
 import { dockerName, labelList, standardLabels } from "../naming";
 import { checkTierNames, TieredNetwork } from "../network";
@@ -279,6 +279,10 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 ...(this.upstreamsVolume ? { volumes: [{ volumeName: this.upstreamsVolume.name, containerPath: UPSTREAMS_DIR }] } : {}),
                 restart: args.restart ?? "unless-stopped",
                 labels: labelList(labels),
+                // `pulumi up` finishes when nginx answers, not merely when its container started.
+                healthcheck: healthcheckInput({ ...httpHealthcheck(r.listenPort, HEALTH_PATH), interval: "1s", retries: 30 }),
+                wait: true,
+                waitTimeout: 60,
                 ...resourceInputs(args.resources),
             },
             {

@@ -288,10 +288,10 @@ export class BringUp {
 }
 
 /**
- * Brings `program` up for real. Resolves with the harness (for assertions and teardown) and the program's result;
- * rejects with the first failing registration's error after tearing down what was created.
+ * Runs `program` against the real engine and returns what happened, without throwing: the harness (what was
+ * created, in what order), the program's result, and the first failing registration's error, if any.
  */
-export async function bringUp<T>(program: () => T, opts: BringUpOptions): Promise<{ cluster: BringUp; result: T; ms: number }> {
+export async function attempt<T>(program: () => T, opts: BringUpOptions): Promise<{ cluster: BringUp; result?: T; error?: Error; ms: number }> {
     const cluster = new BringUp(opts);
     const errors: Error[] = [];
     const started = Date.now();
@@ -310,12 +310,20 @@ export async function bringUp<T>(program: () => T, opts: BringUpOptions): Promis
             },
         });
         cluster.graph = run.graph;
-        if (errors.length) throw errors[0];
-        return { cluster, result: run.result, ms: Date.now() - started };
+        return { cluster, result: run.result, error: errors[0], ms: Date.now() - started };
     } catch (e) {
-        await cluster.teardown(false).catch(() => undefined);
-        throw errors[0] ?? e;
+        return { cluster, error: errors[0] ?? (e as Error), ms: Date.now() - started };
     }
+}
+
+/** Brings `program` up for real; on failure tears down what was created (keeping retained objects) and throws. */
+export async function bringUp<T>(program: () => T, opts: BringUpOptions): Promise<{ cluster: BringUp; result: T; ms: number }> {
+    const r = await attempt(program, opts);
+    if (r.error) {
+        await r.cluster.teardown(false).catch(() => undefined);
+        throw r.error;
+    }
+    return { cluster: r.cluster, result: r.result as T, ms: r.ms };
 }
 
 /** A stack name unique to this run, so leftovers of an interrupted run never collide. */
