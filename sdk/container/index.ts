@@ -78,20 +78,20 @@ export function checkHealthcheck(c: ArgChecker, argument: string, h: Healthcheck
 }
 
 /**
- * A shell script that exits 0 when `GET http://127.0.0.1:<port><path>` answers 2xx, using whichever of curl, wget,
- * python3, ruby or bash the image has — so one default health check fits slim Debian images with any of those runtimes.
+ * A shell script that exits 0 when `GET http://127.0.0.1:<port><path>` answers 2xx, using whichever of bash, curl,
+ * wget, python3 or ruby the image has — so one default health check fits slim Debian images with any of those runtimes.
  */
 export function httpProbeScript(port: number, pathname: string): string {
     const url = `http://127.0.0.1:${port}${pathname}`;
     return [
         `u='${url}'`,
-        `if command -v curl >/dev/null 2>&1; then exec curl -fsS -o /dev/null --max-time 3 "$u"`,
+        // bash first: a raw HTTP/1.0 request over /dev/tcp costs a fork, where python3 or ruby cost an interpreter start.
+        `if command -v bash >/dev/null 2>&1; then exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && printf "GET ${pathname} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" >&3 && head -n 1 <&3 | grep -q " 2[0-9][0-9] "'`,
+        `elif command -v curl >/dev/null 2>&1; then exec curl -fsS -o /dev/null --max-time 3 "$u"`,
         `elif command -v wget >/dev/null 2>&1; then exec wget -q -O /dev/null -T 3 "$u"`,
         `elif command -v python3 >/dev/null 2>&1; then exec python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)' "$u"`,
         `elif command -v ruby >/dev/null 2>&1; then exec ruby -rnet/http -e 'exit(Net::HTTP.get_response(URI(ARGV[0])).is_a?(Net::HTTPSuccess) ? 0 : 1)' "$u"`,
-        // bash alone (e.g. an nginx image without curl): a raw HTTP/1.0 request over /dev/tcp.
-        `elif command -v bash >/dev/null 2>&1; then exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && printf "GET ${pathname} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" >&3 && head -n 1 <&3 | grep -q " 2[0-9][0-9] "'`,
-        `else echo "no curl, wget, python3, ruby or bash in the image for the health check" >&2; exit 1; fi`,
+        `else echo "no bash, curl, wget, python3 or ruby in the image for the health check" >&2; exit 1; fi`,
     ].join("; ");
 }
 

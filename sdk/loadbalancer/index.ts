@@ -280,7 +280,8 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 restart: args.restart ?? "unless-stopped",
                 labels: labelList(labels),
                 // `pulumi up` finishes when nginx answers, not merely when its container started.
-                healthcheck: healthcheckInput({ ...httpHealthcheck(r.listenPort, HEALTH_PATH), interval: "1s", retries: 30 }),
+                // A check is one bash /dev/tcp request to nginx itself: cheap enough to run every half second.
+                healthcheck: healthcheckInput({ ...httpHealthcheck(r.listenPort, HEALTH_PATH), interval: "500ms", retries: 60 }),
                 wait: true,
                 waitTimeout: 60,
                 ...resourceInputs(args.resources),

@@ -66,7 +66,11 @@ export interface PostgresClusterArgs {
      * address on its private admin network; nothing is published)
      */
     readonly adminHostPort?: number;
-    /** Wait until the health check passes before the container counts as created. @default true */
+    /**
+     * Wait until the health check passes before the container counts as created. Off by default: the bootstrap
+     * waits for an authenticated `SELECT 1` itself, polling far more often than Docker's health interval, so the
+     * bootstrap starts the moment Postgres can serve it. @default false
+     */
     readonly waitForHealthy?: boolean;
     /** Health check. @default `pg_isready -h 127.0.0.1 -U <adminUser> -d postgres` every 1 s */
     readonly healthcheck?: HealthcheckArgs;
@@ -89,7 +93,7 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
         extensions: [...(args.extensions ?? [])],
         retainDataVolume: args.retainDataVolume ?? true,
         protectDataVolume: args.protectDataVolume ?? false,
-        waitForHealthy: args.waitForHealthy ?? true,
+        waitForHealthy: args.waitForHealthy ?? false,
         restart: args.restart ?? ("unless-stopped" as RestartPolicy),
     };
     const c = new ArgChecker("PostgresCluster", name);

@@ -102,7 +102,12 @@ export class BringUp {
     private readonly t0 = Date.now();
     private hostStarted?: Promise<void>;
 
-    constructor(readonly opts: BringUpOptions) {}
+    constructor(readonly opts: BringUpOptions) {
+        // The engine has its language host up before the program runs; start the dynamic-provider host now too,
+        // rather than on the bootstrap's critical path.
+        this.hostStarted = this.host.start();
+        this.hostStarted.catch(() => undefined);
+    }
 
     /** The engine's part of one registration. */
     async newResource(args: MockResourceArgs): Promise<MockResourceResult> {
@@ -159,7 +164,6 @@ export class BringUp {
             case "docker:index/container:Container":
                 return this.container(args, inputs);
             case "pulumi-nodejs:dynamic/postgres:Bootstrap": {
-                this.hostStarted ??= this.host.start();
                 await this.hostStarted;
                 const { inputs: checked, failures } = await this.host.check({}, inputs);
                 if (failures.length) throw new Error(`bootstrap ${args.name}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);

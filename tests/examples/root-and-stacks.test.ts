@@ -59,7 +59,7 @@ describe("stack files", () => {
             const p = projectFile(dir);
             const stacks = fs.readdirSync(dir).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f) && f !== "Pulumi.yaml");
             expect(stacks.length).toBeGreaterThan(0);
-            if (dir !== REPO) expect(stacks.sort()).toEqual(["Pulumi.dev.yaml", "Pulumi.prod.yaml"]);
+            expect(stacks.sort()).toEqual(["Pulumi.dev.yaml", "Pulumi.prod.yaml"]);
             for (const f of stacks) {
                 const doc = yaml.load(fs.readFileSync(path.join(dir, f), "utf8")) as { config: Record<string, unknown> };
                 for (const [k, v] of Object.entries(doc.config)) {

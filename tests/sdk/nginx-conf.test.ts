@@ -1,8 +1,7 @@
 /**
  * The load balancer's generated configuration: pure functions, checked with a real nginx (`nginx -t`) and by
  * proxying real requests to real local upstream servers. nginx must be installed (Debian's `nginx` package);
- * .ci/run installs it. Without it the nginx-backed tests fail with a message saying so unless
- * SKIP_REAL_NGINX=1 is set.
+ * scripts/setup.sh installs it. Without it the nginx-backed tests fail with a message saying so.
  */
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
@@ -22,7 +21,6 @@ import {
 import { renderGoTemplate } from "./support/gotemplate";
 
 const NGINX = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
-const SKIP = process.env.SKIP_REAL_NGINX === "1";
 const MIME = ["/etc/nginx/mime.types"].find((p) => fs.existsSync(p));
 
 function baseSpec(over: Partial<NginxConfigSpec> = {}): NginxConfigSpec {
@@ -139,10 +137,9 @@ describe("consul-template (pure): the template renders exactly renderUpstreamsFr
 // ---------------------------------------------------------------------------------------------------------------
 // Real nginx
 
-function requireNginx(): string | undefined {
+function requireNginx(): string {
     if (NGINX && MIME) return NGINX;
-    if (SKIP) return undefined;
-    throw new Error("nginx is not installed (Debian package `nginx`); install it or set SKIP_REAL_NGINX=1");
+    throw new Error("nginx is not installed (Debian package `nginx`); run scripts/setup.sh or apt-get install nginx-light");
 }
 
 /** A scratch directory nginx's workers (which drop to `nobody` when nginx runs as root) can read. */
@@ -189,7 +186,6 @@ async function freePort(): Promise<number> {
 describe("real nginx", () => {
     test("nginx -t accepts the static-mode config", () => {
         const nginx = requireNginx();
-        if (!nginx) return;
         const dir = tmpdir();
         const conf = renderNginxConf(
             localSpec(dir, {
@@ -204,7 +200,6 @@ describe("real nginx", () => {
 
     test("nginx -t accepts consul-template mode with the placeholder and with rendered instances", () => {
         const nginx = requireNginx();
-        if (!nginx) return;
         const upstreams = [
             { name: "user", service: "user" },
             { name: "catalog", service: "catalog" },
@@ -237,7 +232,6 @@ describe("real nginx", () => {
 
     test("nginx -t rejects a broken config (the check is real)", () => {
         const nginx = requireNginx();
-        if (!nginx) return;
         const dir = tmpdir();
         const conf = renderNginxConf(localSpec(dir, { locations: [{ path: "/", upstream: "app" }], upstreams: [] }));
         expect(nginxTest(nginx, conf.replace("events {", "events {{"), dir).ok).toBe(false);
@@ -252,7 +246,6 @@ describe("real nginx", () => {
 
         beforeAll(async () => {
             const nginx = requireNginx();
-            if (!nginx) return;
             dir = tmpdir();
             fs.mkdirSync(path.join(dir, "static", "css"), { recursive: true });
             fs.writeFileSync(path.join(dir, "static", "css", "site.css"), "body { color: teal; }\n");

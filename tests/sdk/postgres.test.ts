@@ -59,7 +59,8 @@ describe("PostgresCluster", () => {
         expect(s.inputs.networksAdvanced).toEqual([{ name: "shop-dev-net-db", aliases: ["postgres"] }, { name: "shop-dev-db-admin" }]);
         expect(s.inputs.ports).toBeUndefined();
         expect(s.inputs.healthcheck.tests).toEqual(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"]);
-        expect(s.inputs.wait).toBe(true);
+        // The bootstrap's own readiness wait replaces Docker's health polling (see waitForHealthy).
+        expect(s.inputs.wait).toBe(false);
         expect(s.inputs.restart).toBe("unless-stopped");
         expect(graph.envOf("db-server")).toEqual({
             PGDATA: "/var/lib/postgresql/data/pgdata",
