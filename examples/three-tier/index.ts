@@ -131,6 +131,9 @@ namespace program {
             image: image.ref,
             replicas: cfg.replicas,
             database: db,
+            // nginx's readiness gate (every route answers end to end) is what `pulumi up` waits for; replicas need
+            // not each block on Docker's health-check interval first.
+            waitForHealthy: false,
             configFiles: { "app.json": JSON.stringify({ name: `three-tier-${pulumi.getStack()}` }, null, 2) + "\n" },
             resources: { memoryMb: cfg.appMemoryMb },
         });

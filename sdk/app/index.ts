@@ -73,7 +73,7 @@ export interface AppServerPoolArgs {
     readonly contentFiles?: Readonly<Record<string, string>>;
     /** Directory whose files are copied into CONTENT_DIR. @default undefined */
     readonly contentDirectory?: string;
-    /** Health check. @default GET http://127.0.0.1:<port><healthPath> via curl, wget, python3 or ruby (whichever the image has) */
+    /** Health check. @default GET http://127.0.0.1:<port><healthPath> via bash, curl, wget, python3 or ruby (whichever the image has) */
     readonly healthcheck?: HealthcheckArgs;
     /** Path of the health endpoint (used by the default health check and the Consul check). @default "/healthz" */
     readonly healthPath?: string;
@@ -250,6 +250,8 @@ export class AppServerPool extends pulumi.ComponentResource {
     public readonly serviceName: string;
     /** The app port. */
     public readonly port: number;
+    /** Path the replicas answer health on (also probed end to end by a load balancer's readiness check). */
+    public readonly healthPath: string;
     /** Tiers the replicas are on. */
     public readonly tiers: readonly string[];
     /** The upstream servers of the pool (replica host names and port), for a load balancer. */
@@ -276,6 +278,7 @@ export class AppServerPool extends pulumi.ComponentResource {
         const net = args.network;
         this.serviceName = r.serviceName;
         this.port = r.port;
+        this.healthPath = r.healthPath;
         this.tiers = r.tiers;
         this.replicaIds = r.replicaIds;
         this.instanceNames = r.replicaIds.map((id) => `${r.serviceName}-${id}`);

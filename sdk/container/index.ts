@@ -95,6 +95,11 @@ export function httpProbeScript(port: number, pathname: string): string {
     ].join("; ");
 }
 
+/** A health check that passes when every one of `pathnames` answers 2xx on `port`. */
+export function httpHealthcheckAll(port: number, pathnames: readonly string[]): HealthcheckArgs {
+    return { test: ["CMD-SHELL", pathnames.map((p) => `(${httpProbeScript(port, p)})`).join(" && ")] };
+}
+
 /** The default HTTP health check: `httpProbeScript` as a `CMD-SHELL` test. */
 export function httpHealthcheck(port: number, pathname = "/healthz"): HealthcheckArgs {
     return { test: ["CMD-SHELL", httpProbeScript(port, pathname)] };

@@ -15,13 +15,13 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { AppServerPool } from "../app";
-import { checkResources, ContainerResources, FileUpload, fileUpload, healthcheckInput, httpHealthcheck, readTree, resourceInputs, RestartPolicy } from "../container";
+import { checkResources, ContainerResources, FileUpload, fileUpload, healthcheckInput, httpHealthcheckAll, readTree, resourceInputs, RestartPolicy } from "../container";
 import { ServiceDiscovery } from "../discovery";
 import { dockerName, labelList, standardLabels } from "../naming";
 import { checkTierNames, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 import { renderConsulTemplateConfig, renderUpstreamsFromInstances, renderUpstreamsTemplate } from "./consulTemplate";
-import { LocationSpec, renderNginxConf, UpstreamSpec } from "./nginxConf";
+import { LocationSpec, readinessPaths, renderNginxConf, UpstreamSpec } from "./nginxConf";
 
 export * from "./nginxConf";
 export * from "./consulTemplate";
@@ -92,6 +92,8 @@ export interface NginxLoadBalancerArgs {
 
 const ROUTE_PATH = /^\/([A-Za-z0-9._~-]+\/?)*$/;
 const HEALTH_PATH = "/nginx-health";
+/** Prefix of the end-to-end readiness locations (static mode): `/nginx-ready/<upstream>`. */
+const READINESS_PATH = "/nginx-ready";
 
 /** Arguments with defaults applied. */
 export interface ResolvedLbArgs {
@@ -188,7 +190,7 @@ export function upstreamsAndLocations(routes: readonly NginxRoute[]): { upstream
     const upstreams: UpstreamSpec[] = [];
     for (const r of routes) {
         if (!upstreams.some((u) => u.name === upstreamName(r.pool))) {
-            upstreams.push({ name: upstreamName(r.pool), servers: r.pool.upstreamServers });
+            upstreams.push({ name: upstreamName(r.pool), servers: r.pool.upstreamServers, healthPath: r.pool.healthPath });
         }
     }
     return { upstreams, locations: routes.map((r) => ({ path: r.path, upstream: upstreamName(r.pool) })) };
@@ -242,6 +244,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             ...(r.staticUrlPath ? { static: { urlPath: r.staticUrlPath, root: `${STATIC_ROOT}/` } } : {}),
             clientMaxBodySize: args.clientMaxBodySize ?? "1m",
             healthPath: HEALTH_PATH,
+            ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
             mimeTypes: "/etc/nginx/mime.types",
             errorLog: "/var/log/nginx/error.log",
             accessLog: "/var/log/nginx/access.log",
@@ -253,6 +256,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         const pools = [...new Set(args.routes.map((rt) => rt.pool))];
         const replicaContainers = pools.flatMap((p) => p.replicaIds.map((id) => p.containers[id]));
 
+        const ready = consulMode ? [] : readinessPaths({ readinessPath: READINESS_PATH, upstreams });
         const uploads: FileUpload[] = [{ file: NGINX_CONF_PATH, content: this.nginxConf }, ...staticFiles];
         const labels: Record<string, pulumi.Input<string>> = { ...standardLabels(project, stack, name, "nginx") };
         if (consulMode) {
@@ -280,8 +284,10 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 restart: args.restart ?? "unless-stopped",
                 labels: labelList(labels),
                 // `pulumi up` finishes when nginx answers, not merely when its container started.
-                // A check is one bash /dev/tcp request to nginx itself: cheap enough to run every half second.
-                healthcheck: healthcheckInput({ ...httpHealthcheck(r.listenPort, HEALTH_PATH), interval: "500ms", retries: 60 }),
+                // Healthy = every route answers end to end: each pool's health path through nginx (static mode), or
+                // nginx itself (consul-template mode). `pulumi up` returns when the cluster serves. A check is one bash
+                // /dev/tcp request per route: cheap enough to run every half second.
+                healthcheck: healthcheckInput({ ...httpHealthcheckAll(r.listenPort, ready.length ? ready : [HEALTH_PATH]), interval: "500ms", retries: 60 }),
                 wait: true,
                 waitTimeout: 60,
                 ...resourceInputs(args.resources),

@@ -18,7 +18,16 @@ export interface UpstreamSpec {
     readonly name: string;
     /** Its servers; an empty list renders a single `down` placeholder so the config stays valid (nginx answers 502). */
     readonly servers: readonly UpstreamServer[];
+    /**
+     * The servers' health path. When set (and the config has a `readinessPath`), `<readinessPath>/<name>` proxies to
+     * it through a twin upstream that never marks servers failed, so probing during start-up cannot take the real
+     * upstream's servers out of rotation.
+     */
+    readonly healthPath?: string;
 }
+
+/** Suffix of the readiness twin of an upstream. */
+export const READINESS_SUFFIX = "__ready";
 
 /** One proxied path prefix. */
 export interface LocationSpec {
@@ -53,6 +62,8 @@ export interface NginxConfigSpec {
     readonly clientMaxBodySize: string;
     /** Path answered with 200 by nginx itself (liveness of the load balancer). */
     readonly healthPath: string;
+    /** Prefix of the per-upstream readiness locations (see `UpstreamSpec.healthPath`). @default none */
+    readonly readinessPath?: string;
     /** Path of mime.types. */
     readonly mimeTypes: string;
     /** Error log target. */
@@ -84,6 +95,21 @@ export function renderUpstreamBlock(u: UpstreamSpec): string {
 /** All upstream blocks, in order. */
 export function renderUpstreamBlocks(upstreams: readonly UpstreamSpec[]): string {
     return upstreams.map(renderUpstreamBlock).join("\n");
+}
+
+/** The readiness twin of an upstream: same servers, no failure accounting (`max_fails=0`). */
+export function renderReadinessUpstream(u: UpstreamSpec): string {
+    const lines = [`upstream ${u.name}${READINESS_SUFFIX} {`];
+    if (u.servers.length === 0) lines.push(`    server ${DOWN_PLACEHOLDER} down;`);
+    for (const s of u.servers) lines.push(`    server ${s.host}:${s.port} max_fails=0;`);
+    lines.push("}", "");
+    return lines.join("\n");
+}
+
+/** The readiness paths a config answers on: one per upstream with a health path. */
+export function readinessPaths(spec: Pick<NginxConfigSpec, "readinessPath" | "upstreams">): string[] {
+    if (spec.readinessPath === undefined || "include" in spec.upstreams) return [];
+    return spec.upstreams.filter((u) => u.healthPath !== undefined).map((u) => `${spec.readinessPath}/${u.name}`);
 }
 
 /** Location paths sorted longest first (nginx picks the longest matching prefix anyway; this keeps output stable). */
@@ -120,9 +146,26 @@ export function renderNginxConf(spec: NginxConfigSpec): string {
         out.push("    # Upstreams rendered by consul-template from Consul's healthy instances.", `    include ${spec.upstreams.include};`);
     } else {
         out.push(indent(renderUpstreamBlocks(spec.upstreams), "    ").replace(/\n+$/, ""));
+        for (const u of spec.readinessPath !== undefined ? spec.upstreams.filter((x) => x.healthPath !== undefined) : []) {
+            out.push("", indent(renderReadinessUpstream(u), "    ").replace(/\n+$/, ""));
+        }
     }
     out.push("", "    server {", `        listen ${spec.listenPort};`, `        server_name ${spec.serverName};`, "        charset utf-8;", "");
     out.push(`        location = ${spec.healthPath} {`, "            access_log off;", "            default_type text/plain;", '            return 200 "ok\\n";', "        }");
+    if (spec.readinessPath !== undefined && !("include" in spec.upstreams)) {
+        for (const u of spec.upstreams.filter((x) => x.healthPath !== undefined)) {
+            out.push(
+                "",
+                `        # Readiness of ${u.name}: one of its servers answers ${u.healthPath} through nginx.`,
+                `        location = ${spec.readinessPath}/${u.name} {`,
+                "            access_log off;",
+                `            proxy_pass http://${u.name}${READINESS_SUFFIX}${u.healthPath};`,
+                "            proxy_next_upstream error timeout http_502 http_503;",
+                "            proxy_connect_timeout 2s;",
+                "        }",
+            );
+        }
+    }
     if (spec.static) {
         out.push(
             "",

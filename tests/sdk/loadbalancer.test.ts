@@ -81,6 +81,22 @@ describe("NginxLoadBalancer (static mode)", () => {
         expect(result.nginxConf).toMatch(/upstream site \{\n\s+server site-r0:8000.*\n\s+server site-r1:8000/);
     });
 
+    test("its health check is an end-to-end readiness gate: every pool answers its health path through nginx", async () => {
+        const { graph, result } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            const api = new AppServerPool("api", { network, tiers: ["app"], image: "img", replicas: 1, healthPath: "/ping" });
+            const site = new AppServerPool("site", { network, tiers: ["app"], image: "img", replicas: 2 });
+            return new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: site }, { path: "/api/", pool: api }] });
+        });
+        const nginx = graph.get("web-nginx");
+        expect(nginx.inputs.wait).toBe(true);
+        const test = (nginx.inputs.healthcheck.tests as string[]).join(" ");
+        expect(test).toContain("GET /nginx-ready/site HTTP/1.0");
+        expect(test).toContain("GET /nginx-ready/api HTTP/1.0");
+        expect(result.nginxConf).toMatch(/location = \/nginx-ready\/api \{[^}]*proxy_pass http:\/\/api__ready\/ping;/);
+        expect(result.nginxConf).toMatch(/upstream site__ready \{\n\s+server site-r0:8000 max_fails=0;\n\s+server site-r1:8000 max_fails=0;\n\s+\}/);
+    });
+
     test("bad configuration fails with a clear message before any child is registered", async () => {
         const cases: [(n: TieredNetwork, app: AppServerPool) => NginxLoadBalancerArgs, RegExp][] = [
             [(network, app) => ({ network, routes: [{ path: "/", pool: app }], tiers: ["web", "edge"] }), /tiers names the unknown tier "edge"/],
@@ -169,6 +185,9 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
         expect(conf).toContain("include /etc/nginx/upstreams/*.conf;");
         expect(upload(graph, "lb-nginx", "/etc/nginx/upstreams/upstreams.conf")).toContain("server 127.0.0.1:65535 down;");
         expect(graph.labelsOf("lb-nginx")[UPSTREAM_IDS_LABEL]).toBeUndefined();
+        // Upstreams come and go with Consul: the health check is nginx's own liveness, not a readiness gate.
+        expect((graph.get("lb-nginx").inputs.healthcheck.tests as string[]).join(" ")).toContain("GET /nginx-health HTTP/1.0");
+        expect(conf).not.toContain("nginx-ready");
         const published = graph.containers().filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0).map((c) => c.name);
         expect(published).toEqual(["lb-nginx"]);
     });

@@ -301,7 +301,6 @@ describe("real nginx", () => {
         }
 
         test("round-robins across both upstreams and passes the proxy headers", async () => {
-            if (!nginxProc) return;
             const bodies = new Set<string>();
             for (let i = 0; i < 6; i++) bodies.add((await get("/comments?x=1", { Host: "example.test" })).body);
             expect([...bodies].sort()).toEqual(["hello from r0", "hello from r1"]);
@@ -314,7 +313,6 @@ describe("real nginx", () => {
         });
 
         test("serves /static/ itself, without touching the upstreams", async () => {
-            if (!nginxProc) return;
             const before = seen.length;
             const r = await get("/static/css/site.css");
             expect(r.status).toBe(200);
@@ -324,9 +322,72 @@ describe("real nginx", () => {
         });
 
         test("one upstream down: requests still succeed (passive failover)", async () => {
-            if (!nginxProc) return;
             await new Promise<void>((r) => upstreamsServers[1].close(() => r()));
             for (let i = 0; i < 4; i++) expect((await get("/")).body).toBe("hello from r0");
         });
+    });
+});
+
+describe("real nginx: end-to-end readiness locations", () => {
+    let nginxProc: ChildProcess | undefined;
+    let server: http.Server | undefined;
+    let port = 0;
+    let upstreamPort = 0;
+    let otherPort = 0;
+
+    beforeAll(async () => {
+        const nginx = requireNginx();
+        const dir = tmpdir();
+        // Nothing listens on either yet: two replicas "starting" (nginx never marks the only server of a group failed).
+        upstreamPort = await freePort();
+        otherPort = await freePort();
+        port = await freePort();
+        const conf = renderNginxConf(
+            localSpec(dir, {
+                listenPort: port,
+                upstreams: [{ name: "app", servers: [{ host: "127.0.0.1", port: upstreamPort }, { host: "127.0.0.1", port: otherPort }], healthPath: "/healthz" }],
+                readinessPath: "/nginx-ready",
+                static: undefined,
+            }),
+        );
+        expect(nginxTest(nginx, conf, dir)).toEqual({ ok: true, output: "" });
+        nginxProc = spawn(nginx, ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", `daemon off; pid ${dir}/nginx.pid;`], { stdio: "ignore" });
+        const deadline = Date.now() + 10000;
+        while ((await status("/nginx-health")) !== 200) {
+            if (Date.now() > deadline) throw new Error("nginx did not come up");
+            await new Promise((r) => setTimeout(r, 50));
+        }
+    });
+
+    afterAll(async () => {
+        nginxProc?.kill("SIGQUIT");
+        await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    });
+
+    function status(p: string): Promise<number> {
+        return new Promise((resolve) => {
+            http.get({ host: "127.0.0.1", port, path: p }, (res) => {
+                res.resume();
+                res.on("end", () => resolve(res.statusCode ?? 0));
+            }).on("error", () => resolve(0));
+        });
+    }
+
+    test("answer 502 while the app is down, 200 from its health path as soon as it listens, and never take it out of rotation", async () => {
+        // While the replicas are down: readiness fails, and real traffic marks the real upstream's servers failed.
+        for (let i = 0; i < 4; i++) expect(await status("/nginx-ready/app")).toBe(502);
+        for (let i = 0; i < 4; i++) expect(await status("/")).toBe(502);
+        const paths: string[] = [];
+        server = http.createServer((req, res) => {
+            paths.push(req.url ?? "");
+            res.end("ok");
+        });
+        await new Promise<void>((r) => server!.listen(upstreamPort, "127.0.0.1", () => r()));
+        // The readiness twin has no failure accounting: it answers at once, from the app's health path.
+        expect(await status("/nginx-ready/app")).toBe(200);
+        expect(paths).toEqual(["/healthz"]);
+        expect(await status("/nginx-ready/app")).toBe(200);
+        // The real upstream is still serving out its fail_timeout: the twin is what keeps probes from doing this.
+        expect(await status("/")).toBe(502);
     });
 });
