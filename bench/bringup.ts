@@ -123,7 +123,7 @@ async function harnessRun(): Promise<HarnessRun> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function bringupBenchmark(rounds = 3): Promise<void> {
+export async function bringupBenchmark(rounds = 5): Promise<void> {
     const ours: HarnessRun[] = [];
     const theirs: number[] = [];
     // Alternate so that caches and background load affect both the same way.

@@ -64,6 +64,7 @@ describe("fresh create", () => {
         expect((await history(f.db, "schema_history_sso", "sso")).map((r) => r.script)).toEqual(["V1__sso_schema.sql"]);
         expect((await history(f.db, "content_history")).map((r) => r.script)).toEqual(["001_welcome.sql"]);
         expect(await query(f.db, "SELECT name, price FROM item")).toEqual([{ name: "welcome", price: "0" }]);
+        expect(await query(f.db, "SELECT extname FROM pg_extension WHERE extname = 'pgcrypto'")).toEqual([{ extname: "pgcrypto" }]);
 
         // The application role logs in with its own password and sees what the migration granted.
         const appClient = new Client({ host: PG.host, port: PG.port, user: f.app, password: f.appPassword, database: f.db });
@@ -173,6 +174,13 @@ describe("incremental updates", () => {
     it("a new version below the highest applied is refused unless outOfOrder is set", async () => {
         const late = { ...current(), "V1.5__late.sql": "CREATE TABLE late (id int);", ...never };
         await refused(withScripts(f.args, "app", late), "V1.5__late.sql", "lower than the highest applied version 2", "outOfOrder");
+        const allowed = { ...f.args, migrationSets: f.args.migrationSets!.map((s) => (s.name === "app" ? { ...s, scripts: { ...current(), "V1.5__late.sql": "CREATE TABLE late (id int);" }, outOfOrder: true } : s)) };
+        const r = await update(id, outs, inputs, inputsFor(allowed));
+        expect(Object.keys(r.outs.applied.app)).toContain("V1.5__late.sql");
+        expect(await query(f.db, "SELECT to_regclass('late')::text AS t")).toEqual([{ t: "late" }]);
+        f.args = allowed;
+        outs = r.outs;
+        inputs = r.checked;
     });
 
     it("duplicate versions are rejected by check (V3 and V003)", async () => {
@@ -225,6 +233,14 @@ describe("incremental updates", () => {
         outs = await host.update(id, r.props, inputs);
         expect(await query("postgres", "SELECT rolname FROM pg_roles WHERE rolname = $1", [f.app])).toEqual([{ rolname: f.app }]);
         expect((await host.read(id, outs)).props.drift).toEqual([]);
+    });
+
+    it("refresh sees an extension dropped out of band; the next update creates it again", async () => {
+        await query(f.db, "DROP EXTENSION pgcrypto");
+        const r = await host.read(id, outs);
+        expect(r.props.drift).toContain("extensions missing: pgcrypto");
+        outs = await host.update(id, r.props, inputs);
+        expect(await query(f.db, "SELECT extname FROM pg_extension WHERE extname = 'pgcrypto'")).toEqual([{ extname: "pgcrypto" }]);
     });
 
     it("refresh sees a password changed out of band; the next update sets it back", async () => {

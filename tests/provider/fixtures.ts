@@ -24,7 +24,7 @@ export function fixture(): Fixture {
             { name: owner, password: ownerPassword },
             { name: app, password: appPassword, connectionLimit: 20 },
         ],
-        database: { name: db, owner },
+        database: { name: db, owner, extensions: ["pgcrypto"] },
         migrationSets: [
             {
                 name: "app",
