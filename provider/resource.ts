@@ -209,6 +209,7 @@ export function wireInputs(args: BootstrapArgs, secret: (v: pulumi.Input<string>
         applied: undefined,
         roleNames: undefined,
         databaseName: undefined,
+        drift: undefined,
     };
 }
 
@@ -223,6 +224,8 @@ export class Bootstrap extends pulumi.dynamic.Resource {
     public readonly roleNames!: pulumi.Output<string[]>;
     /** The database name. */
     public readonly databaseName!: pulumi.Output<string>;
+    /** What the last refresh found different from the last `up` (empty when in shape); the next `up` repairs it. */
+    public readonly drift!: pulumi.Output<string[]>;
     /** `postgresql://role:password@host:port/database` for the application role (secret). */
     public readonly applicationUrl: pulumi.Output<string>;
 
