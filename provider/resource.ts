@@ -27,7 +27,11 @@ export interface BootstrapConnectionArgs {
 export interface BootstrapWaitArgs {
     /** Keep retrying an authenticated `SELECT 1` this long. @default 120 */
     timeoutSeconds?: pulumi.Input<number>;
-    /** Cap of the exponential backoff between attempts, in milliseconds. @default 2000 */
+    /**
+     * Cap of the exponential backoff between attempts, in milliseconds. Kept small: while Postgres initialises, an
+     * attempt is a refused TCP connect that costs nothing, and every millisecond of cap is up to that much delay
+     * in noticing the server is ready. @default 250
+     */
     maxBackoffMs?: pulumi.Input<number>;
     /** Poll for the advisory lock held by a concurrent bootstrap this long. @default 600 */
     lockTimeoutSeconds?: pulumi.Input<number>;
@@ -98,7 +102,7 @@ export interface BootstrapContentArgs {
 export interface BootstrapArgs {
     /** The admin connection. */
     connection: BootstrapConnectionArgs;
-    /** Readiness and lock waits. @default { timeoutSeconds: 120, maxBackoffMs: 2000, lockTimeoutSeconds: 600 } */
+    /** Readiness and lock waits. @default { timeoutSeconds: 120, maxBackoffMs: 250, lockTimeoutSeconds: 600 } */
     wait?: BootstrapWaitArgs;
     /** Roles to create and keep in shape. @default [] */
     roles?: BootstrapRoleArgs[];
@@ -179,7 +183,7 @@ export function wireInputs(args: BootstrapArgs, secret: (v: pulumi.Input<string>
         },
         wait: {
             timeoutSeconds: args.wait?.timeoutSeconds ?? 120,
-            maxBackoffMs: args.wait?.maxBackoffMs ?? 2000,
+            maxBackoffMs: args.wait?.maxBackoffMs ?? 250,
             lockTimeoutSeconds: args.wait?.lockTimeoutSeconds ?? 600,
         },
         roles: Object.fromEntries(

@@ -54,6 +54,57 @@ export function api<T = any>(method: string, path: string, body?: unknown, timeo
     });
 }
 
+/** Extracts a tar archive into a container at `/` (what the docker provider's uploads do, through the same API). */
+export function putArchive(container: string, tar: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const req = http.request(
+            { socketPath: SOCKET, method: "PUT", path: `/v1.41/containers/${encodeURIComponent(container)}/archive?path=%2F`, headers: { "Content-Type": "application/x-tar", "Content-Length": tar.length } },
+            (res) => {
+                let text = "";
+                res.on("data", (c) => (text += c));
+                res.on("end", () => ((res.statusCode ?? 500) >= 400 ? reject(new DockerApiError(`docker PUT archive ${container}: ${res.statusCode} ${text}`, res.statusCode ?? 500)) : resolve()));
+            },
+        );
+        req.on("error", reject);
+        req.end(tar);
+    });
+}
+
+/** A ustar archive of regular files (path → content, mode), owned by root, parents created on extraction. */
+export function tarOf(files: { path: string; content: Buffer; mode: number }[]): Buffer {
+    const blocks: Buffer[] = [];
+    for (const f of files) {
+        const h = Buffer.alloc(512);
+        let name = f.path;
+        let prefix = "";
+        if (Buffer.byteLength(name) > 100) {
+            const cut = name.lastIndexOf("/", 155);
+            prefix = name.slice(0, cut);
+            name = name.slice(cut + 1);
+            if (cut < 0 || Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) throw new Error(`tarOf: path too long: ${f.path}`);
+        }
+        const field = (value: string, offset: number, length: number) => h.write(value, offset, length, "utf8");
+        const octal = (value: number, offset: number, length: number) => field(value.toString(8).padStart(length - 1, "0") + "\0", offset, length);
+        field(name, 0, 100);
+        octal(f.mode, 100, 8);
+        octal(0, 108, 8);
+        octal(0, 116, 8);
+        octal(f.content.length, 124, 12);
+        octal(Math.floor(Date.now() / 1000), 136, 12);
+        field("        ", 148, 8);
+        field("0", 156, 1);
+        field("ustar\0", 257, 6);
+        field("00", 263, 2);
+        field(prefix, 345, 155);
+        let sum = 0;
+        for (const byte of h) sum += byte;
+        field(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8);
+        blocks.push(h, f.content, Buffer.alloc((512 - (f.content.length % 512)) % 512));
+    }
+    blocks.push(Buffer.alloc(1024));
+    return Buffer.concat(blocks);
+}
+
 /** Runs the docker CLI against the private engine. */
 export function dockerCli(args: string[], opts: { timeoutMs?: number; input?: Buffer } = {}): Promise<string> {
     return new Promise((resolve, reject) => {

@@ -15,13 +15,10 @@
  * asked for; that is the one deliberate difference from the real docker provider.
  */
 import { randomBytes, randomInt } from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
 import { ProviderHost } from "../support/provider-host";
 import { Graph, RecordingMonitor, runProgram, unwrapSecrets } from "../sdk/support/graph";
-import { api, DockerApiError, dockerCli, durationNs } from "./docker-api";
+import { api, DockerApiError, dockerCli, durationNs, putArchive, tarOf } from "./docker-api";
 
 type Props = Record<string, any>;
 
@@ -237,27 +234,15 @@ export class BringUp {
         return { id: created.Id, state: { ...inputs, ports: published, networkDatas } };
     }
 
-    /** Copies uploads into the (created, not yet started) container: a tar of exactly those paths. */
+    /** Copies uploads into the (created, not yet started) container through the API, as the docker provider does. */
     private async upload(container: string, uploads: Props[], resource: string): Promise<void> {
         if (!uploads.length) return;
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-upload-"));
-        try {
-            const files: string[] = [];
-            for (const u of uploads) {
-                for (const k of Object.keys(u)) if (!["file", "content", "contentBase64", "executable"].includes(k)) throw new Error(`bring-up harness: container property "uploads.${k}" (resource ${resource}) is not supported`);
-                const rel = String(u.file).replace(/^\/+/, "");
-                fs.mkdirSync(path.join(dir, path.dirname(rel)), { recursive: true });
-                fs.writeFileSync(path.join(dir, rel), u.contentBase64 !== undefined ? Buffer.from(u.contentBase64, "base64") : String(u.content ?? ""), { mode: u.executable ? 0o755 : 0o644 });
-                files.push(rel);
-            }
-            const tar = await new Promise<Buffer>((resolve, reject) => {
-                const { execFile } = require("child_process") as typeof import("child_process");
-                execFile("tar", ["-C", dir, "--owner=0", "--group=0", "-cf", "-", ...files], { encoding: "buffer", maxBuffer: 256 * 1024 * 1024 }, (err, out) => (err ? reject(err) : resolve(out)));
-            });
-            await dockerCli(["cp", "-", `${container}:/`], { input: tar });
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        const files = uploads.map((u) => {
+            for (const k of Object.keys(u)) if (!["file", "content", "contentBase64", "executable"].includes(k)) throw new Error(`bring-up harness: container property "uploads.${k}" (resource ${resource}) is not supported`);
+            const content = u.contentBase64 !== undefined ? Buffer.from(u.contentBase64, "base64") : Buffer.from(String(u.content ?? ""), "utf8");
+            return { path: String(u.file).replace(/^\/+/, ""), content, mode: u.executable ? 0o755 : 0o644 };
+        });
+        await putArchive(container, tarOf(files));
     }
 
     private async waitHealthy(name: string, id: string, timeoutMs: number, hasHealthcheck: boolean): Promise<void> {

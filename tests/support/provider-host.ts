@@ -95,8 +95,10 @@ export class ProviderHost {
         });
     }
 
+    /** `props` with the serialized provider: the one they carry (a program's own), else this repository's. */
     private withProvider(props: object): Props {
-        return { ...props, __provider: serializedProvider() };
+        const own = (props as Props).__provider;
+        return { ...props, __provider: typeof own === "string" && own.length > 0 ? own : serializedProvider() };
     }
 
     /** Check: returns the checked inputs (with __provider) and failures. */
