@@ -115,7 +115,7 @@ async function harnessRun(): Promise<HarnessRun> {
             const hits = cluster.timeline.filter((e) => re.test(e.resource));
             return [Math.min(...hits.map((e) => e.startMs)), Math.max(...hits.map((e) => e.endMs))];
         };
-        return { ms, phases: { "postgres ready": span(/^db-server$/), bootstrap: span(/^db-bootstrap$/), "app start": span(/^app-r\d+$/), nginx: span(/^web-nginx$/) } };
+        return { ms, phases: { "postgres ready": span(/^db-server$/), bootstrap: span(/^db-bootstrap$/), "app start": span(/^app-r\d+$/), "nginx + readiness": span(/^web-(nginx|ready)$/) } };
     } finally {
         await cluster.teardown(true);
     }

@@ -10,3 +10,5 @@ export type {
 } from "./resource";
 export { bootstrapProvider } from "./provider";
 export type { BootstrapInputs, AppliedMigrations } from "./types";
+export { HttpReadiness, httpReadinessProvider } from "./readiness";
+export type { HttpReadinessArgs } from "./readiness";

@@ -11,11 +11,12 @@ export * from "./postgres";
 export * from "./discovery";
 export * from "./app";
 export * from "./loadbalancer";
-export { Bootstrap } from "../provider";
+export { Bootstrap, HttpReadiness } from "../provider";
 export type {
     BootstrapArgs,
     BootstrapContentArgs,
     BootstrapMigrationSetArgs,
     BootstrapRoleArgs,
     BootstrapWaitArgs,
+    HttpReadinessArgs,
 } from "../provider";

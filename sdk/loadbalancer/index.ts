@@ -16,6 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { AppServerPool } from "../app";
 import { checkResources, ContainerResources, FileUpload, fileUpload, healthcheckInput, httpHealthcheckAll, readTree, resourceInputs, RestartPolicy } from "../container";
+import { HttpReadiness } from "../../provider";
 import { ServiceDiscovery } from "../discovery";
 import { dockerName, labelList, standardLabels } from "../naming";
 import { checkTierNames, TieredNetwork } from "../network";
@@ -215,6 +216,8 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
     public readonly nginxConf: string;
     /** The consul-template template (consul-template mode). */
     public readonly upstreamsTemplate: string | undefined;
+    /** Completes when every route answers end to end through the published port. */
+    public readonly readiness: HttpReadiness;
     /** The published port. */
     public readonly hostPort: number;
     /** `http://localhost:<hostPort>/`. */
@@ -285,11 +288,9 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 labels: labelList(labels),
                 // `pulumi up` finishes when nginx answers, not merely when its container started.
                 // Healthy = every route answers end to end: each pool's health path through nginx (static mode), or
-                // nginx itself (consul-template mode). `pulumi up` returns when the cluster serves. A check is one bash
-                // /dev/tcp request per route: cheap enough to run every half second.
-                healthcheck: healthcheckInput({ ...httpHealthcheckAll(r.listenPort, ready.length ? ready : [HEALTH_PATH]), interval: "500ms", retries: 60 }),
-                wait: true,
-                waitTimeout: 60,
+                // nginx itself (consul-template mode). For monitoring only, hence the relaxed interval: `pulumi up`
+                // waits through the HttpReadiness resource below, which polls from outside at no lasting cost.
+                healthcheck: healthcheckInput({ ...httpHealthcheckAll(r.listenPort, ready.length ? ready : [HEALTH_PATH]), interval: "10s", startPeriod: "30s", retries: 3 }),
                 ...resourceInputs(args.resources),
             },
             {
@@ -337,6 +338,14 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         } else {
             this.templateContainer = undefined;
         }
+
+        // `pulumi up` returns when every route answers end to end through the published port.
+        const probeHost = r.hostIp === "0.0.0.0" ? "127.0.0.1" : r.hostIp;
+        this.readiness = new HttpReadiness(
+            `${name}-ready`,
+            { urls: (ready.length ? ready : [HEALTH_PATH]).map((p) => `http://${probeHost}:${r.hostPort}${p}`), timeoutSeconds: 120, triggers: [this.container.id] },
+            { parent: this, dependsOn: [this.container] },
+        );
 
         this.hostPort = r.hostPort;
         this.url = `http://localhost:${r.hostPort}/`;

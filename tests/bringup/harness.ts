@@ -6,8 +6,8 @@
  *    where the program asked for it);
  *  - `docker.Image` builds run `docker build`; `docker.RemoteImage` must already be local (no registry here);
  *  - `random.RandomPassword` draws a real random password;
- *  - the bootstrap runs through Pulumi's own dynamic-provider host over gRPC, with the `__provider` text the
- *    program serialized, exactly as the engine would.
+ *  - dynamic resources (the bootstrap, the load balancer's readiness wait) run through Pulumi's own
+ *    dynamic-provider host over gRPC, with the `__provider` text the program serialized, as the engine would.
  * The SDK awaits each async registration and only registers dependents afterwards, so start order comes from the
  * program itself. Any resource type or property this harness does not implement fails loudly, naming both.
  *
@@ -49,6 +49,7 @@ const SUPPORTED: Record<string, string[]> = {
     ],
     "random:index/randomPassword:RandomPassword": ["length", "special", "upper", "lower", "numeric", "overrideSpecial", "minLower", "minUpper", "minNumeric", "minSpecial", "keepers"],
     "pulumi-nodejs:dynamic/postgres:Bootstrap": ["*"],
+    "pulumi-nodejs:dynamic/readiness:HttpReadiness": ["*"],
 };
 
 function refuseUnsupported(args: MockResourceArgs, inputs: Props): void {
@@ -160,10 +161,11 @@ export class BringUp {
             }
             case "docker:index/container:Container":
                 return this.container(args, inputs);
-            case "pulumi-nodejs:dynamic/postgres:Bootstrap": {
+            case "pulumi-nodejs:dynamic/postgres:Bootstrap":
+            case "pulumi-nodejs:dynamic/readiness:HttpReadiness": {
                 await this.hostStarted;
                 const { inputs: checked, failures } = await this.host.check({}, inputs);
-                if (failures.length) throw new Error(`bootstrap ${args.name}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+                if (failures.length) throw new Error(`${args.type} ${args.name}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
                 const { id, outs } = await this.host.create(checked);
                 return { id, state: outs };
             }

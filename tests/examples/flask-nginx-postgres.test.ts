@@ -46,6 +46,7 @@ describe("examples/flask-nginx-postgres", () => {
             web: "dockercluster:loadbalancer:NginxLoadBalancer",
             "web-image": "docker:index/remoteImage:RemoteImage",
             "web-nginx": "docker:index/container:Container",
+            "web-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
         });
         expect(graph.get("app-image-image").inputs.name).toBe("pdc-example/flask-nginx-postgres-app:latest");
     });

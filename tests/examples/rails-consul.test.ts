@@ -53,6 +53,7 @@ describe("examples/rails-consul", () => {
                     "lb-consul-template-image": RI,
                     "lb-image": RI,
                     "lb-nginx": C,
+                    "lb-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
                     "lb-upstreams": "docker:index/volume:Volume",
                     memcached: C,
                     "memcached-image": RI,

@@ -43,6 +43,7 @@ describe("examples/three-tier", () => {
             web: "dockercluster:loadbalancer:NginxLoadBalancer",
             "web-image": "docker:index/remoteImage:RemoteImage",
             "web-nginx": "docker:index/container:Container",
+            "web-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
         });
         expect(graph.get("app-image-image").inputs.name).toBe("pdc-example/three-tier-app:latest");
         expect(graph.get("db-image").inputs.name).toBe("postgres:15-bookworm");

@@ -30,6 +30,7 @@ describe("NginxLoadBalancer (static mode)", () => {
             web: "dockercluster:loadbalancer:NginxLoadBalancer",
             "web-image": "docker:index/remoteImage:RemoteImage",
             "web-nginx": "docker:index/container:Container",
+            "web-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
         });
         expect(graph.parentName("web-nginx")).toBe("web");
         const nginx = graph.get("web-nginx");
@@ -89,10 +90,17 @@ describe("NginxLoadBalancer (static mode)", () => {
             return new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: site }, { path: "/api/", pool: api }] });
         });
         const nginx = graph.get("web-nginx");
-        expect(nginx.inputs.wait).toBe(true);
+        // Docker's health check reports the same end-to-end state, on a relaxed interval (monitoring only)...
+        expect(nginx.inputs.wait).toBeUndefined();
+        expect(nginx.inputs.healthcheck.interval).toBe("10s");
         const test = (nginx.inputs.healthcheck.tests as string[]).join(" ");
         expect(test).toContain("GET /nginx-ready/site HTTP/1.0");
         expect(test).toContain("GET /nginx-ready/api HTTP/1.0");
+        // ...while `pulumi up` waits on the readiness resource, polling through the published port, after nginx.
+        const ready = graph.get("web-ready");
+        expect(ready.inputs.urls).toEqual(["http://127.0.0.1:80/nginx-ready/site", "http://127.0.0.1:80/nginx-ready/api"]);
+        expect(ready.inputs.triggers).toEqual(["web-nginx-container-id"]);
+        expect(graph.dependsOn("web-ready", "web-nginx")).toBe(true);
         expect(result.nginxConf).toMatch(/location = \/nginx-ready\/api \{[^}]*proxy_pass http:\/\/api__ready\/ping;/);
         expect(result.nginxConf).toMatch(/upstream site__ready \{\n\s+server site-r0:8000 max_fails=0;\n\s+server site-r1:8000 max_fails=0;\n\s+\}/);
     });
@@ -166,6 +174,7 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
             "lb-consul-template-image": "docker:index/remoteImage:RemoteImage",
             "lb-image": "docker:index/remoteImage:RemoteImage",
             "lb-nginx": "docker:index/container:Container",
+            "lb-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
             "lb-upstreams": "docker:index/volume:Volume",
         });
         const ct = graph.get("lb-consul-template");
@@ -187,6 +196,7 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
         expect(graph.labelsOf("lb-nginx")[UPSTREAM_IDS_LABEL]).toBeUndefined();
         // Upstreams come and go with Consul: the health check is nginx's own liveness, not a readiness gate.
         expect((graph.get("lb-nginx").inputs.healthcheck.tests as string[]).join(" ")).toContain("GET /nginx-health HTTP/1.0");
+        expect(graph.get("lb-ready").inputs.urls).toEqual(["http://127.0.0.1:80/nginx-health"]);
         expect(conf).not.toContain("nginx-ready");
         const published = graph.containers().filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0).map((c) => c.name);
         expect(published).toEqual(["lb-nginx"]);

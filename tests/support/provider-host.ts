@@ -16,18 +16,18 @@ const structproto = require("google-protobuf/google/protobuf/struct_pb");
 const ROOT = path.resolve(__dirname, "../..");
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- engine property bags
 
-let serialized: string | undefined;
+/** The dynamic providers of this repository. */
+export type ProviderName = "bootstrap" | "readiness";
+const serialized: Partial<Record<ProviderName, string>> = {};
 
-/** The provider's serialized text, computed once per test process in a plain Node child. */
-export function serializedProvider(): string {
-    if (serialized === undefined) {
-        serialized = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tests/support/serialize-provider.ts")], {
-            cwd: ROOT,
-            encoding: "utf8",
-            maxBuffer: 64 * 1024 * 1024,
-        });
-    }
-    return serialized;
+/** A provider's serialized text, computed once per test process in a plain Node child. */
+export function serializedProvider(which: ProviderName = "bootstrap"): string {
+    serialized[which] ??= execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tests/support/serialize-provider.ts"), which], {
+        cwd: ROOT,
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+    });
+    return serialized[which]!;
 }
 
 /** Drops undefined values, as the engine's property marshalling does. */
@@ -49,6 +49,9 @@ export class ProviderHost {
     private client?: grpc.Client & Record<string, Function>;
     /** Everything the host wrote to stderr (the provider's log). */
     public stderr = "";
+
+    /** `provider`: which of this repository's providers requests carry when they bring none of their own. */
+    constructor(private readonly provider: ProviderName = "bootstrap") {}
 
     async start(): Promise<void> {
         const hostScript = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js", { paths: [ROOT] });
@@ -98,7 +101,7 @@ export class ProviderHost {
     /** `props` with the serialized provider: the one they carry (a program's own), else this repository's. */
     private withProvider(props: object): Props {
         const own = (props as Props).__provider;
-        return { ...props, __provider: typeof own === "string" && own.length > 0 ? own : serializedProvider() };
+        return { ...props, __provider: typeof own === "string" && own.length > 0 ? own : serializedProvider(this.provider) };
     }
 
     /** Check: returns the checked inputs (with __provider) and failures. */

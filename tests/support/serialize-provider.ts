@@ -1,13 +1,15 @@
 /**
- * Serializes the bootstrap provider exactly as `pulumi.dynamic.Resource` does (closure serialization with
+ * Serializes the bootstrap provider (or, with the argument `readiness`, the readiness provider) exactly as `pulumi.dynamic.Resource` does (closure serialization with
  * secrets allowed) and prints the text the engine would store in `__provider`. Run in a plain Node process:
  * the closure serializer finds node_modules through `require.cache`, which jest's module system hides.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { bootstrapProvider } from "../../provider/provider";
+import { httpReadinessProvider } from "../../provider/readiness";
 
 async function main(): Promise<void> {
-    const sf = await pulumi.runtime.serializeFunction(() => bootstrapProvider, { allowSecrets: true });
+    const provider = process.argv[2] === "readiness" ? httpReadinessProvider : bootstrapProvider;
+    const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
     process.stdout.write(sf.text);
 }
 
