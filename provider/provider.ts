@@ -9,10 +9,11 @@ import { acquireLock, connectWithWait, Log, readActualState, releaseLock, runSte
 import { AppliedMigrations, BootstrapInputs, MigrationSetSpec } from "./types";
 
 /**
- * Properties that are outputs only, or that do not change what the bootstrap does. (Arrays, not Sets, at module
- * level: closure serialization does not carry a Set's contents.)
+ * Properties that are the engine's or outputs only; NOT_COMPARED adds those that do not change what the bootstrap
+ * does. (Arrays, not Sets, at module level: closure serialization does not carry a Set's contents.)
  */
-const NOT_COMPARED = ["__provider", "applied", "roleNames", "databaseName", "drift", "wait"];
+const OUTPUT_ONLY = ["__provider", "applied", "roleNames", "databaseName", "drift"];
+const NOT_COMPARED = [...OUTPUT_ONLY, "wait"];
 
 function logFor(database: string): Log {
     // stderr of the provider host is where the engine collects a dynamic provider's diagnostics.
@@ -62,7 +63,7 @@ export function inputsDiffer(olds: Record<string, unknown>, news: Record<string,
 /** Strips engine and output properties, leaving the inputs the bootstrap acts on. */
 function inputsOf(props: Record<string, unknown>): BootstrapInputs {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(props)) if (!["__provider", "applied", "roleNames", "databaseName", "drift"].includes(k)) out[k] = v;
+    for (const [k, v] of Object.entries(props)) if (!OUTPUT_ONLY.includes(k)) out[k] = v;
     return out as unknown as BootstrapInputs;
 }
 

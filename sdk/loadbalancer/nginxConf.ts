@@ -83,13 +83,17 @@ export const SERVER_PARAMS = "max_fails=3 fail_timeout=10s";
 /** Idle keep-alive connections kept per worker to each upstream. */
 export const UPSTREAM_KEEPALIVE = 16;
 
+function upstreamBlock(name: string, servers: readonly UpstreamServer[], params: string, tail: readonly string[]): string {
+    const lines = [`upstream ${name} {`];
+    if (servers.length === 0) lines.push(`    server ${DOWN_PLACEHOLDER} down;`);
+    for (const s of servers) lines.push(`    server ${s.host}:${s.port} ${params};`);
+    lines.push(...tail, "}", "");
+    return lines.join("\n");
+}
+
 /** One upstream block. The exact same text is produced by the consul-template template for the same servers. */
 export function renderUpstreamBlock(u: UpstreamSpec): string {
-    const lines = [`upstream ${u.name} {`];
-    if (u.servers.length === 0) lines.push(`    server ${DOWN_PLACEHOLDER} down;`);
-    for (const s of u.servers) lines.push(`    server ${s.host}:${s.port} ${SERVER_PARAMS};`);
-    lines.push(`    keepalive ${UPSTREAM_KEEPALIVE};`, "}", "");
-    return lines.join("\n");
+    return upstreamBlock(u.name, u.servers, SERVER_PARAMS, [`    keepalive ${UPSTREAM_KEEPALIVE};`]);
 }
 
 /** All upstream blocks, in order. */
@@ -99,11 +103,7 @@ export function renderUpstreamBlocks(upstreams: readonly UpstreamSpec[]): string
 
 /** The readiness twin of an upstream: same servers, no failure accounting (`max_fails=0`). */
 export function renderReadinessUpstream(u: UpstreamSpec): string {
-    const lines = [`upstream ${u.name}${READINESS_SUFFIX} {`];
-    if (u.servers.length === 0) lines.push(`    server ${DOWN_PLACEHOLDER} down;`);
-    for (const s of u.servers) lines.push(`    server ${s.host}:${s.port} max_fails=0;`);
-    lines.push("}", "");
-    return lines.join("\n");
+    return upstreamBlock(`${u.name}${READINESS_SUFFIX}`, u.servers, "max_fails=0", []);
 }
 
 /** The readiness paths a config answers on: one per upstream with a health path. */

@@ -1,6 +1,5 @@
 /** Small helpers for the bring-up tests: HTTP on loopback, commands inside containers, free ports. */
 import * as http from "http";
-import * as net from "net";
 import { api, dockerCli } from "./docker-api";
 
 export interface HttpResult {
@@ -24,17 +23,7 @@ export function httpRequest(port: number, path: string, opts: { method?: string;
     });
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer();
-        s.listen(0, "127.0.0.1", () => {
-            const port = (s.address() as net.AddressInfo).port;
-            s.close(() => resolve(port));
-        });
-        s.on("error", reject);
-    });
-}
+export { freePort } from "../support/net";
 
 /** Runs `sh -c script` in a running container; resolves to its exit code and output. */
 export async function execIn(container: string, script: string): Promise<{ code: number; output: string }> {

@@ -4,6 +4,7 @@
  */
 import * as http from "http";
 import * as net from "net";
+import { freePort } from "../support/net";
 import { ProviderHost } from "../support/provider-host";
 
 const host = new ProviderHost("readiness");
@@ -15,15 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
     await host.stop();
 });
-
-function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-        const s = net.createServer().listen(0, "127.0.0.1", () => {
-            const p = (s.address() as net.AddressInfo).port;
-            s.close(() => resolve(p));
-        });
-    });
-}
 
 it("check rejects an empty list, a non-http URL and a bad timeout", async () => {
     const { failures } = await host.check({}, { urls: ["ftp://x", 3], timeoutSeconds: 0, triggers: [] });

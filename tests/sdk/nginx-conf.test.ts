@@ -18,6 +18,7 @@ import {
     renderUpstreamsFromInstances,
     renderUpstreamsTemplate,
 } from "../../sdk";
+import { freePort } from "../support/net";
 import { renderGoTemplate } from "./support/gotemplate";
 
 const NGINX = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
@@ -171,16 +172,6 @@ function nginxTest(nginx: string, conf: string, dir: string): { ok: boolean; out
         const err = e as { stderr?: Buffer; stdout?: Buffer };
         return { ok: false, output: `${err.stderr?.toString() ?? ""}${err.stdout?.toString() ?? ""}` };
     }
-}
-
-async function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-        const s = net.createServer();
-        s.listen(0, "127.0.0.1", () => {
-            const p = (s.address() as net.AddressInfo).port;
-            s.close(() => resolve(p));
-        });
-    });
 }
 
 describe("real nginx", () => {

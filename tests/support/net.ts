@@ -1,0 +1,14 @@
+/** Loopback helpers shared by the tests and benchmarks. */
+import * as net from "net";
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.listen(0, "127.0.0.1", () => {
+            const port = (s.address() as net.AddressInfo).port;
+            s.close(() => resolve(port));
+        });
+        s.on("error", reject);
+    });
+}
