@@ -249,16 +249,40 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, plan: Pl
             transactional,
         });
     }
-    // What the history holds afterwards: versioned in version order, then each repeatable's latest run.
     const byVersion = new Map<string, [string, string]>();
     for (const r of ok.filter((r) => r.version !== null)) byVersion.set(r.version!, [r.script, r.checksum]);
     for (const p of pending.filter((p) => p.version !== null)) byVersion.set(p.version!, [p.file, set.files[p.file].checksum]);
-    const after: Record<string, string> = {};
-    for (const v of [...byVersion.keys()].sort(compareVersions)) after[byVersion.get(v)![0]] = byVersion.get(v)![1];
     const rep = new Map(latest);
     for (const p of pending.filter((p) => p.version === null)) rep.set(p.file, set.files[p.file].checksum);
-    for (const [script, checksum] of [...rep.entries()].sort()) after[script] = checksum;
-    plan.applied[set.name] = after;
+    plan.applied[set.name] = historyAfter(byVersion, rep);
+}
+
+/** What a set's history holds afterwards: versioned scripts in version order, then each repeatable's latest run. */
+function historyAfter(byVersion: Map<string, [string, string]>, repeatables: Map<string, string>): Record<string, string> {
+    const after: Record<string, string> = {};
+    for (const v of [...byVersion.keys()].sort(compareVersions)) after[byVersion.get(v)![0]] = byVersion.get(v)![1];
+    for (const [script, checksum] of [...repeatables.entries()].sort()) after[script] = checksum;
+    return after;
+}
+
+/**
+ * `applied` as a completed bootstrap of `desired` leaves it when each set's history holds exactly the set's own
+ * files (the usual case; history rows kept by ignoreMissing are the exception). A contender compares this, by
+ * digest, with what the lock holder announces it completed.
+ */
+export function appliedWhenComplete(desired: BootstrapInputs): AppliedMigrations {
+    const applied: AppliedMigrations = {};
+    for (const set of desired.migrationSets) {
+        const byVersion = new Map<string, [string, string]>();
+        const repeatables = new Map<string, string>();
+        for (const [file, spec] of Object.entries(set.files)) {
+            const parsed = set.kind === "content" ? null : parseScriptName(file);
+            if (parsed?.kind === "versioned") byVersion.set(parsed.version!, [file, spec.checksum]);
+            else repeatables.set(file, spec.checksum);
+        }
+        applied[set.name] = historyAfter(byVersion, repeatables);
+    }
+    return applied;
 }
 
 /**

@@ -4,8 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { checkInputs } from "./check";
-import { planBootstrap } from "./plan";
-import { acquireLock, connectWithWait, Log, readActualState, releaseLock, runStep } from "./postgres";
+import { appliedWhenComplete, planBootstrap } from "./plan";
+import { acquireLock, connectWithWait, endClient, Log, readActualState, releaseLock, runStep } from "./postgres";
 import { AppliedMigrations, BootstrapInputs, MigrationSetSpec } from "./types";
 
 /**
@@ -60,6 +60,17 @@ export function inputsDiffer(olds: Record<string, unknown>, news: Record<string,
     return [...keys].some((k) => norm(olds, k) !== norm(news, k));
 }
 
+/**
+ * What a lock holder announces on release once it completed a bootstrap: an HMAC, keyed by the admin password,
+ * of the inputs it acted on and the history they left. A contender with the same digest has nothing left to do;
+ * the key means only someone who holds the admin password can announce one, and the digest reveals no secret.
+ */
+function completionDigest(desired: BootstrapInputs, previous: BootstrapInputs | undefined, applied: AppliedMigrations): string {
+    const { createHmac } = require("crypto") as typeof import("crypto");
+    const acted = (i: BootstrapInputs | undefined) => i && { ...i, wait: undefined };
+    return createHmac("sha256", desired.connection.password).update(stable({ desired: acted(desired), previous: acted(previous), applied })).digest("hex");
+}
+
 /** Strips engine and output properties, leaving the inputs the bootstrap acts on. */
 function inputsOf(props: Record<string, unknown>): BootstrapInputs {
     const out: Record<string, unknown> = {};
@@ -90,44 +101,51 @@ async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | u
     const admin = await connectWithWait(c, c.maintenanceDatabase, desired.wait, log);
     let db: Awaited<ReturnType<typeof connectWithWait>> | undefined;
     const openDb = async () => (db ??= await connectWithWait(c, desired.database.name, desired.wait, log));
+    let holding = false;
+    let completion: string | undefined;
     try {
         let sharedPlan: ReturnType<typeof planBootstrap> | undefined;
-        const verified: Record<string, boolean | undefined> = {};
-        let preparedAt = 0;
+        let expected: { applied: AppliedMigrations; digest: string } | undefined;
         const mode = await acquireLock(
             admin,
             desired.database.name,
             desired.wait.lockTimeoutSeconds,
             log,
             async () => {
-                sharedPlan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous, verified)).state);
+                sharedPlan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous)).state);
                 return sharedPlan.errors.length === 0 && sharedPlan.steps.length === 0;
             },
-            // While the holder works: open the database connection and verify passwords, so the check after the
-            // handoff is a few cheap queries. A read is safe here: it waits on nothing, so it cannot deadlock.
-            async () => {
-                if (db || Date.now() - preparedAt < 200) return;
-                preparedAt = Date.now();
-                const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [desired.database.name]);
-                if (exists.rowCount) await readActualState(admin, openDb, desired, previous, verified);
+            (announced) => {
+                if (!expected) {
+                    const applied = appliedWhenComplete(desired);
+                    expected = { applied, digest: completionDigest(desired, previous, applied) };
+                }
+                return announced === expected.digest;
             },
         );
+        if (mode === "announced") {
+            log("nothing to do (a concurrent bootstrap with the same inputs just completed it)");
+            return outputsOf(desired, expected!.applied);
+        }
         if (mode === "done-by-another") {
             log("nothing to do (a concurrent bootstrap did it)");
             return outputsOf(desired, sharedPlan!.applied);
         }
-        const plan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous, verified)).state);
+        holding = true;
+        const plan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous)).state);
         if (plan.errors.length) {
             throw new Error(`bootstrap of database "${desired.database.name}" refused; nothing was applied:\n  - ${plan.errors.join("\n  - ")}`);
         }
         for (const note of plan.notes) log(note);
         if (!plan.steps.length) log("nothing to do");
         for (const step of plan.steps) await runStep(step, admin, step.target === "database" ? await openDb() : undefined, log);
+        completion = completionDigest(desired, previous, plan.applied);
         return outputsOf(desired, plan.applied);
     } finally {
-        await (db as Awaited<ReturnType<typeof connectWithWait>> | undefined)?.end().catch(() => undefined);
-        await releaseLock(admin, desired.database.name).catch(() => undefined);
-        await admin.end().catch(() => undefined);
+        // The lock first: contenders are waiting on it.
+        if (holding) await releaseLock(admin, desired.database.name, completion).catch(() => undefined);
+        endClient(db);
+        endClient(admin);
     }
 }
 
@@ -200,8 +218,8 @@ async function readState(id: string, props: Record<string, unknown>): Promise<pu
         // alone: they hold the scripts' SQL and the secrets exactly as the program gave them.
         return { id, props: outputsOf(seen, applied, drift) };
     } finally {
-        await (db as Awaited<ReturnType<typeof connectWithWait>> | undefined)?.end().catch(() => undefined);
-        await admin.end().catch(() => undefined);
+        endClient(db);
+        endClient(admin);
     }
 }
 
@@ -218,12 +236,15 @@ async function remove(props: Record<string, unknown>): Promise<void> {
     const admin = await connectWithWait(c, c.maintenanceDatabase, known.wait, log);
     try {
         await acquireLock(admin, known.database.name, known.wait.lockTimeoutSeconds, log, async () => false);
-        log(`onDelete is "drop": dropping database ${known.database.name} and roles ${roles.join(", ") || "(none)"}`);
-        await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(known.database.name)} WITH (FORCE)`);
-        for (const r of roles) await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(r)}`);
-        await releaseLock(admin, known.database.name);
+        try {
+            log(`onDelete is "drop": dropping database ${known.database.name} and roles ${roles.join(", ") || "(none)"}`);
+            await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(known.database.name)} WITH (FORCE)`);
+            for (const r of roles) await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(r)}`);
+        } finally {
+            await releaseLock(admin, known.database.name).catch(() => undefined);
+        }
     } finally {
-        await admin.end().catch(() => undefined);
+        endClient(admin);
     }
 }
 

@@ -205,6 +205,12 @@ describe("incremental updates", () => {
         await expect(host.update(id, outs, checked)).rejects.toThrow(/V3__broken.sql failed: division by zero.*rolled back and not recorded/);
         expect(await history(f.db, "schema_history_app")).toEqual(before);
         expect(await query(f.db, "SELECT to_regclass('half_done')::text AS t")).toEqual([{ t: null }]);
+        // A syntax error is placed by its character in the file (line 2 starts at character 34).
+        const typo = { ...current(), "V3__broken.sql": "CREATE TABLE half_done (id int);\nSELEC 1;" };
+        const { inputs: typoChecked } = await host.check(inputs, inputsFor(withScripts(f.args, "app", typo)));
+        await expect(host.update(id, outs, typoChecked)).rejects.toThrow(/V3__broken.sql failed: syntax error at or near "SELEC" \(SQLSTATE 42601\) at character 34\./);
+        expect(await history(f.db, "schema_history_app")).toEqual(before);
+        expect(await query(f.db, "SELECT to_regclass('half_done')::text AS t")).toEqual([{ t: null }]);
         f.args = withScripts(f.args, "app", { ...current(), "V3__broken.sql": "CREATE TABLE half_done (id int);" });
         await step(f.args);
         expect((await history(f.db, "schema_history_app")).map((r) => r.script).slice(-1)).toEqual(["V3__broken.sql"]);

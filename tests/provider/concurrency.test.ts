@@ -2,6 +2,7 @@
  * Ten bootstraps of one database at once, each through its own dynamic-provider host process (as ten
  * `pulumi up` runs would): the advisory lock serialises them and every step happens exactly once.
  */
+import { lockChannel } from "../../provider/postgres";
 import { ProviderHost } from "../support/provider-host";
 import { inputsFor, query, uniqueName } from "../support/pg";
 
@@ -59,4 +60,75 @@ it("10 concurrent creates apply every step exactly once, including CREATE INDEX 
     await Promise.all(hosts.map((h) => h.waitForLog(`[bootstrap ${db}]`)));
     const idle = hosts.filter((h) => h.stderr.includes(`[bootstrap ${db}] nothing to do`));
     expect(idle).toHaveLength(9);
+});
+
+describe("the handoff from the lock holder to waiting contenders", () => {
+    const slow = (db: string, extra: Record<string, string> = {}) =>
+        inputsFor({
+            database: { name: db },
+            migrationSets: [{ name: "app", scripts: { "V1__slow.sql": "SELECT pg_sleep(1.5);\nCREATE TABLE t (id int);", "R__v.sql": "CREATE OR REPLACE VIEW v AS SELECT 1 AS one;", ...extra } }],
+        });
+
+    /** Starts `inputs` on `holder`, and on `contender` once the holder is inside V1 and the contender waits. */
+    async function contend(db: string, holder: ProviderHost, holderInputs: object, contender: ProviderHost, contenderInputs: object) {
+        const first = holder.create(holderInputs);
+        await holder.waitForLog(`[bootstrap ${db}] migration set "app": apply V1__slow.sql`);
+        const second = contender.create(contenderInputs);
+        await contender.waitForLog(`[bootstrap ${db}] another bootstrap of database ${db} holds the lock; waiting`);
+        return { first, second };
+    }
+
+    it("a contender with the same inputs is released by the holder's announcement, without reading, and reports the same", async () => {
+        const db = uniqueName("ann");
+        const { inputs } = await hosts[0].check({}, slow(db));
+        const { first, second } = await contend(db, hosts[0], inputs, hosts[1], inputs);
+        const [h, c] = await Promise.all([first, second]);
+        expect(c).toEqual(h);
+        await hosts[1].waitForLog(`[bootstrap ${db}] nothing to do (a concurrent bootstrap with the same inputs just completed it)`);
+        expect(await query(db, "SELECT script FROM schema_history_app ORDER BY installed_rank")).toEqual([{ script: "V1__slow.sql" }, { script: "R__v.sql" }]);
+    });
+
+    it("a contender with other inputs does not take the announcement: it reads, and applies only its difference", async () => {
+        const db = uniqueName("ann_diff");
+        const { inputs: a } = await hosts[2].check({}, slow(db));
+        const { inputs: b } = await hosts[3].check({}, slow(db, { "V2__more.sql": "CREATE TABLE more (id int);" }));
+        const { first, second } = await contend(db, hosts[2], a, hosts[3], b);
+        const [h, c] = await Promise.all([first, second]);
+        expect(Object.keys(h.outs.applied.app).sort()).toEqual(["R__v.sql", "V1__slow.sql"]);
+        expect(Object.keys(c.outs.applied.app).sort()).toEqual(["R__v.sql", "V1__slow.sql", "V2__more.sql"]);
+        await hosts[3].waitForLog(`[bootstrap ${db}] migration set "app": apply V2__more.sql`);
+        expect(hosts[3].stderr).not.toContain(`[bootstrap ${db}] migration set "app": apply V1__slow.sql`);
+        expect(await query(db, "SELECT script FROM schema_history_app ORDER BY installed_rank")).toEqual([{ script: "V1__slow.sql" }, { script: "R__v.sql" }, { script: "V2__more.sql" }]);
+    });
+
+    it("an announcement not made with the admin password is ignored: the contender waits for the real holder", async () => {
+        const db = uniqueName("ann_forged");
+        const { inputs } = await hosts[4].check({}, slow(db));
+        const { first, second } = await contend(db, hosts[4], inputs, hosts[5], inputs);
+        // What the history holds when the contender answers: taken in by the forgery, it would answer while the
+        // holder is still inside V1, with nothing recorded.
+        const historyAtAnswer = second.then(() => query(db, "SELECT count(*)::int AS n FROM schema_history_app"));
+        // Anyone who can log in can NOTIFY any channel; a digest made without the admin password must not count.
+        await query("postgres", `NOTIFY ${lockChannel(db)}, '${"0".repeat(64)}'`);
+        await query("postgres", `NOTIFY ${lockChannel(db)}`);
+        const [h, c] = await Promise.all([first, second]);
+        expect(await historyAtAnswer).toEqual([{ n: 2 }]);
+        expect(c.outs.applied).toEqual(h.outs.applied);
+        expect(await query(db, "SELECT count(*)::int AS n FROM schema_history_app")).toEqual([{ n: 2 }]);
+    });
+
+    it("a holder that dies without a release or announcement: the contender takes the lock at its next poll and does the work", async () => {
+        const db = uniqueName("ann_dead");
+        const doomed = new ProviderHost();
+        await doomed.start();
+        const { inputs } = await hosts[6].check({}, slow(db));
+        const { first, second } = await contend(db, doomed, inputs, hosts[6], inputs);
+        const died = expect(first).rejects.toThrow(/ECONNRESET|UNAVAILABLE|No connection/);
+        await doomed.stop(); // the host process dies mid-migration; its session ends once pg_sleep returns
+        await died;
+        const c = await second;
+        expect(Object.keys(c.outs.applied.app).sort()).toEqual(["R__v.sql", "V1__slow.sql"]);
+        await hosts[6].waitForLog(`[bootstrap ${db}] migration set "app": apply V1__slow.sql`);
+        expect(await query(db, "SELECT script FROM schema_history_app ORDER BY installed_rank")).toEqual([{ script: "V1__slow.sql" }, { script: "R__v.sql" }]);
+    });
 });

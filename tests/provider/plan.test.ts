@@ -1,6 +1,6 @@
 /** The pure parts of the bootstrap: file names, versions, SQL scanning, SCRAM verifiers and the planner. */
 import { compareVersions, parseScriptName, scanSql, checksumOf, wantsNoTransaction } from "../../provider/migrations";
-import { planBootstrap } from "../../provider/plan";
+import { appliedWhenComplete, planBootstrap } from "../../provider/plan";
 import { scramVerifier, verifierMatches } from "../../provider/scram";
 import { ActualState, BootstrapInputs, HistoryRow } from "../../provider/types";
 import { inputsFor } from "../support/pg";
@@ -107,6 +107,25 @@ describe("planBootstrap", () => {
         expect(plan.steps).toEqual([]);
         expect(plan.errors).toEqual([]);
         expect(plan.applied.app).toEqual({ "V1__a.sql": checksumOf("SELECT 1;"), "V2__b.sql": checksumOf("SELECT 2;"), "R__v.sql": checksumOf("SELECT 3;") });
+    });
+
+    it("appliedWhenComplete is what a completed run leaves on a history of only the set's own files", () => {
+        const many: BootstrapInputs = inputsFor({
+            database: { name: "shop" },
+            migrationSets: [
+                { name: "app", scripts: { "V10__j.sql": "SELECT 10;", "V9__i.sql": "SELECT 9;", "V1.10__h.sql": "SELECT 1.10;", "V1.9__g.sql": "SELECT 1.9;", "R__v.sql": "SELECT 3;" } },
+                { name: "sso", schema: "sso", scripts: { "V1__s.sql": "SELECT 's';" } },
+            ],
+            content: { items: { "b.sql": "SELECT 'b';", "a.sql": "SELECT 'a';" } },
+        });
+        const fresh = planBootstrap(many, undefined, empty);
+        expect(appliedWhenComplete(many)).toEqual(fresh.applied);
+        // Key order too: versions numerically, then repeatables by name.
+        expect(Object.keys(appliedWhenComplete(many).app)).toEqual(["V1.9__g.sql", "V1.10__h.sql", "V9__i.sql", "V10__j.sql", "R__v.sql"]);
+        // A history row kept by ignoreMissing is not the set's own file: then the two differ, and a contender reads.
+        const kept = { ...empty, database: { exists: true, owner: "postgres", encoding: "UTF8" }, history: { app: [row("V0__gone.sql", "0", "SELECT 0;")] } };
+        const withKept = planBootstrap({ ...many, migrationSets: many.migrationSets.map((s) => ({ ...s, ignoreMissing: true })) }, undefined, kept);
+        expect(withKept.applied.app).not.toEqual(appliedWhenComplete(many).app);
     });
 
     it("collects every refusal and then plans no step at all", () => {
