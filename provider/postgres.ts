@@ -105,6 +105,8 @@ export async function acquireLock(
     log: Log,
     isDone: () => Promise<boolean>,
     announcedDone: (payload: string) => boolean = () => false,
+    /** Called once when this session starts waiting: the time to get ready to judge an announcement. */
+    onWait: () => void = () => undefined,
 ): Promise<"exclusive" | "done-by-another" | "announced"> {
     const key = lockKey(database);
     const channel = lockChannel(database);
@@ -129,6 +131,7 @@ export async function acquireLock(
         const first = (await client.query(`LISTEN ${channel}; SELECT pg_try_advisory_lock(${key}::bigint) AS ok`)) as unknown as { rows: { ok: boolean }[] }[];
         if (first[1].rows[0].ok) return "exclusive";
         log(`another bootstrap of database ${database} holds the lock; waiting`);
+        onWait();
         for (;;) {
             for (;;) {
                 if (announced) return "announced";
@@ -175,31 +178,39 @@ export async function releaseLock(client: PgClient, database: string, completion
 }
 
 /**
- * Ends a client without waiting for the server to close the socket (that wait is ~6 ms of a call's critical
- * path): the Terminate message is written at once, and nothing else is sent on the client afterwards.
+ * Ends a client once the call has answered, without waiting for the server to close the socket: that wait (~6 ms)
+ * and the server process's exit are then off the call's critical path. Nothing else is sent on the client.
  */
 export function endClient(client: PgClient | undefined): void {
-    void client?.end().catch(() => undefined);
+    if (client) setImmediate(() => void client.end().catch(() => undefined));
 }
 
-/** Reads what the plan needs: roles of interest, the database, its extensions and every set's history. */
+/**
+ * Reads what the plan needs: roles of interest, the database, its extensions and every set's history, in as few
+ * round trips as it can (each costs most when ten bootstraps share two cores): roles and databases in one query,
+ * stored passwords in a second (only when there are roles to check), and in the database the extensions with
+ * which history tables exist, then all their rows at once.
+ */
 export async function readActualState(
     admin: PgClient,
     openDatabase: () => Promise<PgClient>,
     desired: BootstrapInputs,
     previous: BootstrapInputs | undefined,
 ): Promise<{ state: ActualState }> {
+    type RoleRow = { name: string; login: boolean; createdb: boolean; connectionLimit: number; inherit: boolean; memberOf: string[] };
+    type DatabaseRow = { name: string; owner: string; encoding: string };
     const names = [...new Set([...Object.keys(desired.roles), ...Object.keys(previous?.roles ?? {})])];
-    const roles: ActualState["roles"] = {};
-    const r = await admin.query<{ rolname: string; rolcanlogin: boolean; rolcreatedb: boolean; rolconnlimit: number; rolinherit: boolean; member_of: string[] }>(
-        `SELECT r.rolname, r.rolcanlogin, r.rolcreatedb, r.rolconnlimit, r.rolinherit,
-                ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1) AS member_of
-           FROM pg_roles r WHERE r.rolname = ANY($1::text[])`,
-        [names],
+    const cluster = await admin.query<{ roles: RoleRow[]; databases: DatabaseRow[] }>(
+        `SELECT coalesce((SELECT json_agg(json_build_object('name', r.rolname, 'login', r.rolcanlogin, 'createdb', r.rolcreatedb,
+                    'connectionLimit', r.rolconnlimit, 'inherit', r.rolinherit,
+                    'memberOf', ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1)))
+                  FROM pg_roles r WHERE r.rolname = ANY($1::text[])), '[]') AS roles,
+                coalesce((SELECT json_agg(json_build_object('name', datname, 'owner', pg_get_userbyid(datdba), 'encoding', pg_encoding_to_char(encoding)))
+                  FROM pg_database WHERE datname = ANY($2::text[])), '[]') AS databases`,
+        [names, [desired.database.name, previous?.database.name ?? desired.database.name]],
     );
-    for (const row of r.rows) {
-        roles[row.rolname] = { login: row.rolcanlogin, createdb: row.rolcreatedb, connectionLimit: row.rolconnlimit, inherit: row.rolinherit, memberOf: row.member_of };
-    }
+    const roles: ActualState["roles"] = {};
+    for (const { name, ...role } of cluster.rows[0].roles) roles[name] = role;
     const passwordMatches: Record<string, boolean | undefined> = {};
     const withPassword = Object.entries(desired.roles).filter(([n, s]) => s.password !== undefined && roles[n]);
     if (withPassword.length) {
@@ -209,29 +220,35 @@ export async function readActualState(
             .catch(() => ({ rows: [] as { rolname: string; rolpassword: string | null }[] }));
         for (const row of p.rows) passwordMatches[row.rolname] = verifierMatches(row.rolpassword, desired.roles[row.rolname].password!);
     }
-    const d = await admin.query<{ datname: string; owner: string; encoding: string }>(
-        "SELECT datname, pg_get_userbyid(datdba) AS owner, pg_encoding_to_char(encoding) AS encoding FROM pg_database WHERE datname = ANY($1::text[])",
-        [[desired.database.name, previous?.database.name ?? desired.database.name]],
-    );
-    const own = d.rows.find((x) => x.datname === desired.database.name);
+    const databases = cluster.rows[0].databases;
+    const own = databases.find((x) => x.name === desired.database.name);
     const state: ActualState = {
         roles,
         passwordMatches,
         database: own ? { exists: true, owner: own.owner, encoding: own.encoding } : { exists: false },
-        previousDatabaseExists: previous ? d.rows.some((x) => x.datname === previous.database.name) : undefined,
+        previousDatabaseExists: previous ? databases.some((x) => x.name === previous.database.name) : undefined,
         extensions: [],
         history: {},
     };
     if (!own) return { state };
     const db = await openDatabase();
-    state.extensions = (await db.query<{ extname: string }>("SELECT extname FROM pg_extension")).rows.map((x) => x.extname);
-    for (const set of desired.migrationSets) {
-        const exists = await db.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [historyTableOf(set)]);
-        if (exists.rows[0].t === null) continue;
-        const rows = await db.query<{ installed_rank: number; version: string | null; description: string; script: string; checksum: string; success: boolean }>(
-            `SELECT installed_rank, version, description, script, checksum, success FROM ${historyTableOf(set)} ORDER BY installed_rank`,
-        );
-        state.history[set.name] = rows.rows.map((x): HistoryRow => ({ rank: x.installed_rank, version: x.version, description: x.description, script: x.script, checksum: x.checksum, success: x.success }));
+    const tables = desired.migrationSets.map(historyTableOf);
+    const found = await db.query<{ extensions: string[]; tables: (string | null)[] }>(
+        `SELECT ARRAY(SELECT extname::text FROM pg_extension) AS extensions,
+                ARRAY(SELECT to_regclass(t)::text FROM unnest($1::text[]) WITH ORDINALITY AS u(t, i) ORDER BY i) AS tables`,
+        [tables],
+    );
+    state.extensions = found.rows[0].extensions;
+    const existing = desired.migrationSets.map((set, i) => ({ set, i })).filter(({ i }) => found.rows[0].tables[i] !== null);
+    if (!existing.length) return { state };
+    for (const { set } of existing) state.history[set.name] = [];
+    const rows = await db.query<{ set_index: number; installed_rank: number; version: string | null; description: string; script: string; checksum: string; success: boolean }>(
+        existing
+            .map(({ i }) => `SELECT ${i} AS set_index, installed_rank, version, description, script, checksum, success FROM ${tables[i]}`)
+            .join("\nUNION ALL\n") + "\nORDER BY set_index, installed_rank",
+    );
+    for (const x of rows.rows) {
+        state.history[desired.migrationSets[x.set_index].name].push({ rank: x.installed_rank, version: x.version, description: x.description, script: x.script, checksum: x.checksum, success: x.success });
     }
     return { state };
 }

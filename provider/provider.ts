@@ -106,6 +106,13 @@ async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | u
     try {
         let sharedPlan: ReturnType<typeof planBootstrap> | undefined;
         let expected: { applied: AppliedMigrations; digest: string } | undefined;
+        const expect = () => {
+            if (!expected) {
+                const applied = appliedWhenComplete(desired);
+                expected = { applied, digest: completionDigest(desired, previous, applied) };
+            }
+            return expected;
+        };
         const mode = await acquireLock(
             admin,
             desired.database.name,
@@ -115,13 +122,8 @@ async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | u
                 sharedPlan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous)).state);
                 return sharedPlan.errors.length === 0 && sharedPlan.steps.length === 0;
             },
-            (announced) => {
-                if (!expected) {
-                    const applied = appliedWhenComplete(desired);
-                    expected = { applied, digest: completionDigest(desired, previous, applied) };
-                }
-                return announced === expected.digest;
-            },
+            (announced) => announced === expect().digest,
+            () => void expect(), // while the holder works, not in the rush after its release
         );
         if (mode === "announced") {
             log("nothing to do (a concurrent bootstrap with the same inputs just completed it)");
