@@ -39,7 +39,14 @@ function isPermanent(e: unknown): boolean {
  * Connects and runs an authenticated `SELECT 1`, retrying with capped exponential backoff until the wait's
  * timeout. Fails with host:port, user and the last error (never the password).
  */
-export async function connectWithWait(c: ConnectionSpec, database: string, wait: Pick<WaitSpec, "timeoutSeconds" | "maxBackoffMs">, log: Log): Promise<PgClient> {
+export async function connectWithWait(
+    c: ConnectionSpec,
+    database: string,
+    wait: Pick<WaitSpec, "timeoutSeconds" | "maxBackoffMs">,
+    log: Log,
+    /** False for a second connection in a call whose first one already proved the server ready. */
+    probe = true,
+): Promise<PgClient> {
     const { Client } = require("pg") as typeof import("pg");
     const deadline = Date.now() + wait.timeoutSeconds * 1000;
     let backoff = 50;
@@ -51,7 +58,7 @@ export async function connectWithWait(c: ConnectionSpec, database: string, wait:
         client.on("error", () => undefined); // a server going away must not crash the host; the query fails instead
         try {
             await client.connect();
-            await client.query("SELECT 1");
+            if (probe) await client.query("SELECT 1");
             if (attempts > 1) log(`postgres ${c.host}:${c.port} ready after ${attempts} attempts`);
             return client;
         } catch (e) {
@@ -265,10 +272,14 @@ function pgErrorText(e: unknown, prefix = 0): string {
 /** Runs one step. Transactional migrations and their history row commit together, or not at all. */
 export async function runStep(step: Step, cluster: PgClient, db: PgClient | undefined, log: Log): Promise<void> {
     log(step.description);
-    if (step.target === "cluster") {
-        for (const sql of step.sql) {
+    if (step.kind !== "migration") {
+        const client = step.target === "cluster" ? cluster : db;
+        if (!client) throw new Error(`${step.description}: the database connection is not open (internal error)`);
+        // A step's own statements travel in one message: one round trip and one implicit transaction (a role is
+        // created with its grants or not at all). CREATE DATABASE cannot run in a transaction, so it goes alone.
+        for (const sql of step.kind === "database" ? step.sql : [step.sql.join(";\n")]) {
             try {
-                await cluster.query(sql);
+                await client.query(sql);
             } catch (e) {
                 throw new Error(`${step.description} failed: ${pgErrorText(e)}`);
             }
@@ -276,10 +287,6 @@ export async function runStep(step: Step, cluster: PgClient, db: PgClient | unde
         return;
     }
     if (!db) throw new Error(`${step.description}: the database connection is not open (internal error)`);
-    if (step.kind !== "migration") {
-        for (const sql of step.sql) await db.query(sql);
-        return;
-    }
     const started = Date.now();
     // Literals through pg's own escaping, so the row can travel in one message with the COMMIT.
     const recordSql = () => {

@@ -100,7 +100,7 @@ async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | u
     const c = desired.connection;
     const admin = await connectWithWait(c, c.maintenanceDatabase, desired.wait, log);
     let db: Awaited<ReturnType<typeof connectWithWait>> | undefined;
-    const openDb = async () => (db ??= await connectWithWait(c, desired.database.name, desired.wait, log));
+    const openDb = async () => (db ??= await connectWithWait(c, desired.database.name, desired.wait, log, false));
     let holding = false;
     let completion: string | undefined;
     try {
@@ -159,7 +159,7 @@ async function readState(id: string, props: Record<string, unknown>): Promise<pu
     const admin = await connectWithWait(c, c.maintenanceDatabase, known.wait, log);
     let db: Awaited<ReturnType<typeof connectWithWait>> | undefined;
     try {
-        const read = await readActualState(admin, async () => (db ??= await connectWithWait(c, known.database.name, known.wait, log)), known, undefined);
+        const read = await readActualState(admin, async () => (db ??= await connectWithWait(c, known.database.name, known.wait, log, false)), known, undefined);
         const actual = read.state;
         const drift: string[] = [];
         const seen: BootstrapInputs = JSON.parse(JSON.stringify(known));
