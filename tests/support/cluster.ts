@@ -19,8 +19,9 @@ export class PrivateCluster {
     readonly dir: string;
     readonly password = `private-${Math.random().toString(36).slice(2)}`;
 
-    constructor(readonly port: number) {
-        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-private-pg-"));
+    /** `parent`: where its data directory goes (the benchmarks use memory, to measure without disk noise). */
+    constructor(readonly port: number, parent: string = os.tmpdir()) {
+        this.dir = fs.mkdtempSync(path.join(parent, "pdc-private-pg-"));
         if (asRoot) execFileSync("chown", ["postgres", this.dir]);
         const pw = path.join(this.dir, "pw");
         fs.writeFileSync(pw, this.password + "\n");

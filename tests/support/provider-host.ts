@@ -49,6 +49,8 @@ export class ProviderHost {
     private client?: grpc.Client & Record<string, Function>;
     /** Everything the host wrote to stderr (the provider's log). */
     public stderr = "";
+    /** Where the host listens for gRPC, once started. */
+    public address = "";
 
     /** `provider`: which of this repository's providers requests carry when they bring none of their own. */
     constructor(private readonly provider: ProviderName = "bootstrap") {}
@@ -71,7 +73,8 @@ export class ProviderHost {
             });
             proc.on("exit", (code) => reject(new Error(`dynamic provider host exited with ${code}: ${this.stderr}`)));
         });
-        this.client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+        this.address = `127.0.0.1:${port}`;
+        this.client = new provrpc.ResourceProviderClient(this.address, grpc.credentials.createInsecure());
     }
 
     /** Resolves once the provider's log contains `text` (stderr can trail the gRPC answer); fails after 5 s. */
@@ -131,30 +134,18 @@ export class ProviderHost {
     }
 
     /**
-     * Marshals a Create request now and returns the call that sends it: benchmarks time the call alone, since the
-     * real engine marshals in Go rather than in this harness's JavaScript.
+     * A Create request for `props`, encoded as it goes over the wire. Benchmarks encode ahead and send the bytes
+     * (`bench/engines.ts`): the real engine marshals in Go, and google-protobuf's JavaScript coder takes
+     * milliseconds for the serialized provider.
      */
-    prepareCreate(props: object): () => Promise<Buffer> {
+    createRequestBytes(props: object): Buffer {
         const req = new provproto.CreateRequest();
         req.setUrn("urn:pulumi:test::test::pulumi-nodejs:dynamic/postgres:Bootstrap::b");
         req.setProperties(struct(this.withProvider(props)));
-        // Encoded to bytes now, and the answer left undecoded: google-protobuf's JavaScript coder takes
-        // milliseconds for the serialized provider each way, so ten requests sent at once would leave, and their
-        // answers be read, one after another. The caller decodes with `decodeCreateResponse` if it needs to.
-        const bytes: Buffer = Buffer.from(req.serializeBinary());
-        return () =>
-            new Promise((resolve, reject) => {
-                this.client!.makeUnaryRequest(
-                    "/pulumirpc.ResourceProvider/Create",
-                    (b: Buffer) => b,
-                    (b: Buffer) => b,
-                    bytes,
-                    (err: grpc.ServiceError | null, resp?: Buffer) => (err || !resp ? reject(new Error(err?.details || err?.message || "no answer")) : resolve(resp)),
-                );
-            });
+        return Buffer.from(req.serializeBinary());
     }
 
-    /** Decodes what a `prepareCreate` call answered. */
+    /** Decodes an encoded Create answer. */
     static decodeCreateResponse(bytes: Buffer): { id: string; outs: Props } {
         const resp = provproto.CreateResponse.deserializeBinary(new Uint8Array(bytes));
         return { id: resp.getId(), outs: resp.getProperties().toJavaScript() };
