@@ -67,7 +67,8 @@ export function inputsDiffer(olds: Record<string, unknown>, news: Record<string,
  */
 function completionDigest(desired: BootstrapInputs, previous: BootstrapInputs | undefined, applied: AppliedMigrations): string {
     const { createHmac } = require("crypto") as typeof import("crypto");
-    const acted = (i: BootstrapInputs | undefined) => i && { ...i, wait: undefined };
+    // Sets as stored (one digest of file names and checksums each): the SQL itself need not be serialized again.
+    const acted = (i: BootstrapInputs | undefined) => i && { ...i, wait: undefined, migrationSets: i.migrationSets.map(storedSet) };
     return createHmac("sha256", desired.connection.password).update(stable({ desired: acted(desired), previous: acted(previous), applied })).digest("hex");
 }
 
