@@ -3,12 +3,16 @@
  *  1. applying M generated migrations through the provider (gRPC host) vs `psql -1 -f` of the same SQL;
  *  2. a no-op update with 1,000 applied migrations vs with 10;
  *  3. 10 concurrent bootstraps of one database vs one bootstrap.
+ * All run as a user's project runs them after `npm install pulumi-docker-cluster` (tests/support/
+ * installed-package.ts): `__provider` is then a 2 KB reference to the installed package. The third also runs with
+ * the provider serialized from this repository's source (its code by value, ~60 KB), for comparison.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ProviderHost } from "../tests/support/provider-host";
+import { InstalledPackage } from "../tests/support/installed-package";
+import { ProviderHost, serializedProvider } from "../tests/support/provider-host";
 import { Engines } from "./engines";
 import { PrivateCluster } from "../tests/support/cluster";
 import { freePort } from "../tests/support/net";
@@ -17,6 +21,8 @@ import { inputsFor, PG, query, uniqueName } from "../tests/support/pg";
 type Result = { name: string; ours: number; baseline: number; ratio: number; target: number; rounds?: string };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** Measured rounds of the concurrent benchmark (each a ten and a one); more give a steadier median. */
+const ROUNDS = Number(process.env.PDC_BENCH_ROUNDS ?? 15);
 
 function generated(count: number, rows: number): Record<string, string> {
     const scripts: Record<string, string> = {};
@@ -99,15 +105,25 @@ async function noopUpdate(host: ProviderHost): Promise<Result> {
     return { name: "no-op update: 1,000 applied migrations vs 10", ours: large, baseline: small, ratio: large / small, target: 3 };
 }
 
-async function concurrent(hosts: ProviderHost[]): Promise<Result> {
+/** One way of shipping the provider, with the ten hosts (engines) that run it. */
+interface Shipping {
+    label: string;
+    hosts: ProviderHost[];
+}
+
+/**
+ * 10 concurrent bootstraps vs one, for each way of shipping the provider. Their rounds interleave, so the
+ * machine's drifts in speed (measured: a fixed loop took 424 ms, then 736 ms) fall on every variant alike.
+ */
+async function concurrent(variants: Shipping[]): Promise<Result[]> {
     const workload = (db: string) =>
         inputsFor({ roles: [{ name: `${db}_app`, password: "bench" }], database: { name: db, owner: `${db}_app` }, migrationSets: [{ name: "app", scripts: generated(20, 2000) }] });
-    // One bootstrap of a fresh database by `senders.length` hosts at once; checks the result, drops it, settles.
-    const engines = new Engines(hosts);
-    const run = async (count: number): Promise<number> => {
+    const engines = new Map(variants.map((v) => [v, new Engines(v.hosts)]));
+    // One bootstrap of a fresh database by `count` hosts at once; checks the result, drops it, settles.
+    const run = async (v: Shipping, count: number): Promise<number> => {
         const db = uniqueName(count === 1 ? "bench_one" : "bench_ten");
-        const { inputs } = await hosts[0].check({}, workload(db));
-        const { ms, answers } = await engines.create(hosts[0].createRequestBytes(inputs), count);
+        const { inputs } = await v.hosts[0].check({}, workload(db));
+        const { ms, answers } = await engines.get(v)!.create(v.hosts[0].createRequestBytes(inputs), count);
         // Not a benchmark of something else: every answer reports all 20 migrations, and the history has each once.
         for (const a of answers) {
             const { outs } = ProviderHost.decodeCreateResponse(a);
@@ -119,29 +135,48 @@ async function concurrent(hosts: ProviderHost[]): Promise<Result> {
         await settle();
         return ms;
     };
-    const oneRuns: number[] = [];
-    const tenRuns: number[] = [];
+    const runs = new Map(variants.map((v) => [v, { one: [] as number[], ten: [] as number[] }]));
     await settle();
     // Warm-up, not recorded: a fresh host's first calls run unoptimised code, and hosts 1-9 work only in the ten.
     for (let round = 0; round < 2; round++) {
-        await run(1);
-        await run(hosts.length);
-    }
-    for (let round = 0; round < 9; round++) {
-        // Alternating which goes first, so neither always follows the other.
-        if (round % 2 === 0) {
-            oneRuns.push(await run(1));
-            tenRuns.push(await run(hosts.length));
-        } else {
-            tenRuns.push(await run(hosts.length));
-            oneRuns.push(await run(1));
+        for (const v of variants) {
+            await run(v, 1);
+            await run(v, v.hosts.length);
         }
     }
-    await engines.stop();
-    const ours = median(tenRuns);
-    const baseline = median(oneRuns);
-    const rounds = oneRuns.map((o, i) => `${tenRuns[i].toFixed(0)}/${o.toFixed(0)}`).join(" ");
-    return { name: "10 concurrent bootstraps of one database vs one", ours, baseline, ratio: ours / baseline, target: 1.3, rounds: `ten/one per round (ms): ${rounds}` };
+    for (let round = 0; round < ROUNDS; round++) {
+        // Alternating which goes first, so none always follows another.
+        const order = round % 2 === 0 ? variants : [...variants].reverse();
+        for (const v of order) {
+            const r = runs.get(v)!;
+            if (round % 2 === 0) {
+                r.one.push(await run(v, 1));
+                r.ten.push(await run(v, v.hosts.length));
+            } else {
+                r.ten.push(await run(v, v.hosts.length));
+                r.one.push(await run(v, 1));
+            }
+        }
+    }
+    await Promise.all([...engines.values()].map((e) => e.stop()));
+    return variants.map((v) => {
+        const { one, ten } = runs.get(v)!;
+        const ours = median(ten);
+        const baseline = median(one);
+        const rounds = one.map((o, i) => `${ten[i].toFixed(0)}/${o.toFixed(0)}`).join(" ");
+        return { name: `10 concurrent bootstraps of one database vs one (${v.label})`, ours, baseline, ratio: ours / baseline, target: 1.3, rounds: `ten/one per round (ms): ${rounds}` };
+    });
+}
+
+/** Ten provider hosts (one per engine in the concurrent benchmark), stopped after `f`. */
+async function withHosts<T>(installed: InstalledPackage | undefined, f: (hosts: ProviderHost[]) => Promise<T>): Promise<T> {
+    const hosts = Array.from({ length: 10 }, () => new ProviderHost("bootstrap", installed));
+    try {
+        await Promise.all(hosts.map((h) => h.start()));
+        return await f(hosts);
+    } finally {
+        await Promise.all(hosts.map((h) => h.stop()));
+    }
 }
 
 export async function providerBenchmarks(): Promise<Result[]> {
@@ -149,20 +184,35 @@ export async function providerBenchmarks(): Promise<Result[]> {
     // autovacuum's visits to them (one worker start per database per minute) run through every measurement.
     // Its data lives in memory: on this machine's disk one CREATE DATABASE took anywhere from 45 to 400 ms, which
     // buried the differences being measured.
-    const cluster = new PrivateCluster(await freePort(), fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir());
+    const memory = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
+    const cluster = new PrivateCluster(await freePort(), memory);
+    const installed = new InstalledPackage(memory);
     cluster.start();
     Object.assign(PG, cluster.connection);
-    const hosts = Array.from({ length: 10 }, () => new ProviderHost());
-    await Promise.all(hosts.map((h) => h.start()));
     try {
         const only = process.env.PDC_BENCH_ONLY;
-        const all: [string, () => Promise<Result>][] = [["apply", () => applyVsPsql(hosts[0], 100, 5000)], ["noop", () => noopUpdate(hosts[0])], ["concurrent", () => concurrent(hosts)]];
+        const all: [string, () => Promise<Result[]>][] = [
+            ["apply", () => withHosts(installed, async (h) => [await applyVsPsql(h[0], 100, 5000)])],
+            ["noop", () => withHosts(installed, async (h) => [await noopUpdate(h[0])])],
+            [
+                "concurrent",
+                () =>
+                    withHosts(installed, (fromNpm) =>
+                        withHosts(undefined, (fromSource) =>
+                            concurrent([
+                                { label: `package installed from npm: __provider ${installed.serializedProvider().length} bytes`, hosts: fromNpm },
+                                { label: `from this repository's source: __provider ${serializedProvider().length} bytes`, hosts: fromSource },
+                            ]),
+                        ),
+                    ),
+            ],
+        ];
         const out: Result[] = [];
-        for (const [key, run] of all) if (!only || only === key) out.push(await run());
+        for (const [key, run] of all) if (!only || only === key) out.push(...(await run()));
         return out;
     } finally {
-        await Promise.all(hosts.map((h) => h.stop()));
         cluster.destroy();
+        installed.destroy();
     }
 }
 

@@ -7,6 +7,7 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
+import type { InstalledPackage } from "./installed-package";
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
@@ -52,12 +53,19 @@ export class ProviderHost {
     /** Where the host listens for gRPC, once started. */
     public address = "";
 
-    /** `provider`: which of this repository's providers requests carry when they bring none of their own. */
-    constructor(private readonly provider: ProviderName = "bootstrap") {}
+    /**
+     * `provider`: which of this repository's providers requests carry when they bring none of their own.
+     * `installed`: run as in a user's project that installed this package, with the provider serialized there;
+     * by default, in this repository with the provider serialized from its source.
+     */
+    constructor(
+        private readonly provider: ProviderName = "bootstrap",
+        private readonly installed?: InstalledPackage,
+    ) {}
 
     async start(): Promise<void> {
-        const hostScript = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js", { paths: [ROOT] });
-        const proc = spawn(process.execPath, [hostScript, "127.0.0.1:1"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+        const hostScript = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js", { paths: [this.installed?.project ?? ROOT] });
+        const proc = spawn(process.execPath, [hostScript, "127.0.0.1:1"], { cwd: this.installed?.project ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
         this.proc = proc;
         proc.stderr!.on("data", (d) => (this.stderr += d.toString()));
         const port = await new Promise<string>((resolve, reject) => {
@@ -104,7 +112,8 @@ export class ProviderHost {
     /** `props` with the serialized provider: the one they carry (a program's own), else this repository's. */
     private withProvider(props: object): Props {
         const own = (props as Props).__provider;
-        return { ...props, __provider: typeof own === "string" && own.length > 0 ? own : serializedProvider(this.provider) };
+        const ours = this.installed ? this.installed.serializedProvider(this.provider) : serializedProvider(this.provider);
+        return { ...props, __provider: typeof own === "string" && own.length > 0 ? own : ours };
     }
 
     /** Check: returns the checked inputs (with __provider) and failures. */
