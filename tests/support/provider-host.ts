@@ -112,8 +112,8 @@ export class ProviderHost {
     /** `props` with the serialized provider: the one they carry (a program's own), else this repository's. */
     private withProvider(props: object): Props {
         const own = (props as Props).__provider;
-        const ours = this.installed ? this.installed.serializedProvider(this.provider) : serializedProvider(this.provider);
-        return { ...props, __provider: typeof own === "string" && own.length > 0 ? own : ours };
+        const ours = () => (this.installed ? this.installed.serializedProvider(this.provider) : serializedProvider(this.provider));
+        return { ...props, __provider: typeof own === "string" && own.length > 0 ? own : ours() };
     }
 
     /** Check: returns the checked inputs (with __provider) and failures. */
