@@ -153,7 +153,7 @@ async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | u
 }
 
 /** Reads the real state and reports drift against the last known outputs. */
-async function readState(id: string, props: Record<string, unknown>): Promise<pulumi.dynamic.ReadResult> {
+export async function read(id: string, props: Record<string, unknown>): Promise<pulumi.dynamic.ReadResult> {
     const known = inputsOf(props);
     const log = logFor(known.database.name);
     const c = known.connection;
@@ -226,7 +226,8 @@ async function readState(id: string, props: Record<string, unknown>): Promise<pu
     }
 }
 
-async function remove(props: Record<string, unknown>): Promise<void> {
+/** Leaves database, roles and data in place unless `onDelete` is "drop". */
+export async function destroy(_id: string, props: Record<string, unknown>): Promise<void> {
     const known = inputsOf(props);
     const log = logFor(known.database.name);
     const roles = Object.keys(known.roles);
@@ -270,12 +271,4 @@ export async function create(news: Record<string, unknown>): Promise<pulumi.dyna
 
 export async function update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.UpdateResult> {
     return { outs: await bootstrap(inputsOf(news), inputsOf(olds)) };
-}
-
-export async function read(id: string, props: Record<string, unknown>): Promise<pulumi.dynamic.ReadResult> {
-    return readState(id, props);
-}
-
-export async function destroy(_id: string, props: Record<string, unknown>): Promise<void> {
-    await remove(props);
 }

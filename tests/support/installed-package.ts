@@ -8,7 +8,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ProviderName } from "./provider-host";
+import { ProviderName, serializedProvider } from "./provider-host";
 
 const ROOT = path.resolve(__dirname, "../..");
 const NAME = "pulumi-docker-cluster";
@@ -16,7 +16,6 @@ const NAME = "pulumi-docker-cluster";
 export class InstalledPackage {
     /** The project directory: run the provider host here. */
     readonly project: string;
-    private readonly serialized: Partial<Record<ProviderName, string>> = {};
 
     constructor(parent: string = os.tmpdir()) {
         this.project = fs.mkdtempSync(path.join(parent, "pdc-installed-"));
@@ -37,13 +36,7 @@ export class InstalledPackage {
 
     /** A provider serialized as `dynamic.Resource` does it in a program of this project. */
     serializedProvider(which: ProviderName = "bootstrap"): string {
-        const [file, exported] = which === "bootstrap" ? ["provider", "bootstrapProvider"] : ["readiness", "httpReadinessProvider"];
-        const script =
-            `const pulumi = require("@pulumi/pulumi");\n` +
-            `const provider = require("${NAME}/bin/provider/${file}.js").${exported};\n` +
-            `pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true }).then((sf) => process.stdout.write(sf.text));\n`;
-        this.serialized[which] ??= execFileSync(process.execPath, ["-e", script], { cwd: this.project, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-        return this.serialized[which]!;
+        return serializedProvider(which, this.project);
     }
 
     destroy(): void {

@@ -19,16 +19,19 @@ type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-e
 
 /** The dynamic providers of this repository. */
 export type ProviderName = "bootstrap" | "readiness";
-const serialized: Partial<Record<ProviderName, string>> = {};
+const serialized = new Map<string, string>();
 
-/** A provider's serialized text, computed once per test process in a plain Node child. */
-export function serializedProvider(which: ProviderName = "bootstrap"): string {
-    serialized[which] ??= execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tests/support/serialize-provider.ts"), which], {
-        cwd: ROOT,
-        encoding: "utf8",
-        maxBuffer: 64 * 1024 * 1024,
-    });
-    return serialized[which]!;
+/**
+ * A provider's serialized text, computed once per test process in a plain Node child: from this repository's
+ * source, or, given an installed package's project directory, from that package as serialized in that project.
+ */
+export function serializedProvider(which: ProviderName = "bootstrap", project?: string): string {
+    const key = `${which}\0${project ?? ""}`;
+    if (!serialized.has(key)) {
+        const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tests/support/serialize-provider.ts"), which, ...(project ? [project] : [])];
+        serialized.set(key, execFileSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }));
+    }
+    return serialized.get(key)!;
 }
 
 /** Drops undefined values, as the engine's property marshalling does. */
@@ -112,8 +115,7 @@ export class ProviderHost {
     /** `props` with the serialized provider: the one they carry (a program's own), else this repository's. */
     private withProvider(props: object): Props {
         const own = (props as Props).__provider;
-        const ours = () => (this.installed ? this.installed.serializedProvider(this.provider) : serializedProvider(this.provider));
-        return { ...props, __provider: typeof own === "string" && own.length > 0 ? own : ours() };
+        return { ...props, __provider: typeof own === "string" && own.length > 0 ? own : serializedProvider(this.provider, this.installed?.project) };
     }
 
     /** Check: returns the checked inputs (with __provider) and failures. */

@@ -1,14 +1,29 @@
 /**
- * Serializes the bootstrap provider (or, with the argument `readiness`, the readiness provider) exactly as `pulumi.dynamic.Resource` does (closure serialization with
- * secrets allowed) and prints the text the engine would store in `__provider`. Run in a plain Node process:
- * the closure serializer finds node_modules through `require.cache`, which jest's module system hides.
+ * Serializes the bootstrap provider (or, with the argument `readiness`, the readiness provider) exactly as
+ * `pulumi.dynamic.Resource` does (closure serialization with secrets allowed) and prints the text the engine would
+ * store in `__provider`. Run in a plain Node process: the closure serializer finds node_modules through
+ * `require.cache`, which jest's module system hides.
+ *
+ * With a project directory as second argument, the provider comes from the package installed in that project
+ * (tests/support/installed-package.ts) and is serialized there, as a program of that project would; otherwise it
+ * comes from this repository's source.
  */
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { bootstrapProvider } from "../../provider/provider";
-import { httpReadinessProvider } from "../../provider/readiness";
+
+const PROVIDERS = {
+    bootstrap: { module: "provider", name: "bootstrapProvider" },
+    readiness: { module: "readiness", name: "httpReadinessProvider" },
+};
 
 async function main(): Promise<void> {
-    const provider = process.argv[2] === "readiness" ? httpReadinessProvider : bootstrapProvider;
+    const { module, name } = process.argv[2] === "readiness" ? PROVIDERS.readiness : PROVIDERS.bootstrap;
+    const project = process.argv[3];
+    if (project) process.chdir(project);
+    const file = project
+        ? require.resolve(`pulumi-docker-cluster/bin/provider/${module}.js`, { paths: [project] })
+        : path.join(__dirname, "../../provider", module);
+    const provider = require(file)[name];
     const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
     process.stdout.write(sf.text);
 }
