@@ -2,7 +2,7 @@
  * Input validation for `check`: every failure names the input and the fix, and runs before anything touches a
  * server. Pure.
  */
-import { checksumOf, parseScriptName, scanSql } from "./migrations";
+import { checksumOf, parseScriptName, scanSql, versionKey } from "./migrations";
 import { BootstrapInputs } from "./types";
 
 export interface CheckFailure {
@@ -26,6 +26,31 @@ function checkName(failures: CheckFailure[], property: string, value: unknown, w
 
 function isInt(v: unknown, min: number, max: number): boolean {
     return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
+}
+
+/** A circle of memberships among the given roles (first role repeated at the end), or undefined. */
+function membershipCycle(roles: BootstrapInputs["roles"]): string[] | undefined {
+    const state = new Map<string, "visiting" | "done">();
+    const path: string[] = [];
+    const visit = (name: string): string[] | undefined => {
+        if (state.get(name) === "done") return undefined;
+        if (state.get(name) === "visiting") return [...path.slice(path.indexOf(name)), name];
+        state.set(name, "visiting");
+        path.push(name);
+        for (const g of roles[name].memberOf ?? []) {
+            if (g === name || !(g in roles)) continue; // a self-membership has its own message
+            const found = visit(g);
+            if (found) return found;
+        }
+        path.pop();
+        state.set(name, "done");
+        return undefined;
+    };
+    for (const name of Object.keys(roles)) {
+        const found = visit(name);
+        if (found) return found;
+    }
+    return undefined;
 }
 
 /** Validates the wire-form inputs. `olds` are the previous inputs (empty object on create). */
@@ -53,12 +78,16 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
             f.push({ property: p, reason: `role name "${name}" is reserved by Postgres; choose another name` });
         }
         if (r.password !== undefined && typeof r.password !== "string") f.push({ property: `${p}.password`, reason: "password must be a string" });
+        // Postgres clears a password that verifies as the empty string, so it would be "changed" on every run.
+        if (r.password === "") f.push({ property: `${p}.password`, reason: `role ${name} has an empty password, which Postgres stores as no password; give a non-empty password or leave it out` });
         if (!isInt(r.connectionLimit, -1, 1_000_000)) f.push({ property: `${p}.connectionLimit`, reason: "connectionLimit must be -1 (no limit) or a positive integer" });
         for (const g of r.memberOf ?? []) {
             checkName(f, `${p}.memberOf`, g, "memberOf entry");
             if (g === name) f.push({ property: `${p}.memberOf`, reason: `role ${name} cannot be a member of itself; remove it from memberOf` });
         }
     }
+    const cycle = membershipCycle(news.roles ?? {});
+    if (cycle) f.push({ property: `roles.${cycle[0]}.memberOf`, reason: `roles ${cycle.join(" -> ")} are members of each other in a circle, which Postgres refuses; remove one of these memberships` });
     if (!["retain", "drop"].includes(news.onDelete)) f.push({ property: "onDelete", reason: `onDelete must be "retain" or "drop"` });
 
     const db = news.database;
@@ -105,9 +134,11 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
             if (!parsed) {
                 f.push({ property: `${p}.files`, reason: `${where} is not a migration name; rename it to V<version>__<description>.sql or R__<description>.sql` });
             } else if (parsed.version !== null) {
-                const other = versions.get(parsed.version);
-                if (other) f.push({ property: `${p}.files`, reason: `migration set "${s.name}": ${other} and ${file} both have version ${parsed.version}; give each migration its own version` });
-                versions.set(parsed.version, file);
+                // "1" and "1.0" are one version (they compare equal), so they are duplicates too.
+                const key = versionKey(parsed.version);
+                const other = versions.get(key);
+                if (other) f.push({ property: `${p}.files`, reason: `migration set "${s.name}": ${other} and ${file} both have version ${key}; give each migration its own version` });
+                versions.set(key, file);
             }
         }
     });

@@ -42,6 +42,16 @@ export function compareVersions(a: string, b: string): number {
     return 0;
 }
 
+/**
+ * The identity of a version: numeric parts without leading zeros, trailing zero parts dropped, so every spelling
+ * that compareVersions calls equal ("1", "1.0", "001.0.0") has one key. Maps of versions are keyed by it.
+ */
+export function versionKey(version: string): string {
+    const parts = version.split(/[._]/).map((p) => BigInt(p).toString());
+    while (parts.length > 1 && parts[parts.length - 1] === "0") parts.pop();
+    return parts.join(".");
+}
+
 /** Content checksum of a script: sha256 of its text with line endings normalised, so CRLF checkouts agree. */
 export function checksumOf(sql: string): string {
     return "sha256:" + createHash("sha256").update(sql.replace(/\r\n/g, "\n"), "utf8").digest("hex");
@@ -89,9 +99,12 @@ export function scanSql(sql: string): { statements: string[]; metaCommands: { li
             continue;
         }
         if (c === "'" || c === '"') {
+            // E'...' strings take backslash escapes, so \' does not end them.
+            const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? "") && !/[A-Za-z0-9_$]/.test(sql[i - 2] ?? "");
             i++;
             while (i < n) {
                 if (sql[i] === "\n") line++;
+                if (escapes && sql[i] === "\\") { if (sql[i + 1] === "\n") line++; i += 2; continue; }
                 if (sql[i] === c) { if (sql[i + 1] === c) { i += 2; continue; } break; }
                 i++;
             }
@@ -114,7 +127,7 @@ export function scanSql(sql: string): { statements: string[]; metaCommands: { li
     }
     push(n);
     for (const s of statements) {
-        const body = s.replace(/^(\s*--[^\n]*\n)*/, "");
+        const body = s.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, "");
         if (/^copy\b[\s\S]*\bfrom\s+stdin\b/i.test(body)) {
             const at = sql.indexOf(s);
             metaCommands.push({ line: sql.slice(0, at).split("\n").length, text: body.split("\n")[0].slice(0, 80) });

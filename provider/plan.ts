@@ -4,7 +4,7 @@
  * No I/O here; `postgres.ts` reads the state and carries the steps out.
  */
 import { escapeIdentifier as id, escapeLiteral as lit } from "pg";
-import { compareVersions, parseScriptName, scanSql, wantsNoTransaction } from "./migrations";
+import { compareVersions, parseScriptName, scanSql, versionKey, wantsNoTransaction } from "./migrations";
 import { scramVerifier } from "./scram";
 import { ActualState, AppliedMigrations, BootstrapInputs, HistoryRow, MigrationSetSpec, RoleSpec } from "./types";
 
@@ -51,8 +51,27 @@ function roleOptions(r: RoleSpec): string {
     ].join(" ");
 }
 
+/**
+ * The desired roles, each after the desired roles it is a member of, so a role is created with its grants in one
+ * step and a grant never names a role that comes later. (A membership cycle is refused by check; here it only
+ * must not loop.)
+ */
+function inGrantOrder(roles: Record<string, RoleSpec>): [string, RoleSpec][] {
+    const ordered: [string, RoleSpec][] = [];
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (name: string) => {
+        if (state.has(name)) return;
+        state.set(name, "visiting");
+        for (const g of roles[name].memberOf) if (g in roles) visit(g);
+        state.set(name, "done");
+        ordered.push([name, roles[name]]);
+    };
+    for (const name of Object.keys(roles)) visit(name);
+    return ordered;
+}
+
 function planRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState, plan: Plan): void {
-    for (const [name, r] of Object.entries(desired.roles)) {
+    for (const [name, r] of inGrantOrder(desired.roles)) {
         const have = actual.roles[name];
         const sql: string[] = [];
         const what: string[] = [];
@@ -87,6 +106,13 @@ function planRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefin
         }
         if (sql.length) plan.steps.push({ target: "cluster", kind: "role", description: `role ${name}: ${what.join(", ")}`, sql });
     }
+}
+
+/**
+ * Roles removed from the inputs: dropped only on request, and after the database changed owner (a role that still
+ * owns the database cannot be dropped).
+ */
+function planRemovedRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState, plan: Plan): void {
     for (const name of Object.keys(previous?.roles ?? {})) {
         if (name in desired.roles || !actual.roles[name]) continue;
         if (desired.dropRemovedRoles) {
@@ -106,6 +132,12 @@ function planDatabase(desired: BootstrapInputs, previous: BootstrapInputs | unde
         );
         return;
     }
+    // The server's name for the encoding: "euc-jp", "EUC-JP" and "EUC_JP" are one encoding, stored as EUC_JP.
+    const encoding = actual.encodingName ?? db.encoding.toUpperCase().replace(/-/g, "");
+    if (encoding === "") {
+        plan.errors.push(`database.encoding: the server knows no encoding "${db.encoding}"; use a name such as UTF8, LATIN1 or EUC_JP`);
+        return;
+    }
     if (!actual.database.exists) {
         const locale = db.locale ? ` LC_COLLATE ${lit(db.locale)} LC_CTYPE ${lit(db.locale)}` : "";
         plan.steps.push({
@@ -116,10 +148,18 @@ function planDatabase(desired: BootstrapInputs, previous: BootstrapInputs | unde
         });
         return;
     }
-    if (actual.database.encoding && actual.database.encoding.toUpperCase() !== db.encoding.toUpperCase().replace("-", "")) {
+    if (actual.database.encoding && actual.database.encoding.toUpperCase() !== encoding.toUpperCase()) {
         plan.errors.push(
             `database.encoding: database "${db.name}" exists with encoding ${actual.database.encoding}; an encoding cannot be changed in place, ` +
                 `so set database.encoding to "${actual.database.encoding}" or migrate the data to a new database`,
+        );
+    }
+    // Stored as written at CREATE DATABASE; "C.UTF-8" and "c.utf8" name one locale.
+    const sameLocale = (a: string | undefined) => a === undefined || a.toLowerCase().replace(/utf-8/g, "utf8") === db.locale.toLowerCase().replace(/utf-8/g, "utf8");
+    if (db.locale && (!sameLocale(actual.database.collate) || !sameLocale(actual.database.ctype))) {
+        plan.errors.push(
+            `database.locale: database "${db.name}" exists with LC_COLLATE ${actual.database.collate} and LC_CTYPE ${actual.database.ctype}; a locale cannot ` +
+                `be changed in place, so set database.locale to "${actual.database.collate}" (or "" for the template's) or migrate the data to a new database`,
         );
     }
     if (actual.database.owner !== db.owner) {
@@ -146,7 +186,8 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, plan: Pl
         errors.push(`${where}: ${row.script} is recorded as failed in ${set.schema}.${set.table}; fix the database by hand and delete that row`);
     }
     const ok = history.filter((r) => r.success);
-    const versioned = new Map<string, string>(); // version -> file
+    // Keyed by versionKey: "1" and "1.0" are one version, as compareVersions says.
+    const versioned = new Map<string, { file: string; version: string }>();
     const repeatable: string[] = [];
     for (const file of Object.keys(set.files).sort()) {
         const parsed = set.kind === "content" ? { kind: "repeatable" as const, version: null } : parseScriptName(file);
@@ -154,21 +195,22 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, plan: Pl
             errors.push(`${where}: ${file} is not a migration name; rename it to V<version>__<description>.sql or R__<description>.sql`);
             continue;
         }
-        if (parsed.kind === "repeatable") {
+        const key = parsed.version === null ? null : versionKey(parsed.version);
+        if (key === null) {
             repeatable.push(file);
-        } else if (versioned.has(parsed.version!)) {
-            errors.push(`${where}: ${versioned.get(parsed.version!)} and ${file} both have version ${parsed.version}; give each migration its own version`);
+        } else if (versioned.has(key)) {
+            errors.push(`${where}: ${versioned.get(key)!.file} and ${file} both have version ${key}; give each migration its own version`);
         } else {
-            versioned.set(parsed.version!, file);
+            versioned.set(key, { file, version: parsed.version! });
         }
     }
     let highest: string | null = null;
     const appliedVersions = new Set<string>();
     for (const row of ok.filter((r) => r.version !== null)) {
-        const version = row.version!;
+        const version = versionKey(row.version!);
         appliedVersions.add(version);
         if (highest === null || compareVersions(version, highest) > 0) highest = version;
-        const file = versioned.get(version);
+        const file = versioned.get(version)?.file;
         if (file === undefined) {
             if (!set.ignoreMissing) {
                 errors.push(`${where}: ${row.script} (version ${version}) was applied but its file is gone; restore the file, or set ignoreMissing on the set`);
@@ -185,15 +227,22 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, plan: Pl
     const pending: Pending[] = [];
     const newVersions = [...versioned.keys()].filter((v) => !appliedVersions.has(v)).sort(compareVersions);
     for (const v of newVersions) {
+        const { file, version } = versioned.get(v)!;
         if (highest !== null && compareVersions(v, highest) < 0 && !set.outOfOrder) {
-            errors.push(`${where}: ${versioned.get(v)} has version ${v}, lower than the highest applied version ${highest}; give it a higher version, or set outOfOrder on the set`);
+            errors.push(`${where}: ${file} has version ${v}, lower than the highest applied version ${highest}; give it a higher version, or set outOfOrder on the set`);
             continue;
         }
-        const file = versioned.get(v)!;
-        pending.push({ file, version: v, description: parseScriptName(file)!.description });
+        pending.push({ file, version, description: parseScriptName(file)!.description });
     }
     const latest = new Map<string, string>(); // repeatable script -> checksum of its latest run
     for (const row of ok.filter((r) => r.version === null)) latest.set(row.script, row.checksum);
+    if (!set.ignoreMissing) {
+        for (const script of latest.keys()) {
+            if (!repeatable.includes(script)) {
+                errors.push(`${where}: ${script} (repeatable) was applied but its file is gone; restore the file, or set ignoreMissing on the set`);
+            }
+        }
+    }
     for (const file of repeatable) {
         if (latest.get(file) !== set.files[file].checksum) {
             pending.push({ file, version: null, description: parseScriptName(file)?.description ?? file.replace(/\.sql$/, "") });
@@ -250,8 +299,8 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, plan: Pl
         });
     }
     const byVersion = new Map<string, [string, string]>();
-    for (const r of ok.filter((r) => r.version !== null)) byVersion.set(r.version!, [r.script, r.checksum]);
-    for (const p of pending.filter((p) => p.version !== null)) byVersion.set(p.version!, [p.file, set.files[p.file].checksum]);
+    for (const r of ok.filter((r) => r.version !== null)) byVersion.set(versionKey(r.version!), [r.script, r.checksum]);
+    for (const p of pending.filter((p) => p.version !== null)) byVersion.set(versionKey(p.version!), [p.file, set.files[p.file].checksum]);
     const rep = new Map(latest);
     for (const p of pending.filter((p) => p.version === null)) rep.set(p.file, set.files[p.file].checksum);
     plan.applied[set.name] = historyAfter(byVersion, rep);
@@ -277,7 +326,7 @@ export function appliedWhenComplete(desired: BootstrapInputs): AppliedMigrations
         const repeatables = new Map<string, string>();
         for (const [file, spec] of Object.entries(set.files)) {
             const parsed = set.kind === "content" ? null : parseScriptName(file);
-            if (parsed?.kind === "versioned") byVersion.set(parsed.version!, [file, spec.checksum]);
+            if (parsed?.kind === "versioned") byVersion.set(versionKey(parsed.version!), [file, spec.checksum]);
             else repeatables.set(file, spec.checksum);
         }
         applied[set.name] = historyAfter(byVersion, repeatables);
@@ -293,6 +342,7 @@ export function planBootstrap(desired: BootstrapInputs, previous: BootstrapInput
     const plan: Plan = { steps: [], notes: [], errors: [], applied: {} };
     planRoles(desired, previous, actual, plan);
     planDatabase(desired, previous, actual, plan);
+    planRemovedRoles(desired, previous, actual, plan);
     for (const ext of desired.database.extensions) {
         if (!actual.extensions.includes(ext)) {
             plan.steps.push({ target: "database", kind: "extension", description: `extension ${ext}: create`, sql: [`CREATE EXTENSION IF NOT EXISTS ${id(ext)}`] });

@@ -205,16 +205,18 @@ export async function readActualState(
     previous: BootstrapInputs | undefined,
 ): Promise<{ state: ActualState }> {
     type RoleRow = { name: string; login: boolean; createdb: boolean; connectionLimit: number; inherit: boolean; memberOf: string[] };
-    type DatabaseRow = { name: string; owner: string; encoding: string };
+    type DatabaseRow = { name: string; owner: string; encoding: string; collate: string; ctype: string };
     const names = [...new Set([...Object.keys(desired.roles), ...Object.keys(previous?.roles ?? {})])];
-    const cluster = await admin.query<{ roles: RoleRow[]; databases: DatabaseRow[] }>(
+    const cluster = await admin.query<{ roles: RoleRow[]; databases: DatabaseRow[]; encoding_name: string }>(
         `SELECT coalesce((SELECT json_agg(json_build_object('name', r.rolname, 'login', r.rolcanlogin, 'createdb', r.rolcreatedb,
                     'connectionLimit', r.rolconnlimit, 'inherit', r.rolinherit,
                     'memberOf', ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1)))
                   FROM pg_roles r WHERE r.rolname = ANY($1::text[])), '[]') AS roles,
-                coalesce((SELECT json_agg(json_build_object('name', datname, 'owner', pg_get_userbyid(datdba), 'encoding', pg_encoding_to_char(encoding)))
-                  FROM pg_database WHERE datname = ANY($2::text[])), '[]') AS databases`,
-        [names, [desired.database.name, previous?.database.name ?? desired.database.name]],
+                coalesce((SELECT json_agg(json_build_object('name', datname, 'owner', pg_get_userbyid(datdba), 'encoding', pg_encoding_to_char(encoding),
+                    'collate', datcollate, 'ctype', datctype))
+                  FROM pg_database WHERE datname = ANY($2::text[])), '[]') AS databases,
+                pg_encoding_to_char(pg_char_to_encoding($3)) AS encoding_name`,
+        [names, [desired.database.name, previous?.database.name ?? desired.database.name], desired.database.encoding],
     );
     const roles: ActualState["roles"] = {};
     for (const { name, ...role } of cluster.rows[0].roles) roles[name] = role;
@@ -232,7 +234,8 @@ export async function readActualState(
     const state: ActualState = {
         roles,
         passwordMatches,
-        database: own ? { exists: true, owner: own.owner, encoding: own.encoding } : { exists: false },
+        database: own ? { exists: true, owner: own.owner, encoding: own.encoding, collate: own.collate, ctype: own.ctype } : { exists: false },
+        encodingName: cluster.rows[0].encoding_name,
         previousDatabaseExists: previous ? databases.some((x) => x.name === previous.database.name) : undefined,
         extensions: [],
         history: {},
@@ -294,7 +297,10 @@ export async function runStep(step: Step, cluster: PgClient, db: PgClient | unde
         const values = [step.version === null ? "NULL" : lit(step.version), lit(step.scriptDescription), lit(step.version === null ? "REPEATABLE" : "SQL"), lit(step.script), lit(step.checksum)];
         return `INSERT INTO ${step.historyTable} (version, description, type, script, checksum, execution_time, success) VALUES (${values.join(", ")}, ${Math.trunc(Date.now() - started)}, true)`;
     };
-    const record = () => db.query(recordSql());
+    // Each migration starts as the admin with the session's defaults, as Flyway's do: a SET ROLE or SET search_path
+    // in one file must not carry into the history row (the role may not write it) or into the next file.
+    const reset = "SET SESSION AUTHORIZATION DEFAULT;\nRESET ALL;\n";
+    const record = () => db.query(reset + recordSql());
     if (step.transactional) {
         // Two round trips, not four: BEGIN travels with the file (the transaction stays open past the message),
         // COMMIT with the history row. Nothing is sent after the file in its message, so however it ends, it
@@ -308,7 +314,7 @@ export async function runStep(step: Step, cluster: PgClient, db: PgClient | unde
         }
         if (failure === undefined) {
             try {
-                await db.query(`${recordSql()};\nCOMMIT`);
+                await db.query(`${reset}${recordSql()};\nCOMMIT`);
             } catch (e) {
                 failure = pgErrorText(e);
             }

@@ -7,8 +7,18 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from "crypto";
 
 const ITERATIONS = 4096;
 
+/**
+ * SASLprep's mappings (RFC 4013), as libpq, the server and the pg client apply them before PBKDF2: non-ASCII
+ * spaces become a space, "commonly mapped to nothing" characters go, then NFKC. Without the first two a password
+ * with, say, a soft hyphen would get a verifier no client can log in with.
+ */
+export function saslPrepared(password: string): string {
+    // eslint-disable-next-line no-misleading-character-class
+    return password.replace(/[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g, " ").replace(/[\u00AD\u034F\u1806\u180B-\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/g, "").normalize("NFKC");
+}
+
 function verifier(password: string, salt: Buffer, iterations: number): string {
-    const salted = pbkdf2Sync(password.normalize("NFKC"), salt, iterations, 32, "sha256");
+    const salted = pbkdf2Sync(saslPrepared(password), salt, iterations, 32, "sha256");
     const clientKey = createHmac("sha256", salted).update("Client Key").digest();
     const storedKey = createHash("sha256").update(clientKey).digest();
     const serverKey = createHmac("sha256", salted).update("Server Key").digest();

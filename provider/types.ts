@@ -103,7 +103,9 @@ export interface ActualState {
     roles: Record<string, { login: boolean; createdb: boolean; connectionLimit: number; inherit: boolean; memberOf: string[] }>;
     /** Role name → whether its stored password verifies the desired one (undefined: unknown). */
     passwordMatches?: Record<string, boolean | undefined>;
-    database: { exists: boolean; owner?: string; encoding?: string };
+    database: { exists: boolean; owner?: string; encoding?: string; collate?: string; ctype?: string };
+    /** The server's own name for the desired encoding ("EUC_JP" for "euc-jp"); "" when it knows no such encoding. */
+    encodingName?: string;
     /** Whether the database named by the previous inputs exists (only looked at when the name changed). */
     previousDatabaseExists?: boolean;
     extensions: string[];

@@ -347,6 +347,71 @@ describe("names and injection", () => {
     });
 });
 
+describe("role order, session state between migrations, encodings and passwords", () => {
+    it("creates roles in membership order whatever the input order, and drops a removed owner after the database changed owner", async () => {
+        const f = fixture();
+        const [base, readers] = [`${f.app}_base`, `${f.app}_readers`];
+        const roles = [{ name: f.owner }, { name: f.app, memberOf: [readers] }, { name: readers, login: false, memberOf: [base] }, { name: base, login: false }];
+        const first = await create(inputsFor({ roles, database: { name: f.db, owner: f.owner } }));
+        const members = await query("postgres", "SELECT m.rolname AS member, g.rolname AS grp FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member JOIN pg_roles g ON g.oid = a.roleid WHERE m.rolname = ANY($1) ORDER BY 1", [[f.app, readers]]);
+        expect(members).toEqual([{ member: f.app, grp: readers }, { member: readers, grp: base }].sort((a, b) => (a.member < b.member ? -1 : 1)));
+        // The owner leaves the inputs and the database goes to the app role: the drop must come after ALTER OWNER.
+        const next = inputsFor({ roles: roles.slice(1), database: { name: f.db, owner: f.app }, dropRemovedRoles: true });
+        await update(first.id, first.outs, first.checked, next);
+        expect(await query("postgres", "SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1", [f.db])).toEqual([{ o: f.app }]);
+        expect(await query("postgres", "SELECT 1 AS x FROM pg_roles WHERE rolname = $1", [f.owner])).toEqual([]);
+    });
+
+    it("starts every migration as the admin with the session's defaults: SET ROLE and SET search_path do not carry over", async () => {
+        const f = fixture();
+        const scripts = {
+            "V1__as_owner.sql": `SET ROLE "${f.owner}";\nCREATE TABLE owned (id int);`,
+            "V2__side.sql": "CREATE SCHEMA side;\nSET search_path TO side;\nCREATE TABLE in_side (id int);",
+            "V3__plain.sql": "CREATE TABLE plain (id int);",
+            "V4__outside.sql": `-- bootstrap:no-transaction\nSET ROLE "${f.owner}";\nCREATE TABLE owned_outside (id int);`,
+            "V5__plain_again.sql": "CREATE TABLE plain_again (id int);",
+        };
+        await create(inputsFor({ roles: [{ name: f.owner }], database: { name: f.db, owner: f.owner }, migrationSets: [{ name: "app", scripts }] }));
+        const rows = await query(f.db, "SELECT script, success, installed_by FROM public.schema_history_app ORDER BY installed_rank");
+        expect(rows).toEqual(Object.keys(scripts).map((script) => ({ script, success: true, installed_by: PG.user })));
+        const owners = await query(
+            f.db,
+            "SELECT c.relname AS t, n.nspname AS s, pg_get_userbyid(c.relowner) AS o FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = ANY($1) ORDER BY 1",
+            [["owned", "in_side", "plain", "owned_outside", "plain_again"]],
+        );
+        expect(owners).toEqual([
+            { t: "in_side", s: "side", o: PG.user },
+            { t: "owned", s: "public", o: f.owner },
+            { t: "owned_outside", s: "public", o: f.owner },
+            { t: "plain", s: "public", o: PG.user },
+            { t: "plain_again", s: "public", o: PG.user },
+        ]);
+    });
+
+    it("takes an encoding alias the server knows (iso-8859-1 is LATIN1) and runs again without a false refusal; a locale change is refused", async () => {
+        const f = fixture();
+        const args = { roles: [{ name: f.owner }], database: { name: f.db, owner: f.owner, encoding: "iso-8859-1", locale: "C", template: "template0" } };
+        const first = await create(inputsFor(args));
+        expect(await query("postgres", "SELECT pg_encoding_to_char(encoding) AS e, datcollate AS c FROM pg_database WHERE datname = $1", [f.db])).toEqual([{ e: "LATIN1", c: "C" }]);
+        const again = await update(first.id, first.outs, first.checked, inputsFor(args));
+        expect(again.changes).toBe("none");
+        await expect(host.update(first.id, first.outs, inputsFor({ ...args, database: { ...args.database, encoding: "LATIN1" } }))).resolves.toBeDefined();
+        const { inputs: changed } = await host.check(first.checked, inputsFor({ ...args, database: { ...args.database, locale: "C.UTF-8" } }));
+        await expect(host.update(first.id, first.outs, changed)).rejects.toThrow(/database.locale: database ".*" exists with LC_COLLATE C and LC_CTYPE C; a locale cannot be changed in place/);
+    });
+
+    it("stores a verifier a client can log in with when the password has characters SASLprep maps (soft hyphen, no-break space)", async () => {
+        const f = fixture();
+        const password = `soft\u00ADhyphen\u00A0${f.appPassword}`;
+        secrets.push(password, f.appPassword);
+        await create(inputsFor({ roles: [{ name: f.app, password }], database: { name: f.db, owner: f.app } }));
+        const client = new Client({ host: PG.host, port: PG.port, user: f.app, password, database: f.db });
+        await client.connect();
+        expect((await client.query("SELECT current_user AS u")).rows).toEqual([{ u: f.app }]);
+        await client.end();
+    });
+});
+
 describe("secrets", () => {
     it("never puts a password in errors, logs or the server log", async () => {
         const f = fixture();

@@ -1,7 +1,8 @@
 /** The pure parts of the bootstrap: file names, versions, SQL scanning, SCRAM verifiers and the planner. */
-import { compareVersions, parseScriptName, scanSql, checksumOf, wantsNoTransaction } from "../../provider/migrations";
+import { checkInputs } from "../../provider/check";
+import { compareVersions, parseScriptName, scanSql, checksumOf, versionKey, wantsNoTransaction } from "../../provider/migrations";
 import { appliedWhenComplete, planBootstrap } from "../../provider/plan";
-import { scramVerifier, verifierMatches } from "../../provider/scram";
+import { saslPrepared, scramVerifier, verifierMatches } from "../../provider/scram";
 import { ActualState, BootstrapInputs, HistoryRow } from "../../provider/types";
 import { inputsFor } from "../support/pg";
 
@@ -20,6 +21,13 @@ describe("migration file names", () => {
         expect(compareVersions("1", "1.0.1")).toBe(-1);
         expect(["10", "9", "1.10", "1.9", "1.2"].sort(compareVersions)).toEqual(["1.2", "1.9", "1.10", "9", "10"]);
         expect(compareVersions("20240101120000", "20240101115959")).toBe(1);
+    });
+
+    it("gives every spelling of one version one key", () => {
+        expect(["1", "1.0", "001.0.0", "1_0"].map(versionKey)).toEqual(["1", "1", "1", "1"]);
+        expect(versionKey("1.0.1")).toBe("1.0.1");
+        expect(versionKey("0")).toBe("0");
+        expect(versionKey("10.00")).toBe("10");
     });
 
     it("checksums ignore CRLF line endings only", () => {
@@ -50,6 +58,18 @@ INSERT INTO t VALUES ('a;b', "c;d");
         expect(scanSql("COPY t TO STDOUT;").metaCommands).toEqual([]);
     });
 
+    it("does not end an E'' string at a backslash-escaped quote", () => {
+        expect(scanSql("INSERT INTO t VALUES (E'it\\'s; x');\nSELECT 2;").statements).toEqual(["INSERT INTO t VALUES (E'it\\'s; x')", "SELECT 2"]);
+        // In a standard string a backslash is a character, and the quote ends it.
+        expect(scanSql("SELECT 'a\\'; SELECT 3;").statements).toEqual(["SELECT 'a\\'", "SELECT 3"]);
+        // A column named e is not an E'' prefix.
+        expect(scanSql("SELECT some_e'x'; SELECT 4;").statements).toEqual(["SELECT some_e'x'", "SELECT 4"]);
+    });
+
+    it("finds COPY FROM stdin after a block comment", () => {
+        expect(scanSql("/* load */ COPY t FROM stdin;\n").metaCommands).toEqual([{ line: 1, text: "COPY t FROM stdin" }]);
+    });
+
     it("recognises the no-transaction marker", () => {
         expect(wantsNoTransaction("-- bootstrap:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);")).toBe(true);
         expect(wantsNoTransaction("CREATE INDEX i ON t (a); -- bootstrap:no-transaction later")).toBe(false);
@@ -65,6 +85,13 @@ describe("SCRAM verifiers", () => {
         expect(verifierMatches(v, "other")).toBe(false);
         expect(verifierMatches("md5abc", "s3cret")).toBeUndefined();
         expect(verifierMatches(null, "s3cret")).toBeUndefined();
+    });
+
+    it("apply SASLprep's mappings as clients do: non-ASCII spaces to a space, soft hyphens and the like to nothing", () => {
+        expect(saslPrepared("pa\u00ADss")).toBe("pass");
+        expect(saslPrepared("a\u00A0b\u3000c")).toBe("a b c");
+        expect(saslPrepared("\uFB01x")).toBe("fix"); // NFKC
+        expect(verifierMatches(scramVerifier("pa\u00ADss\u200Dword"), "password")).toBe(true);
     });
 });
 
@@ -163,10 +190,85 @@ describe("planBootstrap", () => {
         expect(planBootstrap({ ...now, dropRemovedRoles: true }, previous, actual).steps.map((s) => s.sql[0])).toContain('DROP ROLE "old"');
     });
 
+    it("creates a role before the roles that are members of it, whatever the input order", () => {
+        const inputs = inputsFor({ roles: [{ name: "app", memberOf: ["readers"] }, { name: "readers", login: false, memberOf: ["base"] }, { name: "base", login: false }], database: { name: "shop", owner: "app" } });
+        expect(planBootstrap(inputs, undefined, empty).steps.filter((s) => s.kind === "role").map((s) => s.description)).toEqual([
+            "role base: create",
+            "role readers: create, grant base",
+            "role app: create, grant readers",
+        ]);
+    });
+
+    it("drops a removed role only after the database has changed owner away from it", () => {
+        const previous = inputsFor({ roles: [{ name: "old" }, { name: "app" }], database: { name: "shop", owner: "old" } });
+        const now = { ...inputsFor({ roles: [{ name: "app" }], database: { name: "shop", owner: "app" } }), dropRemovedRoles: true };
+        const role = { login: true, createdb: false, connectionLimit: -1, inherit: true, memberOf: [] };
+        const actual: ActualState = { ...empty, roles: { old: role, app: role }, database: { exists: true, owner: "old", encoding: "UTF8" } };
+        expect(planBootstrap(now, previous, actual).steps.map((s) => s.description)).toEqual(["database shop: owner old -> app", "role old: drop (dropRemovedRoles)"]);
+    });
+
+    it("treats V1 and V1.0 as one version: duplicates when both are files, applied when the history says 1.0", () => {
+        const both = inputsFor({ database: { name: "shop" }, migrationSets: [{ name: "app", scripts: { "V1__a.sql": "SELECT 1;", "V1.0__b.sql": "SELECT 2;" } }] });
+        expect(planBootstrap(both, undefined, empty).errors).toEqual([expect.stringContaining("V1.0__b.sql and V1__a.sql both have version 1")]);
+        expect(checkInputs({}, both).map((f) => f.reason)).toEqual([expect.stringContaining("both have version 1")]);
+        const one = inputsFor({ database: { name: "shop" }, migrationSets: [{ name: "app", scripts: { "V1__a.sql": "SELECT 1;" } }] });
+        const applied: ActualState = { ...empty, database: { exists: true, owner: "postgres", encoding: "UTF8" }, history: { app: [row("V1__a.sql", "1.0", "SELECT 1;")] } };
+        const plan = planBootstrap(one, one, applied);
+        expect(plan.errors).toEqual([]);
+        expect(plan.steps).toEqual([]);
+    });
+
+    it("refuses an applied repeatable whose file is gone, unless ignoreMissing is set", () => {
+        const actual: ActualState = {
+            ...empty,
+            roles: { app: { login: true, createdb: false, connectionLimit: -1, inherit: true, memberOf: ["readers"] } },
+            passwordMatches: { app: true },
+            database: { exists: true, owner: "app", encoding: "UTF8" },
+            extensions: ["pgcrypto"],
+            history: { app: [row("V1__a.sql", "1", "SELECT 1;"), row("V2__b.sql", "2", "SELECT 2;", 2), row("R__v.sql", null, "SELECT 3;", 3), row("R__old.sql", null, "SELECT 4;", 4)] },
+        };
+        expect(planBootstrap(desired, desired, actual).errors).toEqual([expect.stringContaining("R__old.sql (repeatable) was applied but its file is gone; restore the file, or set ignoreMissing")]);
+        const ignoring = { ...desired, migrationSets: desired.migrationSets.map((s) => ({ ...s, ignoreMissing: true })) };
+        const plan = planBootstrap(ignoring, ignoring, actual);
+        expect(plan.errors).toEqual([]);
+        expect(plan.steps).toEqual([]);
+    });
+
+    it("refuses a locale the existing database was not created with; spellings of one locale agree", () => {
+        const at = (collate: string): ActualState => ({ ...empty, roles: { app: { login: true, createdb: false, connectionLimit: -1, inherit: true, memberOf: ["readers"] } }, passwordMatches: { app: true }, database: { exists: true, owner: "app", encoding: "UTF8", collate, ctype: collate }, extensions: ["pgcrypto"] });
+        const withLocale = (locale: string) => ({ ...desired, database: { ...desired.database, locale } });
+        expect(planBootstrap(withLocale("en_US.UTF-8"), desired, at("C")).errors).toEqual([expect.stringContaining('database.locale: database "shop" exists with LC_COLLATE C and LC_CTYPE C; a locale cannot be changed in place')]);
+        expect(planBootstrap(withLocale("C.UTF-8"), desired, at("C.utf8")).errors).toEqual([]);
+        expect(planBootstrap(withLocale(""), desired, at("C")).errors).toEqual([]);
+    });
+
+    it("compares encodings by the server's name for them, and refuses one the server does not know before any step", () => {
+        const eucjp = { ...desired, database: { ...desired.database, encoding: "euc-jp" } };
+        const existing: ActualState = { ...empty, database: { exists: true, owner: "app", encoding: "EUC_JP" }, encodingName: "EUC_JP" };
+        expect(planBootstrap(eucjp, eucjp, existing).errors).toEqual([]);
+        const unknown = planBootstrap({ ...desired, database: { ...desired.database, encoding: "bogus" } }, undefined, { ...empty, encodingName: "" });
+        expect(unknown.errors).toEqual(['database.encoding: the server knows no encoding "bogus"; use a name such as UTF8, LATIN1 or EUC_JP']);
+        expect(unknown.steps).toEqual([]);
+    });
+
     it("refuses a rename of an existing database", () => {
         const previous = { ...desired, database: { ...desired.database, name: "shop_old" } };
         const plan = planBootstrap(desired, previous, { ...empty, previousDatabaseExists: true });
         expect(plan.errors).toEqual([expect.stringContaining('changing the name of existing database "shop_old" to "shop" is refused')]);
         expect(plan.steps).toEqual([]);
+    });
+});
+
+describe("checkInputs", () => {
+    it("rejects a circle of role memberships, naming the roles", () => {
+        const circle = inputsFor({ roles: [{ name: "a", memberOf: ["b"] }, { name: "b", memberOf: ["c"] }, { name: "c", memberOf: ["a"] }], database: { name: "shop" } });
+        expect(checkInputs({}, circle)).toEqual([{ property: "roles.a.memberOf", reason: expect.stringContaining("roles a -> b -> c -> a are members of each other in a circle") }]);
+        const chain = inputsFor({ roles: [{ name: "a", memberOf: ["b"] }, { name: "b", memberOf: ["c"] }, { name: "c" }], database: { name: "shop" } });
+        expect(checkInputs({}, chain)).toEqual([]);
+    });
+
+    it("rejects an empty role password, which Postgres would store as none", () => {
+        const empty = inputsFor({ roles: [{ name: "app", password: "" }], database: { name: "shop" } });
+        expect(checkInputs({}, empty)).toEqual([{ property: "roles.app.password", reason: expect.stringContaining("empty password") }]);
     });
 });
