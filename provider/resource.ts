@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { bootstrapProvider } from "./provider";
+import { checkInputs, CheckFailure } from "./check";
 import { checksumOf } from "./migrations";
 import { AppliedMigrations, BootstrapInputs, MigrationSetSpec, ScriptSpec } from "./types";
 
@@ -140,29 +141,116 @@ function scriptSpecs(scripts: Record<string, string>): Record<string, ScriptSpec
     return out;
 }
 
-/** Builds the wire form of the migration sets (and content as a final "content" set). Pure but for reading files. */
-export function migrationSetSpecs(sets: BootstrapMigrationSetArgs[], content?: BootstrapContentArgs): MigrationSetSpec[] {
-    const specs: MigrationSetSpec[] = sets.map((s) => ({
+/** Name of the set that carries `content`; a migration set may not use it while content is given. */
+const CONTENT_SET = "content";
+const CONTENT_TABLE = "content_history";
+
+function migrationSetSpec(s: BootstrapMigrationSetArgs, files: Record<string, string>): MigrationSetSpec {
+    return {
         name: s.name,
         schema: s.schema ?? "public",
         table: s.table ?? `schema_history_${s.name}`,
         outOfOrder: s.outOfOrder ?? false,
         ignoreMissing: s.ignoreMissing ?? false,
-        kind: "migrations" as const,
-        files: scriptSpecs({ ...(s.directory ? readScripts(s.directory, `migration set "${s.name}"`) : {}), ...(s.scripts ?? {}) }),
-    }));
-    if (content) {
-        specs.push({
-            name: "content",
-            schema: content.schema ?? "public",
-            table: "content_history",
-            outOfOrder: true,
-            ignoreMissing: true,
-            kind: "content",
-            files: scriptSpecs({ ...(content.directory ? readScripts(content.directory, "content") : {}), ...(content.items ?? {}) }),
-        });
-    }
+        kind: "migrations",
+        files: scriptSpecs({ ...files, ...(s.scripts ?? {}) }),
+    };
+}
+
+function contentSpec(content: BootstrapContentArgs, files: Record<string, string>): MigrationSetSpec {
+    return {
+        name: CONTENT_SET,
+        schema: content.schema ?? "public",
+        table: CONTENT_TABLE,
+        outOfOrder: true,
+        ignoreMissing: true,
+        kind: "content",
+        files: scriptSpecs({ ...files, ...(content.items ?? {}) }),
+    };
+}
+
+/** Builds the wire form of the migration sets (and content as a final "content" set). Pure but for reading files. */
+export function migrationSetSpecs(sets: BootstrapMigrationSetArgs[], content?: BootstrapContentArgs): MigrationSetSpec[] {
+    const specs: MigrationSetSpec[] = sets.map((s) =>
+        migrationSetSpec(s, s.directory ? readScripts(s.directory, `migration set "${s.name}"`) : {}),
+    );
+    if (content) specs.push(contentSpec(content, content.directory ? readScripts(content.directory, "content") : {}));
     return specs;
+}
+
+/** A value the program already knows (not an Output or a Promise), else `placeholder`. */
+function knownOr<T extends string | number>(v: unknown, placeholder: T): T {
+    return typeof v === "string" || typeof v === "number" ? (v as T) : placeholder;
+}
+
+/**
+ * What the provider's `check` would reject in `args`, found while the program runs, before any resource exists:
+ * the same rules (`checkInputs`) applied to the wire inputs `args` become. Migration and content directories are
+ * read here; a missing one is reported (`migrationSets[i].directory`, `content.directory`) instead of thrown.
+ * Values not known yet (Outputs, Promises: host, passwords, ...) are replaced by valid placeholders, so only
+ * `check` itself sees them. Properties are the wire names (`database.extensions`, `migrationSets[1].name`,
+ * `roles.<name>`), except that the content set's are reported as `content...`. Pure but for reading files.
+ */
+export function precheckBootstrapArgs(args: BootstrapArgs): CheckFailure[] {
+    const failures: CheckFailure[] = [];
+    const read = (directory: string | undefined, property: string, what: string): Record<string, string> => {
+        if (directory === undefined) return {};
+        if (!fs.existsSync(directory) || !fs.statSync(directory).isDirectory()) {
+            failures.push({ property, reason: `directory "${directory}" does not exist; create it or fix the path` });
+            return {};
+        }
+        try {
+            return readScripts(directory, what);
+        } catch (e) {
+            failures.push({ property, reason: `directory "${directory}" cannot be read (${(e as Error).message}); fix its permissions or the path` });
+            return {};
+        }
+    };
+    const sets = args.migrationSets ?? [];
+    const specs = sets.map((s, i) => migrationSetSpec(s, read(s.directory, `migrationSets[${i}].directory`, `migration set "${s.name}"`)));
+    if (args.content) specs.push(contentSpec(args.content, read(args.content.directory, "content.directory", "content")));
+
+    const wire = wireInputs({ ...args, migrationSets: [], content: undefined }, (v) => v) as unknown as BootstrapInputs;
+    const c = wire.connection;
+    const inputs: BootstrapInputs = {
+        ...wire,
+        connection: {
+            host: knownOr(c.host, "placeholder"),
+            port: knownOr(c.port, 5432),
+            user: knownOr(c.user, "postgres"),
+            password: knownOr(c.password, "placeholder"),
+            maintenanceDatabase: knownOr(c.maintenanceDatabase, "postgres"),
+            tls: { mode: knownOr(c.tls.mode, "disable") },
+        },
+        wait: {
+            timeoutSeconds: knownOr(wire.wait.timeoutSeconds, 120),
+            maxBackoffMs: knownOr(wire.wait.maxBackoffMs, 250),
+            lockTimeoutSeconds: knownOr(wire.wait.lockTimeoutSeconds, 600),
+        },
+        roles: Object.fromEntries(
+            Object.entries(wire.roles).map(([n, r]) => [n, { ...r, ...(r.password !== undefined ? { password: knownOr(r.password, "placeholder") } : {}) }]),
+        ),
+        migrationSets: specs,
+    };
+
+    const contentIndex = args.content ? sets.length : -1;
+    for (const f of checkInputs({}, inputs)) {
+        if (contentIndex < 0 || !f.property.startsWith(`migrationSets[${contentIndex}]`)) {
+            failures.push(f);
+            continue;
+        }
+        // The content set is built by us: a clash with it is the migration set's fault, so name that set.
+        const clash = sets.findIndex((s) => s.name === CONTENT_SET);
+        const tableClash = specs.findIndex((s, i) => i !== contentIndex && s.schema === specs[contentIndex].schema && s.table === CONTENT_TABLE);
+        if (f.property === `migrationSets[${contentIndex}].name` && clash >= 0) {
+            failures.push({ property: `migrationSets[${clash}].name`, reason: `set name "${CONTENT_SET}" is reserved for the content set while content is given; rename the set` });
+        } else if (f.property === `migrationSets[${contentIndex}].table` && tableClash >= 0) {
+            failures.push({ property: `migrationSets[${tableClash}].table`, reason: `history table ${specs[contentIndex].schema}.${CONTENT_TABLE} is the content set's; give this set another table` });
+        } else {
+            failures.push({ property: `content${f.property.slice(`migrationSets[${contentIndex}]`.length)}`, reason: f.reason });
+        }
+    }
+    return failures;
 }
 
 /**
@@ -266,4 +354,4 @@ export class Bootstrap extends pulumi.dynamic.Resource {
     }
 }
 
-export type { BootstrapInputs };
+export type { BootstrapInputs, CheckFailure };

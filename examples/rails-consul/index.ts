@@ -137,6 +137,8 @@ namespace program {
         alias: string,
         extra: Partial<docker.ContainerArgs> = {},
     ): docker.Container {
+        // Like the components, record the host name, so a pool or service later named like it is rejected.
+        network.claimAliases(["app"], [alias], `container "${name}"`);
         const img = new docker.RemoteImage(`${name}-image`, { name: image, keepLocally: true });
         return new docker.Container(
             name,

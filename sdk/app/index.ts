@@ -6,7 +6,8 @@
  * - Replicas get the application role's `DATABASE_URL`, never the owner password.
  * - Seed 000 steps 7–8 (locale files, app configuration): `configFiles` and `contentFiles` are written into two
  *   shared volumes by a data-only "files" container (created, never started; the docker provider uploads files
- *   into its volume mounts before it would start). Replicas mount them read-only at APP_CONFIG_DIR and
+ *   into its volume mounts before it would start). Each volume is named by the digest of its files, so it holds
+ *   exactly the current files (see `sharedVolumeName`). Replicas mount them read-only at APP_CONFIG_DIR and
  *   CONTENT_DIR, start after the files container, and carry a label with the files' digest, so changing a file
  *   replaces the replicas and every one of them sees the new files.
  * - Replica names are stable: `<name>-r0`, `<name>-r1`, … or `replicaNames`; scaling 2→3 adds `-r2` only.
@@ -24,13 +25,14 @@ import {
     HealthcheckArgs,
     httpHealthcheck,
     isSafeRelativePath,
+    isSafeUrlPath,
     readTree,
     resourceInputs,
     RestartPolicy,
 } from "../container";
 import { ADDRESS_LABEL, ServiceDiscovery } from "../discovery";
 import { dockerName, isDnsLabel, labelList, replicaIdsFor, standardLabels } from "../naming";
-import { checkTierNames, TieredNetwork } from "../network";
+import { checkAliases, checkTierNames, TieredNetwork } from "../network";
 import { PostgresCluster } from "../postgres";
 import { UpstreamServer } from "../loadbalancer/nginxConf";
 import { ArgChecker } from "../validation";
@@ -75,9 +77,15 @@ export interface AppServerPoolArgs {
     readonly contentDirectory?: string;
     /** Health check. @default GET http://127.0.0.1:<port><healthPath> via bash, curl, wget, python3 or ruby (whichever the image has) */
     readonly healthcheck?: HealthcheckArgs;
-    /** Path of the health endpoint (used by the default health check and the Consul check). @default "/healthz" */
+    /**
+     * Path of the health endpoint (used by the default health check, the Consul check and the load balancer's
+     * readiness): "/" then letters, digits and `- . _ ~ / : @ + , = & ?`. @default "/healthz"
+     */
     readonly healthPath?: string;
-    /** A replica counts as created only once healthy; the load balancer then starts after healthy apps. @default true */
+    /**
+     * A replica counts as created only once healthy; the load balancer then starts after healthy apps. Needs a
+     * health check: `healthcheck: { test: ["NONE"] }` requires `waitForHealthy: false`. @default true
+     */
     readonly waitForHealthy?: boolean;
     /** Register with this service discovery (registrator labels `SERVICE_<port>_NAME` / `_TAGS` / `_CHECK_HTTP`). @default undefined */
     readonly discovery?: ServiceDiscovery;
@@ -144,8 +152,18 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     for (const id of ids) {
         c.check(isDnsLabel(`${serviceName}-${id}`), "replicaNames", `gives the host name "${serviceName}-${id}", not a DNS label`, "use shorter names");
     }
+    if (net) {
+        checkAliases(c, "serviceName", net, tiers, [serviceName], "set serviceName (default: the pool's name) to a name no other container on those tiers uses");
+        checkAliases(c, "replicaNames", net, tiers, ids.map((id) => `${serviceName}-${id}`), "change serviceName or replicaNames so the replica host names are unique on those tiers");
+    }
     c.port(port, "port");
-    c.check(healthPath.startsWith("/"), "healthPath", `is "${healthPath}"`, 'start it with "/"');
+    // healthPath goes into nginx.conf, the shell health check and a registrator label: only plain path characters.
+    c.check(
+        isSafeUrlPath(healthPath),
+        "healthPath",
+        `is ${JSON.stringify(healthPath)}, not a plain URL path`,
+        'use "/" followed by letters, digits and - . _ ~ / : @ + , = & ? (no spaces, quotes, ";", "$", "%", braces or backslashes)',
+    );
     c.check(args.image !== undefined && args.image !== "", "image", "is empty", "pass an image reference, e.g. ServiceImage.ref");
 
     for (const k of Object.keys(args.env ?? {})) {
@@ -192,7 +210,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     }
     const serviceTags = [...(args.serviceTags ?? [serviceName])];
     for (const t of serviceTags) c.check(/^[A-Za-z0-9_.-]+$/.test(t), "serviceTags", `contains "${t}"`, "use letters, digits, '_', '.' and '-'");
-    checkHealthcheck(c, "healthcheck", args.healthcheck);
+    checkHealthcheck(c, "healthcheck", args.healthcheck, args.waitForHealthy ?? true);
     checkResources(c, "resources", args.resources);
     c.throwIfAny();
     return {
@@ -220,6 +238,20 @@ export function sharedFiles(
         .sort()
         .map((p) => fileUpload(`${mount}/${p}`, files[p]));
     return { uploads, files };
+}
+
+/**
+ * Docker name of a shared-files volume: `<logicalName>-<digest of its files>`, scoped to project and stack.
+ *
+ * Why a new volume per file set: the docker provider can only add or overwrite files in a volume (uploads into a
+ * created container), never remove one, and emptying a volume would mean running a shell in the app's image. A
+ * volume named by its files' digest holds exactly the current files: a changed (or emptied) set gets a fresh
+ * volume, the files container (replaced: new uploads) fills it, the replicas (replaced: new mount, new digest
+ * label) mount it, and Pulumi deletes the old volume at the end, once nothing uses it (create-before-delete).
+ * Only this pool's files live in these volumes (replicas mount them read-only), so nothing of the user's is lost.
+ */
+export function sharedVolumeName(logicalName: string, files: Readonly<Record<string, Buffer>>): string {
+    return dockerName(`${logicalName}-${filesDigest(files).slice(0, 12)}`);
 }
 
 /** The registrator labels of one replica (seed 003's SERVICE_<port>_NAME / _TAGS, plus a Consul HTTP check). */
@@ -256,9 +288,9 @@ export class AppServerPool extends pulumi.ComponentResource {
     public readonly tiers: readonly string[];
     /** The upstream servers of the pool (replica host names and port), for a load balancer. */
     public readonly upstreamServers: readonly UpstreamServer[];
-    /** The shared configuration volume. */
+    /** The shared configuration volume (named by its files' digest, see `sharedVolumeName`). */
     public readonly configVolume: docker.Volume;
-    /** The shared content volume. */
+    /** The shared content volume (named by its files' digest). */
     public readonly contentVolume: docker.Volume;
     /** The data-only container that puts the shared files into the volumes (undefined when there are none). */
     public readonly filesContainer: docker.Container | undefined;
@@ -272,6 +304,7 @@ export class AppServerPool extends pulumi.ComponentResource {
         const config = sharedFiles(APP_CONFIG_DIR, args.configDirectory, args.configFiles, `AppServerPool "${name}" configDirectory`);
         const content = sharedFiles(CONTENT_DIR, args.contentDirectory, args.contentFiles, `AppServerPool "${name}" contentDirectory`);
         super("dockercluster:app:AppServerPool", name, {}, opts);
+        args.network.claimAliases(r.tiers, [r.serviceName, ...r.replicaIds.map((id) => `${r.serviceName}-${id}`)], `AppServerPool "${name}"`);
 
         const project = pulumi.getProject();
         const stack = pulumi.getStack();
@@ -289,16 +322,19 @@ export class AppServerPool extends pulumi.ComponentResource {
             ...Object.fromEntries(Object.entries(content.files).map(([k, v]) => [`content/${k}`, v])),
         });
 
-        this.configVolume = new docker.Volume(
-            `${name}-config`,
-            { name: dockerName(`${name}-config`), labels: labelList(standardLabels(project, stack, name, "config")) },
-            { parent: this, deleteBeforeReplace: true },
-        );
-        this.contentVolume = new docker.Volume(
-            `${name}-content`,
-            { name: dockerName(`${name}-content`), labels: labelList(standardLabels(project, stack, name, "content")) },
-            { parent: this, deleteBeforeReplace: true },
-        );
+        // Named by their files' digest (see sharedVolumeName), so a change is a new volume created before the old
+        // one is deleted: no deleteBeforeReplace, which would try to remove the old volume while replicas use it.
+        const sharedVolume = (role: "config" | "content", files: Record<string, Buffer>): docker.Volume =>
+            new docker.Volume(
+                `${name}-${role}`,
+                {
+                    name: sharedVolumeName(`${name}-${role}`, files),
+                    labels: labelList({ ...standardLabels(project, stack, name, role), [FILES_DIGEST_LABEL]: filesDigest(files) }),
+                },
+                { parent: this },
+            );
+        this.configVolume = sharedVolume("config", config.files);
+        this.contentVolume = sharedVolume("content", content.files);
 
         const uploads = [...config.uploads, ...content.uploads];
         this.filesContainer =

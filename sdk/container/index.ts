@@ -61,14 +61,23 @@ export function checkResources(c: ArgChecker, argument: string, r: ContainerReso
 
 const DURATION = /^\d+(\.\d+)?(ns|us|ms|s|m|h)$/;
 
-/** Validates a health check, recording problems under `argument`. */
-export function checkHealthcheck(c: ArgChecker, argument: string, h: HealthcheckArgs | undefined): void {
+/**
+ * Validates a health check, recording problems under `argument`. `waitForHealthy`: whether creation waits for the
+ * container to be healthy, which can never happen with `["NONE"]` (Docker then reports no health at all).
+ */
+export function checkHealthcheck(c: ArgChecker, argument: string, h: HealthcheckArgs | undefined, waitForHealthy = false): void {
     if (!h) return;
     c.check(
         h.test.length > 0 && ["CMD", "CMD-SHELL", "NONE"].includes(h.test[0]),
         `${argument}.test`,
         `is ${JSON.stringify(h.test)}`,
         'start it with "CMD" (argv) or "CMD-SHELL" (one shell string)',
+    );
+    c.check(
+        !(waitForHealthy && h.test[0] === "NONE"),
+        `${argument}.test`,
+        'is ["NONE"] (no health check) while waitForHealthy is true, so creation would wait for a health status that never comes',
+        "set waitForHealthy: false, or give a real health check",
     );
     for (const k of ["interval", "timeout", "startPeriod"] as const) {
         const v = h[k];
@@ -78,10 +87,24 @@ export function checkHealthcheck(c: ArgChecker, argument: string, h: Healthcheck
 }
 
 /**
+ * URL paths we paste into nginx.conf (`proxy_pass`), into single- and double-quoted shell (the HTTP probe, a
+ * `printf` format) and into labels: "/" then only letters, digits and `- . _ ~ / : @ + , = & ?`. No whitespace,
+ * `;`, quotes, braces, `$`, `%` (a printf directive) or backslash.
+ */
+const URL_PATH = /^\/[A-Za-z0-9._~/:@+,=&?-]*$/;
+
+/** Whether `p` is a URL path safe to embed in generated config and shell (see {@link URL_PATH}). */
+export function isSafeUrlPath(p: string): boolean {
+    return typeof p === "string" && URL_PATH.test(p);
+}
+
+/**
  * A shell script that exits 0 when `GET http://127.0.0.1:<port><path>` answers 2xx, using whichever of bash, curl,
  * wget, python3 or ruby the image has — so one default health check fits slim Debian images with any of those runtimes.
  */
 export function httpProbeScript(port: number, pathname: string): string {
+    // Components validate paths first; this guards direct callers against shell or printf injection.
+    if (!isSafeUrlPath(pathname)) throw new Error(`httpProbeScript: path ${JSON.stringify(pathname)} is not a plain URL path; use "/" followed by letters, digits and - . _ ~ / : @ + , = & ?`);
     const url = `http://127.0.0.1:${port}${pathname}`;
     return [
         `u='${url}'`,

@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { checkResources, ContainerResources, healthcheckInput, resourceInputs } from "../container";
 import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
-import { checkTierNames, TieredNetwork } from "../network";
+import { checkAliases, checkTierNames, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 
 export const DEFAULT_CONSUL_IMAGE = "hashicorp/consul:1.15";
@@ -73,6 +73,7 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
             if (args.network.hasTier(tier)) {
                 c.check(!args.network.internal[tier], "tier", `"${tier}" is internal`, "registrator and consul need a non-internal tier shared with the apps");
             }
+            checkAliases(c, "alias", args.network, [tier], [alias], "set alias to a name no other container on the tier uses");
         }
         c.check(isDnsLabel(alias), "alias", `is "${alias}", not a DNS label`, "use lower-case letters, digits and inner hyphens");
         c.integer(resync, "resyncSeconds", 0, 86400);
@@ -86,6 +87,7 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
         c.throwIfAny();
         super("dockercluster:discovery:ServiceDiscovery", name, {}, opts);
         if (args.uiHostPort !== undefined) args.network.claimHostPort("127.0.0.1", args.uiHostPort, `ServiceDiscovery "${name}" (uiHostPort)`);
+        args.network.claimAliases([tier], [alias], `ServiceDiscovery "${name}"`);
 
         const project = pulumi.getProject();
         const stack = pulumi.getStack();

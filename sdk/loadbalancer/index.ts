@@ -11,6 +11,7 @@
  * healthy instances; the sidecar shares nginx's PID namespace and sends it SIGHUP (graceful reload) only when the
  * rendered file changed. Apps come and go without touching the load balancer's resources.
  */
+import { isIP } from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
@@ -19,7 +20,7 @@ import { checkResources, ContainerResources, FileUpload, fileUpload, healthcheck
 import { HttpReadiness } from "../../provider";
 import { ServiceDiscovery } from "../discovery";
 import { dockerName, labelList, standardLabels } from "../naming";
-import { checkTierNames, TieredNetwork } from "../network";
+import { checkAliases, checkTierNames, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 import { renderConsulTemplateConfig, renderUpstreamsFromInstances, renderUpstreamsTemplate } from "./consulTemplate";
 import { LocationSpec, readinessPaths, renderNginxConf, UpstreamSpec } from "./nginxConf";
@@ -67,15 +68,15 @@ export interface NginxLoadBalancerArgs {
     readonly routes: readonly NginxRoute[];
     /** Host port published (the only published port of a cluster). @default 80 */
     readonly hostPort?: number;
-    /** Host address the port is published on. @default "0.0.0.0" */
+    /** Host address (IPv4 or IPv6) the port is published on. @default "0.0.0.0" */
     readonly hostIp?: string;
     /** Port nginx listens on inside the container. @default 80 */
     readonly listenPort?: number;
     /** nginx image (official layout: /etc/nginx/nginx.conf, /etc/nginx/mime.types, user nginx). @default "nginx:stable-bookworm" */
     readonly image?: pulumi.Input<string>;
-    /** `server_name`. @default "_" */
+    /** `server_name`: space-separated host names (`example.com`, `*.example.com`, `.example.com`) or "_". @default "_" */
     readonly serverName?: string;
-    /** `client_max_body_size`. @default "1m" */
+    /** `client_max_body_size`: a number with an optional k, m or g suffix ("0" = no limit). @default "1m" */
     readonly clientMaxBodySize?: string;
     /** Static files. @default undefined (none) */
     readonly static?: NginxStaticArgs;
@@ -92,6 +93,9 @@ export interface NginxLoadBalancerArgs {
 }
 
 const ROUTE_PATH = /^\/([A-Za-z0-9._~-]+\/?)*$/;
+/** One `server_name` token: "_", or a host name with an optional leading `*.` / `.` or trailing `.*` (no regexes). */
+const SERVER_NAME_TOKEN = /^(_|(\*\.|\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(\.\*)?)$/;
+const BODY_SIZE = /^\d+[kKmMgG]?$/;
 const HEALTH_PATH = "/nginx-health";
 /** Prefix of the end-to-end readiness locations (static mode): `/nginx-ready/<upstream>`. */
 const READINESS_PATH = "/nginx-ready";
@@ -104,6 +108,8 @@ export interface ResolvedLbArgs {
     readonly listenPort: number;
     readonly mode: "static" | "consul-template";
     readonly staticUrlPath: string | undefined;
+    readonly serverName: string;
+    readonly clientMaxBodySize: string;
 }
 
 /** Applies defaults and validates; throws an ArgumentError before anything is created. Pure. */
@@ -125,28 +131,54 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
     }
     c.port(hostPort, "hostPort");
     c.port(listenPort, "listenPort");
-    c.check(/^(\d{1,3}\.){3}\d{1,3}$/.test(hostIp), "hostIp", `is "${hostIp}", not an IPv4 address`, 'use "0.0.0.0" or "127.0.0.1"');
+    c.check(isIP(hostIp) !== 0, "hostIp", `is "${hostIp}", not an IP address`, 'use an IPv4 or IPv6 address such as "0.0.0.0", "127.0.0.1" or "::1"');
     if (net && Number.isInteger(hostPort)) {
         const owner = net.hostPortOwner(hostIp, hostPort);
         c.check(owner === undefined, "hostPort", `${hostPort} is already published by ${owner}`, "pick another hostPort");
     }
+    // nginx answers to the load balancer's name on its tiers (other containers reach it as http://<name>).
+    if (net) checkAliases(c, "name", net, tiers, [name], "give the load balancer a name no other container on its tiers uses");
+    const serverName = args.serverName ?? "_";
+    c.check(
+        typeof serverName === "string" && serverName.split(" ").every((t) => SERVER_NAME_TOKEN.test(t)),
+        "serverName",
+        `is ${JSON.stringify(serverName)}, not a list of nginx server names`,
+        'use host names separated by single spaces, e.g. "example.com www.example.com" or "*.example.com", or "_" (no regexes)',
+    );
+    const clientMaxBodySize = args.clientMaxBodySize ?? "1m";
+    c.check(
+        typeof clientMaxBodySize === "string" && BODY_SIZE.test(clientMaxBodySize),
+        "clientMaxBodySize",
+        `is ${JSON.stringify(clientMaxBodySize)}, not an nginx size`,
+        'write a whole number with an optional k, m or g suffix, e.g. "64k" or "10m" ("0" for no limit)',
+    );
     c.check(["static", "consul-template"].includes(mode), "mode", `is "${mode}"`, 'use "static" or "consul-template"');
 
     c.check(Array.isArray(args.routes) && args.routes.length > 0, "routes", "is empty", 'route at least "/" to a pool');
     const routes: readonly NginxRoute[] = Array.isArray(args.routes) ? args.routes : [];
     const seenPaths = new Set<string>();
+    const services = new Map<string, { pool: AppServerPool; route: string }>();
     routes.forEach((route, i) => {
         const a = `routes[${i}]`;
         c.check(ROUTE_PATH.test(route.path), `${a}.path`, `is "${route.path}"`, 'use "/" or a prefix like "/users" (letters, digits, - _ . ~ /)');
-        const norm = route.path.replace(/\/+$/, "") || "/";
+        const norm = normalizePath(route.path);
         c.check(!seenPaths.has(norm), `${a}.path`, `"${route.path}" is routed twice`, "route each path prefix once");
         seenPaths.add(norm);
         if (staticUrlPath) {
-            c.check(norm !== staticUrlPath.replace(/\/+$/, ""), `${a}.path`, `"${route.path}" collides with the static path ${staticUrlPath}`, "move the route or static.urlPath");
+            c.check(norm !== normalizePath(staticUrlPath), `${a}.path`, `"${route.path}" collides with the static path ${staticUrlPath}`, "move the route or static.urlPath");
         }
         c.check(norm !== HEALTH_PATH, `${a}.path`, `"${route.path}" is the load balancer's own health path`, "use another path");
         c.check(route.pool instanceof AppServerPool, `${a}.pool`, "is not an AppServerPool", "pass an AppServerPool");
         if (!(route.pool instanceof AppServerPool)) return;
+        // The upstream is named by the service name: two pools sharing one would be merged into one upstream.
+        const other = services.get(route.pool.serviceName);
+        c.check(
+            other === undefined || other.pool === route.pool,
+            `${a}.pool`,
+            `has serviceName "${route.pool.serviceName}", like the different pool of ${other?.route}, so nginx would merge them into one upstream`,
+            "give each pool its own serviceName",
+        );
+        if (other === undefined) services.set(route.pool.serviceName, { pool: route.pool, route: a });
         const shared = route.pool.tiers.filter((t) => tiers.includes(t));
         c.check(
             shared.length > 0,
@@ -179,11 +211,34 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
     }
     checkResources(c, "resources", args.resources);
     c.throwIfAny();
-    return { tiers, hostPort, hostIp, listenPort, mode, staticUrlPath };
+    return { tiers, hostPort, hostIp, listenPort, mode, staticUrlPath, serverName, clientMaxBodySize };
 }
 
 function normalizePrefix(p: string): string {
     return p.endsWith("/") ? p : `${p}/`;
+}
+
+/** A path prefix without trailing slashes ("/" stays "/"), so "/x", "/x/" and "/", "/" compare equal. */
+function normalizePath(p: string): string {
+    return p.replace(/\/+$/, "") || "/";
+}
+
+/**
+ * The host part of a URL reaching `hostIp`: `forHumans` gives "localhost" for the loopback and wildcard IPv4
+ * addresses (127.0.0.1, 0.0.0.0), else "127.0.0.1" for the wildcard; IPv6 is bracketed, with "::" reached on "::1".
+ */
+export function urlHost(hostIp: string, forHumans: boolean): string {
+    if (hostIp === "0.0.0.0" || hostIp === "127.0.0.1") return forHumans ? "localhost" : "127.0.0.1";
+    if (isIP(hostIp) === 6) {
+        let bracketed = `[${hostIp}]`;
+        try {
+            bracketed = new URL(`http://${bracketed}/`).hostname; // canonical form: "[0:0:0:0:0:0:0:1]" -> "[::1]"
+        } catch {
+            // e.g. a zone id ("fe80::1%eth0"), which URLs cannot carry unescaped: keep it as given
+        }
+        return bracketed === "[::]" ? "[::1]" : bracketed;
+    }
+    return hostIp;
 }
 
 /** The upstreams (one per distinct pool, in route order) and locations of `routes`. Pure. */
@@ -220,7 +275,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
     public readonly readiness: HttpReadiness;
     /** The published port. */
     public readonly hostPort: number;
-    /** `http://localhost:<hostPort>/`. */
+    /** `http://<host>:<hostPort>/`: localhost when published on 0.0.0.0 or 127.0.0.1, else hostIp (IPv6 bracketed). */
     public readonly url: string;
 
     constructor(name: string, args: NginxLoadBalancerArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -233,6 +288,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         }
         super("dockercluster:loadbalancer:NginxLoadBalancer", name, {}, opts);
         args.network.claimHostPort(r.hostIp, r.hostPort, `NginxLoadBalancer "${name}" (hostPort)`);
+        args.network.claimAliases(r.tiers, [name], `NginxLoadBalancer "${name}"`);
 
         const project = pulumi.getProject();
         const stack = pulumi.getStack();
@@ -240,12 +296,12 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         const consulMode = r.mode === "consul-template";
         this.nginxConf = renderNginxConf({
             listenPort: r.listenPort,
-            serverName: args.serverName ?? "_",
+            serverName: r.serverName,
             user: "nginx",
             upstreams: consulMode ? { include: `${UPSTREAMS_DIR}/*.conf` } : upstreams,
             locations,
             ...(r.staticUrlPath ? { static: { urlPath: r.staticUrlPath, root: `${STATIC_ROOT}/` } } : {}),
-            clientMaxBodySize: args.clientMaxBodySize ?? "1m",
+            clientMaxBodySize: r.clientMaxBodySize,
             healthPath: HEALTH_PATH,
             ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
             mimeTypes: "/etc/nginx/mime.types",
@@ -340,7 +396,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         }
 
         // `pulumi up` returns when every route answers end to end through the published port.
-        const probeHost = r.hostIp === "0.0.0.0" ? "127.0.0.1" : r.hostIp;
+        const probeHost = urlHost(r.hostIp, false);
         this.readiness = new HttpReadiness(
             `${name}-ready`,
             { urls: (ready.length ? ready : [HEALTH_PATH]).map((p) => `http://${probeHost}:${r.hostPort}${p}`), timeoutSeconds: 120, triggers: [this.container.id] },
@@ -348,7 +404,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         );
 
         this.hostPort = r.hostPort;
-        this.url = `http://localhost:${r.hostPort}/`;
+        this.url = `http://${urlHost(r.hostIp, true)}:${r.hostPort}/`;
         this.registerOutputs({ containerName: this.container.name, hostPort: this.hostPort, url: this.url });
     }
 }

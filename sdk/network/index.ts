@@ -74,6 +74,26 @@ export function checkTierNames(c: ArgChecker, argument: string, wanted: readonly
 }
 
 /**
+ * Records a problem in `c` for each of `aliases` that another component already answers to on one of `tiers` of
+ * `network`: Docker DNS would round-robin the name across both, sending some connections to the wrong container.
+ */
+export function checkAliases(
+    c: ArgChecker,
+    argument: string,
+    network: TieredNetwork,
+    tiers: readonly string[],
+    aliases: readonly string[],
+    fix: string,
+): void {
+    for (const tier of tiers) {
+        for (const alias of aliases) {
+            const owner = network.aliasOwner(tier, alias);
+            c.check(owner === undefined, argument, `gives the host name "${alias}", which ${owner} already answers to on tier "${tier}"`, fix);
+        }
+    }
+}
+
+/**
  * A set of named Docker networks ("tiers"). Containers of the other components join tiers by name; unknown tier
  * names are rejected when those components are constructed.
  */
@@ -87,6 +107,8 @@ export class TieredNetwork extends pulumi.ComponentResource {
     /** Tier name → whether it is internal. */
     public readonly internal: Readonly<Record<string, boolean>>;
     private readonly hostPorts: { ip: string; port: number; owner: string }[] = [];
+    /** `<tier>/<alias>` → the component whose containers answer to that name. */
+    private readonly aliases = new Map<string, string>();
 
     constructor(name: string, args: TieredNetworkArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
         const tiers = args.tiers ?? STANDARD_TIERS;
@@ -127,13 +149,27 @@ export class TieredNetwork extends pulumi.ComponentResource {
 
     /**
      * Who already publishes host port `port` on `ip` in this cluster (components that share this network), or
-     * undefined. `0.0.0.0` conflicts with every address.
+     * undefined. `0.0.0.0` and `::` conflict with every address.
      */
     hostPortOwner(ip: string, port: number): string | undefined {
+        const any = (a: string): boolean => a === "0.0.0.0" || a === "::";
         for (const claim of this.hostPorts) {
-            if (claim.port === port && (claim.ip === ip || claim.ip === "0.0.0.0" || ip === "0.0.0.0")) return claim.owner;
+            if (claim.port === port && (claim.ip === ip || any(claim.ip) || any(ip))) return claim.owner;
         }
         return undefined;
+    }
+
+    /** Which component's containers already answer to host name `alias` on `tier`, or undefined. */
+    aliasOwner(tier: string, alias: string): string | undefined {
+        return this.aliases.get(`${tier}/${alias}`);
+    }
+
+    /**
+     * Records that `owner`'s containers answer to `aliases` on `tiers`, so a later component using one of those
+     * names on the same tier is rejected (see {@link checkAliases}). One owner may use a name on several containers.
+     */
+    claimAliases(tiers: readonly string[], aliases: readonly string[], owner: string): void {
+        for (const tier of tiers) for (const alias of aliases) this.aliases.set(`${tier}/${alias}`, owner);
     }
 
     /** Records that `owner` publishes `ip:port`, so a later component publishing the same port is rejected. */

@@ -9,10 +9,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { Bootstrap } from "../../provider";
-import type { BootstrapContentArgs, BootstrapMigrationSetArgs, BootstrapWaitArgs } from "../../provider";
+import type { BootstrapArgs, BootstrapContentArgs, BootstrapMigrationSetArgs, BootstrapWaitArgs } from "../../provider";
+import { precheckBootstrapArgs } from "../../provider/resource";
 import { checkHealthcheck, checkResources, ContainerResources, healthcheckInput, HealthcheckArgs, resourceInputs, RestartPolicy } from "../container";
 import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
-import { checkTierNames, TieredNetwork } from "../network";
+import { checkAliases, checkTierNames, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 
 /** The default Postgres image (the official image's Debian 12 variant). */
@@ -82,7 +83,10 @@ export interface PostgresClusterArgs {
     readonly restart?: RestartPolicy;
 }
 
-/** Applies defaults and validates; throws an ArgumentError before anything is created. Pure. */
+/**
+ * Applies defaults and validates, including the bootstrap's own checks; throws an ArgumentError before anything is
+ * created. Pure but for reading the migration and content directories.
+ */
 export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
     const r = {
         tier: args.tier ?? "db",
@@ -98,7 +102,10 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
     };
     const c = new ArgChecker("PostgresCluster", name);
     c.check(args.network instanceof TieredNetwork, "network", "is not a TieredNetwork", "pass the cluster's TieredNetwork");
-    if (args.network instanceof TieredNetwork) checkTierNames(c, "tier", [r.tier], args.network.tierNames);
+    if (args.network instanceof TieredNetwork) {
+        checkTierNames(c, "tier", [r.tier], args.network.tierNames);
+        checkAliases(c, "alias", args.network, [r.tier], [r.alias], "set alias to a name no other container on the tier uses");
+    }
     c.check(isDnsLabel(r.alias), "alias", `is "${r.alias}", not a DNS label`, "use lower-case letters, digits and inner hyphens");
     c.check(IDENT.test(r.adminUser), "adminUser", `is "${r.adminUser}"`, "use a plain lower-case SQL identifier");
     c.check(IDENT.test(r.appRole), "appRole", `is "${r.appRole}"`, "use a plain lower-case SQL identifier");
@@ -110,14 +117,56 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
         c.check(owner === undefined, "adminHostPort", `${args.adminHostPort} is already published by ${owner}`, "pick another port");
     }
     c.check(!(r.protectDataVolume && !r.retainDataVolume), "protectDataVolume", "is true while retainDataVolume is false", "retain the volume too, or drop protection");
-    checkHealthcheck(c, "healthcheck", args.healthcheck);
+    checkHealthcheck(c, "healthcheck", args.healthcheck, r.waitForHealthy);
     checkResources(c, "resources", args.resources);
-    const sets = args.migrationSets ?? [];
-    const setNames = sets.map((s) => s.name);
-    const dup = setNames.find((s, i) => setNames.indexOf(s) !== i);
-    c.check(dup === undefined, "migrationSets", `name the set "${dup}" twice`, "give every migration set its own name");
+    // The bootstrap's own check (names, extensions, migration sets, content, their files), run now rather than
+    // during `up`: the same rules, on the inputs this component will give it (unknown values as placeholders).
+    for (const f of precheckBootstrapArgs(bootstrapArgs(r, args, { host: "placeholder", port: 5432, password: args.adminPassword ?? "placeholder" }, args.appPassword ?? "placeholder"))) {
+        const argument = bootstrapArgument(f.property, r.appRole);
+        if (c.has(argument)) continue; // already reported by the stricter checks above
+        const cut = f.reason.indexOf("; ");
+        c.check(
+            false,
+            argument,
+            `is rejected by the bootstrap: ${cut >= 0 ? f.reason.slice(0, cut) : f.reason}`,
+            cut >= 0 ? f.reason.slice(cut + 2) : `change ${argument}`,
+        );
+    }
     c.throwIfAny();
     return r;
+}
+
+/** The Bootstrap's arguments for these component arguments; `resolvePostgresArgs` checks exactly these. Pure. */
+function bootstrapArgs(
+    r: { readonly adminUser: string; readonly appRole: string; readonly database: string; readonly extensions: string[]; readonly alias: string },
+    args: PostgresClusterArgs,
+    admin: { host: pulumi.Input<string>; port: number; password: pulumi.Input<string> },
+    appPassword: pulumi.Input<string>,
+): BootstrapArgs {
+    return {
+        connection: { host: admin.host, port: admin.port, user: r.adminUser, password: admin.password, maintenanceDatabase: "postgres" },
+        ...(args.bootstrapWait ? { wait: args.bootstrapWait } : {}),
+        roles: [{ name: r.appRole, login: true, password: appPassword }],
+        database: { name: r.database, extensions: r.extensions },
+        migrationSets: [...(args.migrationSets ?? [])],
+        ...(args.content ? { content: args.content } : {}),
+        onDelete: args.bootstrapOnDelete ?? "retain",
+        applicationRole: r.appRole,
+        applicationEndpoint: { host: r.alias, port: 5432 },
+    };
+}
+
+/** This component's argument behind a property of the bootstrap's wire inputs. */
+function bootstrapArgument(property: string, appRole: string): string {
+    if (property === "connection.user" || property === "database.owner") return "adminUser";
+    if (property === "database.name") return "database";
+    if (property === "database.extensions") return "extensions";
+    if (property === "onDelete") return "bootstrapOnDelete";
+    if (property === "connection.password") return "adminPassword";
+    if (property === `roles.${appRole}.password`) return "appPassword";
+    if (property === `roles.${appRole}` || property.startsWith(`roles.${appRole}.`)) return "appRole";
+    if (property.startsWith("wait.")) return `bootstrapWait.${property.slice("wait.".length)}`;
+    return property; // migrationSets[i]..., content...: the same names as this component's arguments
 }
 
 /**
@@ -158,6 +207,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const stack = pulumi.getStack();
         const net = args.network;
         if (args.adminHostPort !== undefined) net.claimHostPort("127.0.0.1", args.adminHostPort, `PostgresCluster "${name}" (adminHostPort)`);
+        net.claimAliases([r.tier], [r.alias], `PostgresCluster "${name}"`);
 
         const adminPassword = pulumi.secret(
             args.adminPassword ??
@@ -240,17 +290,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
 
         this.bootstrap = new Bootstrap(
             `${name}-bootstrap`,
-            {
-                connection: { host: adminHost, port: adminPort, user: r.adminUser, password: adminPassword, maintenanceDatabase: "postgres" },
-                ...(args.bootstrapWait ? { wait: args.bootstrapWait } : {}),
-                roles: [{ name: r.appRole, login: true, password: appPassword }],
-                database: { name: r.database, extensions: r.extensions },
-                migrationSets: [...(args.migrationSets ?? [])],
-                ...(args.content ? { content: args.content } : {}),
-                onDelete: args.bootstrapOnDelete ?? "retain",
-                applicationRole: r.appRole,
-                applicationEndpoint: { host: r.alias, port: 5432 },
-            },
+            bootstrapArgs(r, args, { host: adminHost, port: adminPort, password: adminPassword }, appPassword),
             { parent: this, dependsOn: [this.container] },
         );
 

@@ -41,6 +41,11 @@ export class ArgChecker {
         return ok;
     }
 
+    /** Whether a problem with `argument` is already recorded (so a second source of checks does not repeat it). */
+    has(argument: string): boolean {
+        return this.problems.some((p) => p.argument === argument);
+    }
+
     /** `value` is undefined or an integer in [min, max]. */
     integer(value: number | undefined, argument: string, min: number, max: number, fix?: string): boolean {
         if (value === undefined) return true;

@@ -1,4 +1,4 @@
-import { APP_CONFIG_DIR, AppServerPool, ArgumentError, CONTENT_DIR, FILES_DIGEST_LABEL, PostgresCluster, ServiceDiscovery, TieredNetwork } from "../../sdk";
+import { APP_CONFIG_DIR, AppServerPool, ArgumentError, CONTENT_DIR, FILES_DIGEST_LABEL, filesDigest, PostgresCluster, ServiceDiscovery, TieredNetwork } from "../../sdk";
 import type { AppServerPoolArgs } from "../../sdk";
 import { Graph, peek, runProgram } from "./support/graph";
 
@@ -10,6 +10,11 @@ function cluster(extra: Partial<AppServerPoolArgs> = {}) {
     const db = new PostgresCluster("db", { network });
     const app = new AppServerPool("app", { network, image: "sha256:appimage", database: db, ...extra });
     return { network, db, app };
+}
+
+/** The 12-hex digest suffix of a shared volume holding `files` (relative path → text). */
+function suffix(files: Record<string, string> = {}): string {
+    return filesDigest(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.from(v, "utf8")]))).slice(0, 12);
 }
 
 function poolChildren(graph: Graph): Record<string, string> {
@@ -29,7 +34,8 @@ describe("AppServerPool", () => {
         });
         for (const c of ["app-config", "app-content", "app-files", "app-r0", "app-r1"]) expect(graph.parentName(c)).toBe("app");
         expect(graph.get("app-r0").inputs.name).toBe("shop-dev-app-r0");
-        expect(graph.get("app-config").inputs.name).toBe("shop-dev-app-config");
+        expect(graph.get("app-config").inputs.name).toBe(`shop-dev-app-config-${suffix({ "app.json": "{}\n" })}`);
+        expect(graph.get("app-content").inputs.name).toBe(`shop-dev-app-content-${suffix()}`);
     });
 
     test("replicas start after the bootstrap (after Postgres) and after the shared files", async () => {
@@ -59,8 +65,8 @@ describe("AppServerPool", () => {
             WEB_CONCURRENCY: "4",
         });
         expect(r1.inputs.volumes).toEqual([
-            { volumeName: "shop-dev-app-config", containerPath: APP_CONFIG_DIR, readOnly: true },
-            { volumeName: "shop-dev-app-content", containerPath: CONTENT_DIR, readOnly: true },
+            { volumeName: `shop-dev-app-config-${suffix()}`, containerPath: APP_CONFIG_DIR, readOnly: true },
+            { volumeName: `shop-dev-app-content-${suffix()}`, containerPath: CONTENT_DIR, readOnly: true },
         ]);
         expect(r1.inputs.healthcheck.tests[0]).toBe("CMD-SHELL");
         expect(r1.inputs.healthcheck.tests[1]).toContain("http://127.0.0.1:8000/healthz");
@@ -96,6 +102,36 @@ describe("AppServerPool", () => {
 
         const changed = await runProgram(() => cluster({ configFiles: { "app.json": '{"name":"y"}\n' }, contentFiles: { "locale/en.json": '{"hi":"Hello"}\n' } }));
         expect(changed.graph.labelsOf("app-r0")[FILES_DIGEST_LABEL]).not.toBe(result.app.filesDigest);
+    });
+
+    test("shared volumes hold exactly the current files: a removed file means a fresh volume, never a stale one", async () => {
+        const both = { "app.json": "{}\n", "old.json": "{}\n" };
+        const before = await runProgram(() => cluster({ configFiles: both, contentFiles: { "locale/en.json": "{}" } }), { project: "shop", stack: "dev" });
+        const after = await runProgram(() => cluster({ configFiles: { "app.json": "{}\n" }, contentFiles: { "locale/en.json": "{}" } }), { project: "shop", stack: "dev" });
+        const name = (g: Graph, v: string): string => g.get(v).inputs.name;
+
+        // The config volume is a new one, holding only what the files container uploads now (no old.json)...
+        expect(name(before.graph, "app-config")).toBe(`shop-dev-app-config-${suffix(both)}`);
+        expect(name(after.graph, "app-config")).toBe(`shop-dev-app-config-${suffix({ "app.json": "{}\n" })}`);
+        expect(after.graph.get("app-files").inputs.uploads.map((u: { file: string }) => u.file)).toEqual(["/etc/app/app.json", "/srv/content/locale/en.json"]);
+        expect(after.graph.get("app-files").inputs.volumes.map((v: { volumeName: string }) => v.volumeName)).toEqual([name(after.graph, "app-config"), name(after.graph, "app-content")]);
+        // ...the unchanged content volume stays, and every replica mounts the new volume (and is replaced: new digest).
+        expect(name(after.graph, "app-content")).toBe(name(before.graph, "app-content"));
+        for (const r of ["app-r0", "app-r1"]) {
+            expect(after.graph.get(r).inputs.volumes.map((v: { volumeName: string }) => v.volumeName)).toEqual([name(after.graph, "app-config"), name(after.graph, "app-content")]);
+            expect(after.graph.dependencyNames(r)).toEqual(expect.arrayContaining(["app-config", "app-content", "app-files"]));
+        }
+        expect(after.graph.labelsOf("app-r0")[FILES_DIGEST_LABEL]).not.toBe(before.graph.labelsOf("app-r0")[FILES_DIGEST_LABEL]);
+        // Create the new volume before deleting the old one: deleting first would fail while replicas still use it.
+        for (const v of ["app-config", "app-content"]) expect(after.graph.get(v).deleteBeforeReplace).toBe(false);
+        expect(after.graph.labelsOf("app-config")[FILES_DIGEST_LABEL]).toBe(filesDigest({ "app.json": Buffer.from("{}\n") }));
+
+        // Removing every file: no files container, and empty volumes replace the ones that held files.
+        const none = await runProgram(() => cluster(), { project: "shop", stack: "dev" });
+        expect(none.graph.has("app-files")).toBe(false);
+        expect(name(none.graph, "app-config")).toBe(`shop-dev-app-config-${suffix()}`);
+        expect(name(none.graph, "app-content")).toBe(`shop-dev-app-content-${suffix()}`);
+        expect(name(none.graph, "app-content")).not.toBe(name(before.graph, "app-content"));
     });
 
     test("no shared files: no files container", async () => {
@@ -147,6 +183,36 @@ describe("AppServerPool", () => {
         expect(graph.get("user-r0").secretInputs.has("envs")).toBe(false); // no database, nothing secret
     });
 
+    test("accepted: a health path with a query, and NONE when not waiting for health", async () => {
+        const { graph } = await runProgram(() => cluster({ healthPath: "/health/v1.2_x~y:z@a+b,c=d&e?full=1" }));
+        expect(graph.get("app-r0").inputs.healthcheck.tests[1]).toContain("http://127.0.0.1:8000/health/v1.2_x~y:z@a+b,c=d&e?full=1");
+        const none = await runProgram(() => cluster({ healthcheck: { test: ["NONE"] }, waitForHealthy: false }));
+        expect(none.graph.get("app-r0").inputs.healthcheck.tests).toEqual(["NONE"]);
+    });
+
+    test("host names are unique per tier: a second pool with the same service or replica names is rejected", async () => {
+        const attempt = (second: Partial<AppServerPoolArgs> & { name: string }) =>
+            runProgram(() => {
+                const network = new TieredNetwork("net");
+                new AppServerPool("api", { network, tiers: ["app"], image: "img" });
+                const { name, ...rest } = second;
+                try {
+                    new AppServerPool(name, { network, image: "img", ...rest });
+                } catch (e) {
+                    return e;
+                }
+                return undefined;
+            });
+        const same = await attempt({ name: "api2", tiers: ["app"], serviceName: "api" });
+        expect(same.result).toBeInstanceOf(ArgumentError);
+        expect((same.result as Error).message).toMatch(/AppServerPool "api2": serviceName gives the host name "api", which AppServerPool "api" already answers to on tier "app"/);
+        expect(same.graph.names().filter((n) => n.startsWith("api2"))).toEqual([]);
+        const replica = await attempt({ name: "api-r1", tiers: ["app"] });
+        expect((replica.result as Error).message).toMatch(/serviceName gives the host name "api-r1", which AppServerPool "api" already answers to on tier "app"/);
+        // Another tier is another DNS namespace.
+        expect((await attempt({ name: "api2", tiers: ["web"], serviceName: "api" })).result).toBeUndefined();
+    });
+
     test("bad configuration fails with a clear message before any child is registered", async () => {
         const cases: [Partial<AppServerPoolArgs>, RegExp][] = [
             [{ replicas: 0 }, /AppServerPool "app": replicas is 0, must be an integer from 1 to 100; run at least 1 replica/],
@@ -159,6 +225,17 @@ describe("AppServerPool", () => {
             [{ replicaNames: ["a", "a"] }, /replicaNames lists "a" twice/],
             [{ port: 0 }, /port is 0, must be an integer from 1 to 65535/],
             [{ configFiles: { "../etc/passwd": "x" } }, /configFiles\["..\/etc\/passwd"\] is not a safe relative path/],
+            // healthPath lands in nginx.conf (proxy_pass ...;), single-quoted shell and a printf format.
+            [{ healthPath: "/healthz'; touch /tmp/pwned; '" }, /healthPath is "\/healthz'; touch \/tmp\/pwned; '", not a plain URL path; use "\/" followed by letters/],
+            [{ healthPath: "/health check" }, /healthPath is "\/health check", not a plain URL path/],
+            [{ healthPath: "/h;return 200" }, /healthPath is "\/h;return 200", not a plain URL path/],
+            [{ healthPath: "/h/$x" }, /healthPath is "\/h\/\$x", not a plain URL path/],
+            [{ healthPath: "/100%" }, /healthPath is "\/100%", not a plain URL path/],
+            [{ healthPath: "healthz" }, /healthPath is "healthz", not a plain URL path/],
+            // A disabled health check can never report healthy, and waitForHealthy defaults to true.
+            [{ healthcheck: { test: ["NONE"] } }, /healthcheck\.test is \["NONE"\] \(no health check\) while waitForHealthy is true.*; set waitForHealthy: false, or give a real health check/],
+            // The database answers to "postgres" on the db tier; a pool of that name would share its DNS name.
+            [{ serviceName: "postgres" }, /serviceName gives the host name "postgres", which PostgresCluster "db" already answers to on tier "db"; set serviceName/],
         ];
         for (const [extra, message] of cases) {
             const run = runProgram(() => {

@@ -1,4 +1,4 @@
-import { ArgumentError, ServiceDiscovery, TieredNetwork } from "../../sdk";
+import { AppServerPool, ArgumentError, ServiceDiscovery, TieredNetwork } from "../../sdk";
 import { runProgram } from "./support/graph";
 
 describe("ServiceDiscovery", () => {
@@ -43,5 +43,33 @@ describe("ServiceDiscovery", () => {
             expect((result as Error).message).toMatch(msg);
             expect(graph.names().filter((n) => n.startsWith("sd"))).toEqual([]);
         }
+    });
+
+    test("Consul's host name is its own on its tier: a pool already answering to it is rejected, and the other way round", async () => {
+        const { graph, result } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            new AppServerPool("consul", { network, tiers: ["app"], image: "img" });
+            try {
+                new ServiceDiscovery("sd", { network });
+            } catch (e) {
+                return e;
+            }
+            return undefined;
+        });
+        expect(result).toBeInstanceOf(ArgumentError);
+        expect((result as Error).message).toMatch(/ServiceDiscovery "sd": alias gives the host name "consul", which AppServerPool "consul" already answers to on tier "app"; set alias/);
+        expect(graph.names().filter((n) => n.startsWith("sd"))).toEqual([]);
+
+        const after = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            new ServiceDiscovery("sd", { network });
+            try {
+                new AppServerPool("consul", { network, tiers: ["app"], image: "img" });
+            } catch (e) {
+                return e;
+            }
+            return undefined;
+        });
+        expect((after.result as Error).message).toMatch(/AppServerPool "consul": serviceName gives the host name "consul", which ServiceDiscovery "sd" already answers to on tier "app"/);
     });
 });

@@ -29,12 +29,21 @@ function pathWithOnly(tool: string): string[] | undefined {
     return [dir];
 }
 
+/** The widest health path AppServerPool accepts: every allowed punctuation character, and a query. */
+const WIDE_PATH = "/health/v1.2_x~y:z@a+b,c=d&e?full=1";
+
+/** A PATH holding only `tools` (symlinks to the real ones), or undefined when one is missing. */
+function pathWithAll(tools: string[]): string[] | undefined {
+    const dirs = tools.map((t) => pathWithOnly(t));
+    return dirs.every((d) => d !== undefined) ? dirs.flatMap((d) => d!) : undefined;
+}
+
 describe("httpProbeScript (real /bin/sh against a local server)", () => {
     let server: http.Server;
     let port = 0;
     beforeAll(async () => {
         server = http.createServer((req, res) => {
-            res.statusCode = req.url === "/healthz" ? 200 : 503;
+            res.statusCode = req.url === "/healthz" || req.url === WIDE_PATH ? 200 : 503;
             res.end("x");
         });
         await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -59,6 +68,25 @@ describe("httpProbeScript (real /bin/sh against a local server)", () => {
             expect(await run(httpProbeScript(port, "/broken"), dirs)).not.toBe(0);
         });
     }
+
+    // bash's variant puts the path into a printf format inside single quotes: the strictest place it lands.
+    for (const tools of [["bash", "head", "grep"], ["curl"], ["python3"]]) {
+        test(`the widest accepted health path reaches the server intact using only ${tools.join(" + ")}`, async () => {
+            const dirs = pathWithAll(tools);
+            if (!dirs) {
+                console.warn(`${tools.join(", ")} not installed here; probe variant not exercised`);
+                return;
+            }
+            expect(await run(httpProbeScript(port, WIDE_PATH), dirs)).toBe(0);
+            expect(await run(httpProbeScript(port, "/healthz/other"), dirs)).not.toBe(0);
+        });
+    }
+
+    test("refuses a path that could break out of the script's quoting", () => {
+        for (const bad of ["/h'; touch /tmp/x; '", "/h x", "/$(id)", "/100%d", '/h"', "/h\\n"]) {
+            expect(() => httpProbeScript(8000, bad)).toThrow(/is not a plain URL path/);
+        }
+    });
 
     test("fails with a message when the image has none of the tools", async () => {
         const empty = fs.mkdtempSync(path.join(os.tmpdir(), "probe-none-"));

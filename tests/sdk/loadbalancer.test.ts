@@ -115,6 +115,16 @@ describe("NginxLoadBalancer (static mode)", () => {
             [(network, app) => ({ network, routes: [{ path: "/", pool: app }], hostPort: 15432 }), /hostPort 15432 is already published by PostgresCluster "db" \(adminHostPort\); pick another hostPort/],
             [(network, app) => ({ network, routes: [{ path: "/", pool: app }], mode: "consul-template" }), /discovery is missing; pass the ServiceDiscovery/],
             [(network, app) => ({ network, routes: [{ path: "no-slash", pool: app }] }), /routes\[0\].path is "no-slash"/],
+            // "/" vs "/" used to compare as "/" vs "" and render `location /` twice (nginx -t: duplicate location).
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], static: { urlPath: "/", files: {} } }), /routes\[0\].path "\/" collides with the static path \/; move the route or static.urlPath/],
+            [(network, app) => ({ network, routes: [{ path: "/assets/", pool: app }], static: { urlPath: "/assets", files: {} } }), /routes\[0\].path "\/assets\/" collides with the static path \/assets\//],
+            // Strings pasted into nginx.conf.
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], serverName: "example.com; include /etc/passwd" }), /serverName is "example.com; include \/etc\/passwd", not a list of nginx server names; use host names/],
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], serverName: "~^(www\\.)?example\\.com$" }), /serverName is .*, not a list of nginx server names/],
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], serverName: "" }), /serverName is "", not a list of nginx server names/],
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], clientMaxBodySize: "10m; deny all" }), /clientMaxBodySize is "10m; deny all", not an nginx size; write a whole number with an optional k, m or g suffix/],
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], clientMaxBodySize: "1.5m" }), /clientMaxBodySize is "1.5m", not an nginx size/],
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], hostIp: "localhost" }), /hostIp is "localhost", not an IP address; use an IPv4 or IPv6 address/],
         ];
         for (const [make, message] of cases) {
             const { graph, result } = await runProgram(() => {
@@ -131,6 +141,70 @@ describe("NginxLoadBalancer (static mode)", () => {
             expect(result).toBeInstanceOf(ArgumentError);
             expect((result as Error).message).toMatch(message);
             expect(graph.names().filter((n) => n === "web" || n.startsWith("web-"))).toEqual([]);
+        }
+    });
+
+    test("accepts the widest serverName and clientMaxBodySize forms (nginx -t checks them in nginx-conf.test.ts)", async () => {
+        for (const [serverName, clientMaxBodySize] of [
+            ["example.com *.example.org .example.net www.example.* 10.0.0.1 _", "10M"],
+            ["_", "0"],
+            ["a-b.c1", "64k"],
+        ]) {
+            const { result } = await runProgram(() => staticCluster(1, { serverName, clientMaxBodySize }));
+            expect(result.web.nginxConf).toContain(`server_name ${serverName};`);
+            expect(result.web.nginxConf).toContain(`client_max_body_size ${clientMaxBodySize};`);
+        }
+    });
+
+    test("two pools with the same serviceName are rejected instead of merged into one upstream", async () => {
+        const { graph, result } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            // Different tiers, so the host names do not clash; but the nginx upstream is named by serviceName.
+            const a = new AppServerPool("api-a", { network, tiers: ["app"], image: "img", serviceName: "api" });
+            const b = new AppServerPool("api-b", { network, tiers: ["web"], image: "img", serviceName: "api" });
+            try {
+                new NginxLoadBalancer("lb", { network, routes: [{ path: "/a", pool: a }, { path: "/a2", pool: a }, { path: "/b", pool: b }] });
+            } catch (e) {
+                return e;
+            }
+            return undefined;
+        });
+        expect(result).toBeInstanceOf(ArgumentError);
+        expect((result as Error).message).toBe(
+            'NginxLoadBalancer "lb": routes[2].pool has serviceName "api", like the different pool of routes[0], so nginx would merge them into one upstream; give each pool its own serviceName',
+        );
+        expect(graph.names().filter((n) => n === "lb" || n.startsWith("lb-"))).toEqual([]);
+    });
+
+    test("its name is its host name on its tiers: a pool already answering to it is rejected", async () => {
+        const { result } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            const site = new AppServerPool("site", { network, tiers: ["app"], image: "img" });
+            try {
+                new NginxLoadBalancer("site", { network, routes: [{ path: "/", pool: site }] });
+            } catch (e) {
+                return e;
+            }
+            return undefined;
+        });
+        expect((result as Error).message).toMatch(/NginxLoadBalancer "site": name gives the host name "site", which AppServerPool "site" already answers to on tier "app"; give the load balancer a name/);
+    });
+
+    test("url names the address the port is published on: localhost for 0.0.0.0 and 127.0.0.1, IPv6 bracketed", async () => {
+        const cases: [string | undefined, string, string][] = [
+            [undefined, "http://localhost:8080/", "http://127.0.0.1:8080/nginx-ready/app"],
+            ["127.0.0.1", "http://localhost:8080/", "http://127.0.0.1:8080/nginx-ready/app"],
+            ["192.168.10.5", "http://192.168.10.5:8080/", "http://192.168.10.5:8080/nginx-ready/app"],
+            ["::1", "http://[::1]:8080/", "http://[::1]:8080/nginx-ready/app"],
+            ["0:0:0:0:0:0:0:1", "http://[::1]:8080/", "http://[::1]:8080/nginx-ready/app"],
+            ["::", "http://[::1]:8080/", "http://[::1]:8080/nginx-ready/app"],
+            ["fd00::5", "http://[fd00::5]:8080/", "http://[fd00::5]:8080/nginx-ready/app"],
+        ];
+        for (const [hostIp, url, probe] of cases) {
+            const { graph, result } = await runProgram(() => staticCluster(1, { hostPort: 8080, ...(hostIp ? { hostIp } : {}) }));
+            expect(result.web.url).toBe(url);
+            expect(graph.get("web-ready").inputs.urls).toEqual([probe]);
+            expect(graph.get("web-nginx").inputs.ports).toEqual([{ internal: 80, external: 8080, ip: hostIp ?? "0.0.0.0" }]);
         }
     });
 

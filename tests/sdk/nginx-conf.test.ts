@@ -221,6 +221,42 @@ describe("real nginx", () => {
         }
     });
 
+    test("nginx -t accepts the widest serverName, clientMaxBodySize and pool healthPath the components accept", () => {
+        // Each value passes NginxLoadBalancer's / AppServerPool's validation (tests/sdk/loadbalancer.test.ts).
+        const nginx = requireNginx();
+        for (const [serverName, clientMaxBodySize] of [
+            ["example.com *.example.org .example.net www.example.* 10.0.0.1 _", "10M"],
+            ["_", "0"],
+            ["a-b.c1", "64k"],
+        ]) {
+            const dir = tmpdir();
+            const conf = renderNginxConf(
+                localSpec(dir, {
+                    serverName,
+                    clientMaxBodySize,
+                    upstreams: [{ name: "app", servers: [{ host: "127.0.0.1", port: 18000 }], healthPath: "/health/v1.2_x~y:z@a+b,c=d&e?full=1" }],
+                    readinessPath: "/nginx-ready",
+                    static: undefined,
+                }),
+            );
+            expect(nginxTest(nginx, conf, dir)).toEqual({ ok: true, output: "" });
+        }
+    });
+
+    test('static files at "/" beside a route "/" is a duplicate location, which is why the load balancer rejects it', () => {
+        const nginx = requireNginx();
+        const dir = tmpdir();
+        const conf = renderNginxConf(
+            localSpec(dir, {
+                upstreams: [{ name: "app", servers: [{ host: "127.0.0.1", port: 18000 }] }],
+                static: { urlPath: "/", root: `${dir}/static/` },
+            }),
+        );
+        const r = nginxTest(nginx, conf, dir);
+        expect(r.ok).toBe(false);
+        expect(r.output).toMatch(/duplicate location "\/"/);
+    });
+
     test("nginx -t rejects a broken config (the check is real)", () => {
         const nginx = requireNginx();
         const dir = tmpdir();

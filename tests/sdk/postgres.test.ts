@@ -130,13 +130,82 @@ describe("PostgresCluster", () => {
             [{ adminHostPort: 70000 }, /adminHostPort is 70000, must be an integer from 1 to 65535/],
             [{ retainDataVolume: false, protectDataVolume: true }, /protectDataVolume is true while retainDataVolume is false/],
             [{ alias: "Postgres_1" }, /alias is "Postgres_1", not a DNS label/],
-            [{ migrationSets: [{ name: "a" }, { name: "a" }] }, /migrationSets name the set "a" twice/],
+            [{ migrationSets: [{ name: "a" }, { name: "a" }] }, /migrationSets\[1\]\.name is rejected by the bootstrap: migration set "a" is listed twice; give each set its own name/],
         ];
         for (const [extra, message] of cases) {
             const run = runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), ...extra }));
             await expect(run).rejects.toThrow(ArgumentError);
             await expect(run).rejects.toThrow(message);
         }
+    });
+
+    test("migration and content problems the bootstrap's check would find fail before any child, as one ArgumentError", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-mig-"));
+        fs.writeFileSync(path.join(dir, "notes.sql"), "SELECT 1;");
+        const missing = path.join(dir, "missing");
+        const cases: [Record<string, unknown>, RegExp[]][] = [
+            // A missing directory used to throw a plain Error from the Bootstrap, after the server was registered.
+            [
+                { migrationSets: [{ name: "app", directory: missing }], content: { directory: path.join(dir, "nope") } },
+                [
+                    /migrationSets\[0\]\.directory is rejected by the bootstrap: directory ".*missing" does not exist; create it or fix the path/,
+                    /content\.directory is rejected by the bootstrap: directory ".*nope" does not exist/,
+                ],
+            ],
+            // These used to pass the component and fail only in the provider's check, during `up`.
+            [{ migrationSets: [{ name: "content" }], content: { items: {} } }, [/migrationSets\[0\]\.name is rejected by the bootstrap: set name "content" is reserved for the content set while content is given; rename the set/]],
+            [{ migrationSets: [{ name: "content" }] }, []], // not reserved without content
+            [{ migrationSets: [{ name: "App" }] }, [/migrationSets\[0\]\.name is rejected by the bootstrap: set name "App" must be lower-case letters, digits or "_"; change migrationSets\[0\]\.name/]],
+            [{ migrationSets: [{ name: "x", table: "content_history" }], content: { items: {} } }, [/migrationSets\[0\]\.table is rejected by the bootstrap: history table public\.content_history is the content set's/]],
+            [{ migrationSets: [{ name: "app", directory: dir }] }, [/migrationSets\[0\]\.files is rejected by the bootstrap: migration set "app": notes\.sql is not a migration name; rename it to V<version>__<description>\.sql/]],
+            [{ extensions: ["pg trgm"] }, [/extensions is rejected by the bootstrap: extension name "pg trgm" is not allowed/]],
+            [{ database: "template1" }, [/database is rejected by the bootstrap: "template1" is a template database; choose another name/]],
+            [{ bootstrapWait: { timeoutSeconds: 0 } }, [/bootstrapWait\.timeoutSeconds is rejected by the bootstrap/]],
+        ];
+        for (const [extra, messages] of cases) {
+            const { graph, result } = await runProgram(() => {
+                const network = new TieredNetwork("net");
+                try {
+                    new PostgresCluster("db", { network, ...extra });
+                } catch (e) {
+                    return e;
+                }
+                return undefined;
+            });
+            if (messages.length === 0) {
+                expect(result).toBeUndefined();
+                continue;
+            }
+            expect(result).toBeInstanceOf(ArgumentError);
+            for (const m of messages) expect((result as Error).message).toMatch(m);
+            expect((result as Error).message.split("\n")).toHaveLength(messages.length);
+            expect(graph.names().filter((n) => n === "db" || n.startsWith("db-"))).toEqual([]);
+        }
+    });
+
+    test("a disabled health check (NONE) with waitForHealthy is rejected; without waiting it is accepted", async () => {
+        const none = { test: ["NONE"] };
+        const run = runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), healthcheck: none, waitForHealthy: true }));
+        await expect(run).rejects.toThrow(ArgumentError);
+        await expect(run).rejects.toThrow(/healthcheck\.test is \["NONE"\] \(no health check\) while waitForHealthy is true.*; set waitForHealthy: false, or give a real health check/);
+        const { graph } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), healthcheck: none }));
+        expect(graph.get("db-server").inputs.healthcheck.tests).toEqual(["NONE"]);
+    });
+
+    test("its host name is its own on the tier: another component already answering to it is rejected", async () => {
+        const { graph, result } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            new PostgresCluster("db", { network });
+            try {
+                new PostgresCluster("db2", { network, alias: "postgres" });
+            } catch (e) {
+                return e;
+            }
+            return undefined;
+        });
+        expect(result).toBeInstanceOf(ArgumentError);
+        expect((result as Error).message).toMatch(/PostgresCluster "db2": alias gives the host name "postgres", which PostgresCluster "db" already answers to on tier "db"; set alias/);
+        expect(graph.names().filter((n) => n.startsWith("db2"))).toEqual([]);
     });
 
     test("bad arguments register no PostgresCluster resources at all", async () => {
