@@ -20,8 +20,16 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/tmp/pdc-apt.log 2>&1 || { tail -50 /tmp/pdc-apt.log; exit 1; }
-  # Debian starts its own services on install; the tests start their own instead.
-  (service nginx stop; service postgresql stop) >/dev/null 2>&1 || true
+  # Debian starts the services of what it just installed; the tests start their own instead (a second Docker
+  # engine would share docker0 and the iptables chains with the private one). Services of packages that were
+  # installed before are the user's and are left alone.
+  for pkg in "${need[@]}"; do
+    case "$pkg" in
+      nginx-light) service nginx stop ;;
+      postgresql) service postgresql stop ;;
+      docker.io) service docker stop; service containerd stop ;;
+    esac >/dev/null 2>&1 || true
+  done
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

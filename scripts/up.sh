@@ -19,11 +19,14 @@ if ! docker info >/dev/null 2>&1; then
   echo "scripts/up.sh: no Docker engine answers (docker info failed). Start Docker, or point DOCKER_HOST at one, and run again." >&2
   exit 2
 fi
-[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 
-# A local file backend inside the checkout; state and secrets stay on this machine.
+# A local file backend inside the checkout; state and secrets stay on this machine. Chosen for these commands
+# only (PULUMI_BACKEND_URL), not with `pulumi login`, which would switch the user's backend for every project.
 mkdir -p .pulumi-state
-pulumi login "file://$PWD/.pulumi-state" >/dev/null
+export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
 # The file backend encrypts secrets with a passphrase; an empty one is allowed for a local try-out.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
 pulumi stack select --create "$STACK" >/dev/null

@@ -33,7 +33,7 @@ export DOCKER_BUILDKIT=0
 LABEL=pdc.recipe-hash
 BASE=pdc/debian:bookworm
 SUITE=bookworm
-# bump when the base recipe below changes (forces a re-debootstrap)
+# bump when the base recipe below changes: a base image whose recipe-hash label differs is built again
 BASE_RECIPE_VERSION=1
 
 declare -a SUMMARY=()
@@ -90,16 +90,18 @@ build_base() {
   local t0; t0="$(now)"
   read -r MIRROR SEC_MIRROR < <(host_mirrors)
   local hash; hash="$(printf '%s\n' "$BASE_RECIPE_VERSION" "$SUITE" "$MIRROR" "$SEC_MIRROR" | sha256sum | cut -d' ' -f1)"
-  if [ -z "${PDC_REBUILD_BASE:-}" ] && [ -n "$(image_id "$BASE")" ]; then
-    say "$BASE: cached (exists)"
+  if [ -z "${PDC_REBUILD_BASE:-}" ] && [ -n "$(image_id "$BASE")" ] && [ "$(image_label "$BASE")" = "$hash" ]; then
+    say "$BASE: cached (same recipe)"
     SUMMARY+=("$BASE cached $(elapsed "$t0")s")
     tag_base_aliases
     return 0
   fi
   command -v debootstrap >/dev/null || {
-    say "installing debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >&2; }
-  local work; work="$(mktemp -d /var/tmp/pdc-debootstrap.XXXXXX)"
-  trap 'rm -rf "$work"' EXIT
+    say "installing debootstrap"; apt-get update -qq >&2; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >&2; }
+  # A global, not a local: the EXIT trap runs after this function has returned (and under set -u).
+  BASE_WORK="$(mktemp -d /var/tmp/pdc-debootstrap.XXXXXX)"
+  trap 'rm -rf "${BASE_WORK:-}"' EXIT
+  local work="$BASE_WORK"
   local rootfs="$work/rootfs"
   say "$BASE: debootstrap --variant=minbase $SUITE from $MIRROR (log: $work/debootstrap.log)"
   if ! debootstrap --variant=minbase "$SUITE" "$rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1; then

@@ -70,6 +70,7 @@ need_binaries() {
   command -v iptables >/dev/null || missing+=(iptables)
   if [ "${#missing[@]}" -gt 0 ]; then
     log "installing ${missing[*]} with apt-get"
+    apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
   fi
 }
