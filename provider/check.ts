@@ -3,7 +3,7 @@
  * server. Pure.
  */
 import { checksumOf, parseScriptName, scanSql, versionKey } from "./migrations";
-import { BootstrapInputs } from "./types";
+import { BootstrapInputs, UNKNOWN } from "./types";
 
 export interface CheckFailure {
     property: string;
@@ -15,7 +15,13 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_\-]{0,62}$/;
 const RESERVED_ROLES = ["public", "none", "current_user", "session_user", "current_role"];
 const TLS_MODES = ["disable", "require", "verify-full"];
 
+/** A value another resource computes, not known during a preview: judged when it is known, at up. */
+function unknown(v: unknown): boolean {
+    return v === UNKNOWN;
+}
+
 function checkName(failures: CheckFailure[], property: string, value: unknown, what: string): void {
+    if (unknown(value)) return;
     if (typeof value !== "string" || !NAME.test(value)) {
         failures.push({
             property,
@@ -25,6 +31,7 @@ function checkName(failures: CheckFailure[], property: string, value: unknown, w
 }
 
 function isInt(v: unknown, min: number, max: number): boolean {
+    if (unknown(v)) return true;
     return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
 }
 
@@ -60,12 +67,12 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
     if (!c || typeof c !== "object") {
         return [{ property: "connection", reason: "connection is required: give host, port, user and password" }];
     }
-    if (typeof c.host !== "string" || c.host.length === 0) f.push({ property: "connection.host", reason: "connection.host is empty; give the Postgres host name or address" });
+    if (!unknown(c.host) && (typeof c.host !== "string" || c.host.length === 0)) f.push({ property: "connection.host", reason: "connection.host is empty; give the Postgres host name or address" });
     if (!isInt(c.port, 1, 65535)) f.push({ property: "connection.port", reason: `connection.port ${JSON.stringify(c.port)} is not a port; use an integer from 1 to 65535` });
     checkName(f, "connection.user", c.user, "connection.user");
-    if (typeof c.password !== "string") f.push({ property: "connection.password", reason: "connection.password must be a string (use \"\" for trust authentication)" });
+    if (!unknown(c.password) && typeof c.password !== "string") f.push({ property: "connection.password", reason: "connection.password must be a string (use \"\" for trust authentication)" });
     checkName(f, "connection.maintenanceDatabase", c.maintenanceDatabase, "connection.maintenanceDatabase");
-    if (!c.tls || !TLS_MODES.includes(c.tls.mode)) f.push({ property: "connection.tls.mode", reason: `connection.tls.mode must be one of ${TLS_MODES.join(", ")}` });
+    if (!c.tls || (!unknown(c.tls.mode) && !TLS_MODES.includes(c.tls.mode))) f.push({ property: "connection.tls.mode", reason: `connection.tls.mode must be one of ${TLS_MODES.join(", ")}` });
     const w = news.wait;
     if (!w || !isInt(w.timeoutSeconds, 1, 3600)) f.push({ property: "wait.timeoutSeconds", reason: "wait.timeoutSeconds must be an integer from 1 to 3600" });
     if (!w || !isInt(w.maxBackoffMs, 10, 60000)) f.push({ property: "wait.maxBackoffMs", reason: "wait.maxBackoffMs must be an integer from 10 to 60000" });
@@ -98,11 +105,11 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
         if (["template0", "template1"].includes(db.name)) f.push({ property: "database.name", reason: `"${db.name}" is a template database; choose another name` });
         checkName(f, "database.owner", db.owner, "database owner");
         checkName(f, "database.template", db.template, "database template");
-        if (typeof db.encoding !== "string" || !/^[A-Za-z0-9_-]{1,32}$/.test(db.encoding)) f.push({ property: "database.encoding", reason: `encoding ${JSON.stringify(db.encoding)} is not an encoding name such as UTF8` });
-        if (typeof db.locale !== "string" || !/^[A-Za-z0-9_.@-]{0,64}$/.test(db.locale)) f.push({ property: "database.locale", reason: `locale ${JSON.stringify(db.locale)} is not a locale name such as en_US.UTF-8` });
+        if (!unknown(db.encoding) && (typeof db.encoding !== "string" || !/^[A-Za-z0-9_-]{1,32}$/.test(db.encoding))) f.push({ property: "database.encoding", reason: `encoding ${JSON.stringify(db.encoding)} is not an encoding name such as UTF8` });
+        if (!unknown(db.locale) && (typeof db.locale !== "string" || !/^[A-Za-z0-9_.@-]{0,64}$/.test(db.locale))) f.push({ property: "database.locale", reason: `locale ${JSON.stringify(db.locale)} is not a locale name such as en_US.UTF-8` });
         for (const e of db.extensions ?? []) checkName(f, "database.extensions", e, "extension name");
         const oldName = olds?.database?.name;
-        if (oldName !== undefined && oldName !== db.name) {
+        if (oldName !== undefined && oldName !== db.name && !unknown(db.name)) {
             f.push({
                 property: "database.name",
                 reason: `changing the name of existing database "${oldName}" to "${db.name}" is refused (it would look like a silent replace); ` +

@@ -9,11 +9,11 @@ import { acquireLock, connectWithWait, endClient, Log, readActualState, releaseL
 import { AppliedMigrations, BootstrapInputs, MigrationSetSpec } from "./types";
 
 /**
- * Properties that are the engine's or outputs only; NOT_COMPARED adds those that do not change what the bootstrap
- * does. (Arrays, not Sets, at module level: closure serialization does not carry a Set's contents.)
+ * Properties that are the engine's or outputs only. (An array, not a Set, at module level: closure serialization
+ * does not carry a Set's contents.) Every other input is compared, `wait` included: a changed wait runs no step,
+ * but the update stores it in the outputs, which are all that refresh and destroy get.
  */
 const OUTPUT_ONLY = ["__provider", "applied", "roleNames", "databaseName", "drift"];
-const NOT_COMPARED = [...OUTPUT_ONLY, "wait"];
 
 function logFor(database: string): Log {
     // stderr of the provider host is where the engine collects a dynamic provider's diagnostics.
@@ -52,9 +52,9 @@ function storedSet(set: MigrationSetSpec | StoredSet): StoredSet {
     return { ...rest, filesDigest: filesDigest(files), fileCount: Object.keys(files).length };
 }
 
-/** Whether two input sets ask for different work (wait policy and outputs aside). */
+/** Whether two input sets differ (outputs aside). */
 export function inputsDiffer(olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
-    const keys = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !NOT_COMPARED.includes(k)));
+    const keys = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !OUTPUT_ONLY.includes(k)));
     const norm = (props: Record<string, unknown>, k: string) =>
         k === "migrationSets" && Array.isArray(props[k]) ? stable((props[k] as MigrationSetSpec[]).map(storedSet)) : stable(props[k]);
     return [...keys].some((k) => norm(olds, k) !== norm(news, k));

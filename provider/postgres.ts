@@ -26,6 +26,9 @@ function clientConfig(c: ConnectionSpec, database: string, connectTimeoutMs: num
         ssl,
         connectionTimeoutMillis: Math.max(250, connectTimeoutMs),
         application_name: "pulumi-bootstrap",
+        // TCP keepalive: a server that vanished without closing (host down, NAT dropped) is noticed by the kernel
+        // instead of leaving a call waiting on a dead socket forever.
+        keepAlive: true,
     };
 }
 
@@ -90,6 +93,14 @@ export function lockChannel(database: string): string {
     return `pulumi_bootstrap_${lockKey(database).replace("-", "n")}`;
 }
 
+/** SQL for the backend pid holding the exclusive form of advisory lock `key` in this database (null if none). */
+function holderPid(key: string): string {
+    // A bigint advisory key shows in pg_locks as classid (high 32 bits) and objid (low 32 bits), objsubid 1.
+    return `(SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
+        AND classid = ((${key}::bigint >> 32) & 4294967295)::oid AND objid = (${key}::bigint & 4294967295)::oid
+        AND mode = 'ExclusiveLock' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
+}
+
 /** How often a contender polls when no notification comes (a holder that crashed releases without one). */
 const FALLBACK_POLL_MS = 250;
 
@@ -121,11 +132,14 @@ export async function acquireLock(
     let wake: (() => void) | undefined;
     let notified = false;
     let announced = false;
-    const onNotification = (m: { channel: string; payload?: string }) => {
+    // The backend that holds the exclusive lock as last seen: an announcement counts only from that session, so
+    // a genuine one captured with LISTEN and replayed from another session is ignored.
+    let holder: number | null = null;
+    const onNotification = (m: { channel: string; payload?: string; processId: number }) => {
         if (m.channel !== channel) return;
         notified = true;
         try {
-            if (m.payload && announcedDone(m.payload)) announced = true;
+            if (m.payload && holder !== null && m.processId === holder && announcedDone(m.payload)) announced = true;
         } catch {
             // not an announcement this contender can use: it reads the state instead
         }
@@ -133,10 +147,13 @@ export async function acquireLock(
     };
     client.on("notification", onNotification);
     try {
-        // LISTEN first, in the same round trip, so a release between the two cannot go unnoticed. Both are
+        // LISTEN first, in the same round trip, so a release between the two cannot go unnoticed. All three are
         // literals of our own making (a decimal key, a channel of letters, digits and underscores).
-        const first = (await client.query(`LISTEN ${channel}; SELECT pg_try_advisory_lock(${key}::bigint) AS ok`)) as unknown as { rows: { ok: boolean }[] }[];
+        const first = (await client.query(`LISTEN ${channel}; SELECT pg_try_advisory_lock(${key}::bigint) AS ok, ${holderPid(key)} AS holder`)) as unknown as {
+            rows: { ok: boolean; holder: number | null }[];
+        }[];
         if (first[1].rows[0].ok) return "exclusive";
+        holder = first[1].rows[0].holder;
         log(`another bootstrap of database ${database} holds the lock; waiting`);
         onWait();
         for (;;) {
@@ -157,7 +174,8 @@ export async function acquireLock(
                     if (announced) return "announced";
                 }
                 notified = false;
-                const s = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock_shared($1::bigint) AS ok", [key]);
+                const s = await client.query<{ ok: boolean; holder: number | null }>(`SELECT pg_try_advisory_lock_shared(${key}::bigint) AS ok, ${holderPid(key)} AS holder`);
+                holder = s.rows[0].holder; // the lock may have changed hands since
                 if (s.rows[0].ok && announced) await client.query("SELECT pg_advisory_unlock_shared($1::bigint)", [key]);
                 if (announced) return "announced"; // it arrived while the poll was on its way
                 if (s.rows[0].ok) break;

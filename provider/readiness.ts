@@ -7,22 +7,42 @@
  * Like the bootstrap's provider it is a plain object with `require` inside its methods, so it serializes cleanly.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { UNKNOWN } from "./types";
 
 export interface HttpReadinessInputs {
     urls: string[];
     timeoutSeconds: number;
 }
 
-/** GET `url`; resolves to the status code, or to the error text when nothing answered. */
+/** How long one probe may take, start to last byte: a server that stalls or trickles cannot hold up the wait. */
+const PROBE_MS = 2000;
+
+/**
+ * GET `url`; resolves to the status code once the whole answer is in, or to the reason there is none. It always
+ * settles within PROBE_MS: a connection dropped mid-answer emits neither "end" nor a request error, and a body
+ * that keeps trickling never ends, so a hard timer settles both.
+ */
 function probe(url: string): Promise<number | string> {
     const http = require("http") as typeof import("http");
     return new Promise((resolve) => {
-        const req = http.get(url, { timeout: 2000 }, (res) => {
+        // Declared first: Pulumi's closure serializer cannot capture a const that a closure uses before its line.
+        let settled = false;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        let req: import("http").ClientRequest | undefined;
+        const settle = (r: number | string) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            req?.destroy();
+            resolve(r);
+        };
+        timer = setTimeout(() => settle(`no complete answer within ${PROBE_MS / 1000} s`), PROBE_MS);
+        req = http.get(url, (res) => {
             res.resume();
-            res.on("end", () => resolve(res.statusCode ?? 0));
+            res.on("end", () => settle(res.statusCode ?? 0));
+            res.on("close", () => settle(`the connection closed before the answer was complete (HTTP ${res.statusCode})`));
         });
-        req.on("timeout", () => req.destroy(new Error("no answer within 2 s")));
-        req.on("error", (e) => resolve(e.message));
+        req.on("error", (e) => settle(e.message));
     });
 }
 
@@ -49,14 +69,16 @@ async function waitReady(inputs: HttpReadinessInputs): Promise<void> {
 /** The readiness provider. */
 export const httpReadinessProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+        // During a preview a value computed by another resource is the engine's unknown placeholder: judged at up.
+        const unknown = (v: unknown) => v === UNKNOWN;
         const failures: pulumi.dynamic.CheckFailure[] = [];
         const urls = news.urls;
-        if (!Array.isArray(urls) || urls.length === 0) failures.push({ property: "urls", reason: "urls is empty; give at least one http:// URL to wait for" });
+        if (!unknown(urls) && (!Array.isArray(urls) || urls.length === 0)) failures.push({ property: "urls", reason: "urls is empty; give at least one http:// URL to wait for" });
         for (const u of Array.isArray(urls) ? urls : []) {
-            if (typeof u !== "string" || !/^http:\/\/[^/\s]+(\/\S*)?$/.test(u)) failures.push({ property: "urls", reason: `${JSON.stringify(u)} is not an http:// URL` });
+            if (!unknown(u) && (typeof u !== "string" || !/^http:\/\/[^/\s]+(\/\S*)?$/.test(u))) failures.push({ property: "urls", reason: `${JSON.stringify(u)} is not an http:// URL` });
         }
         const t = news.timeoutSeconds;
-        if (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > 3600) failures.push({ property: "timeoutSeconds", reason: "timeoutSeconds must be an integer from 1 to 3600" });
+        if (!unknown(t) && (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > 3600)) failures.push({ property: "timeoutSeconds", reason: "timeoutSeconds must be an integer from 1 to 3600" });
         return { inputs: news, failures };
     },
     async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {

@@ -115,3 +115,9 @@ export interface ActualState {
 
 /** Output `applied`: set name → script file → checksum of its latest successful run (maps travel key-sorted). */
 export type AppliedMigrations = Record<string, Record<string, string>>;
+
+/**
+ * What the engine sends, during a preview, for an input computed by another resource that does not exist yet
+ * (`unknownValue` in @pulumi/pulumi's runtime/rpc; a test keeps the two equal). `check` must let it pass.
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

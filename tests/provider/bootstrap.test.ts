@@ -400,6 +400,17 @@ describe("role order, session state between migrations, encodings and passwords"
         await expect(host.update(first.id, first.outs, changed)).rejects.toThrow(/database.locale: database ".*" exists with LC_COLLATE C and LC_CTYPE C; a locale cannot be changed in place/);
     });
 
+    it("a change of the wait policy alone is an update that runs no step and stores the new waits for refresh and destroy", async () => {
+        const f = fixture();
+        const args = { roles: [{ name: f.owner }], database: { name: f.db, owner: f.owner } };
+        const first = await create(inputsFor(args));
+        const longer = inputsFor({ ...args, wait: { timeoutSeconds: 300, lockTimeoutSeconds: 900 } });
+        const r = await update(first.id, first.outs, first.checked, longer);
+        expect(r.changes).toBe("some");
+        expect(r.outs.wait).toEqual(expect.objectContaining({ timeoutSeconds: 300, lockTimeoutSeconds: 900 }));
+        await host.waitForLog(`[bootstrap ${f.db}] nothing to do`);
+    });
+
     it("stores a verifier a client can log in with when the password has characters SASLprep maps (soft hyphen, no-break space)", async () => {
         const f = fixture();
         const password = `soft\u00ADhyphen\u00A0${f.appPassword}`;

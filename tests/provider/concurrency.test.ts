@@ -2,9 +2,10 @@
  * Ten bootstraps of one database at once, each through its own dynamic-provider host process (as ten
  * `pulumi up` runs would): the advisory lock serialises them and every step happens exactly once.
  */
-import { lockChannel } from "../../provider/postgres";
+import { Client } from "pg";
+import { lockChannel, lockKey } from "../../provider/postgres";
 import { ProviderHost } from "../support/provider-host";
-import { inputsFor, query, uniqueName } from "../support/pg";
+import { inputsFor, PG, query, uniqueName } from "../support/pg";
 
 const hosts = Array.from({ length: 10 }, () => new ProviderHost());
 
@@ -115,6 +116,39 @@ describe("the handoff from the lock holder to waiting contenders", () => {
         expect(await historyAtAnswer).toEqual([{ n: 2 }]);
         expect(c.outs.applied).toEqual(h.outs.applied);
         expect(await query(db, "SELECT count(*)::int AS n FROM schema_history_app")).toEqual([{ n: 2 }]);
+    });
+
+    it("a genuine announcement replayed from a session that does not hold the lock is ignored", async () => {
+        const db = uniqueName("ann_replay");
+        const { inputs } = await hosts[7].check({}, slow(db));
+        const session = async () => {
+            const c = new Client({ host: PG.host, port: PG.port, user: PG.user, password: PG.password, database: "postgres" });
+            await c.connect();
+            return c;
+        };
+        // Anyone who can log in can LISTEN, and so capture the announcement of a first run...
+        const listener = await session();
+        const stand = await session();
+        try {
+            await listener.query(`LISTEN ${lockChannel(db)}`);
+            const captured = new Promise<string>((resolve) => listener.on("notification", (m) => m.payload && resolve(m.payload)));
+            await hosts[7].create(inputs);
+            const payload = await captured;
+            expect(payload).toMatch(/^[0-9a-f]{64}$/);
+            // ...and replay it while a second run with the same inputs waits behind a holder that is not done.
+            await stand.query(`SELECT pg_advisory_lock(${lockKey(db)}::bigint)`);
+            const second = hosts[8].create(inputs);
+            await hosts[8].waitForLog(`[bootstrap ${db}] another bootstrap of database ${db} holds the lock; waiting`);
+            await listener.query(`NOTIFY ${lockChannel(db)}, '${payload}'`);
+            const early = await Promise.race([second.then(() => "answered"), new Promise((r) => setTimeout(() => r("still waiting"), 1000))]);
+            expect(early).toBe("still waiting");
+            await stand.query(`SELECT pg_advisory_unlock(${lockKey(db)}::bigint); NOTIFY ${lockChannel(db)}`);
+            await second;
+            await hosts[8].waitForLog(`[bootstrap ${db}] nothing to do (a concurrent bootstrap did it)`);
+            expect(hosts[8].stderr).not.toContain(`[bootstrap ${db}] nothing to do (a concurrent bootstrap with the same inputs just completed it)`);
+        } finally {
+            await Promise.all([listener.end(), stand.end()]);
+        }
     });
 
     it("a holder that dies without a release or announcement: the contender takes the lock at its next poll and does the work", async () => {

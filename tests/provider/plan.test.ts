@@ -3,7 +3,7 @@ import { checkInputs } from "../../provider/check";
 import { compareVersions, parseScriptName, scanSql, checksumOf, versionKey, wantsNoTransaction } from "../../provider/migrations";
 import { appliedWhenComplete, planBootstrap } from "../../provider/plan";
 import { saslPrepared, scramVerifier, verifierMatches } from "../../provider/scram";
-import { ActualState, BootstrapInputs, HistoryRow } from "../../provider/types";
+import { ActualState, BootstrapInputs, HistoryRow, UNKNOWN } from "../../provider/types";
 import { inputsFor } from "../support/pg";
 
 describe("migration file names", () => {
@@ -265,6 +265,20 @@ describe("checkInputs", () => {
         expect(checkInputs({}, circle)).toEqual([{ property: "roles.a.memberOf", reason: expect.stringContaining("roles a -> b -> c -> a are members of each other in a circle") }]);
         const chain = inputsFor({ roles: [{ name: "a", memberOf: ["b"] }, { name: "b", memberOf: ["c"] }, { name: "c" }], database: { name: "shop" } });
         expect(checkInputs({}, chain)).toEqual([]);
+    });
+
+    it("lets values unknown during a preview pass: a computed port, user, owner or password is judged at up", () => {
+        const known = inputsFor({ roles: [{ name: "app", password: "pw" }], database: { name: "shop", owner: "app" } });
+        const computed: BootstrapInputs = {
+            ...known,
+            connection: { ...known.connection, host: UNKNOWN, port: UNKNOWN as unknown as number, user: UNKNOWN, password: UNKNOWN },
+            roles: { app: { ...known.roles.app, password: UNKNOWN } },
+            database: { ...known.database, owner: UNKNOWN },
+        };
+        expect(checkInputs({}, computed)).toEqual([]);
+        // A rename is judged once the new name is known; an unknown one is not yet a rename.
+        expect(checkInputs(known, { ...known, database: { ...known.database, name: UNKNOWN } })).toEqual([]);
+        expect(checkInputs(known, { ...known, database: { ...known.database, name: "other" } })).toEqual([expect.objectContaining({ property: "database.name" })]);
     });
 
     it("rejects an empty role password, which Postgres would store as none", () => {

@@ -4,6 +4,8 @@
  */
 import * as http from "http";
 import * as net from "net";
+import * as pulumi from "@pulumi/pulumi";
+import { UNKNOWN } from "../../provider/types";
 import { freePort } from "../support/net";
 import { ProviderHost } from "../support/provider-host";
 
@@ -57,3 +59,39 @@ it("a change of triggers (a replaced container) is an update that waits again; t
     expect((await host.diff("r", olds, olds)).changes).toBe("none");
     expect(await host.diff("r", olds, { ...olds, triggers: ["c2"] })).toEqual({ changes: "some", replaces: [] });
 });
+
+it("check lets values unknown during a preview pass (the engine's placeholder), and judges them once known", async () => {
+    expect(UNKNOWN).toBe((pulumi.runtime as unknown as { unknownValue: string }).unknownValue);
+    expect((await host.check({}, { urls: UNKNOWN, timeoutSeconds: UNKNOWN, triggers: [] })).failures).toEqual([]);
+    expect((await host.check({}, { urls: ["http://127.0.0.1:1/", UNKNOWN], timeoutSeconds: 5, triggers: [] })).failures).toEqual([]);
+    expect((await host.check({}, { urls: ["http://127.0.0.1:1/", "ftp://x"], timeoutSeconds: 5, triggers: [] })).failures).toHaveLength(1);
+});
+
+it("fails after the timeout, instead of hanging, on a server that drops the connection mid-answer and one whose body never ends", async () => {
+    const sockets = new Set<net.Socket>();
+    const dropping = http.createServer((_req, res) => {
+        res.writeHead(200, { "content-length": "100" });
+        res.write("partial");
+        setTimeout(() => res.socket?.destroy(), 50);
+    });
+    const trickles: NodeJS.Timeout[] = [];
+    const trickling = http.createServer((_req, res) => {
+        res.writeHead(200);
+        trickles.push(setInterval(() => res.write("."), 200));
+    });
+    for (const s of [dropping, trickling]) s.on("connection", (c) => sockets.add(c));
+    await Promise.all([dropping, trickling].map((s) => new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()))));
+    const url = (s: http.Server) => `http://127.0.0.1:${(s.address() as net.AddressInfo).port}/`;
+    try {
+        const started = Date.now();
+        const { inputs } = await host.check({}, { urls: [url(dropping), url(trickling)], timeoutSeconds: 2, triggers: [] });
+        const err = await host.create(inputs).then(() => undefined, (e: Error) => e);
+        expect(Date.now() - started).toBeLessThan(8000);
+        expect(err?.message).toContain(`${url(dropping)} (the connection closed before the answer was complete (HTTP 200))`);
+        expect(err?.message).toContain(`${url(trickling)} (no complete answer within 2 s)`);
+    } finally {
+        trickles.forEach(clearInterval);
+        sockets.forEach((c) => c.destroy());
+        await Promise.all([dropping, trickling].map((s) => new Promise((r) => s.close(r))));
+    }
+}, 20000);
