@@ -154,8 +154,9 @@ function planDatabase(desired: BootstrapInputs, previous: BootstrapInputs | unde
                 `so set database.encoding to "${actual.database.encoding}" or migrate the data to a new database`,
         );
     }
-    // Stored as written at CREATE DATABASE; "C.UTF-8" and "c.utf8" name one locale.
-    const sameLocale = (a: string | undefined) => a === undefined || a.toLowerCase().replace(/utf-8/g, "utf8") === db.locale.toLowerCase().replace(/utf-8/g, "utf8");
+    // Stored as the C library names it at CREATE DATABASE: "C.UTF-8" and "c.utf8" name one locale, "POSIX" is "C".
+    const norm = (l: string) => (l.toUpperCase() === "POSIX" ? "C" : l).toLowerCase().replace(/utf-8/g, "utf8");
+    const sameLocale = (a: string | undefined) => a === undefined || norm(a) === norm(db.locale);
     if (db.locale && (!sameLocale(actual.database.collate) || !sameLocale(actual.database.ctype))) {
         plan.errors.push(
             `database.locale: database "${db.name}" exists with LC_COLLATE ${actual.database.collate} and LC_CTYPE ${actual.database.ctype}; a locale cannot ` +

@@ -26,9 +26,11 @@ function clientConfig(c: ConnectionSpec, database: string, connectTimeoutMs: num
         ssl,
         connectionTimeoutMillis: Math.max(250, connectTimeoutMs),
         application_name: "pulumi-bootstrap",
-        // TCP keepalive: a server that vanished without closing (host down, NAT dropped) is noticed by the kernel
-        // instead of leaving a call waiting on a dead socket forever.
+        // TCP keepalive, probing after 10 s idle (pg's default 0 leaves the kernel's 2 hours): a server that vanished
+        // without closing (host down, NAT state dropped) is noticed by the kernel's probes instead of leaving a call
+        // waiting on a dead socket.
         keepAlive: true,
+        keepAliveInitialDelayMillis: 10000,
     };
 }
 
@@ -135,14 +137,20 @@ export async function acquireLock(
     // The backend that holds the exclusive lock as last seen: an announcement counts only from that session, so
     // a genuine one captured with LISTEN and replayed from another session is ignored.
     let holder: number | null = null;
-    const onNotification = (m: { channel: string; payload?: string; processId: number }) => {
-        if (m.channel !== channel) return;
-        notified = true;
+    // Notifications that came before the first answer told us the holder (same socket read): judged once it has.
+    let early: { processId: number; payload?: string }[] | undefined = [];
+    const judge = (m: { processId: number; payload?: string }) => {
         try {
             if (m.payload && holder !== null && m.processId === holder && announcedDone(m.payload)) announced = true;
         } catch {
             // not an announcement this contender can use: it reads the state instead
         }
+    };
+    const onNotification = (m: { channel: string; payload?: string; processId: number }) => {
+        if (m.channel !== channel) return;
+        notified = true;
+        if (early) early.push(m);
+        else judge(m);
         wake?.();
     };
     client.on("notification", onNotification);
@@ -154,6 +162,8 @@ export async function acquireLock(
         }[];
         if (first[1].rows[0].ok) return "exclusive";
         holder = first[1].rows[0].holder;
+        for (const m of early) judge(m);
+        early = undefined;
         log(`another bootstrap of database ${database} holds the lock; waiting`);
         onWait();
         for (;;) {

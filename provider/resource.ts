@@ -230,6 +230,8 @@ export function precheckBootstrapArgs(args: BootstrapArgs): CheckFailure[] {
         roles: Object.fromEntries(
             Object.entries(wire.roles).map(([n, r]) => [n, { ...r, ...(r.password !== undefined ? { password: knownOr(r.password, "placeholder") } : {}) }]),
         ),
+        // The owner defaults to the connection's user, which may be an Output too.
+        database: { ...wire.database, owner: knownOr(wire.database.owner, "postgres") },
         migrationSets: specs,
     };
 

@@ -32,3 +32,4 @@ export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
 pulumi stack select --create "$STACK" >/dev/null
 pulumi up --yes --stack "$STACK"
 pulumi stack output --stack "$STACK"
+echo "For other pulumi commands on this stack (destroy, config, refresh): export PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL" >&2

@@ -1,5 +1,6 @@
 /** The pure parts of the bootstrap: file names, versions, SQL scanning, SCRAM verifiers and the planner. */
 import { checkInputs } from "../../provider/check";
+import { precheckBootstrapArgs } from "../../provider/resource";
 import { compareVersions, parseScriptName, scanSql, checksumOf, versionKey, wantsNoTransaction } from "../../provider/migrations";
 import { appliedWhenComplete, planBootstrap } from "../../provider/plan";
 import { saslPrepared, scramVerifier, verifierMatches } from "../../provider/scram";
@@ -240,6 +241,8 @@ describe("planBootstrap", () => {
         expect(planBootstrap(withLocale("en_US.UTF-8"), desired, at("C")).errors).toEqual([expect.stringContaining('database.locale: database "shop" exists with LC_COLLATE C and LC_CTYPE C; a locale cannot be changed in place')]);
         expect(planBootstrap(withLocale("C.UTF-8"), desired, at("C.utf8")).errors).toEqual([]);
         expect(planBootstrap(withLocale(""), desired, at("C")).errors).toEqual([]);
+        // glibc names POSIX "C", and Postgres stores that name.
+        expect(planBootstrap(withLocale("POSIX"), desired, at("C")).errors).toEqual([]);
     });
 
     it("compares encodings by the server's name for them, and refuses one the server does not know before any step", () => {
@@ -279,6 +282,14 @@ describe("checkInputs", () => {
         // A rename is judged once the new name is known; an unknown one is not yet a rename.
         expect(checkInputs(known, { ...known, database: { ...known.database, name: UNKNOWN } })).toEqual([]);
         expect(checkInputs(known, { ...known, database: { ...known.database, name: "other" } })).toEqual([expect.objectContaining({ property: "database.name" })]);
+    });
+
+    it("the components' precheck lets a computed connection user pass, and with it the owner that defaults to it", () => {
+        const user = Promise.resolve("admin");
+        expect(precheckBootstrapArgs({ connection: { host: "db", user, password: Promise.resolve("pw") }, database: { name: "app" } })).toEqual([]);
+        expect(precheckBootstrapArgs({ connection: { host: "db", user: "bad name", password: "pw" }, database: { name: "app" } }).map((f) => f.property)).toEqual(
+            expect.arrayContaining(["connection.user", "database.owner"]),
+        );
     });
 
     it("rejects an empty role password, which Postgres would store as none", () => {
