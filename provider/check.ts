@@ -3,7 +3,8 @@
  * server. Pure.
  */
 import { checksumOf, parseScriptName, scanSql, versionKey } from "./migrations";
-import { BootstrapInputs, UNKNOWN } from "./types";
+import { grantOrder } from "./plan";
+import { BootstrapInputs, isUnknown } from "./types";
 
 export interface CheckFailure {
     property: string;
@@ -15,13 +16,8 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_\-]{0,62}$/;
 const RESERVED_ROLES = ["public", "none", "current_user", "session_user", "current_role"];
 const TLS_MODES = ["disable", "require", "verify-full"];
 
-/** A value another resource computes, not known during a preview: judged when it is known, at up. */
-function unknown(v: unknown): boolean {
-    return v === UNKNOWN;
-}
-
 function checkName(failures: CheckFailure[], property: string, value: unknown, what: string): void {
-    if (unknown(value)) return;
+    if (isUnknown(value)) return;
     if (typeof value !== "string" || !NAME.test(value)) {
         failures.push({
             property,
@@ -31,33 +27,8 @@ function checkName(failures: CheckFailure[], property: string, value: unknown, w
 }
 
 function isInt(v: unknown, min: number, max: number): boolean {
-    if (unknown(v)) return true;
+    if (isUnknown(v)) return true;
     return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
-}
-
-/** A circle of memberships among the given roles (first role repeated at the end), or undefined. */
-function membershipCycle(roles: BootstrapInputs["roles"]): string[] | undefined {
-    const state = new Map<string, "visiting" | "done">();
-    const path: string[] = [];
-    const visit = (name: string): string[] | undefined => {
-        if (state.get(name) === "done") return undefined;
-        if (state.get(name) === "visiting") return [...path.slice(path.indexOf(name)), name];
-        state.set(name, "visiting");
-        path.push(name);
-        for (const g of roles[name].memberOf ?? []) {
-            if (g === name || !(g in roles)) continue; // a self-membership has its own message
-            const found = visit(g);
-            if (found) return found;
-        }
-        path.pop();
-        state.set(name, "done");
-        return undefined;
-    };
-    for (const name of Object.keys(roles)) {
-        const found = visit(name);
-        if (found) return found;
-    }
-    return undefined;
 }
 
 /** Validates the wire-form inputs. `olds` are the previous inputs (empty object on create). */
@@ -67,12 +38,12 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
     if (!c || typeof c !== "object") {
         return [{ property: "connection", reason: "connection is required: give host, port, user and password" }];
     }
-    if (!unknown(c.host) && (typeof c.host !== "string" || c.host.length === 0)) f.push({ property: "connection.host", reason: "connection.host is empty; give the Postgres host name or address" });
+    if (!isUnknown(c.host) && (typeof c.host !== "string" || c.host.length === 0)) f.push({ property: "connection.host", reason: "connection.host is empty; give the Postgres host name or address" });
     if (!isInt(c.port, 1, 65535)) f.push({ property: "connection.port", reason: `connection.port ${JSON.stringify(c.port)} is not a port; use an integer from 1 to 65535` });
     checkName(f, "connection.user", c.user, "connection.user");
-    if (!unknown(c.password) && typeof c.password !== "string") f.push({ property: "connection.password", reason: "connection.password must be a string (use \"\" for trust authentication)" });
+    if (!isUnknown(c.password) && typeof c.password !== "string") f.push({ property: "connection.password", reason: "connection.password must be a string (use \"\" for trust authentication)" });
     checkName(f, "connection.maintenanceDatabase", c.maintenanceDatabase, "connection.maintenanceDatabase");
-    if (!c.tls || (!unknown(c.tls.mode) && !TLS_MODES.includes(c.tls.mode))) f.push({ property: "connection.tls.mode", reason: `connection.tls.mode must be one of ${TLS_MODES.join(", ")}` });
+    if (!c.tls || (!isUnknown(c.tls.mode) && !TLS_MODES.includes(c.tls.mode))) f.push({ property: "connection.tls.mode", reason: `connection.tls.mode must be one of ${TLS_MODES.join(", ")}` });
     const w = news.wait;
     if (!w || !isInt(w.timeoutSeconds, 1, 3600)) f.push({ property: "wait.timeoutSeconds", reason: "wait.timeoutSeconds must be an integer from 1 to 3600" });
     if (!w || !isInt(w.maxBackoffMs, 10, 60000)) f.push({ property: "wait.maxBackoffMs", reason: "wait.maxBackoffMs must be an integer from 10 to 60000" });
@@ -93,7 +64,7 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
             if (g === name) f.push({ property: `${p}.memberOf`, reason: `role ${name} cannot be a member of itself; remove it from memberOf` });
         }
     }
-    const cycle = membershipCycle(news.roles ?? {});
+    const { cycle } = grantOrder(news.roles ?? {});
     if (cycle) f.push({ property: `roles.${cycle[0]}.memberOf`, reason: `roles ${cycle.join(" -> ")} are members of each other in a circle, which Postgres refuses; remove one of these memberships` });
     if (!["retain", "drop"].includes(news.onDelete)) f.push({ property: "onDelete", reason: `onDelete must be "retain" or "drop"` });
 
@@ -105,11 +76,11 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
         if (["template0", "template1"].includes(db.name)) f.push({ property: "database.name", reason: `"${db.name}" is a template database; choose another name` });
         checkName(f, "database.owner", db.owner, "database owner");
         checkName(f, "database.template", db.template, "database template");
-        if (!unknown(db.encoding) && (typeof db.encoding !== "string" || !/^[A-Za-z0-9_-]{1,32}$/.test(db.encoding))) f.push({ property: "database.encoding", reason: `encoding ${JSON.stringify(db.encoding)} is not an encoding name such as UTF8` });
-        if (!unknown(db.locale) && (typeof db.locale !== "string" || !/^[A-Za-z0-9_.@-]{0,64}$/.test(db.locale))) f.push({ property: "database.locale", reason: `locale ${JSON.stringify(db.locale)} is not a locale name such as en_US.UTF-8` });
+        if (!isUnknown(db.encoding) && (typeof db.encoding !== "string" || !/^[A-Za-z0-9_-]{1,32}$/.test(db.encoding))) f.push({ property: "database.encoding", reason: `encoding ${JSON.stringify(db.encoding)} is not an encoding name such as UTF8` });
+        if (!isUnknown(db.locale) && (typeof db.locale !== "string" || !/^[A-Za-z0-9_.@-]{0,64}$/.test(db.locale))) f.push({ property: "database.locale", reason: `locale ${JSON.stringify(db.locale)} is not a locale name such as en_US.UTF-8` });
         for (const e of db.extensions ?? []) checkName(f, "database.extensions", e, "extension name");
         const oldName = olds?.database?.name;
-        if (oldName !== undefined && oldName !== db.name && !unknown(db.name)) {
+        if (oldName !== undefined && oldName !== db.name && !isUnknown(db.name)) {
             f.push({
                 property: "database.name",
                 reason: `changing the name of existing database "${oldName}" to "${db.name}" is refused (it would look like a silent replace); ` +

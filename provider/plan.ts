@@ -52,26 +52,35 @@ function roleOptions(r: RoleSpec): string {
 }
 
 /**
- * The desired roles, each after the desired roles it is a member of, so a role is created with its grants in one
- * step and a grant never names a role that comes later. (A membership cycle is refused by check; here it only
- * must not loop.)
+ * The roles in grant order, each after the roles among them it is a member of, so a role is created with its
+ * grants in one step and a grant never names a role that comes later; and a circle of memberships, if there is
+ * one (first role repeated at the end), which Postgres refuses and `check` reports.
  */
-function inGrantOrder(roles: Record<string, RoleSpec>): [string, RoleSpec][] {
-    const ordered: [string, RoleSpec][] = [];
+export function grantOrder(roles: Record<string, Pick<RoleSpec, "memberOf">>): { order: string[]; cycle?: string[] } {
+    const order: string[] = [];
     const state = new Map<string, "visiting" | "done">();
+    const path: string[] = [];
+    let cycle: string[] | undefined;
     const visit = (name: string) => {
-        if (state.has(name)) return;
+        if (state.get(name) === "done") return;
+        if (state.get(name) === "visiting") {
+            cycle ??= [...path.slice(path.indexOf(name)), name];
+            return;
+        }
         state.set(name, "visiting");
-        for (const g of roles[name].memberOf) if (g in roles) visit(g);
+        path.push(name);
+        for (const g of roles[name].memberOf ?? []) if (g !== name && g in roles) visit(g); // self: check's own message
+        path.pop();
         state.set(name, "done");
-        ordered.push([name, roles[name]]);
+        order.push(name);
     };
     for (const name of Object.keys(roles)) visit(name);
-    return ordered;
+    return { order, cycle };
 }
 
 function planRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState, plan: Plan): void {
-    for (const [name, r] of inGrantOrder(desired.roles)) {
+    for (const name of grantOrder(desired.roles).order) {
+        const r = desired.roles[name];
         const have = actual.roles[name];
         const sql: string[] = [];
         const what: string[] = [];

@@ -7,7 +7,7 @@
  * Like the bootstrap's provider it is a plain object with `require` inside its methods, so it serializes cleanly.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { UNKNOWN } from "./types";
+import { isUnknown } from "./types";
 
 export interface HttpReadinessInputs {
     urls: string[];
@@ -70,15 +70,14 @@ async function waitReady(inputs: HttpReadinessInputs): Promise<void> {
 export const httpReadinessProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
         // During a preview a value computed by another resource is the engine's unknown placeholder: judged at up.
-        const unknown = (v: unknown) => v === UNKNOWN;
         const failures: pulumi.dynamic.CheckFailure[] = [];
         const urls = news.urls;
-        if (!unknown(urls) && (!Array.isArray(urls) || urls.length === 0)) failures.push({ property: "urls", reason: "urls is empty; give at least one http:// URL to wait for" });
+        if (!isUnknown(urls) && (!Array.isArray(urls) || urls.length === 0)) failures.push({ property: "urls", reason: "urls is empty; give at least one http:// URL to wait for" });
         for (const u of Array.isArray(urls) ? urls : []) {
-            if (!unknown(u) && (typeof u !== "string" || !/^http:\/\/[^/\s]+(\/\S*)?$/.test(u))) failures.push({ property: "urls", reason: `${JSON.stringify(u)} is not an http:// URL` });
+            if (!isUnknown(u) && (typeof u !== "string" || !/^http:\/\/[^/\s]+(\/\S*)?$/.test(u))) failures.push({ property: "urls", reason: `${JSON.stringify(u)} is not an http:// URL` });
         }
         const t = news.timeoutSeconds;
-        if (!unknown(t) && (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > 3600)) failures.push({ property: "timeoutSeconds", reason: "timeoutSeconds must be an integer from 1 to 3600" });
+        if (!isUnknown(t) && (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > 3600)) failures.push({ property: "timeoutSeconds", reason: "timeoutSeconds must be an integer from 1 to 3600" });
         return { inputs: news, failures };
     },
     async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {

@@ -121,3 +121,8 @@ export type AppliedMigrations = Record<string, Record<string, string>>;
  * (`unknownValue` in @pulumi/pulumi's runtime/rpc; a test keeps the two equal). `check` must let it pass.
  */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Whether `v` is that placeholder: a value judged once it is known, at up. */
+export function isUnknown(v: unknown): boolean {
+    return v === UNKNOWN;
+}

@@ -1,6 +1,6 @@
 import { APP_CONFIG_DIR, AppServerPool, ArgumentError, CONTENT_DIR, FILES_DIGEST_LABEL, filesDigest, PostgresCluster, ServiceDiscovery, TieredNetwork } from "../../sdk";
 import type { AppServerPoolArgs } from "../../sdk";
-import { Graph, peek, runProgram } from "./support/graph";
+import { Graph, peek, runProgram, thrownBy } from "./support/graph";
 
 const CONTAINER = "docker:index/container:Container";
 
@@ -196,12 +196,7 @@ describe("AppServerPool", () => {
                 const network = new TieredNetwork("net");
                 new AppServerPool("api", { network, tiers: ["app"], image: "img" });
                 const { name, ...rest } = second;
-                try {
-                    new AppServerPool(name, { network, image: "img", ...rest });
-                } catch (e) {
-                    return e;
-                }
-                return undefined;
+                return thrownBy(() => new AppServerPool(name, { network, image: "img", ...rest }));
             });
         const same = await attempt({ name: "api2", tiers: ["app"], serviceName: "api" });
         expect(same.result).toBeInstanceOf(ArgumentError);
@@ -241,13 +236,7 @@ describe("AppServerPool", () => {
             const run = runProgram(() => {
                 const network = new TieredNetwork("net");
                 const db = new PostgresCluster("db", { network });
-                let thrown: unknown;
-                try {
-                    new AppServerPool("app", { network, image: "img", database: db, ...extra });
-                } catch (e) {
-                    thrown = e;
-                }
-                return thrown;
+                return thrownBy(() => new AppServerPool("app", { network, image: "img", database: db, ...extra }));
             });
             const { graph, result } = await run;
             expect(result).toBeInstanceOf(ArgumentError);

@@ -1,5 +1,5 @@
 import { AppServerPool, ArgumentError, ServiceDiscovery, TieredNetwork } from "../../sdk";
-import { runProgram } from "./support/graph";
+import { runProgram, thrownBy } from "./support/graph";
 
 describe("ServiceDiscovery", () => {
     test("exact graph: Consul server + registrator on the app tier, docker socket read-only, nothing published", async () => {
@@ -32,12 +32,7 @@ describe("ServiceDiscovery", () => {
         ] as const) {
             const { graph, result } = await runProgram(() => {
                 const network = new TieredNetwork("net");
-                try {
-                    new ServiceDiscovery("sd", { network, tier });
-                } catch (e) {
-                    return e;
-                }
-                return undefined;
+                return thrownBy(() => new ServiceDiscovery("sd", { network, tier }));
             });
             expect(result).toBeInstanceOf(ArgumentError);
             expect((result as Error).message).toMatch(msg);
@@ -49,12 +44,7 @@ describe("ServiceDiscovery", () => {
         const { graph, result } = await runProgram(() => {
             const network = new TieredNetwork("net");
             new AppServerPool("consul", { network, tiers: ["app"], image: "img" });
-            try {
-                new ServiceDiscovery("sd", { network });
-            } catch (e) {
-                return e;
-            }
-            return undefined;
+            return thrownBy(() => new ServiceDiscovery("sd", { network }));
         });
         expect(result).toBeInstanceOf(ArgumentError);
         expect((result as Error).message).toMatch(/ServiceDiscovery "sd": alias gives the host name "consul", which AppServerPool "consul" already answers to on tier "app"; set alias/);
@@ -63,12 +53,7 @@ describe("ServiceDiscovery", () => {
         const after = await runProgram(() => {
             const network = new TieredNetwork("net");
             new ServiceDiscovery("sd", { network });
-            try {
-                new AppServerPool("consul", { network, tiers: ["app"], image: "img" });
-            } catch (e) {
-                return e;
-            }
-            return undefined;
+            return thrownBy(() => new AppServerPool("consul", { network, tiers: ["app"], image: "img" }));
         });
         expect((after.result as Error).message).toMatch(/AppServerPool "consul": serviceName gives the host name "consul", which ServiceDiscovery "sd" already answers to on tier "app"/);
     });

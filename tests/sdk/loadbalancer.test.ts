@@ -9,7 +9,7 @@ import {
     UPSTREAM_IDS_LABEL,
 } from "../../sdk";
 import type { NginxLoadBalancerArgs } from "../../sdk";
-import { Graph, runProgram } from "./support/graph";
+import { Graph, runProgram, thrownBy } from "./support/graph";
 
 function staticCluster(replicas = 2, lb: Partial<NginxLoadBalancerArgs> = {}) {
     const network = new TieredNetwork("net");
@@ -131,12 +131,7 @@ describe("NginxLoadBalancer (static mode)", () => {
                 const network = new TieredNetwork("net");
                 const db = new PostgresCluster("db", { network, adminHostPort: 15432 });
                 const app = new AppServerPool("app", { network, image: "img", database: db });
-                try {
-                    new NginxLoadBalancer("web", make(network, app));
-                } catch (e) {
-                    return e;
-                }
-                return undefined;
+                return thrownBy(() => new NginxLoadBalancer("web", make(network, app)));
             });
             expect(result).toBeInstanceOf(ArgumentError);
             expect((result as Error).message).toMatch(message);
@@ -162,12 +157,7 @@ describe("NginxLoadBalancer (static mode)", () => {
             // Different tiers, so the host names do not clash; but the nginx upstream is named by serviceName.
             const a = new AppServerPool("api-a", { network, tiers: ["app"], image: "img", serviceName: "api" });
             const b = new AppServerPool("api-b", { network, tiers: ["web"], image: "img", serviceName: "api" });
-            try {
-                new NginxLoadBalancer("lb", { network, routes: [{ path: "/a", pool: a }, { path: "/a2", pool: a }, { path: "/b", pool: b }] });
-            } catch (e) {
-                return e;
-            }
-            return undefined;
+            return thrownBy(() => new NginxLoadBalancer("lb", { network, routes: [{ path: "/a", pool: a }, { path: "/a2", pool: a }, { path: "/b", pool: b }] }));
         });
         expect(result).toBeInstanceOf(ArgumentError);
         expect((result as Error).message).toBe(
@@ -180,12 +170,7 @@ describe("NginxLoadBalancer (static mode)", () => {
         const { result } = await runProgram(() => {
             const network = new TieredNetwork("net");
             const site = new AppServerPool("site", { network, tiers: ["app"], image: "img" });
-            try {
-                new NginxLoadBalancer("site", { network, routes: [{ path: "/", pool: site }] });
-            } catch (e) {
-                return e;
-            }
-            return undefined;
+            return thrownBy(() => new NginxLoadBalancer("site", { network, routes: [{ path: "/", pool: site }] }));
         });
         expect((result as Error).message).toMatch(/NginxLoadBalancer "site": name gives the host name "site", which AppServerPool "site" already answers to on tier "app"; give the load balancer a name/);
     });
@@ -211,12 +196,7 @@ describe("NginxLoadBalancer (static mode)", () => {
     test("two load balancers cannot publish the same host port", async () => {
         const { result } = await runProgram(() => {
             const { network, app } = staticCluster(1, { hostPort: 8080 });
-            try {
-                new NginxLoadBalancer("web2", { network, routes: [{ path: "/", pool: app }], hostPort: 8080, hostIp: "127.0.0.1" });
-            } catch (e) {
-                return e;
-            }
-            return undefined;
+            return thrownBy(() => new NginxLoadBalancer("web2", { network, routes: [{ path: "/", pool: app }], hostPort: 8080, hostIp: "127.0.0.1" }));
         });
         expect((result as Error).message).toMatch(/NginxLoadBalancer "web2": hostPort 8080 is already published by NginxLoadBalancer "web" \(hostPort\)/);
     });
@@ -292,12 +272,7 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
             const network = new TieredNetwork("net");
             const discovery = new ServiceDiscovery("sd", { network });
             const plain = new AppServerPool("plain", { network, tiers: ["app"], image: "img" });
-            try {
-                new NginxLoadBalancer("lb", { network, mode: "consul-template", discovery, routes: [{ path: "/", pool: plain }] });
-            } catch (e) {
-                return e;
-            }
-            return undefined;
+            return thrownBy(() => new NginxLoadBalancer("lb", { network, mode: "consul-template", discovery, routes: [{ path: "/", pool: plain }] }));
         });
         expect((result as Error).message).toMatch(/routes\[0\].pool \("plain"\) does not register with the load balancer's discovery/);
     });

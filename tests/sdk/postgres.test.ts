@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ArgumentError, PostgresCluster, TieredNetwork } from "../../sdk";
-import { peek, runProgram } from "./support/graph";
+import { peek, runProgram, thrownBy } from "./support/graph";
 
 const BOOTSTRAP = "pulumi-nodejs:dynamic/postgres:Bootstrap";
 
@@ -165,12 +165,7 @@ describe("PostgresCluster", () => {
         for (const [extra, messages] of cases) {
             const { graph, result } = await runProgram(() => {
                 const network = new TieredNetwork("net");
-                try {
-                    new PostgresCluster("db", { network, ...extra });
-                } catch (e) {
-                    return e;
-                }
-                return undefined;
+                return thrownBy(() => new PostgresCluster("db", { network, ...extra }));
             });
             if (messages.length === 0) {
                 expect(result).toBeUndefined();
@@ -196,12 +191,7 @@ describe("PostgresCluster", () => {
         const { graph, result } = await runProgram(() => {
             const network = new TieredNetwork("net");
             new PostgresCluster("db", { network });
-            try {
-                new PostgresCluster("db2", { network, alias: "postgres" });
-            } catch (e) {
-                return e;
-            }
-            return undefined;
+            return thrownBy(() => new PostgresCluster("db2", { network, alias: "postgres" }));
         });
         expect(result).toBeInstanceOf(ArgumentError);
         expect((result as Error).message).toMatch(/PostgresCluster "db2": alias gives the host name "postgres", which PostgresCluster "db" already answers to on tier "db"; set alias/);

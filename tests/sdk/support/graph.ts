@@ -330,3 +330,13 @@ export async function peek<T>(o: pulumi.Output<T>): Promise<{ value: T; secret: 
     const anyO = o as unknown as { promise(): Promise<T>; isSecret: Promise<boolean> };
     return { value: await anyO.promise(), secret: await anyO.isSecret };
 }
+
+/** What `construct` throws (a component rejecting its arguments), or undefined when it throws nothing. */
+export function thrownBy(construct: () => unknown): unknown {
+    try {
+        construct();
+    } catch (e) {
+        return e;
+    }
+    return undefined;
+}
