@@ -4,6 +4,7 @@
  */
 import { checksumOf, parseScriptName, scanSql, versionKey } from "./migrations";
 import { grantOrder } from "./plan";
+import { saslPrepDisagreement } from "./scram";
 import { BootstrapInputs, isUnknown } from "./types";
 
 export interface CheckFailure {
@@ -31,6 +32,26 @@ function isInt(v: unknown, min: number, max: number): boolean {
     return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
 }
 
+/** The longest migration lock or statement timeout accepted: a day, far inside Postgres's limit (2^31-1 ms). */
+const MAX_MIGRATION_TIMEOUT_SECONDS = 86400;
+
+/** A migration timeout: a number of seconds (fractions too) from 0, which sets none, to a day. */
+function checkMigrationTimeout(
+    failures: CheckFailure[],
+    wait: BootstrapInputs["wait"] | undefined,
+    key: "migrationLockTimeoutSeconds" | "migrationStatementTimeoutSeconds",
+    setting: string,
+): void {
+    const v: unknown = wait?.[key];
+    if (isUnknown(v) || (typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= MAX_MIGRATION_TIMEOUT_SECONDS)) return;
+    failures.push({
+        property: `wait.${key}`,
+        reason:
+            `wait.${key} ${typeof v === "number" ? String(v) : JSON.stringify(v) ?? "undefined"} is not a ${setting} in seconds; ` +
+            `give a number from 0 (no timeout) to ${MAX_MIGRATION_TIMEOUT_SECONDS}, e.g. 10 (fractions of a second are fine)`,
+    });
+}
+
 /** Validates the wire-form inputs. `olds` are the previous inputs (empty object on create). */
 export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInputs): CheckFailure[] {
     const f: CheckFailure[] = [];
@@ -48,6 +69,8 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
     if (!w || !isInt(w.timeoutSeconds, 1, 3600)) f.push({ property: "wait.timeoutSeconds", reason: "wait.timeoutSeconds must be an integer from 1 to 3600" });
     if (!w || !isInt(w.maxBackoffMs, 10, 60000)) f.push({ property: "wait.maxBackoffMs", reason: "wait.maxBackoffMs must be an integer from 10 to 60000" });
     if (!w || !isInt(w.lockTimeoutSeconds, 1, 86400)) f.push({ property: "wait.lockTimeoutSeconds", reason: "wait.lockTimeoutSeconds must be an integer from 1 to 86400" });
+    checkMigrationTimeout(f, w, "migrationLockTimeoutSeconds", "lock_timeout");
+    checkMigrationTimeout(f, w, "migrationStatementTimeoutSeconds", "statement_timeout");
 
     for (const [name, r] of Object.entries(news.roles ?? {})) {
         const p = `roles.${name}`;
@@ -58,6 +81,15 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
         if (r.password !== undefined && typeof r.password !== "string") f.push({ property: `${p}.password`, reason: "password must be a string" });
         // Postgres clears a password that verifies as the empty string, so it would be "changed" on every run.
         if (r.password === "") f.push({ property: `${p}.password`, reason: `role ${name} has an empty password, which Postgres stores as no password; give a non-empty password or leave it out` });
+        const disagreement = typeof r.password === "string" ? saslPrepDisagreement(r.password) : undefined;
+        if (disagreement) {
+            f.push({
+                property: `${p}.password`,
+                reason:
+                    `role ${name}'s password has characters SASLprep maps (non-ASCII spaces, soft hyphens, compatibility forms) and ${disagreement}; ` +
+                    `libpq clients then hash it as typed and the pg client mapped, so no stored password lets both log in. Remove the mapped characters or the others`,
+            });
+        }
         if (!isInt(r.connectionLimit, -1, 1_000_000)) f.push({ property: `${p}.connectionLimit`, reason: "connectionLimit must be -1 (no limit) or a positive integer" });
         for (const g of r.memberOf ?? []) {
             checkName(f, `${p}.memberOf`, g, "memberOf entry");

@@ -52,11 +52,21 @@ function storedSet(set: MigrationSetSpec | StoredSet): StoredSet {
     return { ...rest, filesDigest: filesDigest(files), fileCount: Object.keys(files).length };
 }
 
+/**
+ * `wait` with the fields added after a state may have been written at their defaults (0: no migration timeouts),
+ * so upgrading the package alone does not show every bootstrap as changed.
+ */
+function waitWithDefaults(wait: unknown): unknown {
+    return wait && typeof wait === "object" ? { migrationLockTimeoutSeconds: 0, migrationStatementTimeoutSeconds: 0, ...wait } : wait;
+}
+
 /** Whether two input sets differ (outputs aside). */
 export function inputsDiffer(olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
     const keys = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !OUTPUT_ONLY.includes(k)));
     const norm = (props: Record<string, unknown>, k: string) =>
-        k === "migrationSets" && Array.isArray(props[k]) ? stable((props[k] as MigrationSetSpec[]).map(storedSet)) : stable(props[k]);
+        k === "migrationSets" && Array.isArray(props[k])
+            ? stable((props[k] as MigrationSetSpec[]).map(storedSet))
+            : stable(k === "wait" ? waitWithDefaults(props[k]) : props[k]);
     return [...keys].some((k) => norm(olds, k) !== norm(news, k));
 }
 

@@ -6,7 +6,13 @@
 import { escapeIdentifier as id, escapeLiteral as lit } from "pg";
 import { compareVersions, parseScriptName, scanSql, versionKey, wantsNoTransaction } from "./migrations";
 import { scramVerifier } from "./scram";
-import { ActualState, AppliedMigrations, BootstrapInputs, HistoryRow, MigrationSetSpec, RoleSpec } from "./types";
+import { ActualState, AppliedMigrations, BootstrapInputs, HistoryRow, MigrationSetSpec, RoleSpec, WaitSpec } from "./types";
+
+/** A migration's `lock_timeout` and `statement_timeout` in whole milliseconds; 0 sets none. */
+export interface MigrationTimeouts {
+    lockMs: number;
+    statementMs: number;
+}
 
 /** One step of work. `description` is safe to log; `sql` may carry password verifiers and is never logged. */
 export type Step =
@@ -25,6 +31,7 @@ export type Step =
           /** Whole-file SQL when transactional; split statements otherwise. */
           sql: string[];
           transactional: boolean;
+          timeouts: MigrationTimeouts;
       };
 
 export interface Plan {
@@ -35,6 +42,29 @@ export interface Plan {
     errors: string[];
     /** What the history will hold once the steps ran, per set. */
     applied: AppliedMigrations;
+}
+
+/** Seconds to whole milliseconds; a positive value never rounds to 0, which Postgres reads as "no timeout". */
+function timeoutMs(seconds: number | undefined): number {
+    return typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0 ? Math.max(1, Math.round(seconds * 1000)) : 0;
+}
+
+/** The migration timeouts of `wait` (states written before they existed have none). */
+export function migrationTimeouts(wait: Partial<WaitSpec> | undefined): MigrationTimeouts {
+    return { lockMs: timeoutMs(wait?.migrationLockTimeoutSeconds), statementMs: timeoutMs(wait?.migrationStatementTimeoutSeconds) };
+}
+
+/**
+ * The SET statements (each ending in ";\n") that give a migration its timeouts: `SET LOCAL` inside its
+ * transaction, a session `SET` for a file run outside one. Only the ones asked for, so 0 leaves the server's
+ * setting alone. The values are integer literals of our own making (milliseconds, the settings' unit).
+ */
+export function timeoutSql(t: MigrationTimeouts, scope: "local" | "session"): string {
+    const set = scope === "local" ? "SET LOCAL" : "SET";
+    return [
+        ...(t.lockMs > 0 ? [`${set} lock_timeout = ${Math.trunc(t.lockMs)};\n`] : []),
+        ...(t.statementMs > 0 ? [`${set} statement_timeout = ${Math.trunc(t.statementMs)};\n`] : []),
+    ].join("");
 }
 
 /** The qualified, escaped name of a set's history table. */
@@ -188,7 +218,7 @@ interface Pending {
     description: string;
 }
 
-function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, plan: Plan): void {
+function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, timeouts: MigrationTimeouts, plan: Plan): void {
     const where = `migration set "${set.name}"`;
     const errors: string[] = [];
     const history = rows ?? [];
@@ -306,6 +336,7 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, plan: Pl
             checksum: spec.checksum,
             sql: transactional ? [spec.sql] : scanSql(spec.sql).statements,
             transactional,
+            timeouts,
         });
     }
     const byVersion = new Map<string, [string, string]>();
@@ -358,7 +389,8 @@ export function planBootstrap(desired: BootstrapInputs, previous: BootstrapInput
             plan.steps.push({ target: "database", kind: "extension", description: `extension ${ext}: create`, sql: [`CREATE EXTENSION IF NOT EXISTS ${id(ext)}`] });
         }
     }
-    for (const set of desired.migrationSets) planSet(set, actual.history[set.name], plan);
+    const timeouts = migrationTimeouts(desired.wait);
+    for (const set of desired.migrationSets) planSet(set, actual.history[set.name], timeouts, plan);
     if (plan.errors.length) plan.steps = [];
     return plan;
 }

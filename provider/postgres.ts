@@ -5,7 +5,7 @@
  */
 import type { Client as PgClient, ClientConfig } from "pg";
 import { createHash } from "crypto";
-import { historyTableOf, Step } from "./plan";
+import { historyTableOf, MigrationTimeouts, Step, timeoutSql } from "./plan";
 import { verifierMatches } from "./scram";
 import { ActualState, BootstrapInputs, ConnectionSpec, HistoryRow, WaitSpec } from "./types";
 
@@ -300,6 +300,28 @@ function pgErrorText(e: unknown, prefix = 0): string {
         .join(" ");
 }
 
+/**
+ * When one of the migration's own timeouts cancelled it: which one expired, with its value, and the way out. Told
+ * by SQLSTATE and by the time the message took (at least the timeout), not by the server's wording, which may be
+ * translated; the same codes from a NOWAIT lock or a cancel by hand come sooner and are reported as they are.
+ */
+function timeoutExpired(e: unknown, t: MigrationTimeouts, elapsedMs: number): { why: string; fix: string } | undefined {
+    const code = (e as { code?: string }).code;
+    if (code === "55P03" && t.lockMs > 0 && elapsedMs >= t.lockMs) {
+        return {
+            why: `lock_timeout expired: it waited longer than wait.migrationLockTimeoutSeconds (${t.lockMs / 1000}s) for a lock another session holds, typically an open transaction that used the same table`,
+            fix: "end the blocking transaction (pg_stat_activity shows it) or raise wait.migrationLockTimeoutSeconds",
+        };
+    }
+    if (code === "57014" && t.statementMs > 0 && elapsedMs >= t.statementMs) {
+        return {
+            why: `statement_timeout expired: a statement ran longer than wait.migrationStatementTimeoutSeconds (${t.statementMs / 1000}s)`,
+            fix: "raise wait.migrationStatementTimeoutSeconds (0 for none), or, if it was waiting for a lock, end the blocking transaction",
+        };
+    }
+    return undefined;
+}
+
 /** Runs one step. Transactional migrations and their history row commit together, or not at all. */
 export async function runStep(step: Step, cluster: PgClient, db: PgClient | undefined, log: Log): Promise<void> {
     log(step.description);
@@ -326,19 +348,24 @@ export async function runStep(step: Step, cluster: PgClient, db: PgClient | unde
         return `INSERT INTO ${step.historyTable} (version, description, type, script, checksum, execution_time, success) VALUES (${values.join(", ")}, ${Math.trunc(Date.now() - started)}, true)`;
     };
     // Each migration starts as the admin with the session's defaults, as Flyway's do: a SET ROLE or SET search_path
-    // in one file must not carry into the history row (the role may not write it) or into the next file.
+    // in one file must not carry into the history row (the role may not write it) or into the next file. RESET ALL
+    // also ends the migration's own timeouts, so they never apply to the history row.
     const reset = "SET SESSION AUTHORIZATION DEFAULT;\nRESET ALL;\n";
     const record = () => db.query(reset + recordSql());
     if (step.transactional) {
         // Two round trips, not four: BEGIN travels with the file (the transaction stays open past the message),
         // COMMIT with the history row. Nothing is sent after the file in its message, so however it ends, it
-        // cannot swallow a statement of ours.
-        const begin = "BEGIN;\n";
+        // cannot swallow a statement of ours. The timeouts are SET LOCAL after BEGIN, in the same message, so they
+        // end with the transaction; the previous migration's session state was reset with its history row.
+        const begin = "BEGIN;\n" + timeoutSql(step.timeouts, "local");
         let failure: string | undefined;
+        let expired: ReturnType<typeof timeoutExpired>;
+        const sent = Date.now();
         try {
             await db.query(begin + step.sql[0]);
         } catch (e) {
             failure = pgErrorText(e, begin.length);
+            expired = timeoutExpired(e, step.timeouts, Date.now() - sent);
         }
         if (failure === undefined) {
             try {
@@ -349,17 +376,32 @@ export async function runStep(step: Step, cluster: PgClient, db: PgClient | unde
         }
         if (failure !== undefined) {
             await db.query("ROLLBACK").catch(() => undefined);
-            throw new Error(`migration set "${step.set}": ${step.script} failed: ${failure}. It was rolled back and not recorded; fix the file and run again`);
+            throw new Error(
+                `migration set "${step.set}": ${step.script} failed: ${failure}. ` +
+                    (expired
+                        ? `${expired.why}. It was rolled back and not recorded; ${expired.fix}, and run again`
+                        : "It was rolled back and not recorded; fix the file and run again"),
+            );
         }
         return;
     }
+    // Outside a transaction the timeouts are session settings, sent alone: one message with several statements is
+    // a transaction block, where CREATE INDEX CONCURRENTLY cannot run. The history row's RESET ALL ends them; after
+    // a failure the run stops and this connection is closed, so they reach nothing of ours either.
+    const settings = timeoutSql(step.timeouts, "session");
+    if (settings) await db.query(settings);
     for (const [i, sql] of step.sql.entries()) {
+        const sent = Date.now();
         try {
             await db.query(sql);
         } catch (e) {
+            const expired = timeoutExpired(e, step.timeouts, Date.now() - sent);
             throw new Error(
                 `migration set "${step.set}": ${step.script} failed at statement ${i + 1} of ${step.sql.length}: ${pgErrorText(e)}. ` +
-                    `It runs outside a transaction, so statements before it stay applied; it was not recorded, so make it idempotent (IF NOT EXISTS) and run again`,
+                    (expired ? `${expired.why}. ` : "") +
+                    `It runs outside a transaction, so statements before it stay applied; it was not recorded, so make it idempotent (IF NOT EXISTS` +
+                    (expired ? `; a cancelled CREATE INDEX CONCURRENTLY leaves an INVALID index to drop first), ${expired.fix},` : ")") +
+                    " and run again",
             );
         }
     }

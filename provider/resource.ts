@@ -24,7 +24,7 @@ export interface BootstrapConnectionArgs {
     tlsCa?: pulumi.Input<string>;
 }
 
-/** How long to wait for the server, and for a concurrent bootstrap of the same database. */
+/** How long to wait for the server, for a concurrent bootstrap of the same database, and in each migration. */
 export interface BootstrapWaitArgs {
     /** Keep retrying an authenticated `SELECT 1` this long. @default 120 */
     timeoutSeconds?: pulumi.Input<number>;
@@ -36,6 +36,18 @@ export interface BootstrapWaitArgs {
     maxBackoffMs?: pulumi.Input<number>;
     /** Poll for the advisory lock held by a concurrent bootstrap this long. @default 600 */
     lockTimeoutSeconds?: pulumi.Input<number>;
+    /**
+     * Postgres `lock_timeout` for each migration and content script, in seconds (fractions allowed, up to 86400).
+     * A migration whose `ALTER TABLE` waits behind an application's open transaction then fails instead of
+     * waiting, and of blocking every later query on that table while it waits; it is rolled back and not
+     * recorded. 0 sets none, as Flyway does: the server's setting applies (Postgres's default is none). @default 0
+     */
+    migrationLockTimeoutSeconds?: pulumi.Input<number>;
+    /**
+     * Postgres `statement_timeout` for each statement of each migration and content script, in seconds (fractions
+     * allowed, up to 86400). 0 sets none: the server's setting applies. @default 0
+     */
+    migrationStatementTimeoutSeconds?: pulumi.Input<number>;
 }
 
 /** A role the bootstrap creates and keeps in shape. */
@@ -103,7 +115,10 @@ export interface BootstrapContentArgs {
 export interface BootstrapArgs {
     /** The admin connection. */
     connection: BootstrapConnectionArgs;
-    /** Readiness and lock waits. @default { timeoutSeconds: 120, maxBackoffMs: 250, lockTimeoutSeconds: 600 } */
+    /**
+     * Readiness, lock and migration waits.
+     * @default { timeoutSeconds: 120, maxBackoffMs: 250, lockTimeoutSeconds: 600, migrationLockTimeoutSeconds: 0, migrationStatementTimeoutSeconds: 0 }
+     */
     wait?: BootstrapWaitArgs;
     /** Roles to create and keep in shape. @default [] */
     roles?: BootstrapRoleArgs[];
@@ -226,6 +241,8 @@ export function precheckBootstrapArgs(args: BootstrapArgs): CheckFailure[] {
             timeoutSeconds: knownOr(wire.wait.timeoutSeconds, 120),
             maxBackoffMs: knownOr(wire.wait.maxBackoffMs, 250),
             lockTimeoutSeconds: knownOr(wire.wait.lockTimeoutSeconds, 600),
+            migrationLockTimeoutSeconds: knownOr(wire.wait.migrationLockTimeoutSeconds, 0),
+            migrationStatementTimeoutSeconds: knownOr(wire.wait.migrationStatementTimeoutSeconds, 0),
         },
         roles: Object.fromEntries(
             Object.entries(wire.roles).map(([n, r]) => [n, { ...r, ...(r.password !== undefined ? { password: knownOr(r.password, "placeholder") } : {}) }]),
@@ -275,6 +292,8 @@ export function wireInputs(args: BootstrapArgs, secret: (v: pulumi.Input<string>
             timeoutSeconds: args.wait?.timeoutSeconds ?? 120,
             maxBackoffMs: args.wait?.maxBackoffMs ?? 250,
             lockTimeoutSeconds: args.wait?.lockTimeoutSeconds ?? 600,
+            migrationLockTimeoutSeconds: args.wait?.migrationLockTimeoutSeconds ?? 0,
+            migrationStatementTimeoutSeconds: args.wait?.migrationStatementTimeoutSeconds ?? 0,
         },
         roles: Object.fromEntries(
             roles.map((r) => [

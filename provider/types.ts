@@ -28,6 +28,13 @@ export interface WaitSpec {
     maxBackoffMs: number;
     /** How long a contender polls for the bootstrap's advisory lock before failing. */
     lockTimeoutSeconds: number;
+    /**
+     * Postgres `lock_timeout` for each migration and content script; 0 sets none (the server's setting applies).
+     * Absent in states written before it existed, which read as 0.
+     */
+    migrationLockTimeoutSeconds: number;
+    /** Postgres `statement_timeout` for each migration and content script; 0 sets none. Absent in older states: 0. */
+    migrationStatementTimeoutSeconds: number;
 }
 
 export interface RoleSpec {

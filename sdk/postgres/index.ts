@@ -52,7 +52,10 @@ export interface PostgresClusterArgs {
     readonly content?: BootstrapContentArgs;
     /** What deleting the bootstrap does to the database and roles. @default "retain" */
     readonly bootstrapOnDelete?: "retain" | "drop";
-    /** Bootstrap's readiness and lock waits. @default the bootstrap's (120 s readiness, 600 s lock) */
+    /**
+     * Bootstrap's readiness and lock waits, and each migration's lock and statement timeouts.
+     * @default the bootstrap's (120 s readiness, 600 s lock, no migration timeouts)
+     */
     readonly bootstrapWait?: BootstrapWaitArgs;
     /**
      * Keep the data volume in Docker when Pulumi deletes it (`pulumi destroy`, or a replacement): the next

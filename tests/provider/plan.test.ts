@@ -3,7 +3,7 @@ import { checkInputs } from "../../provider/check";
 import { precheckBootstrapArgs } from "../../provider/resource";
 import { compareVersions, parseScriptName, scanSql, checksumOf, versionKey, wantsNoTransaction } from "../../provider/migrations";
 import { appliedWhenComplete, planBootstrap } from "../../provider/plan";
-import { saslPrepared, scramVerifier, verifierMatches } from "../../provider/scram";
+import { saslPrepDisagreement, saslPrepared, scramVerifier, verifierMatches } from "../../provider/scram";
 import { ActualState, BootstrapInputs, HistoryRow, UNKNOWN } from "../../provider/types";
 import { inputsFor } from "../support/pg";
 
@@ -93,6 +93,18 @@ describe("SCRAM verifiers", () => {
         expect(saslPrepared("a\u00A0b\u3000c")).toBe("a b c");
         expect(saslPrepared("\uFB01x")).toBe("fix"); // NFKC
         expect(verifierMatches(scramVerifier("pa\u00ADss\u200Dword"), "password")).toBe(true);
+    });
+
+    // Each "disagrees" case was measured on Postgres 15: a verifier of the mapped form let the pg client in and
+    // not psql, one the server hashed from the plaintext let psql in and not the pg client.
+    it("finds the passwords libpq hashes as typed while the pg client maps them", () => {
+        expect(saslPrepDisagreement("a\u00A0b\u0007c")).toContain("U+0007"); // a mapped space beside a control
+        expect(saslPrepDisagreement("\uFB01x\uE000")).toContain("U+E000"); // NFKC beside private use
+        expect(saslPrepDisagreement("\u05D0\u00A0b")).toContain("bidi"); // Hebrew and Latin
+        expect(saslPrepDisagreement("\u05D0\u00A0\u05D1")).toBeUndefined(); // right-to-left throughout
+        expect(saslPrepDisagreement("a\u00A0bc")).toBeUndefined(); // mapped, valid
+        expect(saslPrepDisagreement("tab\there")).toBeUndefined(); // nothing mapped: both use it as typed
+        expect(saslPrepDisagreement("\u05D0b")).toBeUndefined();
     });
 });
 
@@ -290,6 +302,12 @@ describe("checkInputs", () => {
         expect(precheckBootstrapArgs({ connection: { host: "db", user: "bad name", password: "pw" }, database: { name: "app" } }).map((f) => f.property)).toEqual(
             expect.arrayContaining(["connection.user", "database.owner"]),
         );
+    });
+
+    it("rejects a role password that libpq and the pg client would hash differently, naming the character", () => {
+        const mixed = inputsFor({ roles: [{ name: "app", password: "pw\u00A0\u0001" }], database: { name: "shop" } });
+        expect(checkInputs({}, mixed)).toEqual([{ property: "roles.app.password", reason: expect.stringMatching(/U\+0001.*Remove the mapped characters/) }]);
+        expect(JSON.stringify(checkInputs({}, mixed))).not.toContain("pw\u00A0");
     });
 
     it("rejects an empty role password, which Postgres would store as none", () => {
