@@ -4,7 +4,7 @@
  */
 import { checksumOf, parseScriptName, scanSql, versionKey } from "./migrations";
 import { grantOrder } from "./plan";
-import { saslPrepDisagreement } from "./scram";
+import { saslPrepMayDisagree } from "./scram";
 import { BootstrapInputs, isUnknown } from "./types";
 
 export interface CheckFailure {
@@ -81,13 +81,15 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
         if (r.password !== undefined && typeof r.password !== "string") f.push({ property: `${p}.password`, reason: "password must be a string" });
         // Postgres clears a password that verifies as the empty string, so it would be "changed" on every run.
         if (r.password === "") f.push({ property: `${p}.password`, reason: `role ${name} has an empty password, which Postgres stores as no password; give a non-empty password or leave it out` });
-        const disagreement = typeof r.password === "string" ? saslPrepDisagreement(r.password) : undefined;
-        if (disagreement) {
+        // Never a character of the password in the reason: it is a secret.
+        if (typeof r.password === "string" && r.password !== "" && saslPrepMayDisagree(r.password)) {
             f.push({
                 property: `${p}.password`,
                 reason:
-                    `role ${name}'s password has characters SASLprep maps (non-ASCII spaces, soft hyphens, compatibility forms) and ${disagreement}; ` +
-                    `libpq clients then hash it as typed and the pg client mapped, so no stored password lets both log in. Remove the mapped characters or the others`,
+                    `role ${name}'s password changes under SASLprep (non-ASCII spaces, soft hyphens and other invisible characters, Unicode ` +
+                    `compatibility forms) and keeps non-ASCII characters or nothing at all; libpq and the server may then hash it as typed while the pg ` +
+                    `client hashes the changed form, so no stored password would let both log in. Write the password in the form SASLprep leaves it ` +
+                    `(plain spaces, no invisible characters, NFKC), or keep printable ASCII around the mapped characters`,
             });
         }
         if (!isInt(r.connectionLimit, -1, 1_000_000)) f.push({ property: `${p}.connectionLimit`, reason: "connectionLimit must be -1 (no limit) or a positive integer" });

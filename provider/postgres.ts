@@ -6,7 +6,7 @@
 import type { Client as PgClient, ClientConfig } from "pg";
 import { createHash } from "crypto";
 import { historyTableOf, MigrationTimeouts, Step, timeoutSql } from "./plan";
-import { verifierMatches } from "./scram";
+import { saslPrepMayDisagree, verifierMatches } from "./scram";
 import { ActualState, BootstrapInputs, ConnectionSpec, HistoryRow, WaitSpec } from "./types";
 
 /** Log sink: one line per call, never SQL text (it may carry password verifiers). */
@@ -70,7 +70,13 @@ export async function connectWithWait(
             lastError = (e as Error).message;
             await client.end().catch(() => undefined);
             if (isPermanent(e)) {
-                throw new Error(`cannot log in to postgres at ${c.host}:${c.port} database "${database}" as user "${c.user}": ${lastError}; check connection.user and connection.password`);
+                // A password SASLprep changes: the server may have stored the hash of it as typed (as libpq hashes it),
+                // which this client's hash of the prepared form cannot match.
+                const sasl =
+                    (e as { code?: string }).code === "28P01" && saslPrepMayDisagree(c.password)
+                        ? "; the password changes under SASLprep (non-ASCII spaces, invisible characters, compatibility forms) and keeps non-ASCII characters, so if the server stored it hashed as typed, this client cannot log in with it: set a password in the form SASLprep leaves it"
+                        : "";
+                throw new Error(`cannot log in to postgres at ${c.host}:${c.port} database "${database}" as user "${c.user}": ${lastError}; check connection.user and connection.password${sasl}`);
             }
         }
         const left = deadline - Date.now();
@@ -303,10 +309,12 @@ function pgErrorText(e: unknown, prefix = 0): string {
 /**
  * When one of the migration's own timeouts cancelled it: which one expired, with its value, and the way out. Told
  * by SQLSTATE and by the time the message took (at least the timeout), not by the server's wording, which may be
- * translated; the same codes from a NOWAIT lock or a cancel by hand come sooner and are reported as they are.
+ * translated, and by where the server raised it: a timeout cancels in ProcessInterrupts, a NOWAIT lock fails
+ * elsewhere (measured), and a cancel by hand comes sooner. Those are reported as they are.
  */
 function timeoutExpired(e: unknown, t: MigrationTimeouts, elapsedMs: number): { why: string; fix: string } | undefined {
-    const code = (e as { code?: string }).code;
+    const { code, routine } = e as { code?: string; routine?: string };
+    if (routine !== undefined && routine !== "ProcessInterrupts") return undefined;
     if (code === "55P03" && t.lockMs > 0 && elapsedMs >= t.lockMs) {
         return {
             why: `lock_timeout expired: it waited longer than wait.migrationLockTimeoutSeconds (${t.lockMs / 1000}s) for a lock another session holds, typically an open transaction that used the same table`,

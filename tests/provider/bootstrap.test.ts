@@ -421,6 +421,21 @@ describe("role order, session state between migrations, encodings and passwords"
         expect((await client.query("SELECT current_user AS u")).rows).toEqual([{ u: f.app }]);
         await client.end();
     });
+    it("says why the admin login fails when the server hashed a password SASLprep changes as typed", async () => {
+        const f = fixture();
+        const admin = `${f.app}_admin`;
+        const password = `a\u00A0b\u{1F642}${f.appPassword}`; // measured: psql logs in with it, the pg client cannot
+        secrets.push(password);
+        await query("postgres", `CREATE ROLE ${admin} LOGIN SUPERUSER PASSWORD '${password}'`); // hashed by the server
+        try {
+            const { inputs: checked } = await host.check({}, inputsFor({ connection: { ...PG, user: admin, password }, database: { name: f.db } }));
+            const err = await host.create(checked).then(() => undefined, (e: Error) => e);
+            expect(err?.message).toMatch(/as user "[a-z0-9_]+_admin": password authentication failed.*changes under SASLprep.*set a password in the form SASLprep leaves it/);
+            expect(err?.message).not.toContain(password);
+        } finally {
+            await query("postgres", `DROP ROLE ${admin}`);
+        }
+    });
 });
 
 describe("secrets", () => {

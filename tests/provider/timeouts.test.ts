@@ -162,6 +162,21 @@ describe("migration timeouts", () => {
         expect(await columnExists("item", "sku")).toBe(true);
     }, 40000);
 
+    it("a NOWAIT lock that fails after the lock timeout's length is reported as it is, not as the timeout", async () => {
+        const blocker = await openTransaction("SELECT * FROM item");
+        try {
+            const file = "SELECT pg_sleep(1.2);\nLOCK TABLE item IN ACCESS EXCLUSIVE MODE NOWAIT;";
+            const { error } = await failedUpdate(next({ "V2.5__nowait.sql": file }, { migrationLockTimeoutSeconds: 1 }), 15000);
+            expect(error?.message).toContain("V2.5__nowait.sql failed");
+            expect(error?.message).toContain("(SQLSTATE 55P03)");
+            expect(error?.message).not.toContain("lock_timeout expired");
+            expect(error?.message).toContain("It was rolled back and not recorded; fix the file and run again");
+        } finally {
+            await blocker.end();
+            delete scripts["V2.5__nowait.sql"]; // never applied: the later updates go on without it
+        }
+    }, 40000);
+
     it("a statement running past migrationStatementTimeoutSeconds fails, rolled back and unrecorded; the timeout is per statement", async () => {
         const before = await historyScripts();
         const slow = "CREATE TABLE slow_marker (id int);\nSELECT pg_sleep(5);";
