@@ -99,6 +99,11 @@ export interface HttpReadinessArgs {
     urls: pulumi.Input<pulumi.Input<string>[]>;
     /** Give up after this long. @default 120 */
     timeoutSeconds?: pulumi.Input<number>;
+    /**
+     * Values (e.g. the ids of the containers waited for) whose change makes the resource wait again: an update that
+     * polls the URLs anew. @default []
+     */
+    triggers?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**
@@ -109,7 +114,7 @@ export class HttpReadiness extends pulumi.dynamic.Resource {
     /** The URLs waited for. */
     public readonly urls!: pulumi.Output<string[]>;
 
-    constructor(name: string, args: HttpReadinessArgs & { triggers?: pulumi.Input<pulumi.Input<string>[]> }, opts: pulumi.CustomResourceOptions = {}) {
+    constructor(name: string, args: HttpReadinessArgs, opts: pulumi.CustomResourceOptions = {}) {
         super(httpReadinessProvider, name, { urls: args.urls, timeoutSeconds: args.timeoutSeconds ?? 120, triggers: args.triggers ?? [] }, opts, "readiness", "HttpReadiness");
     }
 }

@@ -56,7 +56,13 @@ export interface BootstrapRoleArgs {
     name: string;
     /** May log in. @default true */
     login?: boolean;
-    /** Password (secret). @default undefined (no password) */
+    /**
+     * Password (secret). `check` refuses one that SASLprep's mappings would change (non-ASCII spaces such as U+00A0,
+     * soft hyphens and other invisible characters, Unicode compatibility forms) while non-ASCII characters remain
+     * beside them, or that maps to nothing: libpq and the server may then hash it as typed and the pg client the
+     * mapped form, so no stored password lets both log in; write it in the form SASLprep leaves it.
+     * @default undefined (no password)
+     */
     password?: pulumi.Input<string>;
     /** May create databases. @default false */
     createdb?: boolean;
@@ -88,7 +94,10 @@ export interface BootstrapDatabaseArgs {
 export interface BootstrapMigrationSetArgs {
     /** Set name, e.g. "app" or "sso". */
     name: string;
-    /** Directory with Flyway-named files (`V<version>__<desc>.sql`, `R__<desc>.sql`). Read when the program runs. */
+    /**
+     * Directory with Flyway-named files (`V<version>__<desc>.sql`, `R__<desc>.sql`). Read when the program runs.
+     * @default undefined (only `scripts`)
+     */
     directory?: string;
     /** Files given inline (name → SQL), merged with `directory`. @default {} */
     scripts?: Record<string, string>;
@@ -104,7 +113,7 @@ export interface BootstrapMigrationSetArgs {
 
 /** Content (seed data, pages, settings) deployed when new or changed, tracked by checksum. */
 export interface BootstrapContentArgs {
-    /** Directory of `.sql` files, applied in file-name order. */
+    /** Directory of `.sql` files, applied in file-name order. @default undefined (only `items`) */
     directory?: string;
     /** Inline items (name → SQL). @default {} */
     items?: Record<string, string>;
@@ -135,7 +144,12 @@ export interface BootstrapArgs {
     /** Role whose connection URL is exported as `applicationUrl`. @default the first login role */
     applicationRole?: string;
     /** Host and port the application reaches Postgres on (e.g. the container's network alias). @default the connection's */
-    applicationEndpoint?: { host: pulumi.Input<string>; port?: pulumi.Input<number> };
+    applicationEndpoint?: {
+        /** Host name or address the application connects to. */
+        host: pulumi.Input<string>;
+        /** Port the application connects to. @default the connection's port (5432 when that is not given) */
+        port?: pulumi.Input<number>;
+    };
 }
 
 /** Reads a directory's `.sql` files into name → SQL, sorted by name. Missing directory is an error naming it. */
@@ -328,7 +342,7 @@ export function wireInputs(args: BootstrapArgs, secret: (v: pulumi.Input<string>
 
 /**
  * The database bootstrap as one tracked resource: waits for Postgres, creates roles and the database, applies
- * outstanding migrations per set and deploys content, once, under an advisory lock. See README "Bootstrap".
+ * outstanding migrations per set and deploys content, once, under an advisory lock. See README "The bootstrap (provider/)".
  */
 export class Bootstrap extends pulumi.dynamic.Resource {
     /** Applied migrations per set (script file → checksum), as recorded in the history tables. */

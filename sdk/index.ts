@@ -13,8 +13,11 @@ export * from "./app";
 export * from "./loadbalancer";
 export { Bootstrap, HttpReadiness } from "../provider";
 export type {
+    AppliedMigrations,
     BootstrapArgs,
+    BootstrapConnectionArgs,
     BootstrapContentArgs,
+    BootstrapDatabaseArgs,
     BootstrapMigrationSetArgs,
     BootstrapRoleArgs,
     BootstrapWaitArgs,

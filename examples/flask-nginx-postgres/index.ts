@@ -4,7 +4,7 @@
  *
  * What seed 004 did by hand, and what does it here:
  * - "It is hard to create the database before the app runs": the bootstrap creates the `app` role, the `app`
- *   database and the `comment` table (../migrations) and deploys the welcome comment (../content) before any
+ *   database and the `comment` table (./migrations) and deploys the welcome comment (./content) before any
  *   replica starts; the app never runs `create_table`.
  * - "`docker-compose rm` lost my data": the data volume is retained on `pulumi destroy` and found again by name on
  *   the next `pulumi up` (set protectData to also refuse a destroy).

@@ -7,7 +7,7 @@
  *   AppServerPool because a discovery is given) with an HTTP check on /healthz; consul-template renders nginx's
  *   upstreams from the healthy instances and reloads nginx only when they changed.
  * - The frontend reaches the services by their shared host names (http://user:8000, http://catalog:8000).
- * - user and catalog read the `users` / `products` tables created by the bootstrap (../migrations).
+ * - user and catalog read the `users` / `products` tables created by the bootstrap (./migrations).
  * - RabbitMQ's password is generated (secret) and handed to user and catalog as AMQP_URL; nothing is published
  *   except nginx's port.
  *

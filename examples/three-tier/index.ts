@@ -6,7 +6,7 @@
  *
  * Only nginx publishes a port. nginx is not on `appdb`, so it cannot even resolve the database's name; `appdb` is
  * internal, so the database has no route off the host. The database, the `app` role and the `greeting` table come
- * from the bootstrap (../migrations), before any app replica starts.
+ * from the bootstrap (./migrations), before any app replica starts.
  *
  * `pulumi up` runs the exported function below with the stack's configuration (Pulumi.yaml declares it, and
  * Pulumi.<stack>.yaml sets it). Tests call `threeTier(config)` directly.

@@ -63,7 +63,11 @@ export interface AppServerPoolArgs {
     readonly port?: number;
     /** Database whose application URL the replicas get as `DATABASE_URL`; replicas start after its bootstrap. @default undefined (no database) */
     readonly database?: PostgresCluster;
-    /** Further environment variables (plain or secret). May not set DATABASE_URL, PORT, APP_CONFIG_DIR, CONTENT_DIR or INSTANCE. @default {} */
+    /**
+     * Further environment variables (plain or secret). Names must match `[A-Za-z_][A-Za-z0-9_]*`, may not be
+     * DATABASE_URL, PORT, APP_CONFIG_DIR, CONTENT_DIR or INSTANCE (the pool sets them), and may not start with
+     * `SERVICE_` (registrator would read them as service metadata). @default {}
+     */
     readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Command overriding the image's CMD. @default the image's */
     readonly command?: readonly string[];

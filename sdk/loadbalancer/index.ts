@@ -43,7 +43,7 @@ export const UPSTREAM_IDS_LABEL = "dockercluster.upstream-container-ids";
 
 /** One routed path prefix. */
 export interface NginxRoute {
-    /** URL path prefix: "/" or "/segment" (letters, digits, "-", "_", ".", "/"). */
+    /** URL path prefix: "/" or "/segment" (letters, digits, "-", "_", ".", "~", "/"). */
     readonly path: string;
     /** The pool serving it. */
     readonly pool: AppServerPool;

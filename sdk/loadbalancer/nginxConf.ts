@@ -21,7 +21,7 @@ export interface UpstreamSpec {
     /**
      * The servers' health path. When set (and the config has a `readinessPath`), `<readinessPath>/<name>` proxies to
      * it through a twin upstream that never marks servers failed, so probing during start-up cannot take the real
-     * upstream's servers out of rotation.
+     * upstream's servers out of rotation. @default undefined (no readiness location)
      */
     readonly healthPath?: string;
 }

@@ -103,5 +103,6 @@ describe(".github/workflows/preview.yml", () => {
         const pairs = matrix.map((m) => `${m.dir}:${m.stack}`);
         for (const e of EXAMPLES) for (const s of ["dev", "prod"]) expect(pairs).toContain(`examples/${e}:${s}`);
         expect(pairs).toContain(".:dev");
+        expect(pairs).toContain(".:prod");
     });
 });
