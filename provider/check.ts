@@ -82,7 +82,7 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
         // Postgres clears a password that verifies as the empty string, so it would be "changed" on every run.
         if (r.password === "") f.push({ property: `${p}.password`, reason: `role ${name} has an empty password, which Postgres stores as no password; give a non-empty password or leave it out` });
         // Never a character of the password in the reason: it is a secret.
-        if (typeof r.password === "string" && r.password !== "" && saslPrepMayDisagree(r.password)) {
+        if (typeof r.password === "string" && saslPrepMayDisagree(r.password)) {
             f.push({
                 property: `${p}.password`,
                 reason:

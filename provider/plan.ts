@@ -57,13 +57,13 @@ export function migrationTimeouts(wait: Partial<WaitSpec> | undefined): Migratio
 /**
  * The SET statements (each ending in ";\n") that give a migration its timeouts: `SET LOCAL` inside its
  * transaction, a session `SET` for a file run outside one. Only the ones asked for, so 0 leaves the server's
- * setting alone. The values are integer literals of our own making (milliseconds, the settings' unit).
+ * setting alone. The values are integer literals of our own making (`timeoutMs`: milliseconds, the settings' unit).
  */
 export function timeoutSql(t: MigrationTimeouts, scope: "local" | "session"): string {
     const set = scope === "local" ? "SET LOCAL" : "SET";
     return [
-        ...(t.lockMs > 0 ? [`${set} lock_timeout = ${Math.trunc(t.lockMs)};\n`] : []),
-        ...(t.statementMs > 0 ? [`${set} statement_timeout = ${Math.trunc(t.statementMs)};\n`] : []),
+        ...(t.lockMs > 0 ? [`${set} lock_timeout = ${t.lockMs};\n`] : []),
+        ...(t.statementMs > 0 ? [`${set} statement_timeout = ${t.statementMs};\n`] : []),
     ].join("");
 }
 

@@ -69,12 +69,24 @@ async function failedUpdate(next: Args, ms: number): Promise<{ error: Error | un
     return { error, elapsed: Date.now() - started };
 }
 
-/** A separate session with an open transaction that ran `sql`; the server ends it after 30 s idle in any case. */
-async function openTransaction(sql: string): Promise<Client> {
+/**
+ * Runs `f` while a separate session holds an open transaction that ran `sql`, and ends that session however `f`
+ * ends (the server would end it after 30 s idle in any case).
+ */
+async function whileOpen<T>(sql: string, body: () => Promise<T>): Promise<T> {
     const c = new Client({ ...PG, database: f.db });
     await c.connect();
-    await c.query(`SET idle_in_transaction_session_timeout = 30000; BEGIN; ${sql}`);
-    return c;
+    try {
+        await c.query(`SET idle_in_transaction_session_timeout = 30000; BEGIN; ${sql}`);
+        return await body();
+    } finally {
+        await c.end();
+    }
+}
+
+/** Every one of `parts` is in the error's message. */
+function expectMessage(error: Error | undefined, parts: string[]): void {
+    for (const part of parts) expect(error?.message).toContain(part);
 }
 
 async function historyScripts(): Promise<string[]> {
@@ -141,38 +153,36 @@ describe("migration timeouts", () => {
     });
 
     it("an ALTER TABLE behind an open transaction fails at migrationLockTimeoutSeconds, rolled back and unrecorded; once the transaction ends it applies", async () => {
-        const blocker = await openTransaction("SELECT * FROM item"); // ACCESS SHARE: enough to make ALTER TABLE wait
-        try {
+        // ACCESS SHARE: enough to make ALTER TABLE wait
+        await whileOpen("SELECT * FROM item", async () => {
             const before = await historyScripts();
             const { error, elapsed } = await failedUpdate(next({ "V2__add_sku.sql": "ALTER TABLE item ADD COLUMN sku text;" }, { migrationLockTimeoutSeconds: 1 }), 15000);
-            expect(error?.message).toContain('migration set "app": V2__add_sku.sql failed');
-            expect(error?.message).toContain("(SQLSTATE 55P03)");
-            expect(error?.message).toContain("lock_timeout expired: it waited longer than wait.migrationLockTimeoutSeconds (1s)");
-            expect(error?.message).toContain("It was rolled back and not recorded; end the blocking transaction");
-            expect(error?.message).toContain("or raise wait.migrationLockTimeoutSeconds");
+            expectMessage(error, [
+                'migration set "app": V2__add_sku.sql failed',
+                "(SQLSTATE 55P03)",
+                "lock_timeout expired: it waited longer than wait.migrationLockTimeoutSeconds (1s)",
+                "It was rolled back and not recorded; end the blocking transaction",
+                "or raise wait.migrationLockTimeoutSeconds",
+            ]);
             expect(elapsed).toBeGreaterThanOrEqual(1000);
             expect(elapsed).toBeLessThan(10000);
             expect(await historyScripts()).toEqual(before);
             expect(await columnExists("item", "sku")).toBe(false);
-        } finally {
-            await blocker.end();
-        }
+        });
         await within(update(next({}, { migrationLockTimeoutSeconds: 1 })), 15000, "the update after the transaction ended");
         expect(await historyScripts()).toContain("V2__add_sku.sql");
         expect(await columnExists("item", "sku")).toBe(true);
     }, 40000);
 
     it("a NOWAIT lock that fails after the lock timeout's length is reported as it is, not as the timeout", async () => {
-        const blocker = await openTransaction("SELECT * FROM item");
         try {
-            const file = "SELECT pg_sleep(1.2);\nLOCK TABLE item IN ACCESS EXCLUSIVE MODE NOWAIT;";
-            const { error } = await failedUpdate(next({ "V2.5__nowait.sql": file }, { migrationLockTimeoutSeconds: 1 }), 15000);
-            expect(error?.message).toContain("V2.5__nowait.sql failed");
-            expect(error?.message).toContain("(SQLSTATE 55P03)");
-            expect(error?.message).not.toContain("lock_timeout expired");
-            expect(error?.message).toContain("It was rolled back and not recorded; fix the file and run again");
+            await whileOpen("SELECT * FROM item", async () => {
+                const file = "SELECT pg_sleep(1.2);\nLOCK TABLE item IN ACCESS EXCLUSIVE MODE NOWAIT;";
+                const { error } = await failedUpdate(next({ "V2.5__nowait.sql": file }, { migrationLockTimeoutSeconds: 1 }), 15000);
+                expectMessage(error, ["V2.5__nowait.sql failed", "(SQLSTATE 55P03)", "It was rolled back and not recorded; fix the file and run again"]);
+                expect(error?.message).not.toContain("lock_timeout expired");
+            });
         } finally {
-            await blocker.end();
             delete scripts["V2.5__nowait.sql"]; // never applied: the later updates go on without it
         }
     }, 40000);
@@ -181,10 +191,12 @@ describe("migration timeouts", () => {
         const before = await historyScripts();
         const slow = "CREATE TABLE slow_marker (id int);\nSELECT pg_sleep(5);";
         const { error, elapsed } = await failedUpdate(next({ "V3__slow.sql": slow }, { migrationStatementTimeoutSeconds: 1 }), 15000);
-        expect(error?.message).toContain('migration set "app": V3__slow.sql failed');
-        expect(error?.message).toContain("(SQLSTATE 57014)");
-        expect(error?.message).toContain("statement_timeout expired: a statement ran longer than wait.migrationStatementTimeoutSeconds (1s)");
-        expect(error?.message).toContain("It was rolled back and not recorded; raise wait.migrationStatementTimeoutSeconds");
+        expectMessage(error, [
+            'migration set "app": V3__slow.sql failed',
+            "(SQLSTATE 57014)",
+            "statement_timeout expired: a statement ran longer than wait.migrationStatementTimeoutSeconds (1s)",
+            "It was rolled back and not recorded; raise wait.migrationStatementTimeoutSeconds",
+        ]);
         expect(elapsed).toBeGreaterThanOrEqual(1000);
         expect(elapsed).toBeLessThan(4500);
         expect(await historyScripts()).toEqual(before);
@@ -196,26 +208,27 @@ describe("migration timeouts", () => {
 
     it("a no-transaction migration honours both timeouts too, and is not recorded when one expires", async () => {
         const before = await historyScripts();
-        const blocker = await openTransaction("SELECT * FROM item");
-        try {
+        await whileOpen("SELECT * FROM item", async () => {
             const file = "-- bootstrap:no-transaction\nCREATE TABLE IF NOT EXISTS outside_marker (id int);\nALTER TABLE item ADD COLUMN IF NOT EXISTS outside text;";
             const { error, elapsed } = await failedUpdate(next({ "V4__outside.sql": file }, { migrationLockTimeoutSeconds: 1 }), 15000);
-            expect(error?.message).toContain('migration set "app": V4__outside.sql failed at statement 2 of 2');
-            expect(error?.message).toContain("lock_timeout expired: it waited longer than wait.migrationLockTimeoutSeconds (1s)");
-            expect(error?.message).toContain("It runs outside a transaction");
-            expect(error?.message).toContain("end the blocking transaction (pg_stat_activity shows it) or raise wait.migrationLockTimeoutSeconds");
+            expectMessage(error, [
+                'migration set "app": V4__outside.sql failed at statement 2 of 2',
+                "lock_timeout expired: it waited longer than wait.migrationLockTimeoutSeconds (1s)",
+                "It runs outside a transaction",
+                "end the blocking transaction (pg_stat_activity shows it) or raise wait.migrationLockTimeoutSeconds",
+            ]);
             expect(elapsed).toBeLessThan(10000);
             expect(await historyScripts()).toEqual(before);
             expect(await columnExists("item", "outside")).toBe(false);
-        } finally {
-            await blocker.end();
-        }
+        });
         await within(update(next({}, { migrationLockTimeoutSeconds: 1 })), 15000, "the update after the transaction ended");
         expect(await columnExists("item", "outside")).toBe(true);
 
         const { error, elapsed } = await failedUpdate(next({ "V5__outside_slow.sql": "-- bootstrap:no-transaction\nSELECT pg_sleep(5);" }, { migrationStatementTimeoutSeconds: 1 }), 15000);
-        expect(error?.message).toContain('migration set "app": V5__outside_slow.sql failed at statement 1 of 1');
-        expect(error?.message).toContain("statement_timeout expired: a statement ran longer than wait.migrationStatementTimeoutSeconds (1s)");
+        expectMessage(error, [
+            'migration set "app": V5__outside_slow.sql failed at statement 1 of 1',
+            "statement_timeout expired: a statement ran longer than wait.migrationStatementTimeoutSeconds (1s)",
+        ]);
         expect(elapsed).toBeLessThan(4500);
         expect(await historyScripts()).not.toContain("V5__outside_slow.sql");
         await within(update(next({ "V5__outside_slow.sql": "-- bootstrap:no-transaction\nSELECT 1;" }, { migrationStatementTimeoutSeconds: 1 })), 15000, "the update");
@@ -227,11 +240,10 @@ describe("migration timeouts", () => {
         ["outside a transaction", "V7__outside.sql", "-- bootstrap:no-transaction\nCREATE TABLE outside_seven (id int);"],
     ])("the timeouts do not reach the history row (%s): it waits for its lock past them and is recorded", async (_how, file, sql) => {
         // SHARE mode blocks the history INSERT (ROW EXCLUSIVE) but not the migration, nor the provider's reads.
-        const blocker = await openTransaction("LOCK TABLE public.schema_history_app IN SHARE MODE");
         let settled = false;
-        let running: Promise<unknown> | undefined;
-        try {
-            running = update(next({ [file]: sql }, { migrationLockTimeoutSeconds: 1, migrationStatementTimeoutSeconds: 1 })).finally(() => (settled = true));
+        // Wrapped: an async function returning the promise itself would wait for it, inside the lock.
+        const { running } = await whileOpen("LOCK TABLE public.schema_history_app IN SHARE MODE", async () => {
+            const running = update(next({ [file]: sql }, { migrationLockTimeoutSeconds: 1, migrationStatementTimeoutSeconds: 1 })).finally(() => (settled = true));
             running.catch(() => undefined); // judged below
             await within(
                 (async () => {
@@ -243,9 +255,8 @@ describe("migration timeouts", () => {
             );
             await new Promise((res) => setTimeout(res, 1600)); // past both timeouts
             expect(settled).toBe(false);
-        } finally {
-            await blocker.end();
-        }
+            return { running };
+        });
         await within(running, 15000, "the update after the history table was free");
         expect(await historyScripts()).toContain(file);
     }, 40000);
