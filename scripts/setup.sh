@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts everything the test suite needs, on a fresh Debian bookworm machine:
 #   Debian packages (Postgres, nginx, Docker engine, debootstrap, docker-compose), npm dependencies,
-#   a throwaway Postgres cluster on 127.0.0.1:55432, a private Docker engine, and the local images.
+#   the Pulumi CLI (scripts/pulumi.sh), a throwaway Postgres cluster on 127.0.0.1:55432, a private Docker engine,
+#   and the local images.
 # Idempotent: what is installed or running already is left alone. Prints timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   step "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# The real engine: a Pulumi CLI on PATH, or the pinned one built from Go modules (cached outside the clone).
+step "pulumi CLI (scripts/pulumi.sh)"
+bash scripts/pulumi.sh path
 
 step "postgres (tests/infra/postgres.sh)"
 tests/infra/postgres.sh start

@@ -1,0 +1,199 @@
+/**
+ * The bootstrap under the real Pulumi engine: the CLI built by scripts/pulumi.sh, real state files, Pulumi's own
+ * dynamic-provider plugin, the tests' Postgres. One stack lives through the whole file, as a user's does: preview,
+ * up, a second up, a new migration, a changed password, drift from outside, destroy and a new up that finds the
+ * data. A second stack has a broken migration.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { engine, EngineRequest, EngineResult, stackDir, StateResource, stateFiles, stateResources } from "../support/engine";
+import { PG, query, uniqueName } from "../support/pg";
+
+const GOLDEN = path.join(__dirname, "golden");
+const names = { database: uniqueName("eng"), owner: uniqueName("eown"), appRole: uniqueName("eapp") };
+const passwords = { admin: PG.password, app: `app-pw-${Math.random().toString(36).slice(2)}`, app2: `app-pw2-${Math.random().toString(36).slice(2)}` };
+const migrations = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-engine-migrations-"));
+fs.writeFileSync(path.join(migrations, "V1__init.sql"), "CREATE TABLE item (id serial PRIMARY KEY, name text NOT NULL);\nINSERT INTO item (name) VALUES ('first');\n");
+const dir = stackDir("boot");
+/** Everything the CLI printed during the file, searched for passwords at the end. */
+let printed = "";
+
+function config(appPassword: string, extra: Record<string, string> = {}, migrationsDir = migrations): EngineRequest["config"] {
+    return {
+        pgHost: { value: PG.host },
+        pgPort: { value: String(PG.port) },
+        pgUser: { value: PG.user },
+        adminPassword: { value: passwords.admin, secret: true },
+        database: { value: names.database },
+        owner: { value: names.owner },
+        appRole: { value: names.appRole },
+        appPassword: { value: appPassword, secret: true },
+        migrations: { value: migrationsDir },
+        ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, { value: v }])),
+    };
+}
+
+/** The bootstrap's record in the stack's checkpoint. */
+function bootstrapState(): StateResource | undefined {
+    return stateResources(dir, "engine-bootstrap", "dev").find((r) => r.type === "pulumi-nodejs:dynamic/postgres:Bootstrap");
+}
+
+function run(op: EngineRequest["op"], opts: Partial<EngineRequest> = {}): EngineResult {
+    const r = engine({ op, dir, project: "engine-bootstrap", stack: "dev", program: { module: "tests/engine/programs/bootstrap.ts", export: "bootstrapProgram" }, ...opts });
+    printed += r.output + (r.error ?? "");
+    return r;
+}
+
+/** The display with this run's unique names replaced, for comparison with the checked-in text. */
+function normalized(display: string): string {
+    let s = display;
+    for (const [k, v] of Object.entries(names)) s = s.split(v).join(`<${k}>`);
+    return s
+        .split(String(PG.port))
+        .join("<pgPort>")
+        .replace(/\r/g, "")
+        .replace(/^.*(Duration|View in Browser|Permalink).*\n/gm, "")
+        .trim();
+}
+
+/** Compares with tests/engine/golden/<name>.txt; PDC_UPDATE_GOLDEN=1 rewrites the file instead. */
+function expectGolden(name: string, display: string): void {
+    const file = path.join(GOLDEN, `${name}.txt`);
+    const text = `${normalized(display)}\n`;
+    if (process.env.PDC_UPDATE_GOLDEN === "1") fs.writeFileSync(file, text);
+    expect(text).toBe(fs.readFileSync(file, "utf8"));
+}
+
+async function history(): Promise<string[]> {
+    return (await query<{ script: string }>(names.database, "SELECT script FROM schema_history_app ORDER BY installed_rank")).map((r) => r.script);
+}
+
+async function canLogIn(password: string): Promise<boolean> {
+    const c = new Client({ host: PG.host, port: PG.port, user: names.appRole, password, database: names.database });
+    try {
+        await c.connect();
+        await c.end();
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+async function databaseExists(name: string): Promise<boolean> {
+    return (await query("postgres", "SELECT 1 FROM pg_database WHERE datname = $1", [name])).length === 1;
+}
+
+describe("a stack's life under the real engine", () => {
+    it("preview of a new stack plans the create and touches nothing", async () => {
+        const r = run("preview", { config: config(passwords.app), diff: true });
+        expect(r.error).toBeNull();
+        expect(r.changes).toEqual({ create: 2 }); // the stack and the bootstrap
+        expectGolden("new-stack", r.output);
+        expect(await databaseExists(names.database)).toBe(false);
+    });
+
+    it("up creates roles, database and history; a second up changes nothing", async () => {
+        const r = run("up");
+        expect(r.error).toBeNull();
+        expect(r.changes).toEqual({ create: 2 });
+        expect(await history()).toEqual(["V1__init.sql"]);
+        expect(await canLogIn(passwords.app)).toBe(true);
+        expect(r.outputs?.applicationUrl.secret).toBe(true);
+
+        const again = run("up");
+        expect(again.error).toBeNull();
+        expect(again.changes).toEqual({ same: 2 });
+    });
+
+    it("preview --diff of a new migration shows the file; up applies it and only it", async () => {
+        fs.writeFileSync(path.join(migrations, "V2__add_sku.sql"), "ALTER TABLE item ADD COLUMN sku text;\n");
+        const p = run("preview", { diff: true });
+        expect(p.error).toBeNull();
+        expect(p.changes).toEqual({ same: 1, update: 1 });
+        expectGolden("add-migration", p.output);
+        expect(await history()).toEqual(["V1__init.sql"]);
+
+        const r = run("up");
+        expect(r.changes).toEqual({ same: 1, update: 1 });
+        expect(await history()).toEqual(["V1__init.sql", "V2__add_sku.sql"]);
+        expect(await query(names.database, "SELECT name, sku FROM item")).toEqual([{ name: "first", sku: null }]);
+    });
+
+    it("preview --diff of a changed role password shows [secret]; up changes the password", async () => {
+        const p = run("preview", { config: config(passwords.app2), diff: true });
+        expect(p.changes).toEqual({ same: 1, update: 1 });
+        expect(p.output).toContain("[secret]");
+        expectGolden("role-password", p.output);
+
+        const r = run("up");
+        expect(r.changes).toEqual({ same: 1, update: 1 });
+        expect(await canLogIn(passwords.app2)).toBe(true);
+        expect(await canLogIn(passwords.app)).toBe(false);
+    });
+
+    it("refresh reports a role dropped outside Pulumi; the next up creates it again", async () => {
+        await query(names.database, `REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "${names.appRole}"`);
+        await query("postgres", `DROP ROLE "${names.appRole}"`);
+        const r = run("refresh");
+        expect(r.error).toBeNull();
+        // Refresh does not run the program, so the stack's outputs keep their old values: the drift is in the
+        // resource's own outputs in the checkpoint.
+        expect(bootstrapState()?.outputs?.drift).toEqual([`role ${names.appRole} is missing`]);
+
+        const up = run("up");
+        expect(up.error).toBeNull();
+        expect(up.changes).toEqual({ same: 1, update: 1 });
+        expect(await canLogIn(passwords.app2)).toBe(true);
+        expect(run("up").changes).toEqual({ same: 2 });
+    });
+
+    it("the state files (checkpoint, backups, history) and every line the CLI printed hold no password", () => {
+        const stored = stateFiles(dir);
+        expect(stored).toContain("pulumi-nodejs:dynamic/postgres:Bootstrap");
+        expect(stored).toContain("ciphertext");
+        for (const p of Object.values(passwords)) {
+            expect(stored).not.toContain(p);
+            expect(printed).not.toContain(p);
+        }
+    });
+
+    it("destroy leaves database and data (onDelete retain); a new up finds the history and runs nothing again", async () => {
+        const d = run("destroy");
+        expect(d.error).toBeNull();
+        expect(d.changes).toEqual({ delete: 2 });
+        expect(stateResources(dir, "engine-bootstrap", "dev")).toEqual([]);
+        expect(await databaseExists(names.database)).toBe(true);
+
+        const r = run("up");
+        expect(r.error).toBeNull();
+        expect(r.changes).toEqual({ create: 2 });
+        expect(await history()).toEqual(["V1__init.sql", "V2__add_sku.sql"]);
+        expect(await query(names.database, "SELECT name FROM item")).toEqual([{ name: "first" }]);
+    });
+});
+
+describe("a broken migration under the real engine", () => {
+    it("up fails naming the file, records nothing and creates nothing that depends on the bootstrap", async () => {
+        const broken = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-engine-broken-"));
+        fs.writeFileSync(path.join(broken, "V1__init.sql"), "CREATE TABLE ok (id int);\n");
+        fs.writeFileSync(path.join(broken, "V2__broken.sql"), "ALTER TABLE missing_table ADD COLUMN x int;\n");
+        const own = { database: uniqueName("ebrk"), after: uniqueName("eaft") };
+        const brokenDir = stackDir("broken");
+        const r = engine({
+            op: "up",
+            dir: brokenDir,
+            project: "engine-bootstrap",
+            stack: "broken",
+            program: { module: "tests/engine/programs/bootstrap.ts", export: "bootstrapProgram" },
+            config: { ...config(passwords.app, { after: own.after }, broken), database: { value: own.database }, owner: { value: uniqueName("bown") }, appRole: { value: uniqueName("bapp") } },
+        });
+        expect(r.error).toContain("V2__broken.sql");
+        expect(r.output).toContain("V2__broken.sql");
+        expect(r.output).not.toContain(passwords.app);
+        expect((await query<{ script: string }>(own.database, "SELECT script FROM schema_history_app")).map((x) => x.script)).toEqual(["V1__init.sql"]);
+        expect(await databaseExists(own.after)).toBe(false);
+        expect(stateResources(brokenDir, "engine-bootstrap", "broken").map((x) => x.type)).not.toContain("pulumi-nodejs:dynamic/postgres:Bootstrap");
+    });
+});

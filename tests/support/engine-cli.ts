@@ -1,0 +1,74 @@
+/**
+ * Runs one operation of the real Pulumi engine (the CLI from scripts/pulumi.sh) on a stack and prints the result
+ * as JSON. The program runs inline through the Automation API: the CLI is started with `--client` and the
+ * program's language runtime is served from this process, which is how Pulumi runs Node programs without the
+ * `pulumi-language-nodejs` plugin (its Go module is not served here; see tools/README.md).
+ *
+ * Run in a plain Node process, not inside jest: closure serialization of the dynamic providers needs Node's own
+ * module system. Usage: engine-cli.ts '<EngineRequest as JSON>'
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigMap, LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import type { EngineRequest, EngineResult } from "./engine";
+
+async function main(): Promise<void> {
+    const req = JSON.parse(process.argv[2]) as EngineRequest;
+    const cli = process.env.PDC_PULUMI;
+    if (!cli) throw new Error("PDC_PULUMI is not set: run under `eval \"$(bash scripts/pulumi.sh env)\"`");
+    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(cli)) });
+    const work = path.join(req.dir, "work");
+    fs.mkdirSync(work, { recursive: true });
+    const backend = `file://${path.join(req.dir, "state")}`;
+    fs.mkdirSync(path.join(req.dir, "state"), { recursive: true });
+    const program = async () => require(path.resolve(req.program.module))[req.program.export]();
+    const stack = await LocalWorkspace.createOrSelectStack(
+        { projectName: req.project, stackName: req.stack, program },
+        {
+            workDir: work,
+            pulumiCommand,
+            projectSettings: { name: req.project, runtime: "nodejs", backend: { url: backend } },
+            secretsProvider: "passphrase",
+            envVars: { PULUMI_BACKEND_URL: backend, PULUMI_HOME: path.join(req.dir, "home") },
+        },
+    );
+    if (req.config) await stack.setAllConfig(req.config as ConfigMap);
+    let output = "";
+    const onOutput = (s: string) => (output += s);
+    const result: EngineResult = { output: "", error: null };
+    try {
+        switch (req.op) {
+            case "preview": {
+                const r = await stack.preview({ diff: req.diff, color: "never", onOutput });
+                result.changes = r.changeSummary as Record<string, number>;
+                break;
+            }
+            case "up": {
+                const r = await stack.up({ diff: req.diff, color: "never", onOutput });
+                result.changes = (r.summary.resourceChanges ?? {}) as Record<string, number>;
+                result.outputs = r.outputs;
+                break;
+            }
+            case "refresh": {
+                const r = await stack.refresh({ color: "never", onOutput });
+                result.changes = (r.summary.resourceChanges ?? {}) as Record<string, number>;
+                result.outputs = await stack.outputs();
+                break;
+            }
+            case "destroy": {
+                const r = await stack.destroy({ color: "never", onOutput });
+                result.changes = (r.summary.resourceChanges ?? {}) as Record<string, number>;
+                break;
+            }
+        }
+    } catch (e) {
+        result.error = (e as Error).message;
+    }
+    result.output = output;
+    process.stdout.write(JSON.stringify(result));
+}
+
+main().catch((e) => {
+    process.stderr.write(`${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+});
