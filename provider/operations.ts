@@ -267,8 +267,30 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
     return { inputs: news, failures };
 }
 
+/**
+ * The changes a reviewer cannot see in `pulumi preview --diff`: the engine masks every secret as "[secret]" before
+ * it compares old and new inputs, so a changed password shows no marker, and a dynamic provider cannot return a
+ * detailed diff. Names what changed, never the values.
+ */
+export function secretChanges(olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
+    type Props = { connection?: { password?: unknown }; roles?: Record<string, { password?: unknown }> };
+    const o = olds as Props;
+    const n = news as Props;
+    const out: string[] = [];
+    if (o.connection && n.connection && o.connection.password !== n.connection.password) out.push("admin password (connection.password) changes");
+    for (const [name, role] of Object.entries(n.roles ?? {})) {
+        const before = o.roles?.[name];
+        if (before && before.password !== role.password) {
+            out.push(role.password === undefined ? `role ${name}: password is removed` : `role ${name}: password changes`);
+        }
+    }
+    return out;
+}
+
 export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
     const drifted = Array.isArray(olds.drift) && olds.drift.length > 0;
+    const database = (news.database as { name?: string } | undefined)?.name ?? "?";
+    for (const change of secretChanges(olds, news)) logFor(database)(`${change} (secret: the diff shows [secret] either way)`);
     // Never a replacement: a database is changed in place or the change is refused (see check).
     return { changes: drifted || inputsDiffer(olds, news), replaces: [], deleteBeforeReplace: false };
 }

@@ -4,7 +4,8 @@
 # clone, keyed by the pins, so later runs and CI on the same machine reuse it.
 #
 #   bash scripts/pulumi.sh path    prints the CLI's path (builds it first when needed)
-#   bash scripts/pulumi.sh env     prints `export` lines for PATH and Pulumi's offline settings (eval them)
+#   bash scripts/pulumi.sh env     prints `export` lines: PATH (the CLI and the dynamic-provider plugin), PDC_PULUMI,
+#                                  and, for the CLI built here, automatic plugin download off (eval them)
 #   bash scripts/pulumi.sh build   builds the pinned CLI even when one is on PATH; prints its path
 #
 # PDC_PULUMI=/path/to/pulumi chooses a CLI explicitly. PDC_TOOLS_CACHE moves the cache
@@ -60,11 +61,16 @@ case "${1:-path}" in
   build) build ;;
   env)
     bin=$(cli)
-    # The dynamic-provider plugin (pulumi-resource-pulumi-nodejs) is a script in @pulumi/pulumi's package root.
-    echo "export PATH=\"$(dirname "$bin"):$ROOT/node_modules/@pulumi/pulumi:\$PATH\""
+    case "$bin" in "$(cache_dir)"/*)
+      # The dynamic-provider plugin goes beside the CLI, where the engine looks for the plugins it bundles.
+      cp -f "$TOOLS/pulumi-resource-pulumi-nodejs" "$(dirname "$bin")/" ;;
+    esac
+    echo "export PATH=\"$(dirname "$bin"):\$PATH\""
     echo "export PDC_PULUMI=\"$bin\""
     echo "export PULUMI_SKIP_UPDATE_CHECK=true"
-    echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
+    # The CLI built here cannot download plugins (no network but the package registries): say so up front
+    # instead of a download error. A CLI installed the usual way keeps its default.
+    case "$bin" in "$(cache_dir)"/*) echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true" ;; esac
     ;;
   *) echo "usage: bash scripts/pulumi.sh [path|env|build]" >&2; exit 2 ;;
 esac

@@ -125,7 +125,11 @@ describe("a stack's life under the real engine", () => {
         const p = run("preview", { config: config(passwords.app2), diff: true });
         expect(p.changes).toEqual({ same: 1, update: 1 });
         expect(p.output).toContain("[secret]");
+        // The engine masks secrets before it compares, so the diff marks nothing as changed; the provider's diff
+        // names the change, which the plain preview (and `up`'s own preview) shows among its messages.
         expectGolden("role-password", p.output);
+        const plain = run("preview");
+        expect(plain.output).toContain(`role ${names.appRole}: password changes`);
 
         const r = run("up");
         expect(r.changes).toEqual({ same: 1, update: 1 });

@@ -5,6 +5,7 @@ import { compareVersions, parseScriptName, scanSql, checksumOf, versionKey, want
 import { appliedWhenComplete, planBootstrap } from "../../provider/plan";
 import { saslPrepared, saslPrepMayDisagree, scramVerifier, verifierMatches } from "../../provider/scram";
 import { ActualState, BootstrapInputs, HistoryRow, UNKNOWN } from "../../provider/types";
+import { secretChanges } from "../../provider/operations";
 import { inputsFor } from "../support/pg";
 
 describe("migration file names", () => {
@@ -319,5 +320,17 @@ describe("checkInputs", () => {
     it("rejects an empty role password, which Postgres would store as none", () => {
         const empty = inputsFor({ roles: [{ name: "app", password: "" }], database: { name: "shop" } });
         expect(checkInputs({}, empty)).toEqual([{ property: "roles.app.password", reason: expect.stringContaining("empty password") }]);
+    });
+});
+
+describe("secretChanges (what preview cannot show: the engine masks secrets before comparing)", () => {
+    const props = (admin: string, roles: Record<string, { password?: string }>) => ({ connection: { password: admin }, roles });
+    it("names a changed admin password and each changed or removed role password, never a value", () => {
+        const notes = secretChanges(props("a1", { app: { password: "p1" }, ro: { password: "r1" }, owner: {} }), props("a2", { app: { password: "p2" }, ro: {}, owner: {}, added: { password: "n" } }));
+        expect(notes).toEqual(["admin password (connection.password) changes", "role app: password changes", "role ro: password is removed"]);
+        expect(notes.join(" ")).not.toMatch(/a1|a2|p1|p2|r1/);
+    });
+    it("says nothing when no secret changed", () => {
+        expect(secretChanges(props("a", { app: { password: "p" } }), props("a", { app: { password: "p" } }))).toEqual([]);
     });
 });
