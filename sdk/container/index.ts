@@ -33,21 +33,46 @@ export interface HealthcheckArgs {
     readonly retries?: number;
 }
 
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+/**
+ * A Docker duration ("60s", "500ms", "2m") in the form the docker provider stores it, Go's `time.Duration`
+ * string ("1m0s", "500ms", "2m0s"). Given in any other form, the stored and the given value differ on every
+ * `pulumi up` and the container is replaced each time.
+ */
+export function goDuration(d: string): string {
+    const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(d);
+    if (!m) return d; // refused by checkHealthcheck first
+    const ns = Math.round(Number(m[1]) * UNIT_NS[m[2]]);
+    const num = (v: number) => String(Number(v.toFixed(9)));
+    if (ns === 0) return "0s";
+    if (ns < 1e3) return `${ns}ns`;
+    if (ns < 1e6) return `${num(ns / 1e3)}µs`;
+    if (ns < 1e9) return `${num(ns / 1e6)}ms`;
+    const h = Math.floor(ns / 3600e9);
+    const min = Math.floor((ns - h * 3600e9) / 60e9);
+    const sec = (ns - h * 3600e9 - min * 60e9) / 1e9;
+    return `${h ? `${h}h` : ""}${h || min ? `${min}m` : ""}${num(sec)}s`;
+}
+
 /** The docker provider's form of a health check, with defaults applied. */
 export function healthcheckInput(h: HealthcheckArgs): docker.types.input.ContainerHealthcheck {
     return {
         tests: [...h.test],
-        interval: h.interval ?? "2s",
-        timeout: h.timeout ?? "3s",
-        startPeriod: h.startPeriod ?? "60s",
+        interval: goDuration(h.interval ?? "2s"),
+        timeout: goDuration(h.timeout ?? "3s"),
+        startPeriod: goDuration(h.startPeriod ?? "60s"),
         retries: h.retries ?? 5,
     };
 }
 
-/** The docker provider's resource arguments for `r`. */
-export function resourceInputs(r: ContainerResources | undefined): { memory?: number; cpuShares?: number } {
+/**
+ * The docker provider's resource arguments for `r`. A memory limit comes with the same swap limit (no swap):
+ * left unset, the provider stores the engine's value and then sees it removed on every `pulumi up`.
+ */
+export function resourceInputs(r: ContainerResources | undefined): { memory?: number; memorySwap?: number; cpuShares?: number } {
     return {
-        ...(r?.memoryMb !== undefined ? { memory: r.memoryMb } : {}),
+        ...(r?.memoryMb !== undefined ? { memory: r.memoryMb, memorySwap: r.memoryMb } : {}),
         ...(r?.cpuShares !== undefined ? { cpuShares: r.cpuShares } : {}),
     };
 }

@@ -1,7 +1,12 @@
 /**
- * Where a service's image comes from: built from its own Dockerfile (`docker.Image`, BuildKit) or an existing tag
- * (`docker.RemoteImage`: used as is when present on the Docker host, pulled otherwise).
+ * Where a service's image comes from: built from its own Dockerfile on the Docker host, or an existing tag used as
+ * is when present on the host and pulled otherwise. Both are a `docker.RemoteImage` (the Terraform provider's
+ * `docker_image`, with or without `build`), so the docker plugin built from Go modules here serves them too: its
+ * `docker.Image` is native code of pulumi-docker's, whose modules are not served (tools/README.md).
  */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { ArgChecker } from "../validation";
@@ -30,11 +35,29 @@ export interface ServiceImageArgs {
 }
 
 /**
+ * sha256 over the build context's files (relative path and content, in name order), leaving out `.git` and
+ * `node_modules`. A missing context is left to the build to report.
+ */
+export function contextDigest(context: string): string {
+    const h = createHash("sha256");
+    const walk = (dir: string): void => {
+        for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+            if (e.name === ".git" || e.name === "node_modules") continue;
+            const p = path.join(dir, e.name);
+            if (e.isDirectory()) walk(p);
+            else if (e.isFile()) h.update(`${path.relative(context, p)}\0`).update(fs.readFileSync(p)).update("\0");
+        }
+    };
+    if (fs.existsSync(context) && fs.statSync(context).isDirectory()) walk(context);
+    return `sha256:${h.digest("hex")}`;
+}
+
+/**
  * A service image. `ref` changes whenever the image's content changes (digest / image id), so containers that use
  * it are replaced after a rebuild.
  */
 export class ServiceImage extends pulumi.ComponentResource {
-    /** The reference containers should use (`repoDigest` of a build, `imageId` of an existing image). */
+    /** The reference containers should use: the image id, which changes whenever the image's content does. */
     public readonly ref: pulumi.Output<string>;
     /** The image name as given. */
     public readonly imageName: pulumi.Output<string>;
@@ -53,22 +76,27 @@ export class ServiceImage extends pulumi.ComponentResource {
             const b = args.build;
             const buildArgs: Record<string, pulumi.Input<string>> = { ...(b.args ?? {}) };
             if (b.baseImage !== undefined) buildArgs.BASE_IMAGE = b.baseImage;
-            const image = new docker.Image(
+            const image = new docker.RemoteImage(
                 `${name}-image`,
                 {
-                    imageName: args.imageName,
-                    skipPush: true,
+                    name: args.imageName,
+                    keepLocally: true,
                     build: {
                         context: b.context,
                         ...(b.dockerfile !== undefined ? { dockerfile: b.dockerfile } : {}),
-                        ...(Object.keys(buildArgs).length > 0 ? { args: buildArgs } : {}),
+                        ...(Object.keys(buildArgs).length > 0 ? { buildArgs } : {}),
                         ...(b.platform !== undefined ? { platform: b.platform } : {}),
+                        // The classic builder: any engine serves it (BuildKit needs a builder set up on the host).
+                        useLegacyBuilder: true,
                     },
+                    // The provider does not look at the context's files: a change in them must be told, or the
+                    // image would never be rebuilt.
+                    triggers: { context: contextDigest(b.context) },
                 },
                 { parent: this },
             );
-            this.ref = pulumi.all([image.repoDigest, image.imageName]).apply(([d, n]) => (d ? d : n));
-            this.imageName = image.imageName;
+            this.ref = image.imageId;
+            this.imageName = image.name;
         } else {
             const image = new docker.RemoteImage(
                 `${name}-image`,

@@ -15,6 +15,7 @@ import { checkHealthcheck, checkResources, ContainerResources, healthcheckInput,
 import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
 import { checkAliases, checkTierNames, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
+import { ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "./adminPassword";
 
 /** The default Postgres image (the official image's Debian 12 variant). */
 export const DEFAULT_POSTGRES_IMAGE = "postgres:15-bookworm";
@@ -259,7 +260,9 @@ export class PostgresCluster extends pulumi.ComponentResource {
             {
                 name: dockerName(`${name}-server`),
                 image: image.imageId,
-                ...(args.serverArgs && args.serverArgs.length > 0 ? { command: ["postgres", ...args.serverArgs] } : {}),
+                entrypoints: [ADMIN_PASSWORD_SCRIPT_PATH],
+                command: ["postgres", ...(args.serverArgs ?? [])],
+                uploads: [{ file: ADMIN_PASSWORD_SCRIPT_PATH, content: ADMIN_PASSWORD_SCRIPT, executable: true }],
                 envs: pulumi.secret(envs),
                 volumes: [{ volumeName: this.dataVolume.name, containerPath: POSTGRES_MOUNT }],
                 networksAdvanced: [...net.attach([r.tier], [r.alias]), { name: this.adminNetwork.name }],

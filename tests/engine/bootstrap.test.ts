@@ -40,8 +40,8 @@ function bootstrapState(): StateResource | undefined {
     return stateResources(dir, "engine-bootstrap", "dev").find((r) => r.type === "pulumi-nodejs:dynamic/postgres:Bootstrap");
 }
 
-function run(op: EngineRequest["op"], opts: Partial<EngineRequest> = {}): EngineResult {
-    const r = engine({ op, dir, project: "engine-bootstrap", stack: "dev", program: { module: "tests/engine/programs/bootstrap.ts", export: "bootstrapProgram" }, ...opts });
+async function run(op: EngineRequest["op"], opts: Partial<EngineRequest> = {}): Promise<EngineResult> {
+    const r = await engine({ op, dir, project: "engine-bootstrap", stack: "dev", program: { module: "tests/engine/programs/bootstrap.ts", export: "bootstrapProgram" }, ...opts });
     printed += r.output + (r.error ?? "");
     return r;
 }
@@ -87,7 +87,7 @@ async function databaseExists(name: string): Promise<boolean> {
 
 describe("a stack's life under the real engine", () => {
     it("preview of a new stack plans the create and touches nothing", async () => {
-        const r = run("preview", { config: config(passwords.app), diff: true });
+        const r = await run("preview", { config: config(passwords.app), diff: true });
         expect(r.error).toBeNull();
         expect(r.changes).toEqual({ create: 2 }); // the stack and the bootstrap
         expectGolden("new-stack", r.output);
@@ -95,43 +95,43 @@ describe("a stack's life under the real engine", () => {
     });
 
     it("up creates roles, database and history; a second up changes nothing", async () => {
-        const r = run("up");
+        const r = await run("up");
         expect(r.error).toBeNull();
         expect(r.changes).toEqual({ create: 2 });
         expect(await history()).toEqual(["V1__init.sql"]);
         expect(await canLogIn(passwords.app)).toBe(true);
         expect(r.outputs?.applicationUrl.secret).toBe(true);
 
-        const again = run("up");
+        const again = await run("up");
         expect(again.error).toBeNull();
         expect(again.changes).toEqual({ same: 2 });
     });
 
     it("preview --diff of a new migration shows the file; up applies it and only it", async () => {
         fs.writeFileSync(path.join(migrations, "V2__add_sku.sql"), "ALTER TABLE item ADD COLUMN sku text;\n");
-        const p = run("preview", { diff: true });
+        const p = await run("preview", { diff: true });
         expect(p.error).toBeNull();
         expect(p.changes).toEqual({ same: 1, update: 1 });
         expectGolden("add-migration", p.output);
         expect(await history()).toEqual(["V1__init.sql"]);
 
-        const r = run("up");
+        const r = await run("up");
         expect(r.changes).toEqual({ same: 1, update: 1 });
         expect(await history()).toEqual(["V1__init.sql", "V2__add_sku.sql"]);
         expect(await query(names.database, "SELECT name, sku FROM item")).toEqual([{ name: "first", sku: null }]);
     });
 
     it("preview --diff of a changed role password shows [secret]; up changes the password", async () => {
-        const p = run("preview", { config: config(passwords.app2), diff: true });
+        const p = await run("preview", { config: config(passwords.app2), diff: true });
         expect(p.changes).toEqual({ same: 1, update: 1 });
         expect(p.output).toContain("[secret]");
         // The engine masks secrets before it compares, so the diff marks nothing as changed; the provider's diff
         // names the change, which the plain preview (and `up`'s own preview) shows among its messages.
         expectGolden("role-password", p.output);
-        const plain = run("preview");
+        const plain = await run("preview");
         expect(plain.output).toContain(`role ${names.appRole}: password changes`);
 
-        const r = run("up");
+        const r = await run("up");
         expect(r.changes).toEqual({ same: 1, update: 1 });
         expect(await canLogIn(passwords.app2)).toBe(true);
         expect(await canLogIn(passwords.app)).toBe(false);
@@ -140,20 +140,20 @@ describe("a stack's life under the real engine", () => {
     it("refresh reports a role dropped outside Pulumi; the next up creates it again", async () => {
         await query(names.database, `REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "${names.appRole}"`);
         await query("postgres", `DROP ROLE "${names.appRole}"`);
-        const r = run("refresh");
+        const r = await run("refresh");
         expect(r.error).toBeNull();
         // Refresh does not run the program, so the stack's outputs keep their old values: the drift is in the
         // resource's own outputs in the checkpoint.
         expect(bootstrapState()?.outputs?.drift).toEqual([`role ${names.appRole} is missing`]);
 
-        const up = run("up");
+        const up = await run("up");
         expect(up.error).toBeNull();
         expect(up.changes).toEqual({ same: 1, update: 1 });
         expect(await canLogIn(passwords.app2)).toBe(true);
-        expect(run("up").changes).toEqual({ same: 2 });
+        expect((await run("up")).changes).toEqual({ same: 2 });
     });
 
-    it("the state files (checkpoint, backups, history) and every line the CLI printed hold no password", () => {
+    it("the state files (checkpoint, backups, history) and every line the CLI printed hold no password", async () => {
         const stored = stateFiles(dir);
         expect(stored).toContain("pulumi-nodejs:dynamic/postgres:Bootstrap");
         expect(stored).toContain("ciphertext");
@@ -164,13 +164,13 @@ describe("a stack's life under the real engine", () => {
     });
 
     it("destroy leaves database and data (onDelete retain); a new up finds the history and runs nothing again", async () => {
-        const d = run("destroy");
+        const d = await run("destroy");
         expect(d.error).toBeNull();
         expect(d.changes).toEqual({ delete: 2 });
         expect(stateResources(dir, "engine-bootstrap", "dev")).toEqual([]);
         expect(await databaseExists(names.database)).toBe(true);
 
-        const r = run("up");
+        const r = await run("up");
         expect(r.error).toBeNull();
         expect(r.changes).toEqual({ create: 2 });
         expect(await history()).toEqual(["V1__init.sql", "V2__add_sku.sql"]);
@@ -185,7 +185,7 @@ describe("a broken migration under the real engine", () => {
         fs.writeFileSync(path.join(broken, "V2__broken.sql"), "ALTER TABLE missing_table ADD COLUMN x int;\n");
         const own = { database: uniqueName("ebrk"), after: uniqueName("eaft") };
         const brokenDir = stackDir("broken");
-        const r = engine({
+        const r = await engine({
             op: "up",
             dir: brokenDir,
             project: "engine-bootstrap",

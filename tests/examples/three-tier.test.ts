@@ -124,7 +124,8 @@ describe("examples/three-tier", () => {
         expect(prod.graph.get("db-server").secretInputs.has("envs")).toBe(true);
         expect(prod.graph.get("db-bootstrap").secretInputs.has("connection")).toBe(true);
         // Default: the image is built from the example's own Dockerfile.
-        expect(prod.graph.get("app-image-image").type).toBe("docker:index/image:Image");
+        expect(prod.graph.get("app-image-image").type).toBe("docker:index/remoteImage:RemoteImage");
+        expect(prod.graph.get("app-image-image").inputs.build).toBeDefined();
         expect(prod.graph.get("app-image-image").inputs.build.context).toBe(path.join(DIR, "app"));
     });
 

@@ -1,20 +1,30 @@
-import { ArgumentError, ServiceImage } from "../../sdk";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ArgumentError, contextDigest, ServiceImage } from "../../sdk";
 import { peek, runProgram } from "./support/graph";
 
 describe("ServiceImage", () => {
-    test("build mode: docker.Image from the Dockerfile with BASE_IMAGE, never pushed; ref is the built digest", async () => {
-        const { graph, result } = await runProgram(() =>
-            new ServiceImage("app-image", { imageName: "pdc-example/x-app:latest", build: { context: "/src/app", baseImage: "debian:bookworm-slim" } }),
-        );
-        expect(graph.shape()).toEqual({ "app-image": "dockercluster:image:ServiceImage", "app-image-image": "docker:index/image:Image" });
-        expect(graph.get("app-image-image").inputs).toEqual({
-            imageName: "pdc-example/x-app:latest",
-            skipPush: true,
-            buildOnPreview: false, // the SDK's default: previews never build
-            build: { context: "/src/app", args: { BASE_IMAGE: "debian:bookworm-slim" } },
+    test("build mode: docker.RemoteImage built from the Dockerfile with BASE_IMAGE on the host; rebuilt when the context's files change", async () => {
+        const context = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-image-ctx-"));
+        fs.writeFileSync(path.join(context, "Dockerfile"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n");
+        const build = () => new ServiceImage("app-image", { imageName: "pdc-example/x-app:latest", build: { context, baseImage: "debian:bookworm-slim" } });
+        const { graph, result } = await runProgram(build);
+        expect(graph.shape()).toEqual({ "app-image": "dockercluster:image:ServiceImage", "app-image-image": "docker:index/remoteImage:RemoteImage" });
+        const inputs = graph.get("app-image-image").inputs;
+        expect(inputs).toEqual({
+            name: "pdc-example/x-app:latest",
+            keepLocally: true,
+            build: { context, buildArgs: { BASE_IMAGE: "debian:bookworm-slim" }, useLegacyBuilder: true },
+            triggers: { context: contextDigest(context) },
         });
         expect(graph.parentName("app-image-image")).toBe("app-image");
-        expect((await peek(result.ref)).value).toBe("pdc-example/x-app:latest@sha256:app-image-image");
+        expect((await peek(result.ref)).value).toBe("sha256:app-image-image");
+
+        const before = contextDigest(context);
+        expect(contextDigest(context)).toBe(before);
+        fs.writeFileSync(path.join(context, "app.py"), "print('hi')\n");
+        expect(contextDigest(context)).not.toBe(before);
     });
 
     test("prebuilt mode: docker.RemoteImage of the tag, kept locally; ref is the image id", async () => {

@@ -9,7 +9,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigMap, LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import * as yaml from "js-yaml";
+import { ConfigMap, EngineEvent, LocalWorkspace, ProjectSettings, PulumiCommand } from "@pulumi/pulumi/automation";
 import type { EngineRequest, EngineResult } from "./engine";
 
 async function main(): Promise<void> {
@@ -21,42 +22,61 @@ async function main(): Promise<void> {
     fs.mkdirSync(work, { recursive: true });
     const backend = `file://${path.join(req.dir, "state")}`;
     fs.mkdirSync(path.join(req.dir, "state"), { recursive: true });
-    const program = async () => require(path.resolve(req.program.module))[req.program.export]();
+    const program = async () => {
+        const m = require(path.resolve(req.program.module));
+        return req.program.export ? m[req.program.export]() : typeof m === "function" ? m() : m;
+    };
+    // A project file (e.g. an example's Pulumi.yaml, with its config schema and defaults) or a bare project.
+    const settings: ProjectSettings = req.projectFile
+        ? { ...(yaml.load(fs.readFileSync(req.projectFile, "utf8")) as ProjectSettings), main: undefined }
+        : { name: req.project, runtime: "nodejs" };
     const stack = await LocalWorkspace.createOrSelectStack(
         { projectName: req.project, stackName: req.stack, program },
         {
             workDir: work,
             pulumiCommand,
-            projectSettings: { name: req.project, runtime: "nodejs", backend: { url: backend } },
+            projectSettings: { ...settings, backend: { url: backend } },
             secretsProvider: "passphrase",
-            envVars: { PULUMI_BACKEND_URL: backend, PULUMI_HOME: path.join(req.dir, "home") },
+            envVars: { PULUMI_BACKEND_URL: backend },
         },
     );
     if (req.config) await stack.setAllConfig(req.config as ConfigMap);
     let output = "";
     const onOutput = (s: string) => (output += s);
-    const result: EngineResult = { output: "", error: null };
+    const result: EngineResult = { output: "", error: null, timeline: {} };
+    // When each resource's step started and ended, in ms from the start of the operation (the engine's own
+    // timestamps are whole seconds).
+    const t0 = Date.now();
+    const onEvent = (e: EngineEvent) => {
+        const ms = Date.now() - t0;
+        if (e.preludeEvent) result.timeline!["(engine started)"] = [ms, ms];
+        const urn = e.resourcePreEvent?.metadata.urn ?? e.resOutputsEvent?.metadata.urn;
+        if (!urn) return;
+        const name = urn.split("::").pop()!;
+        const span = (result.timeline![name] ??= [ms, ms]);
+        if (e.resOutputsEvent) span[1] = ms;
+    };
     try {
         switch (req.op) {
             case "preview": {
-                const r = await stack.preview({ diff: req.diff, color: "never", onOutput });
+                const r = await stack.preview({ diff: req.diff, color: "never", onOutput, onEvent });
                 result.changes = r.changeSummary as Record<string, number>;
                 break;
             }
             case "up": {
-                const r = await stack.up({ diff: req.diff, color: "never", onOutput });
+                const r = await stack.up({ diff: req.diff, color: "never", onOutput, onEvent });
                 result.changes = (r.summary.resourceChanges ?? {}) as Record<string, number>;
                 result.outputs = r.outputs;
                 break;
             }
             case "refresh": {
-                const r = await stack.refresh({ color: "never", onOutput });
+                const r = await stack.refresh({ color: "never", onOutput, onEvent });
                 result.changes = (r.summary.resourceChanges ?? {}) as Record<string, number>;
                 result.outputs = await stack.outputs();
                 break;
             }
             case "destroy": {
-                const r = await stack.destroy({ color: "never", onOutput });
+                const r = await stack.destroy({ color: "never", onOutput, onEvent });
                 result.changes = (r.summary.resourceChanges ?? {}) as Record<string, number>;
                 break;
             }
@@ -65,6 +85,7 @@ async function main(): Promise<void> {
         result.error = (e as Error).message;
     }
     result.output = output;
+    result.totalMs = Date.now() - t0;
     process.stdout.write(JSON.stringify(result));
 }
 

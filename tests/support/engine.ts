@@ -2,7 +2,7 @@
  * The real Pulumi engine from jest: each operation runs `tests/support/engine-cli.ts` in a plain Node process
  * (the Automation API with the CLI of scripts/pulumi.sh, a file backend and a PULUMI_HOME of the stack's own).
  */
-import { execFileSync } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -15,8 +15,10 @@ export interface EngineRequest {
     dir: string;
     project: string;
     stack: string;
-    /** The program: a module (path from the repository root) and the function it exports. */
-    program: { module: string; export: string };
+    /** The program: a module (path from the repository root) and the function it exports (or the module itself). */
+    program: { module: string; export?: string };
+    /** Project settings from this Pulumi.yaml (its name must be `project`); by default a bare Node.js project. */
+    projectFile?: string;
     /** Stack config to set before the operation. */
     config?: Record<string, { value: string; secret?: boolean }>;
     /** `--diff`: the per-property display. */
@@ -31,6 +33,10 @@ export interface EngineResult {
     /** Resource changes by kind ("create", "update", "same", ...). */
     changes?: Record<string, number>;
     outputs?: Record<string, { value: unknown; secret: boolean }>;
+    /** Per resource (by name): ms from the operation's start to its step's start and end. */
+    timeline?: Record<string, [number, number]>;
+    /** The operation's wall time in ms, measured in the engine's client (after its own start-up). */
+    totalMs?: number;
 }
 
 /** One resource of a stack's checkpoint, as the file backend stores it. */
@@ -85,14 +91,24 @@ export function stackDir(prefix: string): string {
     return dir;
 }
 
-/** Runs one engine operation and returns what happened. */
-export function engine(req: EngineRequest): EngineResult {
-    const out = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tests/support/engine-cli.ts"), JSON.stringify(req)], {
-        cwd: ROOT,
-        env: { ...engineEnv(), PULUMI_CONFIG_PASSPHRASE: "engine-tests" },
-        encoding: "utf8",
-        maxBuffer: 64 * 1024 * 1024,
-        stdio: ["ignore", "pipe", "pipe"],
+/** Runs one engine operation and returns what happened (asynchronously, so a test can probe while it runs). */
+export function engine(req: EngineRequest): Promise<EngineResult> {
+    const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tests/support/engine-cli.ts"), JSON.stringify(req)];
+    const env = { ...engineEnv(), PULUMI_CONFIG_PASSPHRASE: "engine-tests" };
+    return new Promise((resolve, reject) => {
+        execFile(process.execPath, args, { cwd: ROOT, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+            if (err) reject(new Error(`engine-cli ${req.op} failed: ${err.message}\n${stderr}`));
+            else resolve(JSON.parse(stdout) as EngineResult);
+        });
     });
-    return JSON.parse(out) as EngineResult;
+}
+
+/** One resource step the engine reported, in the order it reported them ("replaced docker:index:Container app-r0"). */
+export function steps(output: string): string[] {
+    const out: string[] = [];
+    for (const line of output.split("\n")) {
+        const m = /^\s*(?:\+\+|\+-|--|\+|-|~)\s+(\S+)\s+(\S+)\s+(created|updated|deleted|replaced|deleting original)\b/.exec(line);
+        if (m && m[1] !== "pulumi:pulumi:Stack") out.push(`${m[3]} ${m[1]} ${m[2]}`);
+    }
+    return out;
 }

@@ -23,7 +23,7 @@ export function httpRequest(port: number, path: string, opts: { method?: string;
     });
 }
 
-export { freePort } from "../support/net";
+export { freePort } from "./net";
 
 /** Runs `sh -c script` in a running container; resolves to its exit code and output. */
 export async function execIn(container: string, script: string): Promise<{ code: number; output: string }> {
