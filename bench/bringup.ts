@@ -129,7 +129,9 @@ async function engineRun(): Promise<EngineRun> {
             ms,
             phases: {
                 "client start, stack select, config": [0, shift],
-                "engine start (CLI, plugins)": at("(engine started)"),
+                "engine start (CLI)": at("(engine started)"),
+                "all resource steps": spanOf(/^(?!\(engine started\)|three-tier-)/),
+                networks: spanOf(/^net-|^db-admin$/),
                 "postgres ready": at("db-server"),
                 bootstrap: at("db-bootstrap"),
                 "app start": spanOf(/^app-r\d+$/),

@@ -78,4 +78,5 @@ else
 fi
 say "the cluster answers at $url"
 curl -fsS -o /dev/null --max-time 10 "$url" || { say "but $url did not answer 2xx"; exit 1; }
-say "for other pulumi commands on this stack: export PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL PATH=$(dirname "$PDC_PULUMI"):\$PATH"
+say "tear it down with: bash scripts/down.sh $STACK"
+say "for other pulumi commands on this stack: export PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL; eval \"\$(bash scripts/pulumi.sh env)\""

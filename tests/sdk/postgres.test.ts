@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import { ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "../../sdk/postgres/adminPassword";
 import * as os from "os";
 import * as path from "path";
 import { ArgumentError, PostgresCluster, TieredNetwork } from "../../sdk";
@@ -69,6 +70,11 @@ describe("PostgresCluster", () => {
             POSTGRES_USER: "postgres",
         });
         expect(s.secretInputs.has("envs")).toBe(true);
+        // Starts through the wrapper that sets the admin password on a kept data directory, then the image's own.
+        expect(s.inputs.entrypoints).toEqual([ADMIN_PASSWORD_SCRIPT_PATH]);
+        expect(s.inputs.command).toEqual(["postgres"]);
+        expect(s.inputs.uploads).toEqual([{ file: ADMIN_PASSWORD_SCRIPT_PATH, content: ADMIN_PASSWORD_SCRIPT, executable: true }]);
+        expect(ADMIN_PASSWORD_SCRIPT).toContain("exec docker-entrypoint.sh");
         expect(graph.get("db-admin").inputs).toMatchObject({ name: "shop-dev-db-admin", internal: false, driver: "bridge" });
         expect(s.deleteBeforeReplace).toBe(true);
     });
