@@ -54,7 +54,7 @@ build() {
   dir=$(cache_dir); ver=$(cli_version)
   if [ ! -f "$dir/complete" ]; then
     t0=$(date +%s)
-    echo "scripts/pulumi.sh: building the Pulumi CLI $ver and the docker and random plugins from Go modules into $dir (cold: 15-20 minutes on 2 cores)" >&2
+    echo "scripts/pulumi.sh: building the Pulumi CLI $ver and the docker and random plugins from Go modules into $dir (cold: about 10 minutes on 2 cores)" >&2
     mkdir -p "$dir/bin" "$dir/plugins"
     t=$(date +%s)
     gobuild pulumi "$dir/bin/pulumi" -tags "$CLI_TAGS" \

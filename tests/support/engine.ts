@@ -6,6 +6,7 @@ import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { DOCKER_HOST } from "./docker-api";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -78,6 +79,8 @@ export function engineEnv(): NodeJS.ProcessEnv {
             const m = /^export (\w+)="?(.*?)"?$/.exec(line);
             if (m) env[m[1]] = m[2].replace(/\$PATH/g, process.env.PATH ?? "");
         }
+        // The docker plugin finds its engine through DOCKER_HOST: the private engine unless the caller chose one.
+        env.DOCKER_HOST ??= DOCKER_HOST;
         cliEnv = env;
     }
     return cliEnv;
