@@ -1,8 +1,8 @@
 /**
  * The default cluster (the repository's root program: Pulumi.yaml and index.ts, running examples/flask-nginx-postgres,
- * what `bash scripts/up.sh` deploys) under the real engine: comments through nginx, /static from nginx itself, the
- * bootstrap's migrations and content applied exactly once with 3 replicas, and the data surviving `pulumi destroy`
- * and a new `pulumi up` with a newly generated admin password.
+ * what `bash scripts/up.sh` deploys) under the real engine: a second `up` that changes nothing, comments through
+ * nginx, /static from nginx itself, the bootstrap's migrations and content applied exactly once with 3 replicas,
+ * and the data surviving `pulumi destroy` and a new `pulumi up` with a newly generated admin password.
  */
 import * as path from "path";
 import { dockerCli } from "../support/docker-api";
@@ -34,6 +34,11 @@ beforeAll(async () => {
 afterAll(async () => {
     await run("destroy").catch(() => undefined);
     await dockerCli(["volume", "rm", "-f", `${PREFIX}db-data`]).catch(() => undefined);
+});
+
+it("a second pulumi up changes nothing", async () => {
+    const again = await run("up", { webPort: { value: String(port) }, replicas: { value: "3" } });
+    expect(Object.keys(again.changes ?? {})).toEqual(["same"]);
 });
 
 it("posts a comment through nginx and reads it back", async () => {
