@@ -28,7 +28,14 @@ const psql = (sql: string) => dockerCli(["exec", `${PREFIX}db-server`, "psql", "
 
 beforeAll(async () => {
     port = await freePort();
-    await run("up", { webPort: { value: String(port) }, replicas: { value: "3" } });
+});
+
+it("preview of the new stack plans every resource and creates nothing; up brings it up", async () => {
+    const p = await run("preview", { webPort: { value: String(port) }, replicas: { value: "3" } });
+    expect(Object.keys(p.changes ?? {})).toEqual(["create"]);
+    expect((await dockerCli(["ps", "-aq", "--filter", `name=^${PREFIX}`])).trim()).toBe("");
+    const up = await run("up");
+    expect(up.changes?.create).toBe(p.changes?.create);
 });
 
 afterAll(async () => {

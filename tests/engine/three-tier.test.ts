@@ -118,8 +118,15 @@ afterAll(async () => {
 }, 600000);
 
 describe("three-tier under the real engine", () => {
+    it("preview of the new stack plans every resource and creates nothing", async () => {
+        const p = await run("preview", { config: config(2, "first"), diff: true });
+        expect(p.changes?.create).toBeGreaterThan(20);
+        expect(Object.keys(p.changes ?? {})).toEqual(["create"]);
+        expect(await containers()).toEqual([]);
+    });
+
     it("up brings it up: nginx answers from both replicas with the greeting from Postgres; a second up changes nothing", async () => {
-        const r = await run("up", { config: config(2, "first") });
+        const r = await run("up");
         expect(r.changes?.create).toBeGreaterThan(20);
         const { instances, last } = await answers();
         expect(instances).toEqual(new Set(["app-r0", "app-r1"]));
