@@ -60,8 +60,8 @@ for plugin in docker random; do
   if ! command -v "pulumi-resource-$plugin" >/dev/null && ! "$PDC_PULUMI" plugin ls 2>/dev/null | awk '$2 == "resource"' | grep -q "^$plugin "; then
     if [ "${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-}" = "true" ]; then
       say "the Pulumi resource plugin \"$plugin\" is not installed and automatic plugin download is off."
-      say "Install it with: pulumi plugin install resource $plugin <version> [--file <binary>]"
-      say "(tools/README.md says why it cannot be built from Go modules on a machine that reaches only the module proxy)."
+      say "Install it with: pulumi plugin install resource $plugin <version> [--file <binary>], or let this project build"
+      say "it with the rest of its toolchain: remove PDC_PULUMI and any older pulumi from PATH, run bash scripts/pulumi.sh build (tools/README.md)."
       exit 2
     fi
   fi
@@ -70,13 +70,12 @@ done
 $PDC_PULUMI stack select --create "$STACK" >/dev/null
 if command -v pulumi-language-nodejs >/dev/null; then
   "$PDC_PULUMI" up --yes --stack "$STACK"
-  url=$("$PDC_PULUMI" stack output url --stack "$STACK")
 else
   # No Node language plugin beside this CLI: the program is served inline through the Automation API.
   npx ts-node --transpile-only scripts/stack.ts up "$STACK"
-  url=$("$PDC_PULUMI" stack output url --stack "$STACK")
 fi
+url=$("$PDC_PULUMI" stack output url --stack "$STACK")
+curl -fsS -o /dev/null --max-time 10 "$url" || { say "pulumi up finished, but $url did not answer 2xx"; exit 1; }
 say "the cluster answers at $url"
-curl -fsS -o /dev/null --max-time 10 "$url" || { say "but $url did not answer 2xx"; exit 1; }
 say "tear it down with: bash scripts/down.sh $STACK"
 say "for other pulumi commands on this stack: export PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL; eval \"\$(bash scripts/pulumi.sh env)\""
