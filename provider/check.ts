@@ -2,7 +2,7 @@
  * Input validation for `check`: every failure names the input and the fix, and runs before anything touches a
  * server. Pure.
  */
-import { checksumOf, parseScriptName, scanSql, versionKey } from "./migrations";
+import { checksumOf, parseScriptName, scanSql, transactionNeeds, versionKey, wantsNoTransaction } from "./migrations";
 import { grantOrder } from "./plan";
 import { saslPrepMayDisagree } from "./scram";
 import { BootstrapInputs, isUnknown } from "./types";
@@ -139,8 +139,19 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
         for (const [file, spec] of Object.entries(s.files ?? {})) {
             const where = `migration set "${s.name}": ${file}`;
             if (spec.checksum !== checksumOf(spec.sql)) f.push({ property: `${p}.files`, reason: `${where}: checksum does not match its SQL; build the inputs with the Bootstrap resource, which computes it` });
-            const { metaCommands } = scanSql(spec.sql);
+            const { metaCommands, statements } = scanSql(spec.sql);
             for (const m of metaCommands) f.push({ property: `${p}.files`, reason: `${where} line ${m.line} has a psql meta-command (${m.text}) the server cannot run; use plain SQL instead` });
+            if (!s.mixed && !wantsNoTransaction(spec.sql)) {
+                const { outside, inside } = transactionNeeds(statements);
+                if (outside.length > 0 && inside.length > 0) {
+                    f.push({
+                        property: `${p}.files`,
+                        reason:
+                            `${where} mixes "${outside[0]}…", which PostgreSQL runs only outside a transaction, with "${inside[0]}…" (Flyway refuses such a file too); ` +
+                            `move that statement into a file of its own, or set mixed: true on migration set "${s.name}" to run the file statement by statement outside a transaction (a failure then leaves the statements before it applied)`,
+                    });
+                }
+            }
             if (s.kind === "content") continue;
             const parsed = parseScriptName(file);
             if (!parsed) {

@@ -63,6 +63,48 @@ export function wantsNoTransaction(sql: string): boolean {
 }
 
 /**
+ * Statements PostgreSQL refuses inside a transaction block, by their leading words: Flyway's list for PostgreSQL
+ * (CREATE/DROP DATABASE, TABLESPACE or SUBSCRIPTION; ALTER SYSTEM; CREATE/DROP [UNIQUE] INDEX CONCURRENTLY;
+ * REINDEX SCHEMA/DATABASE/SYSTEM; VACUUM; DISCARD ALL), plus REINDEX … CONCURRENTLY, which Flyway's list lacks.
+ * `ALTER TYPE … ADD VALUE` is left out: from PostgreSQL 12 on it runs in a transaction.
+ */
+const OUTSIDE_TRANSACTION: readonly RegExp[] = [
+    /^(CREATE|DROP) (DATABASE|TABLESPACE|SUBSCRIPTION)\b/,
+    /^ALTER SYSTEM\b/,
+    /^(CREATE|DROP)( UNIQUE)? INDEX CONCURRENTLY\b/,
+    /^REINDEX( \([^)]*\))?( VERBOSE)? (SCHEMA|DATABASE|SYSTEM)\b/,
+    /^REINDEX( \([^)]*\))?( VERBOSE)? (INDEX|TABLE|SCHEMA|DATABASE|SYSTEM) CONCURRENTLY\b/,
+    /^VACUUM\b/,
+    /^DISCARD ALL\b/,
+];
+
+/** A statement's words without comments, upper-cased, whitespace collapsed: what the rules above look at. */
+function leadingWords(statement: string): string {
+    return statement
+        .replace(/--[^\n]*/g, " ")
+        .replace(/\/\*[\s\S]*?\*\//g, " ")
+        .replace(/\s+/g, " ")
+        .trim()
+        .slice(0, 200)
+        .toUpperCase();
+}
+
+/**
+ * How a file's statements (as scanSql splits them) relate to transactions: those PostgreSQL runs only outside a
+ * transaction block, and the others (each as its first 60 characters, for messages). A file with only the first kind runs outside a
+ * transaction, as Flyway runs it; a file with both is refused unless its set allows mixing.
+ */
+export function transactionNeeds(statements: readonly string[]): { outside: string[]; inside: string[] } {
+    const outside: string[] = [];
+    const inside: string[] = [];
+    for (const statement of statements) {
+        const words = leadingWords(statement);
+        (OUTSIDE_TRANSACTION.some((r) => r.test(words)) ? outside : inside).push(words.slice(0, 60));
+    }
+    return { outside, inside };
+}
+
+/**
  * Splits SQL into statements on top-level semicolons, respecting quotes, dollar quotes and comments. Also reports
  * psql meta-commands (a backslash command at the start of a line, or COPY ... FROM STDIN), which the server
  * cannot run. Returns statements without trailing semicolons, empty ones dropped.

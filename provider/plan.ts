@@ -4,7 +4,7 @@
  * No I/O here; `postgres.ts` reads the state and carries the steps out.
  */
 import { escapeIdentifier as id, escapeLiteral as lit } from "pg";
-import { compareVersions, parseScriptName, scanSql, versionKey, wantsNoTransaction } from "./migrations";
+import { compareVersions, parseScriptName, scanSql, transactionNeeds, versionKey, wantsNoTransaction } from "./migrations";
 import { scramVerifier } from "./scram";
 import { ActualState, AppliedMigrations, BootstrapInputs, HistoryRow, MigrationSetSpec, RoleSpec, WaitSpec } from "./types";
 
@@ -323,7 +323,10 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, timeouts
     }
     for (const p of pending) {
         const spec = set.files[p.file];
-        const transactional = !wantsNoTransaction(spec.sql);
+        // Outside a transaction when the file says so, or when it has a statement PostgreSQL runs only there (check
+        // refuses such a statement beside others unless the set allows mixing), as Flyway decides it.
+        const statements = scanSql(spec.sql).statements;
+        const transactional = !wantsNoTransaction(spec.sql) && transactionNeeds(statements).outside.length === 0;
         plan.steps.push({
             target: "database",
             kind: "migration",
@@ -334,7 +337,7 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, timeouts
             version: p.version,
             scriptDescription: p.description,
             checksum: spec.checksum,
-            sql: transactional ? [spec.sql] : scanSql(spec.sql).statements,
+            sql: transactional ? [spec.sql] : statements,
             transactional,
             timeouts,
         });

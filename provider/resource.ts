@@ -109,6 +109,13 @@ export interface BootstrapMigrationSetArgs {
     outOfOrder?: boolean;
     /** Do not fail when an applied file is gone. @default false */
     ignoreMissing?: boolean;
+    /**
+     * Allow a file that mixes statements PostgreSQL runs only outside a transaction (`CREATE INDEX CONCURRENTLY`,
+     * `VACUUM`, …) with others, as Flyway's `mixed`: the file then runs statement by statement outside a
+     * transaction, so a failure leaves the statements before it applied. Without it such a file is refused; a file
+     * made only of such statements runs outside a transaction either way. @default false
+     */
+    mixed?: boolean;
 }
 
 /** Content (seed data, pages, settings) deployed when new or changed, tracked by checksum. */
@@ -181,6 +188,7 @@ function migrationSetSpec(s: BootstrapMigrationSetArgs, files: Record<string, st
         table: s.table ?? `schema_history_${s.name}`,
         outOfOrder: s.outOfOrder ?? false,
         ignoreMissing: s.ignoreMissing ?? false,
+        ...(s.mixed ? { mixed: true } : {}),
         kind: "migrations",
         files: scriptSpecs({ ...files, ...(s.scripts ?? {}) }),
     };

@@ -77,6 +77,12 @@ export interface MigrationSetSpec {
     outOfOrder: boolean;
     /** Do not fail when an applied migration's file is gone. */
     ignoreMissing: boolean;
+    /**
+     * Allow a file that mixes statements PostgreSQL runs only outside a transaction with others (Flyway's `mixed`);
+     * such a file then runs statement by statement outside a transaction. Absent means false (kept off the wire
+     * when false, so states written before it existed show no change).
+     */
+    mixed?: boolean;
     /** "migrations": Flyway-named V/R files; "content": every file is repeatable, re-deployed on change. */
     kind: "migrations" | "content";
     /** File name → script. Keys are file names so preview diffs show per-file changes. */

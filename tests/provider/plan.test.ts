@@ -1,7 +1,7 @@
 /** The pure parts of the bootstrap: file names, versions, SQL scanning, SCRAM verifiers and the planner. */
 import { checkInputs } from "../../provider/check";
 import { precheckBootstrapArgs } from "../../provider/resource";
-import { compareVersions, parseScriptName, scanSql, checksumOf, versionKey, wantsNoTransaction } from "../../provider/migrations";
+import { compareVersions, parseScriptName, scanSql, checksumOf, transactionNeeds, versionKey, wantsNoTransaction } from "../../provider/migrations";
 import { appliedWhenComplete, planBootstrap } from "../../provider/plan";
 import { saslPrepared, saslPrepMayDisagree, scramVerifier, verifierMatches } from "../../provider/scram";
 import { ActualState, BootstrapInputs, HistoryRow, UNKNOWN } from "../../provider/types";
@@ -332,5 +332,65 @@ describe("secretChanges (what preview cannot show: the engine masks secrets befo
     });
     it("says nothing when no secret changed", () => {
         expect(secretChanges(props("a", { app: { password: "p" } }), props("a", { app: { password: "p" } }))).toEqual([]);
+    });
+});
+
+describe("Flyway's transaction rule for PostgreSQL", () => {
+    const needs = (sql: string) => transactionNeeds(scanSql(sql).statements);
+    it("finds each statement PostgreSQL runs only outside a transaction, and stays quiet on its safe twin", () => {
+        const cases: [string, string][] = [
+            ["CREATE INDEX CONCURRENTLY i ON t (a)", "CREATE INDEX i ON t (a)"],
+            ["create unique index concurrently i on t (a)", "create unique index i on t (a)"],
+            ["DROP INDEX CONCURRENTLY i", "DROP INDEX i"],
+            ["VACUUM ANALYZE t", "ANALYZE t"],
+            ["CREATE DATABASE other", "CREATE SCHEMA other"],
+            ["DROP TABLESPACE ts", "DROP TABLE ts"],
+            ["CREATE SUBSCRIPTION s CONNECTION 'x' PUBLICATION p", "CREATE PUBLICATION p"],
+            ["ALTER SYSTEM SET work_mem = '8MB'", "ALTER ROLE app SET work_mem = '8MB'"],
+            ["REINDEX SCHEMA public", "REINDEX TABLE t"],
+            ["REINDEX (VERBOSE) INDEX CONCURRENTLY i", "REINDEX INDEX i"],
+            ["DISCARD ALL", "DISCARD PLANS"],
+            ["-- comment first\n/* and a block */ CREATE\n  INDEX   CONCURRENTLY i ON t (a)", "-- CREATE INDEX CONCURRENTLY in a comment\nSELECT 1"],
+        ];
+        for (const [outside, inside] of cases) {
+            expect([outside, needs(`${outside};`).outside.length]).toEqual([outside, 1]);
+            expect([inside, needs(`${inside};`).outside.length]).toEqual([inside, 0]);
+        }
+        // From PostgreSQL 12 on, ALTER TYPE ... ADD VALUE runs in a transaction.
+        expect(needs("ALTER TYPE mood ADD VALUE 'meh';").outside).toEqual([]);
+    });
+
+    const withFile = (file: string, sql: string, mixed = false): BootstrapInputs =>
+        inputsFor({ database: { name: "shop" }, migrationSets: [{ name: "app", mixed, scripts: { "V1__a.sql": "CREATE TABLE t (a int);", [file]: sql } }] });
+    const emptyDb: ActualState = { roles: {}, database: { exists: false }, extensions: [], history: {} };
+    const migration = (inputs: BootstrapInputs, file: string) => planBootstrap(inputs, undefined, emptyDb).steps.find((s) => s.kind === "migration" && s.script === file)!;
+
+    it("runs a file of such statements outside a transaction without any marker, one statement at a time", () => {
+        const step = migration(withFile("V2__idx.sql", "CREATE INDEX CONCURRENTLY i ON t (a);\nCREATE INDEX CONCURRENTLY j ON t (a);"), "V2__idx.sql");
+        expect(step.kind === "migration" && step.transactional).toBe(false);
+        expect(step.sql).toEqual(["CREATE INDEX CONCURRENTLY i ON t (a)", "CREATE INDEX CONCURRENTLY j ON t (a)"]);
+        expect(step.description).toContain("(outside a transaction)");
+        const plain = migration(withFile("V2__plain.sql", "CREATE INDEX i ON t (a);"), "V2__plain.sql");
+        expect(plain.kind === "migration" && plain.transactional).toBe(true);
+    });
+
+    it("refuses a file that mixes them with other statements, naming both and the two ways out; mixed: true allows it", () => {
+        const mixedSql = "ALTER TABLE t ADD COLUMN b int;\nCREATE INDEX CONCURRENTLY i ON t (b);";
+        const failures = checkInputs({}, withFile("V2__mixed.sql", mixedSql));
+        expect(failures).toEqual([
+            {
+                property: "migrationSets[0].files",
+                reason: expect.stringMatching(/V2__mixed\.sql mixes "CREATE INDEX CONCURRENTLY I ON T \(B\)…".*with "ALTER TABLE T ADD COLUMN B INT…".*own.*mixed: true/),
+            },
+        ]);
+        expect(checkInputs({}, withFile("V2__mixed.sql", mixedSql, true))).toEqual([]);
+        expect(checkInputs({}, withFile("V2__mixed.sql", `-- bootstrap:no-transaction\n${mixedSql}`))).toEqual([]);
+        const step = migration(withFile("V2__mixed.sql", mixedSql, true), "V2__mixed.sql");
+        expect(step.kind === "migration" && step.transactional).toBe(false);
+    });
+
+    it("keeps mixed off the wire when false, so states written before it show no change", () => {
+        expect("mixed" in withFile("V2__x.sql", "SELECT 1;").migrationSets[0]).toBe(false);
+        expect(withFile("V2__x.sql", "SELECT 1;", true).migrationSets[0].mixed).toBe(true);
     });
 });
