@@ -171,9 +171,13 @@ export function readScripts(directory: string, what: string): Record<string, str
     return out;
 }
 
+/** Each script with its checksum. A UTF-8 byte-order mark is dropped first, as Flyway drops it: the server would take it for SQL. */
 function scriptSpecs(scripts: Record<string, string>): Record<string, ScriptSpec> {
     const out: Record<string, ScriptSpec> = {};
-    for (const [file, sql] of Object.entries(scripts)) out[file] = { checksum: checksumOf(sql), sql };
+    for (const [file, text] of Object.entries(scripts)) {
+        const sql = text.replace(/^\uFEFF/, "");
+        out[file] = { checksum: checksumOf(sql), sql };
+    }
     return out;
 }
 

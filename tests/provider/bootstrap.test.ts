@@ -225,18 +225,23 @@ describe("incremental updates", () => {
         expect((await query(f.db, "SELECT indexname FROM pg_indexes WHERE tablename = 'item' AND indexname LIKE 'item_%_idx' ORDER BY 1")).map((r) => r.indexname)).toEqual(["item_name_idx", "item_sku_idx"]);
     });
 
-    it("a file of statements PostgreSQL runs only outside a transaction runs so without a marker, as Flyway runs it", async () => {
+    it("a file of statements PostgreSQL runs only outside a transaction runs so without a marker, and a byte-order mark is dropped, as Flyway does", async () => {
         f.args = withScripts(f.args, "app", {
             ...current(),
             "V4.1__price_index.sql": "CREATE INDEX CONCURRENTLY IF NOT EXISTS item_price_idx ON item (price);\nVACUUM ANALYZE item;",
+            // Saved by an editor that writes a UTF-8 byte-order mark: dropped, as Flyway drops it.
+            "V4.2__bom.sql": "\uFEFFCREATE TABLE bom_saved (id int);",
         });
         await step(f.args);
         expect((await query(f.db, "SELECT indexname FROM pg_indexes WHERE indexname = 'item_price_idx'")).length).toBe(1);
-        expect((await history(f.db, "schema_history_app")).slice(-1)).toEqual([expect.objectContaining({ script: "V4.1__price_index.sql", success: true })]);
+        expect((await history(f.db, "schema_history_app")).slice(-2)).toEqual([
+            expect.objectContaining({ script: "V4.1__price_index.sql", success: true }),
+            expect.objectContaining({ script: "V4.2__bom.sql", success: true, checksum: checksumOf("CREATE TABLE bom_saved (id int);") }),
+        ]);
         // Beside another statement it is refused by check, before anything runs, naming the way out.
-        const mixed = inputsFor(withScripts(f.args, "app", { ...current(), "V4.2__mixed.sql": "ALTER TABLE item ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY item_note_idx ON item (note);" }));
+        const mixed = inputsFor(withScripts(f.args, "app", { ...current(), "V4.3__mixed.sql": "ALTER TABLE item ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY item_note_idx ON item (note);" }));
         const { failures } = await host.check(inputs, mixed);
-        expect(failures.map((x) => x.reason)).toEqual([expect.stringContaining('V4.2__mixed.sql mixes "CREATE INDEX CONCURRENTLY ITEM_NOTE_IDX')]);
+        expect(failures.map((x) => x.reason)).toEqual([expect.stringContaining('V4.3__mixed.sql mixes "CREATE INDEX CONCURRENTLY ITEM_NOTE_IDX')]);
     });
 
     it("refresh sees a role dropped out of band; the next update restores it", async () => {
