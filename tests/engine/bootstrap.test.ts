@@ -8,10 +8,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
+import { expectGolden } from "./golden";
 import { engine, EngineRequest, EngineResult, stackDir, StateResource, stateFiles, stateResources } from "../support/engine";
 import { PG, query, uniqueName } from "../support/pg";
 
-const GOLDEN = path.join(__dirname, "golden");
 const names = { database: uniqueName("eng"), owner: uniqueName("eown"), appRole: uniqueName("eapp") };
 const passwords = { admin: PG.password, app: `app-pw-${Math.random().toString(36).slice(2)}`, app2: `app-pw2-${Math.random().toString(36).slice(2)}` };
 const migrations = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-engine-migrations-"));
@@ -46,24 +46,9 @@ async function run(op: EngineRequest["op"], opts: Partial<EngineRequest> = {}): 
     return r;
 }
 
-/** The display with this run's unique names replaced, for comparison with the checked-in text. */
-function normalized(display: string): string {
-    let s = display;
-    for (const [k, v] of Object.entries(names)) s = s.split(v).join(`<${k}>`);
-    return s
-        .split(String(PG.port))
-        .join("<pgPort>")
-        .replace(/\r/g, "")
-        .replace(/^.*(Duration|View in Browser|Permalink).*\n/gm, "")
-        .trim();
-}
-
-/** Compares with tests/engine/golden/<name>.txt; PDC_UPDATE_GOLDEN=1 rewrites the file instead. */
-function expectGolden(name: string, display: string): void {
-    const file = path.join(GOLDEN, `${name}.txt`);
-    const text = `${normalized(display)}\n`;
-    if (process.env.PDC_UPDATE_GOLDEN === "1") fs.writeFileSync(file, text);
-    expect(text).toBe(fs.readFileSync(file, "utf8"));
+/** This run's unique names and the test Postgres's port, as the golden displays name them. */
+function goldenLiterals(): Record<string, string> {
+    return { ...names, pgPort: String(PG.port) };
 }
 
 async function history(): Promise<string[]> {
@@ -90,7 +75,7 @@ describe("a stack's life under the real engine", () => {
         const r = await run("preview", { config: config(passwords.app), diff: true });
         expect(r.error).toBeNull();
         expect(r.changes).toEqual({ create: 2 }); // the stack and the bootstrap
-        expectGolden("new-stack", r.output);
+        expectGolden("new-stack", r.output, goldenLiterals());
         expect(await databaseExists(names.database)).toBe(false);
     });
 
@@ -112,7 +97,7 @@ describe("a stack's life under the real engine", () => {
         const p = await run("preview", { diff: true });
         expect(p.error).toBeNull();
         expect(p.changes).toEqual({ same: 1, update: 1 });
-        expectGolden("add-migration", p.output);
+        expectGolden("add-migration", p.output, goldenLiterals());
         expect(await history()).toEqual(["V1__init.sql"]);
 
         const r = await run("up");
@@ -127,7 +112,7 @@ describe("a stack's life under the real engine", () => {
         expect(p.output).toContain("[secret]");
         // The engine masks secrets before it compares, so the diff marks nothing as changed; the provider's diff
         // names the change, which the plain preview (and `up`'s own preview) shows among its messages.
-        expectGolden("role-password", p.output);
+        expectGolden("role-password", p.output, goldenLiterals());
         const plain = await run("preview");
         expect(plain.output).toContain(`role ${names.appRole}: password changes`);
 

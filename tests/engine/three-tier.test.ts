@@ -15,6 +15,7 @@ import { dockerCli } from "../support/docker-api";
 import { execIn, httpRequest } from "../support/http";
 import { freePort } from "../support/net";
 import { engine, EngineRequest, EngineResult, stackDir, stateFiles, stateResources, steps } from "../support/engine";
+import { expectGolden } from "./golden";
 import { probeWhile, ProbeResult } from "./probe";
 
 jest.setTimeout(600000);
@@ -48,37 +49,14 @@ async function run(op: EngineRequest["op"], opts: Partial<EngineRequest> = {}): 
     return r;
 }
 
-/**
- * The display with what differs between runs replaced: the stack's name, the port, temporary folders, Docker's
- * ids and digests, the provider's and the readiness gate's ids, addresses.
- */
-function normalized(display: string): string {
-    return display
-        .split(STACK)
-        .join("<stack>")
-        .split(String(port))
-        .join("<port>")
-        .split(appDir)
-        .join("<appDir>")
-        .split(migrations)
-        .join("<migrations>")
-        .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, "<uuid>")
-        .replace(/\bready-[0-9a-z]+\b/g, "ready-<id>")
-        .replace(/\b[0-9a-f]{64}\b/g, "<hex64>")
-        .replace(/\b[0-9a-f]{12}\b/g, "<hex12>")
-        .replace(/\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g, "<ip>")
-        .replace(/\r/g, "")
-        .replace(/^.*(Duration|View in Browser|Permalink).*\n/gm, "")
-        .trim();
-}
-
-/** Compares with tests/engine/golden/<name>.txt; PDC_UPDATE_GOLDEN=1 rewrites the file instead. */
-function expectGolden(name: string, display: string): void {
-    const file = path.join(__dirname, "golden", `${name}.txt`);
-    const text = `${normalized(display)}\n`;
-    if (process.env.PDC_UPDATE_GOLDEN === "1") fs.writeFileSync(file, text);
-    expect(text).toBe(fs.readFileSync(file, "utf8"));
-}
+/** What differs between runs, as the golden displays name it: Docker's ids and digests, the provider's and the gate's ids, addresses. */
+const GOLDEN_PATTERNS: [RegExp, string][] = [
+    [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, "<uuid>"],
+    [/\bready-[0-9a-z]+\b/g, "ready-<id>"],
+    [/\b[0-9a-f]{64}\b/g, "<hex64>"],
+    [/\b[0-9a-f]{12}\b/g, "<hex12>"],
+    [/\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g, "<ip>"],
+];
 
 /** `pulumi up` with `cfg` while probing the site; records the figures under `name`. */
 async function upWhileProbing(name: string, cfg: EngineRequest["config"]): Promise<EngineResult> {
@@ -154,7 +132,7 @@ describe("three-tier under the real engine", () => {
     it("scales out to 3 replicas and back to 2; only the difference is created or deleted", async () => {
         const preview = await run("preview", { config: config(3, "first"), diff: true });
         expect(preview.changes).toMatchObject({ create: 1 });
-        expectGolden("scale-replicas", preview.output);
+        expectGolden("scale-replicas", preview.output, { stack: STACK, port: String(port), appDir, migrations }, GOLDEN_PATTERNS);
         const out = await upWhileProbing("replicas 2→3", config(3, "first"));
         expect(steps(out.output).filter((s) => s.includes("Container app-r"))).toEqual(["created docker:index:Container app-r2"]);
         expect((await answers(15)).instances).toEqual(new Set(["app-r0", "app-r1", "app-r2"]));
