@@ -3,6 +3,7 @@
  * the provider needs. No I/O here.
  */
 import { createHash } from "crypto";
+import { crc32 } from "zlib";
 
 /** A parsed migration file name. */
 export interface ScriptName {
@@ -55,6 +56,15 @@ export function versionKey(version: string): string {
 /** Content checksum of a script: sha256 of its text with line endings normalised, so CRLF checkouts agree. */
 export function checksumOf(sql: string): string {
     return "sha256:" + createHash("sha256").update(sql.replace(/\r\n/g, "\n"), "utf8").digest("hex");
+}
+
+/**
+ * Flyway's checksum of a script: CRC-32 over the UTF-8 bytes of its lines without their line breaks, a leading
+ * byte-order mark dropped, as a signed 32-bit integer (Flyway's `checksum` column). So line endings, and blank lines,
+ * do not change it; every other edit does. Taken of the file as written, before any placeholder is replaced.
+ */
+export function flywayChecksum(text: string): number {
+    return crc32(Buffer.from(text.replace(/^\uFEFF/, "").replace(/[\r\n]/g, ""), "utf8")) | 0;
 }
 
 /** True when the file asks to run outside a transaction. */
