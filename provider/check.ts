@@ -3,9 +3,10 @@
  * server. Pure.
  */
 import { checksumOf, parseScriptName, scanSql, transactionNeeds, versionKey, wantsNoTransaction } from "./migrations";
-import { grantOrder } from "./plan";
+import { LINT_RULES } from "./lint";
+import { grantOrder, NAMING_HINT } from "./plan";
 import { saslPrepMayDisagree } from "./scram";
-import { BootstrapInputs, isUnknown } from "./types";
+import { BootstrapInputs, isUnknown, MigrationSetSpec } from "./types";
 
 export interface CheckFailure {
     property: string;
@@ -50,6 +51,41 @@ function checkMigrationTimeout(
             `wait.${key} ${typeof v === "number" ? String(v) : JSON.stringify(v) ?? "undefined"} is not a ${setting} in seconds; ` +
             `give a number from 0 (no timeout) to ${MAX_MIGRATION_TIMEOUT_SECONDS}, e.g. 10 (fractions of a second are fine)`,
     });
+}
+
+const PATTERN = /^(\*|versioned|repeatable):(\*|missing|future|ignored|pending)$/i;
+const VERSION = /^\d+([._]\d+)*$/;
+const PLACEHOLDER_NAME = /^[A-Za-z0-9_.:\-]+$/;
+
+/** The Flyway switches of a set: patterns, baseline, placeholders and lint settings. */
+function checkFlywaySwitches(f: CheckFailure[], p: string, s: MigrationSetSpec): void {
+    for (const pattern of s.ignoreMigrationPatterns ?? []) {
+        if (typeof pattern !== "string" || !PATTERN.test(pattern)) {
+            f.push({
+                property: `${p}.ignoreMigrationPatterns`,
+                reason: `ignoreMigrationPatterns entry ${JSON.stringify(pattern)} is not <type>:<state>; use versioned, repeatable or * before the colon and missing, future, ignored, pending or * after it (e.g. "*:missing")`,
+            });
+        }
+    }
+    if (s.baseline !== undefined && (typeof s.baseline.version !== "string" || !VERSION.test(s.baseline.version))) {
+        f.push({ property: `${p}.baselineVersion`, reason: `baselineVersion ${JSON.stringify(s.baseline.version)} is not a version; use digits separated by "." or "_", e.g. "1" or "2.3"` });
+    }
+    if (s.baseline !== undefined && (typeof s.baseline.description !== "string" || s.baseline.description.length > 200)) {
+        f.push({ property: `${p}.baselineDescription`, reason: "baselineDescription must be a string of up to 200 characters" });
+    }
+    for (const [name, value] of Object.entries(s.placeholders ?? {})) {
+        if (!PLACEHOLDER_NAME.test(name) || name.startsWith("flyway:")) {
+            f.push({ property: `${p}.placeholders`, reason: `placeholder name ${JSON.stringify(name)} is not allowed; use letters, digits, "_", ".", "-" (names starting with "flyway:" are Flyway's built-ins)` });
+        }
+        if (typeof value !== "string" && !isUnknown(value)) f.push({ property: `${p}.placeholders`, reason: `placeholder ${name} must have a string value` });
+    }
+    for (const [key, value] of [["placeholderPrefix", s.placeholderPrefix], ["placeholderSuffix", s.placeholderSuffix]] as const) {
+        if (value !== undefined && (typeof value !== "string" || value.length === 0)) f.push({ property: `${p}.${key}`, reason: `${key} must be a non-empty string` });
+    }
+    if (s.lint !== undefined && !["warn", "error", "off"].includes(s.lint)) f.push({ property: `${p}.lint`, reason: `lint must be "warn", "error" or "off"` });
+    for (const rule of s.lintAllow ?? []) {
+        if (!(LINT_RULES as readonly string[]).includes(rule)) f.push({ property: `${p}.lintAllow`, reason: `lintAllow entry ${JSON.stringify(rule)} is not a lint rule; use one of ${LINT_RULES.join(", ")}` });
+    }
 }
 
 /** Validates the wire-form inputs. `olds` are the previous inputs (empty object on create). */
@@ -141,7 +177,7 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
             if (spec.checksum !== checksumOf(spec.sql)) f.push({ property: `${p}.files`, reason: `${where}: checksum does not match its SQL; build the inputs with the Bootstrap resource, which computes it` });
             const { metaCommands, statements } = scanSql(spec.sql);
             for (const m of metaCommands) f.push({ property: `${p}.files`, reason: `${where} line ${m.line} has a psql meta-command (${m.text}) the server cannot run; use plain SQL instead` });
-            if (!s.mixed && !wantsNoTransaction(spec.sql)) {
+            if (!s.mixed && !wantsNoTransaction(spec.sql) && spec.executeInTransaction !== false) {
                 const { outside, inside } = transactionNeeds(statements);
                 if (outside.length > 0 && inside.length > 0) {
                     f.push({
@@ -155,15 +191,20 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
             if (s.kind === "content") continue;
             const parsed = parseScriptName(file);
             if (!parsed) {
-                f.push({ property: `${p}.files`, reason: `${where} is not a migration name; rename it to V<version>__<description>.sql or R__<description>.sql` });
-            } else if (parsed.version !== null) {
+                // Flyway ignores such a file (the plan warns); strictNaming is its validateMigrationNaming.
+                if (s.strictNaming) f.push({ property: `${p}.files`, reason: `${where} ${NAMING_HINT}, or turn strictNaming off to ignore it` });
+            } else if (parsed.description.length > 200 || file.length > 1000) {
+                f.push({ property: `${p}.files`, reason: `${where}: the history table holds descriptions of up to 200 characters and paths of up to 1000 (Flyway's layout); shorten the name` });
+            } else if (parsed.version !== null && parsed.kind === "versioned") {
                 // "1" and "1.0" are one version (they compare equal), so they are duplicates too.
                 const key = versionKey(parsed.version);
                 const other = versions.get(key);
                 if (other) f.push({ property: `${p}.files`, reason: `migration set "${s.name}": ${other} and ${file} both have version ${key}; give each migration its own version` });
                 versions.set(key, file);
+                if (parsed.version.length > 50) f.push({ property: `${p}.files`, reason: `${where}: version ${parsed.version} is longer than the 50 characters the history table holds; shorten it` });
             }
         }
+        checkFlywaySwitches(f, p, s);
     });
     return f;
 }

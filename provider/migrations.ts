@@ -5,29 +5,65 @@
 import { createHash } from "crypto";
 import { crc32 } from "zlib";
 
-/** A parsed migration file name. */
-export interface ScriptName {
-    kind: "versioned" | "repeatable";
-    /** Normalised version ("1.10", leading zeros stripped per part), null for repeatables. */
-    version: string | null;
-    description: string;
-}
+/** SQL callbacks of Flyway's migrate command the provider runs (`<event>.sql` or `<event>__<description>.sql`). */
+export const MIGRATE_CALLBACKS = [
+    "beforeMigrate",
+    "beforeEachMigrate",
+    "afterEachMigrate",
+    "afterEachMigrateError",
+    "afterMigrate",
+    "afterMigrateApplied",
+    "afterMigrateError",
+] as const;
+export type MigrateCallback = (typeof MIGRATE_CALLBACKS)[number];
+
+/** Callback events of Flyway's other commands (clean, validate, info, repair, baseline, undo): never run by a migrate, so ignored quietly. */
+const OTHER_CALLBACK = /^(before|after)(Each)?(Clean|Validate|Info|Repair|Baseline|Undo|Connect|Versioned)(Error|Statement|StatementError|Applied|OperationFinish)?$|^(beforeEachMigrateStatement|afterEachMigrateStatement|afterEachMigrateStatementError|afterVersioned|afterMigrateOperationFinish|createSchema)$/;
+
+/** A parsed script file name (the file's own name: folders in front of it do not count, as in Flyway). */
+export type ScriptName =
+    | {
+          kind: "versioned" | "repeatable";
+          /** Normalised version ("1.10", leading zeros stripped per part), null for repeatables. */
+          version: string | null;
+          description: string;
+      }
+    | { kind: "callback"; event: MigrateCallback; version: null; description: string }
+    /** An undo migration (Flyway Teams), a callback of another command: ignored, the first with a warning. */
+    | { kind: "undo" | "other-callback"; version: null; description: string };
 
 const VERSIONED = /^V(\d+(?:[._]\d+)*)__(.+)\.sql$/;
 const REPEATABLE = /^R__(.+)\.sql$/;
+const UNDO = /^U(\d+(?:[._]\d+)*)__(.+)\.sql$/;
+const CALLBACK = /^([A-Za-z]+)(?:__(.+))?\.sql$/;
 
 /** The marker comment that makes a file run outside a transaction (needed for CREATE INDEX CONCURRENTLY). */
 export const NO_TRANSACTION_MARKER = "-- bootstrap:no-transaction";
 
-/** Parses `V<version>__<description>.sql` or `R__<description>.sql`; null when the name fits neither. */
+/** The file's own name, without the folders of its key ("sub/V2__x.sql" → "V2__x.sql"). */
+export function baseName(file: string): string {
+    return file.slice(file.lastIndexOf("/") + 1);
+}
+
+/** Parses `V<version>__<description>.sql`, `R__<description>.sql`, a callback or an undo file; null when the name fits none. */
 export function parseScriptName(file: string): ScriptName | null {
-    const v = VERSIONED.exec(file);
+    const name = baseName(file);
+    const v = VERSIONED.exec(name);
     if (v) {
         const version = v[1].split(/[._]/).map((p) => p.replace(/^0+(?=\d)/, "")).join(".");
         return { kind: "versioned", version, description: v[2].replace(/_/g, " ") };
     }
-    const r = REPEATABLE.exec(file);
+    const r = REPEATABLE.exec(name);
     if (r) return { kind: "repeatable", version: null, description: r[1].replace(/_/g, " ") };
+    const u = UNDO.exec(name);
+    if (u) return { kind: "undo", version: null, description: u[2].replace(/_/g, " ") };
+    const c = CALLBACK.exec(name);
+    if (c) {
+        const event = MIGRATE_CALLBACKS.find((e) => e === c[1]);
+        const description = (c[2] ?? "").replace(/_/g, " ");
+        if (event) return { kind: "callback", event, version: null, description };
+        if (OTHER_CALLBACK.test(c[1])) return { kind: "other-callback", version: null, description };
+    }
     return null;
 }
 
@@ -186,4 +222,25 @@ export function scanSql(sql: string): { statements: string[]; metaCommands: { li
         }
     }
     return { statements, metaCommands };
+}
+
+/**
+ * Flyway's placeholder replacement: every `<prefix><name><suffix>` in the text (comments and strings too, as Flyway
+ * does) whose name has a value is replaced by it; the others are reported with their line and left as written.
+ */
+export function replacePlaceholders(
+    sql: string,
+    values: Record<string, string>,
+    prefix: string,
+    suffix: string,
+): { sql: string; undefinedNames: { line: number; name: string; text: string }[] } {
+    const undefinedNames: { line: number; name: string; text: string }[] = [];
+    const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const re = new RegExp(`${esc(prefix)}([A-Za-z0-9_.:\\-]+)${esc(suffix)}`, "g");
+    const out = sql.replace(re, (text, name: string, offset: number) => {
+        if (Object.prototype.hasOwnProperty.call(values, name)) return values[name];
+        undefinedNames.push({ line: sql.slice(0, offset).split("\n").length, name, text });
+        return text;
+    });
+    return { sql: out, undefinedNames };
 }

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { checkInputs } from "./check";
-import { appliedWhenComplete, planBootstrap } from "./plan";
+import { appliedWhenComplete, planBootstrap, previewLines, previewPlan } from "./plan";
 import { acquireLock, connectWithWait, endClient, Log, readActualState, releaseLock, runStep } from "./postgres";
 import { AppliedMigrations, BootstrapInputs, MigrationSetSpec } from "./types";
 
@@ -211,7 +211,12 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
         const previouslyApplied = (props.applied ?? {}) as AppliedMigrations;
         for (const set of seen.migrationSets) {
             const latest: Record<string, string> = {};
-            for (const r of actual.history[set.name] ?? []) if (r.success) latest[r.script] = r.checksum;
+            for (const r of actual.history[set.name] ?? []) {
+                // Flyway's own rows: a baseline or schema marker applies no script; a DELETE row (repair) cancels one.
+                if (!r.success || r.type === "BASELINE" || r.type === "SCHEMA") continue;
+                if (r.type === "DELETE") delete latest[r.script];
+                else latest[r.script] = r.checksum ?? "";
+            }
             applied[set.name] = latest;
             const before = previouslyApplied[set.name] ?? {};
             for (const [script, checksum] of Object.entries(before)) {
@@ -264,7 +269,23 @@ export async function destroy(_id: string, props: Record<string, unknown>): Prom
 
 export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
     const failures = checkInputs(inputsOf(olds ?? {}), inputsOf(news));
+    // A new resource gets no diff: its preview's plan is told here.
+    if (!failures.length && Object.keys(olds ?? {}).length === 0) logPreview(inputsOf(news), undefined);
     return { inputs: news, failures };
+}
+
+/**
+ * Tells the preview what the migration sets will run, in order and whether in a transaction, with lint findings and
+ * ignored files: a dynamic provider's stderr lines are diagnostics the CLI shows under the resource, in a preview as
+ * in the PR comment made from it. Planned from the history the last up left, never from the server.
+ */
+function logPreview(desired: BootstrapInputs, applied: AppliedMigrations | undefined): void {
+    try {
+        const log = logFor(desired.database?.name ?? "?");
+        for (const line of previewLines(previewPlan(desired, applied))) log(line);
+    } catch {
+        // The preview's plan is a courtesy: malformed inputs are check's to report.
+    }
 }
 
 /**
@@ -291,8 +312,10 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
     const drifted = Array.isArray(olds.drift) && olds.drift.length > 0;
     const database = (news.database as { name?: string } | undefined)?.name ?? "?";
     for (const change of secretChanges(olds, news)) logFor(database)(`${change} (secret: the diff shows [secret] either way)`);
+    const changes = drifted || inputsDiffer(olds, news);
+    if (changes) logPreview(inputsOf(news), (olds.applied ?? {}) as AppliedMigrations);
     // Never a replacement: a database is changed in place or the change is refused (see check).
-    return { changes: drifted || inputsDiffer(olds, news), replaces: [], deleteBeforeReplace: false };
+    return { changes, replaces: [], deleteBeforeReplace: false };
 }
 
 export async function create(news: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {

@@ -4,9 +4,21 @@
  * No I/O here; `postgres.ts` reads the state and carries the steps out.
  */
 import { escapeIdentifier as id, escapeLiteral as lit } from "pg";
-import { compareVersions, parseScriptName, scanSql, transactionNeeds, versionKey, wantsNoTransaction } from "./migrations";
+import {
+    baseName,
+    compareVersions,
+    flywayChecksum,
+    MigrateCallback,
+    parseScriptName,
+    replacePlaceholders,
+    scanSql,
+    transactionNeeds,
+    versionKey,
+    wantsNoTransaction,
+} from "./migrations";
+import { lintMigrations, LintRule } from "./lint";
 import { scramVerifier } from "./scram";
-import { ActualState, AppliedMigrations, BootstrapInputs, HistoryRow, MigrationSetSpec, RoleSpec, WaitSpec } from "./types";
+import { ActualState, AppliedMigrations, BootstrapInputs, HistoryRow, MigrationSetSpec, RoleSpec, ScriptSpec, WaitSpec } from "./types";
 
 /** A migration's `lock_timeout` and `statement_timeout` in whole milliseconds; 0 sets none. */
 export interface MigrationTimeouts {
@@ -17,7 +29,7 @@ export interface MigrationTimeouts {
 /** One step of work. `description` is safe to log; `sql` may carry password verifiers and is never logged. */
 export type Step =
     | { target: "cluster"; kind: "role" | "database"; description: string; sql: string[] }
-    | { target: "database"; kind: "extension" | "history-table"; description: string; sql: string[] }
+    | { target: "database"; kind: "extension" | "history-table" | "history"; description: string; sql: string[] }
     | {
           target: "database";
           kind: "migration";
@@ -32,6 +44,10 @@ export type Step =
           sql: string[];
           transactional: boolean;
           timeouts: MigrationTimeouts;
+          /** A callback's event: the script runs but is not recorded in the history. */
+          callback?: string;
+          /** Error callbacks (afterEachMigrateError, afterMigrateError) run when the script fails. */
+          onError?: string[];
       };
 
 export interface Plan {
@@ -218,81 +234,259 @@ interface Pending {
     description: string;
 }
 
-function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, timeouts: MigrationTimeouts, plan: Plan): void {
+/** What a set's plan needs besides the set and its history. */
+export interface SetContext {
+    /** The admin user (`flyway:user`) and the database (`flyway:database`). */
+    user: string;
+    database: string;
+    /** The set as the last successful run had it: a callback new or changed since then runs. */
+    previous?: MigrationSetSpec;
+    /** Whether the set's schema holds tables (read only for a set with a baseline and no history table). */
+    schemaHasTables?: boolean;
+    /** `flyway:timestamp`: when the plan was made. */
+    now: Date;
+    timeouts: MigrationTimeouts;
+}
+
+/** Whether `recorded` (a history row's checksum) is the checksum of `spec`: Flyway's CRC-32, or our sha256 in older tables. */
+export function checksumMatches(recorded: string | null, spec: ScriptSpec): boolean {
+    if (recorded === null) return true;
+    if (recorded.startsWith("sha256:")) return recorded === spec.checksum;
+    return Number(recorded) === flywayChecksum(spec.sql);
+}
+
+/** The checksum a new history row records: Flyway's, so Flyway itself can carry on from the table. */
+export function recordedChecksum(spec: ScriptSpec): string {
+    return String(flywayChecksum(spec.sql));
+}
+
+/** Whether one of Flyway's `ignoreMigrationPatterns` (`<type>:<state>`, `*` for any) covers a migration. */
+export function patternIgnores(patterns: readonly string[], type: "versioned" | "repeatable", state: "missing" | "future" | "ignored" | "pending"): boolean {
+    return patterns.some((p) => {
+        const [t, st] = p.toLowerCase().split(":");
+        return (t === "*" || t === type) && (st === "*" || st === state);
+    });
+}
+
+/** The SQL that runs for `file`: its text with placeholders replaced (unless turned off). Undefined names land in `errors`. */
+function scriptSql(set: MigrationSetSpec, file: string, ctx: SetContext, errors: string[]): string {
+    const sql = set.files[file].sql;
+    if (set.placeholderReplacement === false || set.kind === "content") return sql;
+    const builtIns: Record<string, string> = {
+        "flyway:defaultSchema": set.schema,
+        "flyway:user": ctx.user,
+        "flyway:database": ctx.database,
+        "flyway:timestamp": ctx.now.toISOString().replace("T", " ").slice(0, 19),
+        "flyway:filename": baseName(file),
+        "flyway:table": set.table,
+    };
+    const { sql: out, undefinedNames } = replacePlaceholders(sql, { ...builtIns, ...(set.placeholders ?? {}) }, set.placeholderPrefix ?? "${", set.placeholderSuffix ?? "}");
+    for (const u of undefinedNames) {
+        errors.push(
+            `migration set "${set.name}": ${file} line ${u.line} uses placeholder ${u.text}, which has no value; give it in the set's placeholders, ` +
+                `or set placeholderReplacement: false on the set to run the text as written`,
+        );
+    }
+    return out;
+}
+
+/** A step that runs a script (a migration, or a callback when `callback` is set). */
+function scriptStep(set: MigrationSetSpec, file: string, sql: string, p: Omit<Pending, "file"> | undefined, ctx: SetContext, extra: { callback?: string; before?: string[]; after?: string[]; onError?: string[] }): Step {
+    const spec = set.files[file];
+    // Outside a transaction when the file's config or marker says so, or when it has a statement PostgreSQL runs
+    // only there (check refuses such a statement beside others unless the set allows mixing), as Flyway decides it.
+    const statements = scanSql(sql).statements;
+    const transactional = spec.executeInTransaction ?? (!wantsNoTransaction(sql) && transactionNeeds(statements).outside.length === 0);
+    const before = extra.before ?? [];
+    const after = extra.after ?? [];
+    const where = `migration set "${set.name}"`;
+    const what = extra.callback ? `run callback ${file}` : `apply ${file}`;
+    return {
+        target: "database",
+        kind: "migration",
+        description: `${where}: ${what}${transactional ? "" : " (outside a transaction)"}`,
+        set: set.name,
+        historyTable: historyTableOf(set),
+        script: file,
+        version: p?.version ?? null,
+        scriptDescription: p?.description ?? "",
+        checksum: recordedChecksum(spec),
+        sql: transactional ? [[...before, sql, ...after].join("\n;\n")] : [...before.flatMap((b) => scanSql(b).statements), ...statements, ...after.flatMap((b) => scanSql(b).statements)],
+        transactional,
+        timeouts: ctx.timeouts,
+        ...(extra.callback ? { callback: extra.callback } : {}),
+        ...(extra.onError?.length ? { onError: extra.onError } : {}),
+    };
+}
+
+function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: SetContext, plan: Plan): void {
     const where = `migration set "${set.name}"`;
     const errors: string[] = [];
     const history = rows ?? [];
+    const table = historyTableOf(set);
+    const validate = set.validateOnMigrate !== false;
+    const patterns = set.ignoreMigrationPatterns ?? ["*:future"];
+    const ignores = (type: "versioned" | "repeatable", state: "missing" | "future" | "ignored") =>
+        patternIgnores(patterns, type, state) || (state === "missing" && set.ignoreMissing);
+    const repair: string[] = [];
+    const repairWhat: string[] = [];
+    const nextRank = `(SELECT coalesce(max(installed_rank), 0) + 1 FROM ${table})`;
+    const historyRow = (version: string | null, description: string, type: string, script: string, checksum: string | null) =>
+        `INSERT INTO ${table} (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) ` +
+        `VALUES (${nextRank}, ${version === null ? "NULL" : lit(version)}, ${lit(description)}, ${lit(type)}, ${lit(script)}, ${checksum === null ? "NULL" : lit(checksum)}, current_user, 0, true)`;
+
     for (const row of history.filter((r) => !r.success)) {
-        errors.push(`${where}: ${row.script} is recorded as failed in ${set.schema}.${set.table}; fix the database by hand and delete that row`);
+        if (set.repair) {
+            repair.push(`DELETE FROM ${table} WHERE installed_rank = ${Math.trunc(row.rank)}`);
+            repairWhat.push(`delete the failed row of ${row.script}`);
+        } else {
+            errors.push(
+                `${where}: ${row.script} is recorded as failed in ${set.schema}.${set.table}; undo what it applied by hand, then set repair: true on the set ` +
+                    `for one up (it deletes failed rows, as Flyway's repair does)`,
+            );
+        }
     }
     const ok = history.filter((r) => r.success);
-    // Keyed by versionKey: "1" and "1.0" are one version, as compareVersions says.
-    const versioned = new Map<string, { file: string; version: string }>();
-    const repeatable: string[] = [];
+    const versioned = new Map<string, Pending>(); // keyed by versionKey: "1" and "1.0" are one version
+    const repeatable: Pending[] = [];
+    const callbacks = new Map<MigrateCallback, string[]>();
     for (const file of Object.keys(set.files).sort()) {
-        const parsed = set.kind === "content" ? { kind: "repeatable" as const, version: null } : parseScriptName(file);
-        if (!parsed) {
-            errors.push(`${where}: ${file} is not a migration name; rename it to V<version>__<description>.sql or R__<description>.sql`);
+        if (set.kind === "content") {
+            repeatable.push({ file, version: null, description: file.replace(/\.sql$/, "") });
             continue;
         }
-        const key = parsed.version === null ? null : versionKey(parsed.version);
-        if (key === null) {
-            repeatable.push(file);
-        } else if (versioned.has(key)) {
-            errors.push(`${where}: ${versioned.get(key)!.file} and ${file} both have version ${key}; give each migration its own version`);
-        } else {
-            versioned.set(key, { file, version: parsed.version! });
+        const parsed = parseScriptName(file);
+        if (!parsed) {
+            if (set.strictNaming) errors.push(`${where}: ${file} ${NAMING_HINT}`);
+            else plan.notes.push(`${where}: ${file} is ignored: ${NAMING_HINT.replace(/; rename it.*/, "")} (set strictNaming to refuse such files)`);
+            continue;
+        }
+        if (parsed.kind === "undo") {
+            plan.notes.push(`${where}: ${file} is an undo migration (a Flyway Teams feature) and is ignored`);
+        } else if (parsed.kind === "callback") {
+            callbacks.set(parsed.event, [...(callbacks.get(parsed.event) ?? []), file]);
+        } else if (parsed.kind === "versioned") {
+            const key = versionKey(parsed.version!);
+            if (versioned.has(key)) errors.push(`${where}: ${versioned.get(key)!.file} and ${file} both have version ${key}; give each migration its own version`);
+            else versioned.set(key, { file, version: parsed.version, description: parsed.description });
+        } else if (parsed.kind === "repeatable") {
+            repeatable.push({ file, version: null, description: parsed.description });
         }
     }
-    let highest: string | null = null;
+    // Flyway runs repeatables in the order of their descriptions.
+    if (set.kind !== "content") repeatable.sort((a, b) => (a.description < b.description ? -1 : a.description > b.description ? 1 : a.file < b.file ? -1 : 1));
+
+    // A baseline: the one Flyway's baseline wrote, or one to write now (baselineOnMigrate on a schema with tables).
+    let baseline = ok.find((r) => r.type === "BASELINE" && r.version !== null)?.version ?? null;
+    const baselineNow = rows === undefined && set.baseline !== undefined && ctx.schemaHasTables === true;
+    if (baselineNow) baseline = set.baseline!.version;
+    const deleted = new Set(ok.filter((r) => r.type === "DELETE").map((r) => (r.version === null ? `R:${r.script}` : versionKey(r.version))));
+    const applied = ok.filter((r) => r.type !== "BASELINE" && r.type !== "SCHEMA" && r.type !== "DELETE");
+
+    let highest: string | null = baseline === null ? null : versionKey(baseline);
+    const highestFile = [...versioned.keys()].sort(compareVersions).pop() ?? null;
     const appliedVersions = new Set<string>();
-    for (const row of ok.filter((r) => r.version !== null)) {
+    const byVersion = new Map<string, [string, string]>(); // what the history holds afterwards: version → [script, checksum]
+    for (const row of applied.filter((r) => r.version !== null)) {
         const version = versionKey(row.version!);
+        if (deleted.has(version)) continue;
         appliedVersions.add(version);
         if (highest === null || compareVersions(version, highest) > 0) highest = version;
-        const file = versioned.get(version)?.file;
-        if (file === undefined) {
-            if (!set.ignoreMissing) {
-                errors.push(`${where}: ${row.script} (version ${version}) was applied but its file is gone; restore the file, or set ignoreMissing on the set`);
+        const entry = versioned.get(version);
+        if (entry === undefined) {
+            byVersion.set(version, [row.script, row.checksum ?? ""]);
+            const future = highestFile === null || compareVersions(version, highestFile) > 0;
+            if (!validate || ignores("versioned", future ? "future" : "missing")) continue;
+            if (set.repair && !future) {
+                repair.push(historyRow(row.version, row.description, "DELETE", row.script, row.checksum));
+                repairWhat.push(`mark ${row.script} (version ${version}) deleted: its file is gone`);
+                byVersion.delete(version);
+                continue;
             }
+            errors.push(
+                future
+                    ? `${where}: ${row.script} (version ${version}) is applied but newer than every file (a later release migrated this database); run that release, or add "versioned:future" to the set's ignoreMigrationPatterns`
+                    : `${where}: ${row.script} (version ${version}) was applied but its file is gone; restore the file, set ignoreMissing (or ignoreMigrationPatterns ["*:missing"]) on the set, or set repair: true for one up to mark it deleted`,
+            );
             continue;
         }
-        if (set.files[file].checksum !== row.checksum) {
+        const spec = set.files[entry.file];
+        byVersion.set(version, [row.script, row.checksum ?? recordedChecksum(spec)]);
+        const sameChecksum = checksumMatches(row.checksum, spec);
+        const sameDescription = row.description === entry.description;
+        if (sameChecksum && sameDescription) continue;
+        if (set.repair) {
+            repair.push(`UPDATE ${table} SET checksum = ${lit(recordedChecksum(spec))}, description = ${lit(entry.description)} WHERE installed_rank = ${Math.trunc(row.rank)}`);
+            repairWhat.push(`realign ${entry.file} with its file`);
+            byVersion.set(version, [row.script, recordedChecksum(spec)]);
+        } else if (validate) {
             errors.push(
-                `${where}: ${file} was edited after it was applied (applied checksum ${row.checksum}, file checksum ${set.files[file].checksum}); ` +
-                    `revert the edit and put the change in a new migration`,
+                sameChecksum
+                    ? `${where}: ${entry.file} has description "${entry.description}" but was applied as "${row.description}"; rename it back, or set repair: true on the set for one up to realign the history`
+                    : `${where}: ${entry.file} was edited after it was applied (applied checksum ${row.checksum}, file checksum ${recordedChecksum(spec)}); ` +
+                          `revert the edit and put the change in a new migration; if the edit is harmless, set repair: true on the set for one up to accept it (or validateOnMigrate: false)`,
             );
         }
     }
     const pending: Pending[] = [];
-    const newVersions = [...versioned.keys()].filter((v) => !appliedVersions.has(v)).sort(compareVersions);
-    for (const v of newVersions) {
-        const { file, version } = versioned.get(v)!;
+    for (const v of [...versioned.keys()].filter((k) => !appliedVersions.has(k)).sort(compareVersions)) {
+        const p = versioned.get(v)!;
+        if (baseline !== null && compareVersions(v, versionKey(baseline)) <= 0) continue; // below the baseline: the schema has it
         if (highest !== null && compareVersions(v, highest) < 0 && !set.outOfOrder) {
-            errors.push(`${where}: ${file} has version ${v}, lower than the highest applied version ${highest}; give it a higher version, or set outOfOrder on the set`);
+            if (ignores("versioned", "ignored") || !validate) {
+                plan.notes.push(`${where}: ${p.file} (version ${v}) is lower than the applied version ${highest} and is not applied (set outOfOrder to apply it)`);
+                continue;
+            }
+            errors.push(`${where}: ${p.file} has version ${v}, lower than the highest applied version ${highest}; give it a higher version, or set outOfOrder on the set`);
             continue;
         }
-        pending.push({ file, version, description: parseScriptName(file)!.description });
+        pending.push(p);
     }
     const latest = new Map<string, string>(); // repeatable script -> checksum of its latest run
-    for (const row of ok.filter((r) => r.version === null)) latest.set(row.script, row.checksum);
-    if (!set.ignoreMissing) {
-        for (const script of latest.keys()) {
-            if (!repeatable.includes(script)) {
-                errors.push(`${where}: ${script} (repeatable) was applied but its file is gone; restore the file, or set ignoreMissing on the set`);
-            }
-        }
+    for (const row of applied.filter((r) => r.version === null)) {
+        if (!deleted.has(`R:${row.script}`)) latest.set(row.script, row.checksum ?? "");
     }
-    for (const file of repeatable) {
-        if (latest.get(file) !== set.files[file].checksum) {
-            pending.push({ file, version: null, description: parseScriptName(file)?.description ?? file.replace(/\.sql$/, "") });
+    const repeatableFiles = new Map(repeatable.map((r) => [r.file, r]));
+    for (const script of [...latest.keys()]) {
+        if (repeatableFiles.has(script) || !validate || ignores("repeatable", "missing")) continue;
+        if (set.repair) {
+            const row = applied.filter((r) => r.script === script).pop()!;
+            repair.push(historyRow(null, row.description, "DELETE", script, row.checksum));
+            repairWhat.push(`mark ${script} (repeatable) deleted: its file is gone`);
+            latest.delete(script);
+            continue;
         }
+        errors.push(`${where}: ${script} (repeatable) was applied but its file is gone; restore the file, set ignoreMissing on the set, or set repair: true for one up to mark it deleted`);
     }
-    // Only files about to run are scanned: applied ones passed this check when they ran, and a no-op must not
+    for (const r of repeatable) {
+        const was = latest.get(r.file);
+        if (was === undefined || !checksumMatches(was, set.files[r.file])) pending.push(r);
+    }
+
+    // Callbacks run when the set runs a migration, or when one of them is new or changed since the last up.
+    const previousFiles = ctx.previous?.files ?? {};
+    const callbackFiles = [...callbacks.values()].flat();
+    const callbacksChanged = callbackFiles.some((f) => previousFiles[f]?.checksum !== set.files[f].checksum);
+    const runs = pending.length > 0 || (callbacksChanged && callbackFiles.length > 0);
+
+    // Only files about to run are scanned: applied ones passed these checks when they ran, and a no-op must not
     // cost more as history grows.
-    for (const p of pending) {
-        for (const m of scanSql(set.files[p.file].sql).metaCommands) {
-            errors.push(`${where}: ${p.file} line ${m.line} has a psql meta-command (${m.text}) the server cannot run; use plain SQL (INSERT instead of COPY FROM stdin, one database per set instead of \\connect)`);
+    const sqlOf = new Map<string, string>();
+    const toRun = runs ? [...pending.map((p) => p.file), ...callbackFiles] : [];
+    for (const file of toRun) {
+        const sql = scriptSql(set, file, ctx, errors);
+        sqlOf.set(file, sql);
+        for (const m of scanSql(sql).metaCommands) {
+            errors.push(`${where}: ${file} line ${m.line} has a psql meta-command (${m.text}) the server cannot run; use plain SQL (INSERT instead of COPY FROM stdin, one database per set instead of \\connect)`);
+        }
+    }
+    // Lint what is about to run, in run order: tables the batch creates are new, so changing them is no risk.
+    if (set.lint !== "off" && pending.length) {
+        const files = pending.map((p) => ({ file: p.file, sql: sqlOf.get(p.file)! }));
+        for (const x of lintMigrations(set.name, files, { allow: (set.lintAllow ?? []) as LintRule[], defaultSchema: set.schema })) {
+            const finding = `lint: ${where}: ${x.file} line ${x.line}: ${x.rule}: ${x.message}`;
+            if (set.lint === "error") errors.push(`${finding} (lint is "error" on the set; set it to "warn" to run it anyway)`);
+            else plan.notes.push(finding);
         }
     }
     if (errors.length) {
@@ -304,50 +498,58 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, timeouts
             target: "database",
             kind: "history-table",
             description: `${where}: create history table ${set.schema}.${set.table}`,
-            sql: [
-                `CREATE SCHEMA IF NOT EXISTS ${id(set.schema)}`,
-                `CREATE TABLE IF NOT EXISTS ${historyTableOf(set)} (
-    installed_rank serial PRIMARY KEY,
-    version text,
-    description text NOT NULL,
-    type text NOT NULL,
-    script text NOT NULL,
-    checksum text NOT NULL,
-    installed_by text NOT NULL DEFAULT current_user,
-    installed_on timestamptz NOT NULL DEFAULT now(),
-    execution_time integer NOT NULL,
-    success boolean NOT NULL
-)`,
-            ],
+            sql: historyTableSql(set),
         });
     }
+    if (baselineNow) {
+        repair.unshift(historyRow(set.baseline!.version, set.baseline!.description, "BASELINE", set.baseline!.description, null));
+        repairWhat.unshift(`baseline at version ${set.baseline!.version} (the schema has tables and no history: baselineOnMigrate)`);
+        if (highest === null || compareVersions(versionKey(set.baseline!.version), highest) > 0) highest = versionKey(set.baseline!.version);
+    }
+    if (repair.length) plan.steps.push({ target: "database", kind: "history", description: `${where}: ${repairWhat.join("; ")}`, sql: repair });
+    if (!runs) {
+        plan.applied[set.name] = historyAfter(byVersion, latest);
+        return;
+    }
+    const cb = (event: MigrateCallback) => (callbacks.get(event) ?? []).map((f) => sqlOf.get(f)!);
+    const onError = [...cb("afterEachMigrateError"), ...cb("afterMigrateError")];
+    for (const f of callbacks.get("beforeMigrate") ?? []) plan.steps.push(scriptStep(set, f, sqlOf.get(f)!, undefined, ctx, { callback: "beforeMigrate", onError: cb("afterMigrateError") }));
     for (const p of pending) {
-        const spec = set.files[p.file];
-        // Outside a transaction when the file says so, or when it has a statement PostgreSQL runs only there (check
-        // refuses such a statement beside others unless the set allows mixing), as Flyway decides it.
-        const statements = scanSql(spec.sql).statements;
-        const transactional = !wantsNoTransaction(spec.sql) && transactionNeeds(statements).outside.length === 0;
-        plan.steps.push({
-            target: "database",
-            kind: "migration",
-            description: `${where}: apply ${p.file}${transactional ? "" : " (outside a transaction)"}`,
-            set: set.name,
-            historyTable: historyTableOf(set),
-            script: p.file,
-            version: p.version,
-            scriptDescription: p.description,
-            checksum: spec.checksum,
-            sql: transactional ? [spec.sql] : statements,
-            transactional,
-            timeouts,
-        });
+        plan.steps.push(scriptStep(set, p.file, sqlOf.get(p.file)!, p, ctx, { before: cb("beforeEachMigrate"), after: cb("afterEachMigrate"), onError }));
     }
-    const byVersion = new Map<string, [string, string]>();
-    for (const r of ok.filter((r) => r.version !== null)) byVersion.set(versionKey(r.version!), [r.script, r.checksum]);
-    for (const p of pending.filter((p) => p.version !== null)) byVersion.set(versionKey(p.version!), [p.file, set.files[p.file].checksum]);
+    const afterEvents: MigrateCallback[] = pending.length > 0 ? ["afterMigrate", "afterMigrateApplied"] : ["afterMigrate"];
+    for (const event of afterEvents) {
+        for (const f of callbacks.get(event) ?? []) plan.steps.push(scriptStep(set, f, sqlOf.get(f)!, undefined, ctx, { callback: event, onError: cb("afterMigrateError") }));
+    }
+    for (const p of pending.filter((p) => p.version !== null)) byVersion.set(versionKey(p.version!), [p.file, recordedChecksum(set.files[p.file])]);
     const rep = new Map(latest);
-    for (const p of pending.filter((p) => p.version === null)) rep.set(p.file, set.files[p.file].checksum);
+    for (const p of pending.filter((p) => p.version === null)) rep.set(p.file, recordedChecksum(set.files[p.file]));
     plan.applied[set.name] = historyAfter(byVersion, rep);
+}
+
+/** What to do with a file whose name fits nothing (also check's wording). */
+export const NAMING_HINT =
+    "fits no migration name (V<version>__<description>.sql, R__<description>.sql) or callback name (afterMigrate.sql, beforeEachMigrate__x.sql, …); rename it";
+
+/** Flyway's own history table layout (its PostgreSQL DDL, names and types), so Flyway itself can carry on from it. */
+export function historyTableSql(set: Pick<MigrationSetSpec, "schema" | "table">): string[] {
+    return [
+        `CREATE SCHEMA IF NOT EXISTS ${id(set.schema)}`,
+        `CREATE TABLE IF NOT EXISTS ${historyTableOf(set)} (
+    installed_rank integer NOT NULL,
+    version varchar(50),
+    description varchar(200) NOT NULL,
+    type varchar(20) NOT NULL,
+    script varchar(1000) NOT NULL,
+    checksum integer,
+    installed_by varchar(100) NOT NULL,
+    installed_on timestamp NOT NULL DEFAULT now(),
+    execution_time integer NOT NULL,
+    success boolean NOT NULL,
+    CONSTRAINT ${id(`${set.table}_pk`)} PRIMARY KEY (installed_rank)
+)`,
+        `CREATE INDEX IF NOT EXISTS ${id(`${set.table}_s_idx`)} ON ${historyTableOf(set)} (success)`,
+    ];
 }
 
 /** What a set's history holds afterwards: versioned scripts in version order, then each repeatable's latest run. */
@@ -369,9 +571,9 @@ export function appliedWhenComplete(desired: BootstrapInputs): AppliedMigrations
         const byVersion = new Map<string, [string, string]>();
         const repeatables = new Map<string, string>();
         for (const [file, spec] of Object.entries(set.files)) {
-            const parsed = set.kind === "content" ? null : parseScriptName(file);
-            if (parsed?.kind === "versioned") byVersion.set(versionKey(parsed.version!), [file, spec.checksum]);
-            else repeatables.set(file, spec.checksum);
+            const parsed = set.kind === "content" ? ({ kind: "repeatable" } as const) : parseScriptName(file);
+            if (parsed?.kind === "versioned") byVersion.set(versionKey(parsed.version!), [file, recordedChecksum(spec)]);
+            else if (parsed?.kind === "repeatable") repeatables.set(file, recordedChecksum(spec));
         }
         applied[set.name] = historyAfter(byVersion, repeatables);
     }
@@ -382,7 +584,7 @@ export function appliedWhenComplete(desired: BootstrapInputs): AppliedMigrations
  * Plans the bootstrap. `previous` is the inputs of the last successful run (undefined on create). Everything the
  * bootstrap would refuse shows up in `errors`, and then no step may run.
  */
-export function planBootstrap(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState): Plan {
+export function planBootstrap(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState, now: Date = new Date()): Plan {
     const plan: Plan = { steps: [], notes: [], errors: [], applied: {} };
     planRoles(desired, previous, actual, plan);
     planDatabase(desired, previous, actual, plan);
@@ -393,7 +595,60 @@ export function planBootstrap(desired: BootstrapInputs, previous: BootstrapInput
         }
     }
     const timeouts = migrationTimeouts(desired.wait);
-    for (const set of desired.migrationSets) planSet(set, actual.history[set.name], timeouts, plan);
+    for (const set of desired.migrationSets) {
+        const ctx: SetContext = {
+            user: desired.connection.user,
+            database: desired.database.name,
+            previous: previous?.migrationSets.find((s) => s.name === set.name),
+            schemaHasTables: actual.schemaHasTables?.[set.name],
+            now,
+            timeouts,
+        };
+        planSet(set, actual.history[set.name], ctx, plan);
+    }
     if (plan.errors.length) plan.steps = [];
     return plan;
+}
+
+/**
+ * The plan a preview shows, without a server: the history is taken to be what the last up left (`applied`, from the
+ * stored outputs; none on create) and roles and the database as the inputs want them, so only the migration sets'
+ * steps, notes and refusals remain. `pulumi up` reads the server again before it runs anything.
+ */
+export function previewPlan(desired: BootstrapInputs, applied: AppliedMigrations | undefined): Plan {
+    const history: Record<string, HistoryRow[]> = {};
+    for (const [set, scripts] of Object.entries(applied ?? {})) {
+        history[set] = Object.entries(scripts).map(([script, checksum], i) => {
+            const parsed = parseScriptName(script);
+            const versioned = parsed?.kind === "versioned";
+            return {
+                rank: i + 1,
+                version: versioned ? parsed.version : null,
+                description: parsed?.description ?? script,
+                type: "SQL",
+                script,
+                checksum,
+                success: true,
+            };
+        });
+    }
+    const actual: ActualState = {
+        roles: Object.fromEntries(Object.entries(desired.roles).map(([n, r]) => [n, { ...r }])),
+        passwordMatches: Object.fromEntries(Object.keys(desired.roles).map((n) => [n, true])),
+        database: applied ? { exists: true, owner: desired.database.owner } : { exists: false },
+        extensions: [...desired.database.extensions],
+        history,
+    };
+    const plan = planBootstrap(desired, undefined, actual);
+    plan.steps = plan.steps.filter((x) => x.kind === "migration" || x.kind === "history-table");
+    return plan;
+}
+
+/** The lines a preview logs for `plan`: what will run, in order, then notes and refusals. */
+export function previewLines(plan: Plan): string[] {
+    return [
+        ...plan.steps.map((x) => `preview: ${x.description.replace(/: (apply|run callback|create history table) /, ": will $1 ")}${x.kind === "migration" && x.transactional ? " (in a transaction)" : ""}`),
+        ...plan.notes,
+        ...plan.errors.map((e) => `up will refuse: ${e}`),
+    ];
 }

@@ -284,15 +284,28 @@ export async function readActualState(
     );
     state.extensions = found.rows[0].extensions;
     const existing = desired.migrationSets.map((set, i) => ({ set, i })).filter(({ i }) => found.rows[0].tables[i] !== null);
+    // baselineOnMigrate applies to a schema with tables and no history: only then is the schema looked at.
+    const baselines = desired.migrationSets.filter((set, i) => set.baseline !== undefined && found.rows[0].tables[i] === null);
+    if (baselines.length) {
+        const others = desired.migrationSets.map((set) => `${set.schema}.${set.table}`);
+        const r = await db.query<{ schema: string; has: boolean }>(
+            `SELECT s AS schema, EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = s AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname || '.' || c.relname <> ALL($2::text[])) AS has
+             FROM unnest($1::text[]) AS s`,
+            [baselines.map((set) => set.schema), others],
+        );
+        state.schemaHasTables = Object.fromEntries(baselines.map((set, i) => [set.name, r.rows[i].has]));
+    }
     if (!existing.length) return { state };
     for (const { set } of existing) state.history[set.name] = [];
-    const rows = await db.query<{ set_index: number; installed_rank: number; version: string | null; description: string; script: string; checksum: string; success: boolean }>(
+    // checksum as text: Flyway's tables hold an integer, ours from before Flyway's checksum a "sha256:" string.
+    const rows = await db.query<{ set_index: number; installed_rank: number; version: string | null; description: string; type: string; script: string; checksum: string | null; success: boolean }>(
         existing
-            .map(({ i }) => `SELECT ${i} AS set_index, installed_rank, version, description, script, checksum, success FROM ${tables[i]}`)
+            .map(({ i }) => `SELECT ${i} AS set_index, installed_rank, version, description, type, script, checksum::text AS checksum, success FROM ${tables[i]}`)
             .join("\nUNION ALL\n") + "\nORDER BY set_index, installed_rank",
     );
     for (const x of rows.rows) {
-        state.history[desired.migrationSets[x.set_index].name].push({ rank: x.installed_rank, version: x.version, description: x.description, script: x.script, checksum: x.checksum, success: x.success });
+        state.history[desired.migrationSets[x.set_index].name].push({ rank: x.installed_rank, version: x.version, description: x.description, type: x.type, script: x.script, checksum: x.checksum, success: x.success });
     }
     return { state };
 }
@@ -352,14 +365,27 @@ export async function runStep(step: Step, cluster: PgClient, db: PgClient | unde
     // Literals through pg's own escaping, so the row can travel in one message with the COMMIT.
     const recordSql = () => {
         const { escapeLiteral: lit } = require("pg") as typeof import("pg");
-        const values = [step.version === null ? "NULL" : lit(step.version), lit(step.scriptDescription), lit(step.version === null ? "REPEATABLE" : "SQL"), lit(step.script), lit(step.checksum)];
-        return `INSERT INTO ${step.historyTable} (version, description, type, script, checksum, execution_time, success) VALUES (${values.join(", ")}, ${Math.trunc(Date.now() - started)}, true)`;
+        const values = [step.version === null ? "NULL" : lit(step.version), lit(step.scriptDescription), "'SQL'", lit(step.script), lit(step.checksum)];
+        // The rank given, not defaulted: Flyway's table has no sequence (ours from before it did; both take it).
+        const rank = `(SELECT coalesce(max(installed_rank), 0) + 1 FROM ${step.historyTable})`;
+        return (
+            `INSERT INTO ${step.historyTable} (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) ` +
+            `VALUES (${rank}, ${values.join(", ")}, current_user, ${Math.trunc(Date.now() - started)}, true)`
+        );
     };
     // Each migration starts as the admin with the session's defaults, as Flyway's do: a SET ROLE or SET search_path
     // in one file must not carry into the history row (the role may not write it) or into the next file. RESET ALL
     // also ends the migration's own timeouts, so they never apply to the history row.
     const reset = "SET SESSION AUTHORIZATION DEFAULT;\nRESET ALL;\n";
-    const record = () => db.query(reset + recordSql());
+    // A callback runs like a migration but leaves no history row, as in Flyway.
+    const record = () => db.query(step.callback ? reset : reset + recordSql());
+    const what = step.callback ? `callback ${step.script}` : step.script;
+    // Flyway's error callbacks (afterEachMigrateError, afterMigrateError) run after a failure, each on its own.
+    const errorCallbacks = async (): Promise<string> => {
+        const failed: string[] = [];
+        for (const sql of step.onError ?? []) await db.query(sql).catch((e) => failed.push(pgErrorText(e)));
+        return step.onError?.length ? ` The error callbacks ran${failed.length ? ` (and failed: ${failed.join("; ")})` : ""}.` : "";
+    };
     if (step.transactional) {
         // Two round trips, not four: BEGIN travels with the file (the transaction stays open past the message),
         // COMMIT with the history row. Nothing is sent after the file in its message, so however it ends, it
@@ -377,18 +403,20 @@ export async function runStep(step: Step, cluster: PgClient, db: PgClient | unde
         }
         if (failure === undefined) {
             try {
-                await db.query(`${reset}${recordSql()};\nCOMMIT`);
+                await db.query(step.callback ? `${reset}COMMIT` : `${reset}${recordSql()};\nCOMMIT`);
             } catch (e) {
                 failure = pgErrorText(e);
             }
         }
         if (failure !== undefined) {
             await db.query("ROLLBACK").catch(() => undefined);
+            const called = await errorCallbacks();
             throw new Error(
-                `migration set "${step.set}": ${step.script} failed: ${failure}. ` +
+                `migration set "${step.set}": ${what} failed: ${failure}. ` +
                     (expired
                         ? `${expired.why}. It was rolled back and not recorded; ${expired.fix}, and run again`
-                        : "It was rolled back and not recorded; fix the file and run again"),
+                        : "It was rolled back and not recorded; fix the file and run again") +
+                    called,
             );
         }
         return;
@@ -404,12 +432,14 @@ export async function runStep(step: Step, cluster: PgClient, db: PgClient | unde
             await db.query(sql);
         } catch (e) {
             const expired = timeoutExpired(e, step.timeouts, Date.now() - sent);
+            const called = await errorCallbacks();
             throw new Error(
-                `migration set "${step.set}": ${step.script} failed at statement ${i + 1} of ${step.sql.length}: ${pgErrorText(e)}. ` +
+                `migration set "${step.set}": ${what} failed at statement ${i + 1} of ${step.sql.length}: ${pgErrorText(e)}. ` +
                     (expired ? `${expired.why}. ` : "") +
                     `It runs outside a transaction, so statements before it stay applied; it was not recorded, so make it idempotent (IF NOT EXISTS` +
                     (expired ? `; a cancelled CREATE INDEX CONCURRENTLY leaves an INVALID index to drop first), ${expired.fix},` : ")") +
-                    " and run again",
+                    " and run again." +
+                    called,
             );
         }
     }

@@ -110,6 +110,57 @@ export interface BootstrapMigrationSetArgs {
     /** Do not fail when an applied file is gone. @default false */
     ignoreMissing?: boolean;
     /**
+     * Check applied migrations against their files before migrating (Flyway's `validateOnMigrate`): an edited,
+     * renamed or missing applied file stops the run. false skips the check. @default true
+     */
+    validateOnMigrate?: boolean;
+    /**
+     * Flyway's `ignoreMigrationPatterns`, each `<type>:<state>` with type `versioned`, `repeatable` or `*` and state
+     * `missing` (applied, file gone), `future` (applied, newer than every file), `ignored` (a file lower than the
+     * applied version, not applied) or `*`. @default ["*:future"]
+     */
+    ignoreMigrationPatterns?: string[];
+    /**
+     * Flyway's `repair`, done at the start of the run: failed rows are deleted, applied checksums and descriptions
+     * realigned with the files, applied migrations whose file is gone marked deleted. Set it for one `up`, then remove
+     * it: while set, an edit of an applied file is accepted instead of refused. @default false
+     */
+    repair?: boolean;
+    /**
+     * Flyway's `baselineOnMigrate`: on a schema that has tables but no history table, record a baseline at
+     * `baselineVersion` and apply only the migrations above it. @default false
+     */
+    baselineOnMigrate?: boolean;
+    /** The baseline's version. @default "1" */
+    baselineVersion?: string;
+    /** The baseline's description. @default "<< Flyway Baseline >>" */
+    baselineDescription?: string;
+    /**
+     * Refuse a `.sql` file whose name fits no migration or callback (Flyway's `validateMigrationNaming`); without it
+     * such a file is ignored with a warning, as Flyway ignores it. @default false
+     */
+    strictNaming?: boolean;
+    /**
+     * Values for `${name}` placeholders in the scripts, beside Flyway's built-ins (`${flyway:defaultSchema}`,
+     * `${flyway:user}`, `${flyway:database}`, `${flyway:timestamp}`, `${flyway:filename}`, `${flyway:table}`). A
+     * placeholder with no value stops the run, naming file, line and name. Checksums are of the files as written. @default {}
+     */
+    placeholders?: Record<string, string>;
+    /** @default "${" */
+    placeholderPrefix?: string;
+    /** @default "}" */
+    placeholderSuffix?: string;
+    /** false runs the scripts as written, `${…}` included. @default true */
+    placeholderReplacement?: boolean;
+    /**
+     * What the lint of the migrations about to run does with a finding (a dropped table or column, a rewriting
+     * type change, `SET NOT NULL`, an index built without `CONCURRENTLY` on an existing table, `TRUNCATE`, `DELETE`
+     * or `UPDATE` without `WHERE`): "warn" shows it in the preview and at up, "error" refuses the run, "off" skips lint. @default "warn"
+     */
+    lint?: "warn" | "error" | "off";
+    /** Lint rules not to report for this set (e.g. ["drop-column"] once a column's removal was reviewed). @default [] */
+    lintAllow?: string[];
+    /**
      * Allow a file that mixes statements PostgreSQL runs only outside a transaction (`CREATE INDEX CONCURRENTLY`,
      * `VACUUM`, …) with others, as Flyway's `mixed`: the file then runs statement by statement outside a
      * transaction, so a failure leaves the statements before it applied. Without it such a file is refused; a file
@@ -159,24 +210,69 @@ export interface BootstrapArgs {
     };
 }
 
-/** Reads a directory's `.sql` files into name → SQL, sorted by name. Missing directory is an error naming it. */
+/**
+ * Reads a directory's `.sql` files and their Flyway script configs (`<file>.sql.conf`) into relative path → text,
+ * subfolders included (as Flyway scans them), sorted by path. A missing directory is an error naming it.
+ */
 export function readScripts(directory: string, what: string): Record<string, string> {
     if (!fs.existsSync(directory) || !fs.statSync(directory).isDirectory()) {
         throw new Error(`${what}: directory "${directory}" does not exist; create it or fix the path`);
     }
     const out: Record<string, string> = {};
-    for (const file of fs.readdirSync(directory).filter((f) => f.endsWith(".sql")).sort()) {
-        out[file] = fs.readFileSync(path.join(directory, file), "utf8");
+    const walk = (dir: string, prefix: string) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+            const rel = prefix + entry.name;
+            const full = path.join(dir, entry.name);
+            const isDir = entry.isDirectory() || (entry.isSymbolicLink() && fs.statSync(full).isDirectory());
+            if (isDir) walk(full, `${rel}/`);
+            else if (entry.name.endsWith(".sql") || entry.name.endsWith(".sql.conf")) out[rel] = fs.readFileSync(full, "utf8");
+        }
+    };
+    walk(directory, "");
+    return out;
+}
+
+/**
+ * A Flyway script config (`V2__x.sql.conf`): `executeInTransaction` (true or false) and `encoding` (UTF-8 only: files
+ * are read as UTF-8). Anything else is refused with the key named, so a setting is never silently ignored.
+ */
+export function parseScriptConfig(file: string, text: string): { executeInTransaction?: boolean } {
+    const out: { executeInTransaction?: boolean } = {};
+    for (const [i, raw] of text.split(/\r?\n/).entries()) {
+        const line = raw.trim();
+        if (!line || line.startsWith("#") || line.startsWith("!")) continue;
+        const m = /^([A-Za-z.]+)\s*[=:]\s*(.*)$/.exec(line);
+        const key = m?.[1];
+        const value = m?.[2].trim().toLowerCase();
+        if (key === "executeInTransaction" && (value === "true" || value === "false")) out.executeInTransaction = value === "true";
+        else if (key === "encoding" && (value === "utf-8" || value === "utf8")) continue;
+        else {
+            throw new Error(
+                `${file} line ${i + 1}: "${line}" is not a script setting this provider honours; use executeInTransaction=true or executeInTransaction=false ` +
+                    `(encoding=UTF-8 is accepted too), or delete the line`,
+            );
+        }
     }
     return out;
 }
 
-/** Each script with its checksum. A UTF-8 byte-order mark is dropped first, as Flyway drops it: the server would take it for SQL. */
-function scriptSpecs(scripts: Record<string, string>): Record<string, ScriptSpec> {
+/**
+ * Each script with its checksum and its config file's settings. A UTF-8 byte-order mark is dropped first, as Flyway
+ * drops it: the server would take it for SQL. `where` names the set in errors.
+ */
+function scriptSpecs(scripts: Record<string, string>, where: string): Record<string, ScriptSpec> {
     const out: Record<string, ScriptSpec> = {};
     for (const [file, text] of Object.entries(scripts)) {
+        if (file.endsWith(".conf")) continue;
         const sql = text.replace(/^\uFEFF/, "");
         out[file] = { checksum: checksumOf(sql), sql };
+    }
+    for (const [file, text] of Object.entries(scripts)) {
+        if (!file.endsWith(".conf")) continue;
+        const script = file.slice(0, -".conf".length);
+        if (!out[script]) throw new Error(`${where}: ${file} configures ${script}, which is not there; rename the config to match its script or delete it`);
+        const conf = parseScriptConfig(`${where}: ${file}`, text.replace(/^\uFEFF/, ""));
+        if (conf.executeInTransaction !== undefined) out[script].executeInTransaction = conf.executeInTransaction;
     }
     return out;
 }
@@ -186,6 +282,8 @@ const CONTENT_SET = "content";
 const CONTENT_TABLE = "content_history";
 
 function migrationSetSpec(s: BootstrapMigrationSetArgs, files: Record<string, string>): MigrationSetSpec {
+    const placeholders = s.placeholderReplacement === false ? undefined : s.placeholders;
+    // Each Flyway switch travels only when it is not at its default, so states written before it existed show no change.
     return {
         name: s.name,
         schema: s.schema ?? "public",
@@ -193,8 +291,21 @@ function migrationSetSpec(s: BootstrapMigrationSetArgs, files: Record<string, st
         outOfOrder: s.outOfOrder ?? false,
         ignoreMissing: s.ignoreMissing ?? false,
         ...(s.mixed ? { mixed: true } : {}),
+        ...(s.validateOnMigrate === false ? { validateOnMigrate: false } : {}),
+        ...(s.ignoreMigrationPatterns !== undefined ? { ignoreMigrationPatterns: s.ignoreMigrationPatterns } : {}),
+        ...(s.repair ? { repair: true } : {}),
+        ...(s.baselineOnMigrate
+            ? { baseline: { version: s.baselineVersion ?? "1", description: s.baselineDescription ?? "<< Flyway Baseline >>" } }
+            : {}),
+        ...(s.strictNaming ? { strictNaming: true } : {}),
+        ...(placeholders && Object.keys(placeholders).length ? { placeholders } : {}),
+        ...(s.placeholderPrefix !== undefined && s.placeholderPrefix !== "${" ? { placeholderPrefix: s.placeholderPrefix } : {}),
+        ...(s.placeholderSuffix !== undefined && s.placeholderSuffix !== "}" ? { placeholderSuffix: s.placeholderSuffix } : {}),
+        ...(s.placeholderReplacement === false ? { placeholderReplacement: false } : {}),
+        ...(s.lint !== undefined && s.lint !== "warn" ? { lint: s.lint } : {}),
+        ...(s.lintAllow?.length ? { lintAllow: s.lintAllow } : {}),
         kind: "migrations",
-        files: scriptSpecs({ ...files, ...(s.scripts ?? {}) }),
+        files: scriptSpecs({ ...files, ...(s.scripts ?? {}) }, `migration set "${s.name}"`),
     };
 }
 
@@ -206,7 +317,7 @@ function contentSpec(content: BootstrapContentArgs, files: Record<string, string
         outOfOrder: true,
         ignoreMissing: true,
         kind: "content",
-        files: scriptSpecs({ ...files, ...(content.items ?? {}) }),
+        files: scriptSpecs({ ...files, ...(content.items ?? {}) }, "content"),
     };
 }
 
@@ -248,8 +359,19 @@ export function precheckBootstrapArgs(args: BootstrapArgs): CheckFailure[] {
         }
     };
     const sets = args.migrationSets ?? [];
-    const specs = sets.map((s, i) => migrationSetSpec(s, read(s.directory, `migrationSets[${i}].directory`, `migration set "${s.name}"`)));
-    if (args.content) specs.push(contentSpec(args.content, read(args.content.directory, "content.directory", "content")));
+    const specOrFailure = (property: string, build: () => MigrationSetSpec): MigrationSetSpec[] => {
+        try {
+            return [build()];
+        } catch (e) {
+            failures.push({ property, reason: (e as Error).message });
+            return [];
+        }
+    };
+    const specs = sets.flatMap((s, i) =>
+        specOrFailure(`migrationSets[${i}].directory`, () => migrationSetSpec(s, read(s.directory, `migrationSets[${i}].directory`, `migration set "${s.name}"`))),
+    );
+    if (specs.length < sets.length) return failures; // indexes would no longer name the right set
+    if (args.content) specs.push(...specOrFailure("content.directory", () => contentSpec(args.content!, read(args.content!.directory, "content.directory", "content"))));
 
     const wire = wireInputs({ ...args, migrationSets: [], content: undefined }, (v) => v) as unknown as BootstrapInputs;
     const c = wire.connection;

@@ -64,6 +64,17 @@ export interface DatabaseSpec {
 export interface ScriptSpec {
     checksum: string;
     sql: string;
+    /**
+     * From the file's Flyway script config (`<file>.conf`, `executeInTransaction`): true or false forces it; absent,
+     * the statements decide (a file made only of statements PostgreSQL runs outside a transaction runs outside one).
+     */
+    executeInTransaction?: boolean;
+}
+
+/** A history row Flyway's baseline writes, for a database that has a schema but no history yet. */
+export interface BaselineSpec {
+    version: string;
+    description: string;
 }
 
 export interface MigrationSetSpec {
@@ -83,6 +94,30 @@ export interface MigrationSetSpec {
      * when false, so states written before it existed show no change).
      */
     mixed?: boolean;
+    /**
+     * Flyway's switches; each absent (off the wire) at its default, so states written before they existed show no change.
+     * `validateOnMigrate: false` applies pending migrations without checking applied ones against their files.
+     */
+    validateOnMigrate?: boolean;
+    /** Flyway's `ignoreMigrationPatterns` (`*:missing`, `versioned:future`, …). Absent: Flyway's default, `*:future`. */
+    ignoreMigrationPatterns?: string[];
+    /** Flyway's `repair`, done before migrating: failed rows deleted, checksums and descriptions realigned, missing files marked deleted. */
+    repair?: boolean;
+    /** Flyway's `baselineOnMigrate` with its version and description: applies when the history table is missing and the schema has tables. */
+    baseline?: BaselineSpec;
+    /** Flyway's `validateMigrationNaming`: a `.sql` file whose name fits no migration or callback is refused instead of ignored with a warning. */
+    strictNaming?: boolean;
+    /** Flyway's placeholders: user values (built-ins `flyway:*` are added by the provider). Absent with `placeholderReplacement` false. */
+    placeholders?: Record<string, string>;
+    /** Placeholder prefix and suffix. Absent: `${` and `}`. */
+    placeholderPrefix?: string;
+    placeholderSuffix?: string;
+    /** false: `${…}` is left as written. Absent: true. */
+    placeholderReplacement?: boolean;
+    /** "warn" (absent) logs lint findings in the preview and at up; "error" refuses to run the file; "off" skips lint. */
+    lint?: "warn" | "error" | "off";
+    /** Lint rules not to report for this set. */
+    lintAllow?: string[];
     /** "migrations": Flyway-named V/R files; "content": every file is repeatable, re-deployed on change. */
     kind: "migrations" | "content";
     /** File name → script. Keys are file names so preview diffs show per-file changes. */
@@ -104,10 +139,13 @@ export interface BootstrapInputs {
 /** One history row, as read back from a set's history table. */
 export interface HistoryRow {
     rank: number;
+    /** Flyway's row type: "SQL", "BASELINE", "SCHEMA", "DELETE"; rows of ours written before "SQL" have "REPEATABLE" too. */
+    type: string;
     version: string | null;
     description: string;
     script: string;
-    checksum: string;
+    /** Flyway's CRC-32 as decimal text, "sha256:…" in tables written by earlier versions, null for a baseline row. */
+    checksum: string | null;
     success: boolean;
 }
 
@@ -124,6 +162,8 @@ export interface ActualState {
     extensions: string[];
     /** Set name → its history rows (empty when the table does not exist yet). */
     history: Record<string, HistoryRow[]>;
+    /** Set name → whether its schema holds tables other than the sets' history tables (read only for a set with a baseline and no history). */
+    schemaHasTables?: Record<string, boolean>;
 }
 
 /** Output `applied`: set name → script file → checksum of its latest successful run (maps travel key-sorted). */

@@ -3,7 +3,10 @@
  * host, against the real Postgres cluster started by .ci/run.
  */
 import { Client } from "pg";
-import { checksumOf } from "../../provider/migrations";
+import { flywayChecksum } from "../../provider/migrations";
+
+/** What a history row records: Flyway's checksum (an integer column; `applied` carries it as text). */
+const crc = (sql: string) => flywayChecksum(sql);
 import { ProviderHost } from "../support/provider-host";
 import { inputsFor, PG, query } from "../support/pg";
 import { fixture, withScripts } from "./fixtures";
@@ -73,7 +76,7 @@ describe("fresh create", () => {
         await appClient.end();
 
         expect(Object.keys(outs.applied.app).sort()).toEqual(["R__item_view.sql", "V1.1__add_price.sql", "V1__init.sql"]);
-        expect(outs.applied.sso).toEqual({ "V1__sso_schema.sql": checksumOf("CREATE TABLE sso.account (id serial PRIMARY KEY, login text UNIQUE NOT NULL);") });
+        expect(outs.applied.sso).toEqual({ "V1__sso_schema.sql": String(crc("CREATE TABLE sso.account (id serial PRIMARY KEY, login text UNIQUE NOT NULL);")) });
         // State keeps a digest per set, not the SQL (or even a row) for every migration ever written.
         expect(outs.migrationSets[0]).toEqual(expect.objectContaining({ name: "app", fileCount: 3, filesDigest: expect.stringMatching(/^sha256:/) }));
         expect(outs.migrationSets[0].files).toBeUndefined();
@@ -129,7 +132,7 @@ describe("incremental updates", () => {
         f.args = withScripts(f.args, "app", scripts);
         await step(f.args);
         const after = await history(f.db, "schema_history_app");
-        expect(after.slice(before.length)).toEqual([{ version: null, script: "R__item_view.sql", checksum: checksumOf(scripts["R__item_view.sql"]), success: true }]);
+        expect(after.slice(before.length)).toEqual([{ version: null, script: "R__item_view.sql", checksum: crc(scripts["R__item_view.sql"]), success: true }]);
         expect((await query(f.db, "SELECT column_name FROM information_schema.columns WHERE table_name = 'item_names' ORDER BY ordinal_position")).map((r) => r.column_name)).toEqual(["name", "sku"]);
         expect((await history(f.db, "schema_history_sso", "sso")).length).toBe(1);
     });
@@ -160,7 +163,7 @@ describe("incremental updates", () => {
 
     it("an edited applied migration is refused, naming the file and both checksums", async () => {
         const edited = { ...current(), "V1__init.sql": current()["V1__init.sql"] + "\n-- edited", ...never };
-        await refused(withScripts(f.args, "app", edited), "V1__init.sql", "edited after it was applied", checksumOf(current()["V1__init.sql"]), checksumOf(edited["V1__init.sql"]));
+        await refused(withScripts(f.args, "app", edited), "V1__init.sql", "edited after it was applied", String(crc(current()["V1__init.sql"])), String(crc(edited["V1__init.sql"])));
     });
 
     it("a missing applied file is refused unless ignoreMissing is set", async () => {
@@ -236,7 +239,7 @@ describe("incremental updates", () => {
         expect((await query(f.db, "SELECT indexname FROM pg_indexes WHERE indexname = 'item_price_idx'")).length).toBe(1);
         expect((await history(f.db, "schema_history_app")).slice(-2)).toEqual([
             expect.objectContaining({ script: "V4.1__price_index.sql", success: true }),
-            expect.objectContaining({ script: "V4.2__bom.sql", success: true, checksum: checksumOf("CREATE TABLE bom_saved (id int);") }),
+            expect.objectContaining({ script: "V4.2__bom.sql", success: true, checksum: crc("CREATE TABLE bom_saved (id int);") }),
         ]);
         // Beside another statement it is refused by check, before anything runs, naming the way out.
         const mixed = inputsFor(withScripts(f.args, "app", { ...current(), "V4.3__mixed.sql": "ALTER TABLE item ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY item_note_idx ON item (note);" }));
@@ -279,11 +282,11 @@ describe("incremental updates", () => {
     });
 
     it("refresh sees an edited history row, and the next update refuses it", async () => {
-        await query(f.db, "UPDATE schema_history_app SET checksum = 'sha256:tampered' WHERE script = 'V2__add_sku.sql'");
+        await query(f.db, "UPDATE schema_history_app SET checksum = 12345 WHERE script = 'V2__add_sku.sql'");
         const r = await host.read(id, outs);
-        expect(r.props.drift).toContain('migration set "app": V2__add_sku.sql is recorded with checksum sha256:tampered, expected ' + checksumOf("ALTER TABLE item ADD COLUMN sku text;"));
-        await expect(host.update(id, r.props, inputs)).rejects.toThrow(/V2__add_sku.sql was edited after it was applied \(applied checksum sha256:tampered/);
-        await query(f.db, "UPDATE schema_history_app SET checksum = $1 WHERE script = 'V2__add_sku.sql'", [checksumOf("ALTER TABLE item ADD COLUMN sku text;")]);
+        expect(r.props.drift).toContain('migration set "app": V2__add_sku.sql is recorded with checksum 12345, expected ' + crc("ALTER TABLE item ADD COLUMN sku text;"));
+        await expect(host.update(id, r.props, inputs)).rejects.toThrow(/V2__add_sku.sql was edited after it was applied \(applied checksum 12345,/);
+        await query(f.db, "UPDATE schema_history_app SET checksum = $1 WHERE script = 'V2__add_sku.sql'", [crc("ALTER TABLE item ADD COLUMN sku text;")]);
     });
 
     it("a role removed from the inputs is left in place, and dropped only with dropRemovedRoles", async () => {

@@ -117,7 +117,15 @@ describe("planBootstrap", () => {
         migrationSets: [{ name: "app", scripts: { "V1__a.sql": "SELECT 1;", "V2__b.sql": "SELECT 2;", "R__v.sql": "SELECT 3;" } }],
     });
     const empty: ActualState = { roles: {}, database: { exists: false }, extensions: [], history: {} };
-    const row = (script: string, version: string | null, sql: string, rank = 1): HistoryRow => ({ rank, version, description: script, script, checksum: checksumOf(sql), success: true });
+    const row = (script: string, version: string | null, sql: string, rank = 1): HistoryRow => ({
+        rank,
+        version,
+        description: parseScriptName(script)?.description ?? script,
+        type: "SQL",
+        script,
+        checksum: checksumOf(sql),
+        success: true,
+    });
 
     it("on an empty server: role, database, extension, history table, migrations in order, repeatables last", () => {
         const plan = planBootstrap(desired, undefined, empty);
@@ -177,12 +185,14 @@ describe("planBootstrap", () => {
             database: { exists: true, owner: "app", encoding: "LATIN1" },
             history: { app: [row("V1__a.sql", "1", "SELECT 'edited';"), row("V3__gone.sql", "3", "SELECT 3;", 2)] },
         };
-        const plan = planBootstrap(desired, desired, actual);
+        // Without Flyway's default "*:future", an applied version newer than every file is refused too.
+        const strict = { ...desired, migrationSets: desired.migrationSets.map((s) => ({ ...s, ignoreMigrationPatterns: [] })) };
+        const plan = planBootstrap(strict, strict, actual);
         expect(plan.steps).toEqual([]);
         expect(plan.errors).toEqual([
             expect.stringContaining("database.encoding: database \"shop\" exists with encoding LATIN1"),
             expect.stringContaining("V1__a.sql was edited after it was applied"),
-            expect.stringContaining("V3__gone.sql (version 3) was applied but its file is gone"),
+            expect.stringContaining("V3__gone.sql (version 3) is applied but newer than every file"),
             expect.stringContaining("V2__b.sql has version 2, lower than the highest applied version 3"),
         ]);
     });
@@ -242,7 +252,7 @@ describe("planBootstrap", () => {
             extensions: ["pgcrypto"],
             history: { app: [row("V1__a.sql", "1", "SELECT 1;"), row("V2__b.sql", "2", "SELECT 2;", 2), row("R__v.sql", null, "SELECT 3;", 3), row("R__old.sql", null, "SELECT 4;", 4)] },
         };
-        expect(planBootstrap(desired, desired, actual).errors).toEqual([expect.stringContaining("R__old.sql (repeatable) was applied but its file is gone; restore the file, or set ignoreMissing")]);
+        expect(planBootstrap(desired, desired, actual).errors).toEqual([expect.stringContaining("R__old.sql (repeatable) was applied but its file is gone; restore the file, set ignoreMissing")]);
         const ignoring = { ...desired, migrationSets: desired.migrationSets.map((s) => ({ ...s, ignoreMissing: true })) };
         const plan = planBootstrap(ignoring, ignoring, actual);
         expect(plan.errors).toEqual([]);
