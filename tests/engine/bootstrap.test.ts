@@ -106,6 +106,23 @@ describe("a stack's life under the real engine", () => {
         expect(await query(names.database, "SELECT name, sku FROM item")).toEqual([{ name: "first", sku: null }]);
     });
 
+    it("preview tells what each set will run, in order and whether in a transaction, and warns on risky SQL with file, line and rule", async () => {
+        const next = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-engine-migrations-"));
+        for (const f of fs.readdirSync(migrations)) fs.copyFileSync(path.join(migrations, f), path.join(next, f));
+        fs.writeFileSync(path.join(next, "V3__drop_sku.sql"), "-- the SKU moved to the catalog service\nALTER TABLE item DROP COLUMN sku;\n");
+        fs.writeFileSync(path.join(next, "V4__sku_index.sql"), "CREATE INDEX CONCURRENTLY item_name_idx ON item (name);\n");
+        const p = await run("preview", { config: config(passwords.app, {}, next) });
+        expect(p.error).toBeNull();
+        expect(p.changes).toEqual({ same: 1, update: 1 });
+        // The CLI's progress lines vary with timing; its summary of diagnostics does not.
+        expectGolden("lint-preview", p.output.slice(p.output.indexOf("Diagnostics:")), goldenLiterals());
+        expect(p.output).toContain('preview: migration set "app": will apply V3__drop_sku.sql (in a transaction)');
+        expect(p.output).toContain('preview: migration set "app": will apply V4__sku_index.sql (outside a transaction)');
+        expect(p.output).toMatch(/lint: migration set "app": V3__drop_sku.sql line 2: drop-column: /);
+        expect(await history()).toEqual(["V1__init.sql", "V2__add_sku.sql"]);
+        fs.rmSync(next, { recursive: true, force: true });
+    });
+
     it("preview --diff of a changed role password shows [secret]; up changes the password", async () => {
         const p = await run("preview", { config: config(passwords.app2), diff: true });
         expect(p.changes).toEqual({ same: 1, update: 1 });
