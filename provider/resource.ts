@@ -95,11 +95,12 @@ export interface BootstrapMigrationSetArgs {
     /** Set name, e.g. "app" or "sso". */
     name: string;
     /**
-     * Directory with Flyway-named files (`V<version>__<desc>.sql`, `R__<desc>.sql`). Read when the program runs.
-     * @default undefined (only `scripts`)
+     * A Flyway migration folder, read when the program runs: `V<version>__<desc>.sql`, `R__<desc>.sql`, SQL callbacks
+     * (`afterMigrate.sql`, …) and script configs (`<file>.sql.conf`), subfolders included (keys are paths in the
+     * folder). Other `.sql` files are ignored with a warning (see `strictNaming`). @default undefined (only `scripts`)
      */
     directory?: string;
-    /** Files given inline (name → SQL), merged with `directory`. @default {} */
+    /** Files given inline (path → text, script configs too), merged over `directory`'s. @default {} */
     scripts?: Record<string, string>;
     /** Schema of the history table. @default "public" */
     schema?: string;
