@@ -163,7 +163,9 @@ describe("PostgresCluster", () => {
             [{ migrationSets: [{ name: "content" }] }, []], // not reserved without content
             [{ migrationSets: [{ name: "App" }] }, [/migrationSets\[0\]\.name is rejected by the bootstrap: set name "App" must be lower-case letters, digits or "_"; change migrationSets\[0\]\.name/]],
             [{ migrationSets: [{ name: "x", table: "content_history" }], content: { items: {} } }, [/migrationSets\[0\]\.table is rejected by the bootstrap: history table public\.content_history is the content set's/]],
-            [{ migrationSets: [{ name: "app", directory: dir }] }, [/migrationSets\[0\]\.files is rejected by the bootstrap: migration set "app": notes\.sql is not a migration name; rename it to V<version>__<description>\.sql/]],
+            // Flyway ignores a misnamed file (the plan warns); strictNaming refuses it, as validateMigrationNaming does.
+            [{ migrationSets: [{ name: "app", directory: dir }] }, []],
+            [{ migrationSets: [{ name: "app", directory: dir, strictNaming: true }] }, [/migrationSets\[0\]\.files is rejected by the bootstrap: migration set "app": notes\.sql fits no migration name \(V<version>__<description>\.sql/]],
             [{ extensions: ["pg trgm"] }, [/extensions is rejected by the bootstrap: extension name "pg trgm" is not allowed/]],
             [{ database: "template1" }, [/database is rejected by the bootstrap: "template1" is a template database; choose another name/]],
             [{ bootstrapWait: { timeoutSeconds: 0 } }, [/bootstrapWait\.timeoutSeconds is rejected by the bootstrap/]],
