@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts everything the test suite needs, on a fresh Debian bookworm machine:
 #   Debian packages (Postgres, nginx, Docker engine, debootstrap, docker-compose), npm dependencies,
-#   the Pulumi CLI (scripts/pulumi.sh), a throwaway Postgres cluster on 127.0.0.1:55432, a private Docker engine,
-#   and the local images.
+#   the Pulumi CLI (scripts/pulumi.sh), the real Flyway (tests/infra/flyway.sh), a throwaway Postgres cluster on
+#   127.0.0.1:55432, a private Docker engine, and the local images.
 # Idempotent: what is installed or running already is left alone. Prints timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +41,10 @@ fi
 # The real engine: a Pulumi CLI on PATH, or the pinned one built from Go modules (cached outside the clone).
 step "pulumi CLI (scripts/pulumi.sh)"
 bash scripts/pulumi.sh path
+
+# The real Flyway, the provider tests' reference (Maven Central; cached outside the clone).
+step "flyway (tests/infra/flyway.sh)"
+tests/infra/flyway.sh fetch
 
 step "postgres (tests/infra/postgres.sh)"
 tests/infra/postgres.sh start
