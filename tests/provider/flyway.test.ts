@@ -3,17 +3,13 @@
  * reads it (subfolders, a byte-order mark, CRLF, a lone CONCURRENTLY file, a script config, callbacks, placeholders,
  * an undo file and a misnamed one), a whitespace-only upgrade, repair, a baseline, and the preview's plan.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { flywayChecksum } from "../../provider/migrations";
-import { BootstrapMigrationSetArgs } from "../../provider/resource";
+import { dropIn, dropInPlaceholders as placeholders, V1 } from "./fixtures";
+import { BootstrapStack, migrationFolder, removeMigrationFolders } from "../support/bootstrap-stack";
 import { ProviderHost } from "../support/provider-host";
-import { inputsFor, PG, query, uniqueName } from "../support/pg";
+import { PG, query } from "../support/pg";
 
-type Props = Record<string, any>;
 const host = new ProviderHost();
-const dirs: string[] = [];
 
 beforeAll(async () => {
     await host.start();
@@ -22,72 +18,15 @@ beforeAll(async () => {
 afterAll(async () => {
     await host.stop();
     expect(host.stderr).not.toContain(PG.password);
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    removeMigrationFolders();
 });
 
-/** Writes `files` (relative path → text) into a new folder and returns its path. */
-function folder(files: Record<string, string>): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-flyway-"));
-    dirs.push(dir);
-    for (const [rel, text] of Object.entries(files)) {
-        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-        fs.writeFileSync(path.join(dir, rel), text);
-    }
-    return dir;
-}
-
-/** One bootstrap of a database with one set, driven as the engine drives it. */
-class Stack {
-    db = uniqueName("fw");
-    id = "";
-    outs: Props = {};
-    inputs: Props = {};
-    constructor(private readonly table = "flyway_schema_history") {}
-    props(set: Partial<BootstrapMigrationSetArgs>): Props {
-        return inputsFor({ database: { name: this.db }, migrationSets: [{ name: "app", table: this.table, ...set }] });
-    }
-    async up(set: Partial<BootstrapMigrationSetArgs>): Promise<string> {
-        const news = this.props(set);
-        const { inputs, failures } = await host.check(this.id ? this.inputs : {}, news);
-        expect(failures).toEqual([]);
-        if (!this.id) {
-            const r = await host.create(inputs);
-            [this.id, this.outs, this.inputs] = [r.id, r.outs, inputs];
-            return "create";
-        }
-        const { changes } = await host.diff(this.id, this.outs, inputs);
-        if (changes === "some") this.outs = await host.update(this.id, this.outs, inputs);
-        this.inputs = inputs;
-        return changes;
-    }
-    async refused(set: Partial<BootstrapMigrationSetArgs>): Promise<string> {
-        const { inputs } = await host.check(this.inputs, this.props(set));
-        return host.update(this.id, this.outs, inputs).then(
-            () => "",
-            (e: Error) => e.message,
-        );
-    }
-    history(): Promise<Record<string, unknown>[]> {
-        return query(this.db, `SELECT installed_rank, version, description, type, script, checksum, success FROM ${this.table} ORDER BY installed_rank`);
+const folder = migrationFolder;
+class Stack extends BootstrapStack {
+    constructor(table?: string) {
+        super(host, table);
     }
 }
-
-const V1 = "CREATE TABLE item (id serial PRIMARY KEY, name text NOT NULL);\r\nINSERT INTO item (name) VALUES ('first');\r\n";
-const dropIn: Record<string, string> = {
-    "V1__init.sql": V1,
-    "V2__made_by.sql": "\uFEFFALTER TABLE item ADD COLUMN made_by text NOT NULL DEFAULT '${flyway:user}';\nCOMMENT ON TABLE item IS '${owner_note}';\n",
-    "indexes/V3__name_index.sql": "CREATE INDEX CONCURRENTLY item_name_idx ON item (name);\n",
-    "V4__backfill.sql": "UPDATE item SET name = upper(name) WHERE id > 0;\nCREATE INDEX CONCURRENTLY item_made_by_idx ON item (made_by);\n",
-    "V4__backfill.sql.conf": "executeInTransaction=false\n",
-    "views/R__item_names.sql": "CREATE OR REPLACE VIEW item_names AS SELECT name FROM item;\n",
-    "beforeMigrate.sql": "CREATE TABLE IF NOT EXISTS migrate_log (at serial, what text);\n",
-    "afterEachMigrate.sql": "INSERT INTO migrate_log (what) VALUES ('after each');\n",
-    "afterMigrate.sql": "INSERT INTO migrate_log (what) VALUES ('after all');\n",
-    "afterMigrateError.sql": "INSERT INTO migrate_log (what) VALUES ('error');\n",
-    "U2__made_by.sql": "ALTER TABLE item DROP COLUMN made_by;\n",
-    "README.sql": "this is not SQL and is never run\n",
-};
-const placeholders = { owner_note: "owned by the shop team" };
 
 describe("a Flyway folder drops in unchanged", () => {
     const s = new Stack();
