@@ -2,7 +2,9 @@
  * Provider benchmarks (issue: the database bootstrap). Each prints a ratio measured in this one run:
  *  1. applying M generated migrations through the provider (gRPC host) vs `psql -1 -f` of the same SQL;
  *  2. a no-op update with 1,000 applied migrations vs with 10;
- *  3. 10 concurrent bootstraps of one database vs one bootstrap.
+ *  3. 10 concurrent bootstraps of one database vs one bootstrap;
+ *  4. the real Flyway beside it: the same M migrations applied by each (and psql as the floor), and a no-op over
+ *     1,000 applied migrations (provider update vs Flyway migrate and validate).
  * All run as a user's project runs them after `npm install pulumi-docker-cluster` (tests/support/
  * installed-package.ts): `__provider` is then a 2 KB reference to the installed package. The third also runs with
  * the provider serialized from this repository's source (its code by value, ~63 KB), for comparison.
@@ -17,6 +19,7 @@ import { Engines } from "./engines";
 import { PrivateCluster } from "../tests/support/cluster";
 import { freePort } from "../tests/support/net";
 import { inputsFor, PG, query, uniqueName } from "../tests/support/pg";
+import { runFlyway } from "../tests/support/flyway";
 
 /** `target` absent: a reference figure (a floor), not a goal. */
 type Result = { name: string; ours: number; baseline: number; ratio: number; target?: number; rounds?: string };
@@ -104,6 +107,83 @@ async function noopUpdate(host: ProviderHost): Promise<Result> {
     const small = await measure(10);
     const large = await measure(1000);
     return { name: "no-op update: 1,000 applied migrations vs 10", ours: large, baseline: small, ratio: large / small, target: 3 };
+}
+
+/** Writes `scripts` into a fresh folder for Flyway (`filesystem:`), returning its path. */
+function scriptFolder(scripts: Record<string, string>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-flyway-"));
+    for (const [name, sql] of Object.entries(scripts)) fs.writeFileSync(path.join(dir, name), sql);
+    return dir;
+}
+
+async function flyway(command: "migrate" | "validate", db: string, dir: string): Promise<void> {
+    const r = await runFlyway(command, { database: db, locations: dir });
+    if (r.code !== 0) throw new Error(`flyway ${command} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+}
+
+/**
+ * The same M migrations applied by the provider (database, history table and all) and by the real Flyway 13.12.2
+ * (`migrate` into an empty database, JVM start included, as a user runs it), with `psql -1 -f` as the floor.
+ */
+async function applyVsFlyway(host: ProviderHost, m: number, rows: number): Promise<Result[]> {
+    const scripts = generated(m, rows);
+    const dir = scriptFolder(scripts);
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    const psql: number[] = [];
+    for (let round = 0; round < 3; round++) {
+        const db = uniqueName("bench_fw_ours");
+        const { inputs } = await host.check({}, inputsFor({ database: { name: db }, migrationSets: [{ name: "app", table: "flyway_schema_history", scripts }] }));
+        await settle();
+        ours.push((await timed(() => host.create(inputs)))[0]);
+        const db2 = uniqueName("bench_fw_flyway");
+        await query("postgres", `CREATE DATABASE ${db2}`);
+        await settle();
+        theirs.push((await timed(() => flyway("migrate", db2, dir)))[0]);
+        // The two histories must be the same rows, or this compares different work.
+        const rowsOf = (d: string) => query(d, "SELECT version, script, checksum, success FROM flyway_schema_history ORDER BY installed_rank");
+        if (JSON.stringify(await rowsOf(db)) !== JSON.stringify(await rowsOf(db2))) throw new Error("provider and Flyway histories differ");
+        const db3 = uniqueName("bench_fw_psql");
+        await query("postgres", `CREATE DATABASE ${db3}`);
+        const file = path.join(dir, "all.sql.txt");
+        fs.writeFileSync(file, Array.from({ length: m }, (_, i) => scripts[`V${i + 1}__table_${i + 1}.sql`]).join("\n"));
+        await settle();
+        psql.push((await timed(async () => execFileSync("psql", ["-q", "-X", "-v", "ON_ERROR_STOP=1", "-1", "-h", PG.host, "-p", String(PG.port), "-U", PG.user, "-d", db3, "-f", file], { env: { ...process.env, PGPASSWORD: PG.password } })))[0]);
+        for (const d of [db, db2, db3]) await dropBenchDatabase(d);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    const [o, t, p] = [median(ours), median(theirs), median(psql)];
+    return [
+        { name: `apply ${m} migrations (${rows} rows each): provider vs Flyway migrate`, ours: o, baseline: t, ratio: o / t, target: 1 },
+        { name: `apply ${m} migrations (${rows} rows each): Flyway migrate vs psql -1 -f`, ours: t, baseline: p, ratio: t / p },
+    ];
+}
+
+/** Nothing to do over 1,000 applied migrations: a provider update vs Flyway's `migrate` and `validate` of the same database. */
+async function noopVsFlyway(host: ProviderHost): Promise<Result[]> {
+    const db = uniqueName("bench_fw_noop");
+    const scripts: Record<string, string> = {};
+    for (let i = 1; i <= 1000; i++) scripts[`V${i}__m${i}.sql`] = `CREATE TABLE m${i} (id int);`;
+    const dir = scriptFolder(scripts);
+    const { inputs } = await host.check({}, inputsFor({ database: { name: db }, migrationSets: [{ name: "app", table: "flyway_schema_history", scripts }] }));
+    const { outs } = await host.create(inputs);
+    const ours: number[] = [];
+    const migrate: number[] = [];
+    const validate: number[] = [];
+    for (let i = 0; i < 3; i++) {
+        ours.push(await host.timedUpdate(db, outs, inputs));
+        migrate.push((await timed(() => flyway("migrate", db, dir)))[0]);
+        validate.push((await timed(() => flyway("validate", db, dir)))[0]);
+    }
+    const count = await query(db, "SELECT count(*)::int AS n FROM flyway_schema_history");
+    if (count[0].n !== 1000) throw new Error(`history has ${count[0].n} rows after the no-op runs, expected 1000`);
+    await dropBenchDatabase(db);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const [o, m, v] = [median(ours), median(migrate), median(validate)];
+    return [
+        { name: "no-op over 1,000 applied migrations: provider update vs Flyway migrate", ours: o, baseline: m, ratio: o / m, target: 1 },
+        { name: "no-op over 1,000 applied migrations: provider update vs Flyway validate", ours: o, baseline: v, ratio: o / v, target: 1 },
+    ];
 }
 
 /** One way of shipping the provider, with the ten hosts (engines) that run it. */
@@ -217,6 +297,7 @@ export async function providerBenchmarks(): Promise<Result[]> {
         const all: [string, () => Promise<Result[]>][] = [
             ["apply", () => withHosts(installed, 1, async (h) => [await applyVsPsql(h[0], 100, 5000)])],
             ["noop", () => withHosts(installed, 1, async (h) => [await noopUpdate(h[0])])],
+            ["flyway", () => withHosts(installed, 1, async (h) => [...(await applyVsFlyway(h[0], 50, 2000)), ...(await noopVsFlyway(h[0]))])],
             [
                 "concurrent",
                 () =>
