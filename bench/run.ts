@@ -8,8 +8,11 @@ import { printResults, providerBenchmarks } from "./provider";
 async function main(): Promise<void> {
     console.log("== provider (bootstrap) ==");
     printResults(await providerBenchmarks());
-    console.log("== bring-up (three-tier on the Docker engine) ==");
-    await bringupBenchmark();
+    const only = process.env.PDC_BENCH_ONLY; // one benchmark by its key (apply, noop, flyway, concurrent, bringup)
+    if (!only || only === "bringup") {
+        console.log("== bring-up (three-tier on the Docker engine) ==");
+        await bringupBenchmark();
+    }
 }
 
 main().catch((e) => {
