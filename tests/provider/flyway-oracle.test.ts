@@ -29,6 +29,8 @@ describe("flywayChecksum matches the checksum real Flyway records", () => {
         "lone cr": "CREATE TABLE lone_cr (id int);\rINSERT INTO lone_cr VALUES (1);\r",
         bom: `${BOM}CREATE TABLE bom (id int);\n`,
         "bom and crlf": `${BOM}CREATE TABLE bom_crlf (id int);\r\n`,
+        // Only a leading BOM is dropped; one further in is part of the text (here inside a comment).
+        "bom further in": `SELECT 1;\n${BOM}-- a comment after a BOM\n`,
         "blank lines": "\n\nCREATE TABLE blank (id int);\n\n\n\nINSERT INTO blank VALUES (1);\n\n",
         "trailing spaces": "CREATE TABLE trail_sp (id int);   \nINSERT INTO trail_sp VALUES (1);\t \n",
         "no final newline": "CREATE TABLE no_final (id int)",
