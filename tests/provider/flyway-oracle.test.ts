@@ -36,6 +36,8 @@ describe("flywayChecksum matches the checksum real Flyway records", () => {
         "no final newline": "CREATE TABLE no_final (id int)",
         "non-ascii": "-- Ünïcödé: 日本語, emoji 🐘\nCREATE TABLE non_ascii (name text DEFAULT 'café');\n",
         "only a comment": "-- nothing to do here\n",
+        "empty file": "",
+        "whitespace only": "   \n\n\t\r\n",
         "block comment only": "/* nothing\n   at all */\n",
         placeholders: "CREATE TABLE ${tbl} (id int);\nCOMMENT ON TABLE ${tbl} IS '${note}';\n",
         "a large file": Array.from({ length: 3000 }, (_, i) => `INSERT INTO lf VALUES (${i}); -- line ${i} ${"x".repeat(i % 80)}`).join("\n") + "\n",
