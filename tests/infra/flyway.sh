@@ -5,7 +5,8 @@
 #   tests/infra/flyway.sh path           print the Java classpath (fetching first if needed)
 #   tests/infra/flyway.sh run ARGS...    run Flyway's own command line, e.g.
 #     tests/infra/flyway.sh run migrate -url=jdbc:postgresql://127.0.0.1:55432/db -user=u -password=p -locations=filesystem:DIR
-# Cache: ~/.cache/pulumi-docker-cluster/flyway-<version>/ (PDC_FLYWAY_CACHE overrides), keyed by version.
+# Cache: ${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-docker-cluster/flyway-<version>/, keyed by version; PDC_TOOLS_CACHE
+# moves the whole cache (as for scripts/pulumi.sh), PDC_FLYWAY_VERSION picks another served version.
 #
 # Only the PostgreSQL pieces are fetched: flyway-commandline with its transitive dependencies excluded (it pulls in every
 # database's driver and artifacts Maven Central does not serve, e.g. flyway-command-mcp), plus flyway-core,
@@ -15,8 +16,8 @@
 set -euo pipefail
 VERSION=${PDC_FLYWAY_VERSION:-13.12.2}
 PG_DRIVER=${PDC_FLYWAY_PG_DRIVER:-42.7.14}
-CACHE_ROOT=${PDC_CACHE_ROOT:-$HOME/.cache/pulumi-docker-cluster}
-CACHE=${PDC_FLYWAY_CACHE:-$CACHE_ROOT/flyway-$VERSION}
+CACHE_ROOT=${PDC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-docker-cluster}
+CACHE=$CACHE_ROOT/flyway-$VERSION
 # Bump when the recipe below changes, so a cache made by an older recipe is rebuilt.
 RECIPE=1
 STAMP="$CACHE/.complete-$RECIPE-$PG_DRIVER"
@@ -69,9 +70,9 @@ EOF
     dependency:copy-dependencies -DoutputDirectory="$work/lib" >"$work/mvn.log" 2>&1 \
     || { tail -30 "$work/mvn.log" >&2; echo "flyway.sh: Maven could not fetch Flyway $VERSION (log: $work/mvn.log)" >&2; exit 1; }
   local cl="$work/lib/flyway-commandline-$VERSION.jar" svc=META-INF/services/org.flywaydb.core.extensibility.Plugin
-  mkdir -p "$work/patch/META-INF/services"
-  unzip -p "$cl" "$svc" | grep -v 'McpConfigurationLoader' >"$work/patch/$svc" || true
-  (cd "$work/patch" && jar uf "$cl" "$svc")
+  mkdir -p "$work/patch"
+  (cd "$work/patch" && jar xf "$cl" "$svc" && grep -v 'McpConfigurationLoader' "$svc" >"$svc.new" || true
+   mv "$svc.new" "$svc" && jar uf "$cl" "$svc")
   rm -rf "$CACHE"; mv "$work" "$CACHE"
   ls "$CACHE"/lib/*.jar | tr '\n' ':' | sed 's/:$//' >"$CACHE/classpath"
   # Prove it starts before calling the cache good.

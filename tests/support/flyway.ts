@@ -30,7 +30,11 @@ export interface FlywayOptions {
     password?: string;
 }
 
-/** Runs one Flyway command; never rejects on Flyway's own failure (look at `code` and `stderr`). */
+/**
+ * Runs one Flyway command; never rejects on Flyway's own failure (look at `code`; Flyway prints its errors, as
+ * `ERROR: …` lines, on stdout). A case with a `CREATE INDEX CONCURRENTLY` migration must pass
+ * `"postgresql.transactional.lock": false`: with its default advisory lock Flyway waits on itself forever.
+ */
 export function runFlyway(command: FlywayCommand, opts: FlywayOptions): Promise<FlywayRun> {
     const locations = (Array.isArray(opts.locations) ? opts.locations : [opts.locations]).map((l) => `filesystem:${path.resolve(l)}`);
     const args = [
