@@ -24,7 +24,7 @@ const OTHER_CALLBACK = /^(before|after)(Each)?(Clean|Validate|Info|Repair|Baseli
 export type ScriptName =
     | {
           kind: "versioned" | "repeatable";
-          /** Normalised version ("1.10", leading zeros stripped per part), null for repeatables. */
+          /** The version as Flyway records it: as written, "_" read as "." ("1_10" is "1.10", "010" stays), null for repeatables. */
           version: string | null;
           description: string;
       }
@@ -50,8 +50,7 @@ export function parseScriptName(file: string): ScriptName | null {
     const name = baseName(file);
     const v = VERSIONED.exec(name);
     if (v) {
-        const version = v[1].split(/[._]/).map((p) => p.replace(/^0+(?=\d)/, "")).join(".");
-        return { kind: "versioned", version, description: v[2].replace(/_/g, " ") };
+        return { kind: "versioned", version: v[1].replace(/_/g, "."), description: v[2].replace(/_/g, " ") };
     }
     const r = REPEATABLE.exec(name);
     if (r) return { kind: "repeatable", version: null, description: r[1].replace(/_/g, " ") };

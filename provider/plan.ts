@@ -279,6 +279,7 @@ function scriptSql(set: MigrationSetSpec, file: string, ctx: SetContext, errors:
         "flyway:timestamp": ctx.now.toISOString().replace("T", " ").slice(0, 19),
         "flyway:filename": baseName(file),
         "flyway:table": set.table,
+        "flyway:environment": "default",
     };
     const { sql: out, undefinedNames } = replacePlaceholders(sql, { ...builtIns, ...(set.placeholders ?? {}) }, set.placeholderPrefix ?? "${", set.placeholderSuffix ?? "}");
     for (const u of undefinedNames) {

@@ -89,6 +89,36 @@ describe("the same folder, migrated by Flyway and by the provider", () => {
     });
 });
 
+describe("the same refusals", () => {
+    it("an applied file that is gone, and a new version below the applied one: refused by both; the same switches let both through", async () => {
+        // Versions as teams write them: a leading zero and "_" for "." are recorded as Flyway records them.
+        const applied = { "V01__a.sql": "CREATE TABLE a (id int);\n", "V2__b.sql": "CREATE TABLE b (id int);\n", "V3_1__c.sql": "CREATE TABLE c (id int);\n" };
+        const fw = await flywayDb();
+        expect((await runFlyway("migrate", { database: fw, locations: migrationFolder(applied) })).code).toBe(0);
+        const s = new BootstrapStack(host);
+        await s.up({ scripts: applied });
+        expect(await rows(s.db)).toEqual(await rows(fw));
+
+        const { "V2__b.sql": _gone, ...withoutV2 } = applied;
+        const gone = migrationFolder(withoutV2);
+        const flywayGone = await runFlyway("validate", { database: fw, locations: gone });
+        expect(flywayGone.code).not.toBe(0);
+        expect(flywayGone.stdout + flywayGone.stderr).toMatch(/Detected applied migration not resolved locally: 2/);
+        expect(await s.refused({ scripts: withoutV2 })).toContain("V2__b.sql (version 2) was applied but its file is gone");
+        expect((await runFlyway("validate", { database: fw, locations: gone, settings: { ignoreMigrationPatterns: "*:missing" } })).code).toBe(0);
+        expect(await s.up({ scripts: withoutV2, ignoreMigrationPatterns: ["*:missing"] })).toBe("some");
+
+        const lower = { ...applied, "V2.5__late.sql": "CREATE TABLE late (id int);\n" };
+        const flywayLower = await runFlyway("validate", { database: fw, locations: migrationFolder(lower) });
+        expect(flywayLower.code).not.toBe(0);
+        expect(flywayLower.stdout + flywayLower.stderr).toMatch(/Detected resolved migration not applied to database: 2\.5/);
+        expect(await s.refused({ scripts: lower })).toContain("V2.5__late.sql has version 2.5, lower than the highest applied version 3.1");
+        expect((await runFlyway("migrate", { database: fw, locations: migrationFolder(lower), settings: { outOfOrder: true } })).code).toBe(0);
+        await s.up({ scripts: lower, outOfOrder: true });
+        expect(await rows(s.db)).toEqual(await rows(fw));
+    });
+});
+
 describe("each carries on from the other's history", () => {
     it("the provider adopts a database Flyway migrated, applies only what is new, and Flyway then validates it", async () => {
         const fw = await flywayDb();

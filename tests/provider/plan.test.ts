@@ -10,7 +10,8 @@ import { inputsFor } from "../support/pg";
 
 describe("migration file names", () => {
     it("parses Flyway names and normalises versions", () => {
-        expect(parseScriptName("V002__init_schema.sql")).toEqual({ kind: "versioned", version: "2", description: "init schema" });
+        // Recorded as written, as Flyway records it; compared by value (versionKey, compareVersions).
+        expect(parseScriptName("V002__init_schema.sql")).toEqual({ kind: "versioned", version: "002", description: "init schema" });
         expect(parseScriptName("V1_10__x.sql")).toEqual({ kind: "versioned", version: "1.10", description: "x" });
         expect(parseScriptName("R__views.sql")).toEqual({ kind: "repeatable", version: null, description: "views" });
         expect(parseScriptName("init.sql")).toBeNull();
