@@ -257,17 +257,22 @@ async function concurrent(variants: Shipping[]): Promise<Result[]> {
     }
     await Promise.all([...engines.values()].map((e) => e.stop()));
     const of = (v: Shipping, kind: Case["kind"]) => times.get(cases.find((c) => c.v === v && c.kind === kind)!)!;
+    const floor = median(of(variants[0], "floor"));
     return cases
         .filter((c) => c.kind !== "one")
-        .map((c) => {
+        .flatMap((c): Result[] => {
             const one = of(c.v, "one");
             const company = times.get(c)!;
             const ours = median(company);
             const baseline = median(one);
             const rounds = `${c.kind}/one per round (ms): ${one.map((o, i) => `${company[i].toFixed(0)}/${o.toFixed(0)}`).join(" ")}`;
+            // The target is relative to the floor of the same run: on two cores the floor alone reaches 1.1-1.3x one.
             return c.kind === "ten"
-                ? { name: `10 concurrent bootstraps of one database vs one (${c.v.label})`, ours, baseline, ratio: ours / baseline, target: 1.3, rounds }
-                : { name: `floor under the ten: one bootstrap while 9 more engines call hosts that only log in, vs one bootstrap alone (${c.v.label})`, ours, baseline, ratio: ours / baseline, rounds };
+                ? [
+                      { name: `10 concurrent bootstraps of one database vs one (${c.v.label})`, ours, baseline, ratio: ours / baseline, rounds },
+                      { name: `10 concurrent bootstraps vs the floor below (${c.v.label})`, ours, baseline: floor, ratio: ours / floor, target: 1.15 },
+                  ]
+                : [{ name: `floor under the ten: one bootstrap while 9 more engines call hosts that only log in, vs one bootstrap alone (${c.v.label})`, ours, baseline, ratio: ours / baseline, rounds }];
         });
 }
 
