@@ -2,8 +2,9 @@
  * Service discovery at run time, on the private Docker engine: the Consul server and consul-template built here
  * from their Go modules (tests/infra/build-images.sh: pdc/consul:1.14.11, pdc/consul-template:0.42.1), the load
  * balancer's nginx and its consul-template sidecar wired as NginxLoadBalancer wires them, from the same generated
- * files (nginx.conf, the upstreams template, consul-template's HCL), and replicas carrying the labels AppServerPool
- * gives them.
+ * files (nginx.conf, the upstreams template, consul-template's HCL), and the rails-consul example's own services
+ * (user, catalog, frontend images, its migrations in a Postgres) as replicas carrying the labels and host names
+ * AppServerPool gives them, routed as the example routes them.
  *
  * Registrator cannot be built here (the Go module proxy refuses github.com/gliderlabs/registrator: sdk/discovery's
  * README section in examples/rails-consul/README.md), so the test registers each replica itself through Consul's
@@ -41,6 +42,12 @@ jest.setTimeout(300000);
 const CONSUL_IMAGE = process.env.PDC_CONSUL_IMAGE ?? "pdc/consul:1.14.11";
 const CONSUL_TEMPLATE_IMAGE = process.env.PDC_CONSUL_TEMPLATE_IMAGE ?? "pdc/consul-template:0.42.1";
 const NGINX_IMAGE = "pdc/nginx:bookworm";
+const POSTGRES_IMAGE = "pdc/postgres:15";
+const EXAMPLE = path.resolve(__dirname, "../../examples/rails-consul");
+const appImage = (svc: string) => `pdc-example/rails-consul-${svc}:latest`;
+/** The example's tags per service (examples/rails-consul/index.ts). */
+const TAGS: Record<string, string[]> = { user: ["backend", "user"], catalog: ["backend", "catalog"], frontend: ["frontend"] };
+const APP_PASSWORD = `app-${process.pid}-${Date.now().toString(36)}`;
 const P = `disc${process.pid}`;
 const NET = `${P}-app`;
 const VOLUME = `${P}-upstreams`;
@@ -51,6 +58,7 @@ const APP_PORT = 8000;
 const UPSTREAMS = [
     { name: "user", service: "user" },
     { name: "catalog", service: "catalog" },
+    { name: "frontend", service: "frontend" },
 ];
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-disc-"));
 let consulPort = 0;
@@ -117,30 +125,39 @@ async function writeFile(container: string, file: string, content: string): Prom
     await dockerCli(["cp", local, `${container}:${file}`]);
 }
 
-/** One replica of `svc`: nginx answering its instance name on every path, 200 on /healthz, with AppServerPool's labels. */
+/** Replica `i` of the example's service `svc`, with AppServerPool's host names (service and instance) and labels. */
 async function replica(svc: string, i: number): Promise<string> {
     const alias = `${svc}-r${i}`;
     const name = `${P}-${alias}`;
-    const labels = discoveryLabels(svc, APP_PORT, ["backend", svc], "/healthz", alias);
+    const labels = discoveryLabels(svc, APP_PORT, TAGS[svc], "/healthz", alias);
+    const env =
+        svc === "frontend"
+            ? [`USER_SERVICE_URL=http://user:${APP_PORT}`, `CATALOG_SERVICE_URL=http://catalog:${APP_PORT}`]
+            : [`DATABASE_URL=postgresql://app:${APP_PASSWORD}@postgres:5432/mia`];
     await dockerCli([
-        "create", "--name", name, "--network", NET, "--network-alias", alias,
+        "run", "-d", "--name", name, "--network", NET, "--network-alias", svc, "--network-alias", alias,
+        ...[...env, `INSTANCE=${alias}`, `PORT=${APP_PORT}`].flatMap((e) => ["-e", e]),
         ...Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
-        NGINX_IMAGE, "nginx", "-g", "daemon off;",
+        appImage(svc),
     ]);
-    const conf = [
-        "worker_processes 1;",
-        "events { worker_connections 256; }",
-        "http {",
-        `    server { listen ${APP_PORT}; default_type text/plain; access_log off;`,
-        '        location = /healthz { return 200 "ok\\n"; }',
-        `        location / { return 200 "${alias}\\n"; }`,
-        "    }",
-        "}",
-        "",
-    ].join("\n");
-    await writeFile(name, "/etc/nginx/nginx.conf", conf);
-    await dockerCli(["start", name]);
     return name;
+}
+
+/** The example's database: Postgres with the app role and the example's migrations applied by the owner. */
+async function database(): Promise<void> {
+    const name = `${P}-postgres`;
+    await dockerCli([
+        "run", "-d", "--name", name, "--network", NET, "--network-alias", "postgres",
+        "-e", `POSTGRES_PASSWORD=${APP_PASSWORD}-owner`, "-e", "POSTGRES_DB=mia", POSTGRES_IMAGE,
+    ]);
+    await until("Postgres accepts connections", async () => ((await execIn(name, "pg_isready -h 127.0.0.1 -U postgres -d mia")).code === 0 ? true : undefined), 60000, 250);
+    await dockerCli(["cp", path.join(EXAMPLE, "migrations"), `${name}:/tmp/migrations`]);
+    const r = await execIn(
+        name,
+        `set -e; psql -v ON_ERROR_STOP=1 -q -U postgres -d mia -c "CREATE ROLE app LOGIN PASSWORD '${APP_PASSWORD}'"; ` +
+            "for f in $(ls /tmp/migrations/*.sql | sort -V); do psql -v ON_ERROR_STOP=1 -q -U postgres -d mia -f $f; done",
+    );
+    expect(r).toMatchObject({ code: 0 });
 }
 
 /** The registration registrator makes from a container's labels (`-internal -useIpFromLabel`, HTTP check). */
@@ -173,8 +190,7 @@ async function answering(pathname: string, n = 12): Promise<Set<string>> {
     const seen = new Set<string>();
     for (let i = 0; i < n; i++) {
         const r = await httpRequest(webPort, pathname);
-        if (r.status === 200) seen.add(r.body.trim());
-        else seen.add(`HTTP ${r.status}`);
+        seen.add(r.status === 200 ? String(r.headers["x-instance"]) : `HTTP ${r.status}`);
     }
     return seen;
 }
@@ -184,7 +200,7 @@ async function lbState(): Promise<{ id: string; startedAt: string; restarts: num
     return { id, startedAt, restarts: Number(restarts) };
 }
 
-/** One GET through nginx as a visitor sees it: the instance that answered, or why not (a visitor gives up after 2 s). */
+/** One GET through nginx as a visitor sees it: the instance that answered (X-Instance), or why not (a visitor gives up after 2 s). */
 function visit(pathname: string, timeoutMs = 2000): Promise<string> {
     return new Promise((resolve) => {
         let settled = false;
@@ -200,9 +216,8 @@ function visit(pathname: string, timeoutMs = 2000): Promise<string> {
             done("timeout");
         }, timeoutMs);
         const req = http.get({ host: "127.0.0.1", port: webPort, path: pathname, agent: false }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c) => chunks.push(c));
-            res.on("end", () => done(res.statusCode === 200 ? Buffer.concat(chunks).toString("utf8").trim() : `HTTP ${res.statusCode}`));
+            res.resume();
+            res.on("end", () => done(res.statusCode === 200 ? String(res.headers["x-instance"]) : `HTTP ${res.statusCode}`));
             res.on("error", (e) => done(e.message));
         });
         req.on("error", (e) => done((e as NodeJS.ErrnoException).code ?? e.message));
@@ -240,7 +255,7 @@ function probeLoop(pathname: string, max = 3000, everyMs = 20): { stop: () => Pr
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
-    for (const image of [CONSUL_IMAGE, CONSUL_TEMPLATE_IMAGE, NGINX_IMAGE]) {
+    for (const image of [CONSUL_IMAGE, CONSUL_TEMPLATE_IMAGE, NGINX_IMAGE, POSTGRES_IMAGE, ...Object.keys(TAGS).map(appImage)]) {
         await dockerCli(["image", "inspect", image]).catch(() => {
             throw new Error(`image ${image} is missing: run tests/infra/build-images.sh (scripts/setup.sh does)`);
         });
@@ -268,6 +283,7 @@ beforeAll(async () => {
         locations: [
             { path: "/users", upstream: "user" },
             { path: "/products", upstream: "catalog" },
+            { path: "/", upstream: "frontend" },
         ],
         clientMaxBodySize: "1m",
         healthPath: "/nginx-health",
@@ -302,7 +318,8 @@ beforeAll(async () => {
     await dockerCli(["cp", ctDir, `${CT}:${CONSUL_TEMPLATE_DIR}`]);
     await dockerCli(["start", CT]);
 
-    for (const [svc, i] of [["user", 0], ["user", 1], ["catalog", 0]] as const) ids[`${svc}-r${i}`] = await register(await replica(svc, i));
+    await database();
+    for (const [svc, i] of [["user", 0], ["user", 1], ["catalog", 0], ["frontend", 0]] as const) ids[`${svc}-r${i}`] = await register(await replica(svc, i));
 }, 240000);
 
 afterAll(async () => {
@@ -328,7 +345,7 @@ describe("service discovery at run time (Consul and consul-template built here)"
         const t0 = Date.now();
         const h = await until("every replica passing", async () => {
             const x = await healthy();
-            return x.user.length === 2 && x.catalog.length === 1 ? x : undefined;
+            return x.user.length === 2 && x.catalog.length === 1 && x.frontend.length === 1 ? x : undefined;
         });
         figures.allPassingMs = Date.now() - t0;
         const running = (await dockerCli(["ps", "--format", "{{.Names}}", "--filter", `label=${ADDRESS_LABEL}`, "--filter", `name=^${P}-`]))
@@ -341,10 +358,10 @@ describe("service discovery at run time (Consul and consul-template built here)"
             .map((i) => i.address)
             .sort();
         expect(catalog).toEqual(running);
-        for (const svc of ["user", "catalog"]) {
+        for (const svc of Object.keys(TAGS)) {
             const entries = await consul<HealthEntry[]>("GET", `/v1/health/service/${svc}`);
             for (const e of entries) {
-                expect(e.Service.Tags).toEqual(["backend", svc]);
+                expect(e.Service.Tags).toEqual(TAGS[svc]);
                 expect(e.Service.Port).toBe(APP_PORT);
                 const check = e.Checks.find((c) => c.ServiceID === e.Service.ID)!;
                 expect(check).toMatchObject({ Type: "http", Status: "passing", Interval: "5s", Timeout: "3s" });
@@ -363,6 +380,14 @@ describe("service discovery at run time (Consul and consul-template built here)"
         figures.routedAfterPassingMs = Date.now() - t0;
         expect(await answering("/users")).toEqual(new Set(["user-r0", "user-r1"]));
         expect(await answering("/products", 4)).toEqual(new Set(["catalog-r0"]));
+        expect(await answering("/", 2)).toEqual(new Set(["frontend-r0"]));
+        // The services answer with the example's data, and the frontend reaches both by their service names.
+        expect(JSON.parse((await httpRequest(webPort, "/users")).body).map((u: { name: string }) => u.name)).toContain("Ada Lovelace");
+        expect(JSON.parse((await httpRequest(webPort, "/products")).body).map((x: { sku: string }) => x.sku)).toContain("MUG-001");
+        const page = await httpRequest(webPort, "/");
+        expect(page.status).toBe(200);
+        expect(page.body).toContain("Grace Hopper");
+        expect(page.body).toContain("Coffee mug");
     });
 
     it("a replica added and registered is followed by nginx without replacing or restarting it; removed, it drops out with no failed request", async () => {
@@ -450,7 +475,7 @@ describe("service discovery at run time (Consul and consul-template built here)"
             "every replica registered and passing again",
             async () => {
                 const x = await healthy();
-                return x.user.length === 2 && x.catalog.length === 1 ? x : undefined;
+                return x.user.length === 2 && x.catalog.length === 1 && x.frontend.length === 1 ? x : undefined;
             },
             120000,
             250,
@@ -460,7 +485,7 @@ describe("service discovery at run time (Consul and consul-template built here)"
         const log = await probe.stop();
         const failed = log.filter((x) => !/^user-r\d$/.test(x.outcome));
         figures.consulRestart = { restartedMs, backMs, requests: log.length, failed: failed.length };
-        expect(Object.values(h).flat().map((i) => i.address).sort()).toEqual(["catalog-r0", "user-r0", "user-r1"]);
+        expect(Object.values(h).flat().map((i) => i.address).sort()).toEqual(["catalog-r0", "frontend-r0", "user-r0", "user-r1"]);
         expect(failed).toEqual([]);
         expect(await renderedUpstreams()).toBe(renderUpstreamsFromInstances(UPSTREAMS, h));
     });
