@@ -11,8 +11,9 @@
  * - RabbitMQ's password is generated (secret) and handed to user and catalog as AMQP_URL; nothing is published
  *   except nginx's port.
  *
- * Consul, registrator and consul-template cannot run on this project's build machines: this example is verified
- * through its resource graph and the rendered template's output shape (see README).
+ * Consul and consul-template run here from images built from their Go modules; registrator's module is not served
+ * here, so the example is verified through its resource graph and a run-time test of Consul, consul-template and
+ * nginx wired as the load balancer wires them (see README).
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";

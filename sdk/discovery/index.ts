@@ -23,6 +23,14 @@ export const DEFAULT_REGISTRATOR_IMAGE = "gliderlabs/registrator:master";
 export const ADDRESS_LABEL = "dockercluster.address";
 export const CONSUL_HTTP_PORT = 8500;
 
+/** The Consul server's arguments (after the image's entry point): one server, its own leader, UI and HTTP on every interface. */
+export function consulAgentCommand(alias: string, datacenter: string): string[] {
+    return ["agent", "-server", "-bootstrap-expect=1", "-ui", "-client=0.0.0.0", `-datacenter=${datacenter}`, `-node=${alias}`];
+}
+
+/** The Consul server's environment: gossip and RPC bound to the container's first interface. */
+export const CONSUL_ENV: readonly string[] = ["CONSUL_BIND_INTERFACE=eth0"];
+
 export interface ServiceDiscoveryArgs {
     /** The cluster's networks. */
     readonly network: TieredNetwork;
@@ -107,8 +115,8 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
             {
                 name: dockerName(`${name}-consul`),
                 image: consulImage.imageId,
-                command: ["agent", "-server", "-bootstrap-expect=1", "-ui", "-client=0.0.0.0", `-datacenter=${datacenter}`, `-node=${alias}`],
-                envs: ["CONSUL_BIND_INTERFACE=eth0"],
+                command: consulAgentCommand(alias, datacenter),
+                envs: [...CONSUL_ENV],
                 networksAdvanced: args.network.attach([tier], [alias]),
                 ...(args.uiHostPort !== undefined ? { ports: [{ internal: CONSUL_HTTP_PORT, external: args.uiHostPort, ip: "127.0.0.1" }] } : {}),
                 healthcheck: healthcheckInput({ test: ["CMD", "consul", "operator", "raft", "list-peers"], interval: "2s", startPeriod: "60s", retries: 10 }),

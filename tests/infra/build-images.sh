@@ -10,12 +10,18 @@
 #                         debian:bookworm and debian:bookworm-slim
 #   pdc/postgres:15       images/postgres/Dockerfile; also tagged postgres:15-bookworm, postgres:15
 #   pdc/nginx:bookworm    images/nginx/Dockerfile;    also tagged nginx:stable-bookworm
+#   pdc/consul:1.14.11    images/consul/Dockerfile; the consul binary built on the host from images/consul/go
+#   pdc/consul-template:0.42.1   images/consul-template/Dockerfile; binary from images/consul-template/go
 #   pdc-example/<example>-<dir>:latest   every examples/*/*/Dockerfile, built with
 #                         --build-arg BASE_IMAGE=pdc/debian:bookworm, context = the Dockerfile's dir
 #
 # Caching: every image carries the label pdc.recipe-hash = sha256 over its recipe (the files of
 # its build context + build args + the id of its base image).  An image is rebuilt only when
 # the label differs.  The engine's layer cache is used as well.
+#
+# Go programs (Consul, consul-template): `go build` on the host with the host's Go from the module pinned by
+# images/<name>/go/go.mod and go.sum (the Go module proxy, like scripts/pulumi.sh), into a cache outside the
+# clone keyed by those pins and the Go version; the binary is copied into an image FROM pdc/debian:bookworm.
 #
 # Starts the private engine (tests/infra/dockerd.sh start) if it is not running; leaves it running.
 set -euo pipefail
@@ -171,7 +177,9 @@ build_dockerfile() {
     tags+=("$1"); shift
   done
   local t0; t0="$(now)"
-  local hash; hash="$(hash_dir "$ctx" "${bargs[@]+"${bargs[@]}"}" "base=$(image_id "$BASE")")"
+  # RECIPE_HASH: the caller's recipe hash (build_go_image: sources and pins rather than the built binary)
+  local hash="${RECIPE_HASH:-}"
+  [ -n "$hash" ] || hash="$(hash_dir "$ctx" "${bargs[@]+"${bargs[@]}"}" "base=$(image_id "$BASE")")"
   if [ -z "${PDC_FORCE_REBUILD:-}" ] && [ "$(image_label "$image")" = "$hash" ]; then
     local t; for t in "${tags[@]+"${tags[@]}"}"; do docker tag "$image" "$t"; done
     say "$image: cached (recipe unchanged)"
@@ -197,11 +205,55 @@ build_dockerfile() {
   SUMMARY+=("$image built $(elapsed "$t0")s")
 }
 
+# --- images of Go programs built on the host ---------------------------------------------------
+GO_BIN_CACHE="${PDC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-docker-cluster}"
+# build_go_image <image> <images/ dir> <go package> <binary name> [extra tags...]
+# The build context is the dir without go/, plus the binary.
+build_go_image() {
+  local image="$1" dir="$2" pkg="$3" bin="$4"; shift 4
+  local t0; t0="$(now)"
+  if ! command -v go >/dev/null; then
+    say "$image: no Go toolchain on PATH (needed to build $pkg); install Go"
+    SUMMARY+=("$image FAILED (no go)"); FAILED=1; return 0
+  fi
+  local key; key="$( { cat "$dir/go/go.mod" "$dir/go/go.sum"; go version; echo "${GO_BUILD_FLAGS[*]}"; } | sha256sum | cut -c1-16)"
+  local out="$GO_BIN_CACHE/gobin-$bin-$key/$bin"
+  # The image's recipe: its folder (Dockerfile, pins), the Go version, the flags, the base image.
+  local recipe; recipe="$(hash_dir "$dir" "$key" "base=$(image_id "$BASE")")"
+  if [ -z "${PDC_FORCE_REBUILD:-}" ] && [ "$(image_label "$image")" = "$recipe" ]; then
+    local t; for t in "$@"; do docker tag "$image" "$t"; done
+    say "$image: cached (recipe unchanged)"
+    SUMMARY+=("$image cached $(elapsed "$t0")s")
+    return 0
+  fi
+  if [ ! -x "$out" ]; then
+    mkdir -p "$(dirname "$out")"
+    local logf; logf="$(mktemp /tmp/pdc-gobuild.XXXXXX.log)"
+    say "$image: go build $pkg (log: $logf)"
+    if ! (cd "$dir/go" && GOFLAGS="-mod=readonly -buildvcs=false" nice go build "${GO_BUILD_FLAGS[@]}" -o "$out.tmp.$$" "$pkg") >"$logf" 2>&1; then
+      say "$image: GO BUILD FAILED; last lines of $logf:"; tail -n 40 "$logf" >&2
+      rm -f "$out.tmp.$$"
+      SUMMARY+=("$image FAILED go build $(elapsed "$t0")s (log $logf)"); FAILED=1; return 0
+    fi
+    mv "$out.tmp.$$" "$out"; rm -f "$logf"
+    SUMMARY+=("$bin binary built $(elapsed "$t0")s")
+  fi
+  local ctx; ctx="$(mktemp -d /tmp/pdc-goimage.XXXXXX)"
+  (cd "$dir" && find . -mindepth 1 -maxdepth 1 ! -name go -exec cp -a {} "$ctx/" \;)
+  cp "$out" "$ctx/$bin"
+  RECIPE_HASH="$recipe" build_dockerfile "$image" "$ctx" "$@" -- "BASE_IMAGE=$BASE"
+  rm -rf "$ctx"
+}
+# Stripped, without file-system paths: the same pins and Go give the same binary (and so the same recipe hash).
+GO_BUILD_FLAGS=(-trimpath "-ldflags=-s -w")
+
 FAILED=0
 T_ALL="$(now)"
 build_base
 build_dockerfile pdc/postgres:15 "$REPO/images/postgres" postgres:15-bookworm postgres:15
 build_dockerfile pdc/nginx:bookworm "$REPO/images/nginx" nginx:stable-bookworm
+build_go_image pdc/consul-template:0.42.1 "$REPO/images/consul-template" github.com/hashicorp/consul-template consul-template
+build_go_image pdc/consul:1.14.11 "$REPO/images/consul" github.com/hashicorp/consul consul
 
 shopt -s nullglob
 declare -A seen=()
