@@ -3,7 +3,7 @@
  *
  * The nginx container is replaced only when something it is made of changes (image, published port, listen port,
  * tiers, resources, restart policy): its config never is. The rendered nginx.conf (and the static files) live on a
- * named volume, written by a small data-only "config" container (created, never started: the docker provider
+ * named volume, written by a small data-only "files" container (created, never started: the docker provider
  * uploads into its volume mount) that is replaced whenever the config changes. nginx runs a tiny watcher next to
  * its master: when the file on the volume differs from the one loaded, it copies it, checks it with `nginx -t`
  * and sends the master SIGHUP — a graceful reload (the master keeps the listening socket, old workers finish their
@@ -41,7 +41,7 @@ export * from "./consulTemplate";
 
 export const DEFAULT_NGINX_IMAGE = "nginx:stable-bookworm";
 export const DEFAULT_CONSUL_TEMPLATE_IMAGE = "hashicorp/consul-template:0.39";
-/** Mount point of the config volume (config and static files) in the nginx and config containers. */
+/** Mount point of the config volume (config and static files) in the nginx and files containers. */
 export const NGINX_CONF_DIR = "/etc/nginx/pdc";
 /** Where the generated config goes on the config volume. */
 export const NGINX_CONF_PATH = `${NGINX_CONF_DIR}/nginx.conf`;
@@ -55,7 +55,7 @@ export const CONFIG_DIGEST_PATH = "/nginx-config";
 export const UPSTREAMS_DIR = "/etc/nginx/upstreams";
 export const UPSTREAMS_FILE = `${UPSTREAMS_DIR}/upstreams.conf`;
 export const CONSUL_TEMPLATE_DIR = "/etc/consul-template";
-/** Label carrying the digest of the config a config container wrote. */
+/** Label carrying the digest of the config a files container wrote. */
 export const CONFIG_DIGEST_LABEL = "dockercluster.nginx-config-digest";
 
 /** One routed path prefix. */
@@ -295,7 +295,7 @@ export function nginxWatcherScript(confPath: string = NGINX_CONF_PATH, liveDir: 
     return [
         "set -u",
         `mkdir -p ${liveDir}`,
-        // The config container writes the file before nginx is created; wait briefly in case the volume lags.
+        // The files container writes the file before nginx is created; wait briefly in case the volume lags.
         `i=0; while [ ! -s ${confPath} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done`,
         `cp ${confPath} ${live}`,
         "(",
@@ -368,7 +368,9 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             .map((p) => fileUpload(path.posix.join(staticDir, p), staticFiles[p]));
         const pools = [...new Set(args.routes.map((rt) => rt.pool))];
         // The replicas' ids, available once each is healthy (their gates passed): the config waits for them.
-        const replicaIds = pulumi.all(pools.map((p) => p.servingIds)).apply((ids) => ids.flat());
+        // (consul-template mode: the config does not name replicas, so it must not wait for them or change with them.)
+        const replicaIds = consulMode ? pulumi.output([] as string[]) : pulumi.all(pools.map((p) => p.servingIds)).apply((ids) => ids.flat());
+        const replicaResources = pools.flatMap((p) => p.replicaIds.map((id) => p.healthGates[id] ?? p.containers[id]));
         const sealed = replicaIds.apply((ids) =>
             sealNginxConf(
                 renderNginxConf({
@@ -414,7 +416,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             );
             nginxVolumes.push({ volumeName: this.upstreamsVolume.name, containerPath: UPSTREAMS_DIR });
             // Until consul-template has rendered, every upstream is a single "down" server: nginx starts and answers 502.
-            // Written when nginx is created (never by the config container, which would overwrite what consul-template rendered).
+            // Written when nginx is created (never by the files container, which would overwrite what consul-template rendered).
             nginxUploads.push({ file: UPSTREAMS_FILE, content: renderUpstreamsFromInstances(consulUpstreams, {}) });
         } else {
             this.upstreamsVolume = undefined;
@@ -423,9 +425,9 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         // Named by the config's digest, so the new one is created before the old one is deleted (no name clash,
         // and no delete-before-replace, which would also replace nginx, a dependent).
         this.configContainer = new docker.Container(
-            `${name}-config`,
+            `${name}-files`,
             {
-                name: this.configDigest.apply((d) => dockerName(`${name}-config-${d.slice(0, 12)}`)),
+                name: this.configDigest.apply((d) => dockerName(`${name}-files-${d.slice(0, 12)}`)),
                 image: image.imageId,
                 start: false,
                 mustRun: false,
@@ -458,7 +460,8 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             {
                 parent: this,
                 deleteBeforeReplace: true,
-                dependsOn: [this.configContainer, ...(consulMode && args.discovery ? [args.discovery.consul] : [])],
+                // Started once the replicas serve (static mode: through the config, which names them).
+                dependsOn: [this.configContainer, ...(consulMode && args.discovery ? [args.discovery.consul, ...replicaResources] : [])],
             },
         );
 

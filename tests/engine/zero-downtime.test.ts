@@ -196,7 +196,7 @@ describe("zero-downtime pulumi up", () => {
         expect(result.error).toBeNull();
         expect(load.failed).toBe(0);
         expect(appSteps(result)).toEqual([]);
-        expect(steps(result.output)).toContain("replaced docker:index:Container web-config");
+        expect(steps(result.output)).toContain("replaced docker:index:Container web-files");
         const conf = await execIn(`${PREFIX}web-nginx`, "cat /run/pdc-nginx/nginx.conf");
         expect(conf.output).toContain("client_max_body_size 2m;");
         expect((await httpRequest(port, "/nginx-config")).body.trim()).toBe(String(result.outputs!.configDigest.value));

@@ -166,18 +166,27 @@ function parentAwareUrn(parent: string, type: string, name: string): string {
 }
 
 /** The recorded graph of one program run, with lookups used by the tests. */
+/** A replica's (or its health gate's) name without the generation: "app-r0-1a2b3c4d" → "app-r0". */
+export function generationless(name: string): string {
+    return name.replace(/-[0-9a-f]{8}(?=$|-healthy$)/, "");
+}
+
 export class Graph {
     constructor(public readonly resources: readonly RecordedResource[]) {}
 
-    /** The resource named `name` (throws if absent or ambiguous). */
+    /**
+     * The resource named `name` (throws if absent or ambiguous). A pool replica is named `<pool>-<id>-<generation>`:
+     * "app-r0" finds the one replica r0 (of whatever generation), and "app-r0-healthy" its health gate.
+     */
     get(name: string): RecordedResource {
-        const found = this.resources.filter((r) => r.name === name);
+        let found = this.resources.filter((r) => r.name === name);
+        if (found.length === 0) found = this.resources.filter((r) => generationless(r.name) === name);
         if (found.length !== 1) throw new Error(`expected one resource named "${name}", found ${found.length}: ${this.names().join(", ")}`);
         return found[0];
     }
 
     has(name: string): boolean {
-        return this.resources.some((r) => r.name === name);
+        return this.resources.some((r) => r.name === name || generationless(r.name) === name);
     }
 
     /** All resources of `type`. */
