@@ -198,14 +198,16 @@ export class Graph {
         return this.ofType("docker:index/container:Container");
     }
 
-    /** All names, sorted. */
+    /** All names, sorted, replicas without their generation (see `get`). */
     names(): string[] {
-        return this.resources.map((r) => r.name).sort();
+        return this.resources.map((r) => generationless(r.name)).sort();
     }
 
-    /** `name → type`, sorted by name: the exact shape of the graph. */
+    /** `name → type`, sorted by name, replicas without their generation: the exact shape of the graph. */
     shape(): Record<string, string> {
-        return Object.fromEntries([...this.resources].sort((a, b) => a.name.localeCompare(b.name)).map((r) => [r.name, r.type]));
+        return Object.fromEntries(
+            this.resources.map((r) => [generationless(r.name), r.type] as const).sort(([a], [b]) => a.localeCompare(b)),
+        );
     }
 
     /** Name of `r`'s parent ("" for the stack). */
