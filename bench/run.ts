@@ -4,12 +4,15 @@
  */
 import { bringupBenchmark } from "./bringup";
 import { printResults, providerBenchmarks } from "./provider";
+import { rollingBenchmark } from "./rolling";
 
 async function main(): Promise<void> {
     console.log("== provider (bootstrap) ==");
     printResults(await providerBenchmarks());
     console.log("== bring-up (three-tier on the Docker engine) ==");
     await bringupBenchmark();
+    console.log("== rolling update (three-tier, 3 replicas, new image, under load) ==");
+    await rollingBenchmark();
 }
 
 main().catch((e) => {

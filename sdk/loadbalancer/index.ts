@@ -15,8 +15,8 @@
  * left the config (an old replica) is removed.
  *
  * Static mode (default): upstreams generated from the pools' replica host names (seed 004's site, generalised to
- * several pools routed by path prefix, seed 003). The config carries the replica container ids in a comment, so a
- * replica re-created under the same name (say after a refresh) changes it too, and the reload resolves the new address.
+ * several pools routed by path prefix, seed 003). The replica container ids are written next to the config, so a
+ * replica re-created under the same name (say after a refresh) is a reload too, which resolves its new address.
  *
  * consul-template mode: nginx.conf includes upstream blocks rendered by a consul-template sidecar from Consul's
  * healthy instances; the sidecar shares nginx's PID namespace and sends it SIGHUP (graceful reload) only when the
@@ -45,6 +45,8 @@ export const DEFAULT_CONSUL_TEMPLATE_IMAGE = "hashicorp/consul-template:0.39";
 export const NGINX_CONF_DIR = "/etc/nginx/pdc";
 /** Where the generated config goes on the config volume. */
 export const NGINX_CONF_PATH = `${NGINX_CONF_DIR}/nginx.conf`;
+/** The replica container ids the config was written for, one a line, next to it on the config volume. */
+export const NGINX_REPLICAS_PATH = `${NGINX_CONF_DIR}/replicas`;
 /** Where static files go on the config volume: `${STATIC_ROOT}-<digest of the files>/`, so a change is a new directory. */
 export const STATIC_ROOT = `${NGINX_CONF_DIR}/static`;
 /** Where the watcher keeps the config nginx runs (inside the nginx container). */
@@ -289,28 +291,32 @@ export function upstreamName(pool: AppServerPool): string {
  * refused config is reported once and left out until it changes again. POSIX sh, cmp, cp, cksum, sleep: what any
  * Debian-based nginx image has.
  */
-export function nginxWatcherScript(confPath: string = NGINX_CONF_PATH, liveDir: string = NGINX_LIVE_DIR, everySeconds = 1): string {
+export function nginxWatcherScript(confPath: string = NGINX_CONF_PATH, liveDir: string = NGINX_LIVE_DIR, everySeconds = 1, replicasPath: string = NGINX_REPLICAS_PATH): string {
     const live = `${liveDir}/nginx.conf`;
     const next = `${liveDir}/next.conf`;
     return [
         "set -u",
         `mkdir -p ${liveDir}`,
+        // What is on the volume: the config and the replica ids (a re-created replica has a new address to resolve).
+        `state() { cat ${confPath} ${replicasPath} 2>/dev/null | cksum; }`,
         // The files container writes the file before nginx is created; wait briefly in case the volume lags.
         `i=0; while [ ! -s ${confPath} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done`,
         `cp ${confPath} ${live}`,
         "(",
-        '  bad=""',
+        '  loaded=$(state); bad=""',
         `  while sleep ${everySeconds}; do`,
-        `    cmp -s ${confPath} ${live} && continue`,
+        "    now=$(state)",
+        '    [ "$now" = "$loaded" ] && continue',
+        '    [ "$now" = "$bad" ] && continue',
         `    cp ${confPath} ${next} || continue`,
+        // Settled: an upload still writing would show a different state a moment later.
         "    sleep 0.2",
+        '    [ "$(state)" = "$now" ] || continue',
         `    cmp -s ${confPath} ${next} || continue`,
-        `    sum=$(cksum < ${next})`,
-        '    [ "$sum" = "$bad" ] && continue',
         `    if out=$(nginx -t -q -c ${next} 2>&1); then`,
-        `      mv ${next} ${live} && kill -HUP 1 && echo "load balancer: config changed, nginx reloaded gracefully" >&2; bad=""`,
+        `      mv ${next} ${live} && kill -HUP 1 && echo "load balancer: config changed, nginx reloaded gracefully" >&2; loaded=$now; bad=""`,
         "    else",
-        '      echo "load balancer: new config refused by nginx -t, the running one keeps serving: $out" >&2; bad=$sum',
+        '      echo "load balancer: new config refused by nginx -t, the running one keeps serving: $out" >&2; bad=$now',
         "    fi",
         "  done",
         ") &",
@@ -332,10 +338,10 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
     public readonly templateContainer: docker.Container | undefined;
     /** The volume holding the rendered upstreams (consul-template mode). */
     public readonly upstreamsVolume: docker.Volume | undefined;
-    /** The generated nginx.conf (the replica ids comment and digest filled in once the replicas exist). */
-    public readonly nginxConf: pulumi.Output<string>;
+    /** The generated nginx.conf. */
+    public readonly nginxConf: string;
     /** The digest nginx answers on `/nginx-config` once it serves `nginxConf`. */
-    public readonly configDigest: pulumi.Output<string>;
+    public readonly configDigest: string;
     /** The consul-template template (consul-template mode). */
     public readonly upstreamsTemplate: string | undefined;
     /** Completes when the published port serves the current config and every route answers end to end. */
@@ -367,32 +373,31 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             .sort()
             .map((p) => fileUpload(path.posix.join(staticDir, p), staticFiles[p]));
         const pools = [...new Set(args.routes.map((rt) => rt.pool))];
-        // The replicas' ids, available once each is healthy (their gates passed): the config waits for them.
-        // (consul-template mode: the config does not name replicas, so it must not wait for them or change with them.)
+        // The replicas' container ids, known once each is healthy (their gates passed). They go into a file of
+        // their own next to the config, not into it, so a preview shows the config's diff in full (the ids of new
+        // replicas are unknown then); the watcher reloads when either changes, so a replica re-created under its
+        // name (say after a refresh) is resolved anew. consul-template mode names no replicas.
         const replicaIds = consulMode ? pulumi.output([] as string[]) : pulumi.all(pools.map((p) => p.servingIds)).apply((ids) => ids.flat());
         const replicaResources = pools.flatMap((p) => p.replicaIds.map((id) => p.healthGates[id] ?? p.containers[id]));
-        const sealed = replicaIds.apply((ids) =>
-            sealNginxConf(
-                renderNginxConf({
-                    listenPort: r.listenPort,
-                    serverName: r.serverName,
-                    user: "nginx",
-                    upstreams: consulMode ? { include: `${UPSTREAMS_DIR}/*.conf` } : upstreams,
-                    locations,
-                    ...(r.staticUrlPath ? { static: { urlPath: r.staticUrlPath, root: `${staticDir}/` } } : {}),
-                    clientMaxBodySize: r.clientMaxBodySize,
-                    healthPath: HEALTH_PATH,
-                    ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
-                    configDigestPath: CONFIG_DIGEST_PATH,
-                    mimeTypes: "/etc/nginx/mime.types",
-                    errorLog: "/var/log/nginx/error.log",
-                    accessLog: "/var/log/nginx/access.log",
-                    comments: consulMode ? [] : [`replica containers: ${ids.join(",")}`],
-                }),
-            ),
+        const sealed = sealNginxConf(
+            renderNginxConf({
+                listenPort: r.listenPort,
+                serverName: r.serverName,
+                user: "nginx",
+                upstreams: consulMode ? { include: `${UPSTREAMS_DIR}/*.conf` } : upstreams,
+                locations,
+                ...(r.staticUrlPath ? { static: { urlPath: r.staticUrlPath, root: `${staticDir}/` } } : {}),
+                clientMaxBodySize: r.clientMaxBodySize,
+                healthPath: HEALTH_PATH,
+                ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
+                configDigestPath: CONFIG_DIGEST_PATH,
+                mimeTypes: "/etc/nginx/mime.types",
+                errorLog: "/var/log/nginx/error.log",
+                accessLog: "/var/log/nginx/access.log",
+            }),
         );
-        this.nginxConf = sealed.apply((x) => x.text);
-        this.configDigest = sealed.apply((x) => x.digest);
+        this.nginxConf = sealed.text;
+        this.configDigest = sealed.digest;
         const consulUpstreams = upstreams.map((u) => ({ name: u.name, service: args.routes.find((rt) => upstreamName(rt.pool) === u.name)!.pool.serviceName }));
         this.upstreamsTemplate = consulMode ? renderUpstreamsTemplate(consulUpstreams) : undefined;
 
@@ -404,7 +409,12 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             { name: dockerName(`${name}-config`), labels: labelList(standardLabels(project, stack, name, "nginx-config")) },
             { parent: this },
         );
-        const configUploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [{ file: NGINX_CONF_PATH, content: this.nginxConf }, ...staticUploads];
+        const replicasFile = replicaIds.apply((ids) => `${ids.join("\n")}\n`);
+        const configUploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [
+            { file: NGINX_CONF_PATH, content: this.nginxConf },
+            { file: NGINX_REPLICAS_PATH, content: replicasFile },
+            ...staticUploads,
+        ];
         const configMount: docker.types.input.ContainerVolume = { volumeName: this.configVolume.name, containerPath: NGINX_CONF_DIR };
         const nginxVolumes: docker.types.input.ContainerVolume[] = [{ ...configMount, readOnly: true }];
         const nginxUploads: docker.types.input.ContainerUpload[] = [];
@@ -427,7 +437,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         this.configContainer = new docker.Container(
             `${name}-files`,
             {
-                name: this.configDigest.apply((d) => dockerName(`${name}-files-${d.slice(0, 12)}`)),
+                name: replicasFile.apply((ids) => dockerName(`${name}-files-${filesDigest({ conf: sealed.text, ids }).slice(0, 12)}`)),
                 image: image.imageId,
                 start: false,
                 mustRun: false,
@@ -436,7 +446,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 uploads: configUploads,
                 labels: labelList({ ...standardLabels(project, stack, name, "nginx-config"), [CONFIG_DIGEST_LABEL]: this.configDigest }),
             },
-            { parent: this },
+            { parent: this, dependsOn: consulMode ? [] : replicaResources },
         );
 
         this.container = new docker.Container(
@@ -516,7 +526,8 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 bodies: { [digestUrl]: this.configDigest },
                 settleSeconds: r.drainSeconds,
                 timeoutSeconds: 120,
-                triggers: [this.container.id],
+                // A new nginx, or new replica ids (the watcher reloads for them too): wait and drain again.
+                triggers: [this.container.id, replicasFile],
             },
             { parent: this, dependsOn: [this.container, this.configContainer] },
         );
