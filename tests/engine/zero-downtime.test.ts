@@ -211,7 +211,7 @@ describe("zero-downtime pulumi up", () => {
         settings.appDir = brokenDir;
         const { result, load } = await upUnderLoad("never-healthy image");
         process.stdout.write(`never-healthy image, the error: ${/container zd-\S+ did not become healthy.*$/m.exec(result.error ?? "")?.[0]}\n`);
-        expect(result.error).toMatch(/container zd-zd\d+-app-r0-[0-9a-f]{8} did not become healthy within 25s \(health "(starting|unhealthy)", last health check: exit 1/);
+        expect(result.error).toMatch(/container zd-zd\d+-app-r0-[0-9a-f]{8} did not become healthy within 25s \(health "(starting|unhealthy)", last health check: exit 1: GET \/healthz answered: HTTP\/1\.1 503 Service Unavailable\)/);
         expect(load.failed).toBe(0);
         expect((await httpRequest(port, "/nginx-config")).body).toBe(digest);
         const now = appContainers(await running());
