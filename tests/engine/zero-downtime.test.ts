@@ -65,7 +65,7 @@ async function run(op: EngineRequest["op"], diff = false): Promise<EngineResult>
 async function upUnderLoad(name: string): Promise<{ result: EngineResult; load: LoadResult }> {
     const { result, load } = await loadWhile(port, request("up"), { concurrency: 4, maxSeconds: 600 });
     figures[name] = { before, during: load, steps: steps(result!.output) };
-    process.stdout.write(`${name}: p50 ${before?.p50Ms} → ${load.p50Ms} ms, p99 ${before?.p99Ms} → ${load.p99Ms} ms, ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.failures)}\n`);
+    process.stdout.write(`${name}: p50 ${before?.p50Ms} → ${load.p50Ms} ms, p99 ${before?.p99Ms} → ${load.p99Ms} ms, ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.failures)}, up ${(load.durationMs / 1000).toFixed(1)} s\n`);
     return { result: result!, load };
 }
 
