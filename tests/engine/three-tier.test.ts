@@ -53,7 +53,7 @@ async function run(op: EngineRequest["op"], opts: Partial<EngineRequest> = {}): 
 const GOLDEN_PATTERNS: [RegExp, string][] = [
     [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, "<uuid>"],
     [/\bready-[0-9a-z]+\b/g, "ready-<id>"],
-    [/\b[0-9a-f]{64}\b/g, "<hex64>"],
+    [/(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/g, "<hex64>"],
     [/\b[0-9a-f]{16}\b/g, "<hex16>"],
     [/\b[0-9a-f]{12}\b/g, "<hex12>"],
     [/\b(app-r\d+-)[0-9a-f]{8}\b/g, "$1<gen>"],

@@ -127,7 +127,7 @@ describe("zero-downtime pulumi up", () => {
         expectGolden("rolling-image", preview.output, { stack: STACK, port: String(port), appDir, migrations }, [
             [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, "<uuid>"],
             [/\b(ready|healthy)-[0-9a-z]+\b/g, "$1-<id>"],
-            [/\b[0-9a-f]{64}\b/g, "<hex64>"],
+            [/(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/g, "<hex64>"],
             [/\b[0-9a-f]{16}\b/g, "<hex16>"],
             [/\b[0-9a-f]{12}\b/g, "<hex12>"],
             [/\b[0-9a-f]{8}\b/g, "<gen>"],
