@@ -134,7 +134,7 @@ async function engineRun(): Promise<EngineRun> {
                 networks: spanOf(/^net-|^db-admin$/),
                 "postgres ready": at("db-server"),
                 bootstrap: at("db-bootstrap"),
-                "app start": spanOf(/^app-r\d+$/),
+                "app start": spanOf(/^app-r\d+-[0-9a-f]{8}(-healthy)?$/),
                 "nginx + readiness": spanOf(/^web-(nginx|ready)$/),
             },
         };

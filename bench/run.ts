@@ -4,14 +4,19 @@
  */
 import { bringupBenchmark } from "./bringup";
 import { printResults, providerBenchmarks } from "./provider";
+import { rollingBenchmark } from "./rolling";
 
 async function main(): Promise<void> {
     console.log("== provider (bootstrap) ==");
     printResults(await providerBenchmarks());
-    const only = process.env.PDC_BENCH_ONLY; // one benchmark by its key (apply, noop, flyway, concurrent, bringup)
+    const only = process.env.PDC_BENCH_ONLY; // one benchmark by its key (apply, noop, flyway, concurrent, bringup, rolling)
     if (!only || only === "bringup") {
         console.log("== bring-up (three-tier on the Docker engine) ==");
         await bringupBenchmark();
+    }
+    if (!only || only === "rolling") {
+        console.log("== rolling update (three-tier, 3 replicas, new image, under load) ==");
+        await rollingBenchmark();
     }
 }
 

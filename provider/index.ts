@@ -12,3 +12,5 @@ export { bootstrapProvider } from "./provider";
 export type { BootstrapInputs, AppliedMigrations } from "./types";
 export { HttpReadiness, httpReadinessProvider } from "./readiness";
 export type { HttpReadinessArgs } from "./readiness";
+export { ContainerHealthGate, containerHealthGateProvider } from "./health";
+export type { ContainerHealthGateArgs } from "./health";

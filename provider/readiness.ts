@@ -12,6 +12,10 @@ import { isUnknown } from "./types";
 export interface HttpReadinessInputs {
     urls: string[];
     timeoutSeconds: number;
+    /** URL → the body (trimmed) it must answer with; absent in states written before it existed. */
+    bodies?: Record<string, string>;
+    /** Seconds to wait after an update's URLs answered (absent in older states: 0). */
+    settleSeconds?: number;
 }
 
 /** How long one probe may take, start to last byte: a server that stalls or trickles cannot hold up the wait. */
@@ -22,7 +26,7 @@ const PROBE_MS = 2000;
  * settles within PROBE_MS: a connection dropped mid-answer emits neither "end" nor a request error, and a body
  * that keeps trickling never ends, so a hard timer settles both.
  */
-function probe(url: string): Promise<number | string> {
+function probe(url: string, wantBody: string | undefined): Promise<number | string> {
     const http = require("http") as typeof import("http");
     return new Promise((resolve) => {
         // Declared first: Pulumi's closure serializer cannot capture a const that a closure uses before its line.
@@ -38,8 +42,13 @@ function probe(url: string): Promise<number | string> {
         };
         timer = setTimeout(() => settle(`no complete answer within ${PROBE_MS / 1000} s`), PROBE_MS);
         req = http.get(url, (res) => {
-            res.resume();
-            res.on("end", () => settle(res.statusCode ?? 0));
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+                const body = Buffer.concat(chunks).toString("utf8").trim();
+                if (wantBody !== undefined && body !== wantBody) settle(`answers ${JSON.stringify(body.slice(0, 80))}, not yet ${JSON.stringify(wantBody)}`);
+                else settle(res.statusCode ?? 0);
+            });
             res.on("close", () => settle(`the connection closed before the answer was complete (HTTP ${res.statusCode})`));
         });
         req.on("error", (e) => settle(e.message));
@@ -52,7 +61,7 @@ async function waitReady(inputs: HttpReadinessInputs): Promise<void> {
     for (;;) {
         await Promise.all(
             [...pending.keys()].map(async (u) => {
-                const r = await probe(u);
+                const r = await probe(u, inputs.bodies?.[u]);
                 if (typeof r === "number" && r >= 200 && r < 300) pending.delete(u);
                 else pending.set(u, r);
             }),
@@ -81,7 +90,7 @@ export const httpReadinessProvider: pulumi.dynamic.ResourceProvider = {
         return { inputs: news, failures };
     },
     async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
-        const key = (p: Record<string, unknown>) => JSON.stringify([p.urls, p.timeoutSeconds, p.triggers]);
+        const key = (p: Record<string, unknown>) => JSON.stringify([p.urls, p.timeoutSeconds, p.triggers, p.bodies ?? {}, p.settleSeconds ?? 0]);
         return { changes: key(olds) !== key(news), replaces: [] };
     },
     async create(news: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {
@@ -90,6 +99,9 @@ export const httpReadinessProvider: pulumi.dynamic.ResourceProvider = {
     },
     async update(_id: string, _olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.UpdateResult> {
         await waitReady(news as unknown as HttpReadinessInputs);
+        // E.g. a load balancer's drain: after a reload, requests still in flight on the old workers finish first.
+        const settle = Number(news.settleSeconds ?? 0);
+        if (settle > 0) await new Promise((r) => setTimeout(r, settle * 1000));
         return { outs: news };
     },
 };
@@ -104,6 +116,10 @@ export interface HttpReadinessArgs {
      * polls the URLs anew. @default []
      */
     triggers?: pulumi.Input<pulumi.Input<string>[]>;
+    /** URL (one of `urls`) → the exact body (whitespace trimmed) it must answer with, besides 2xx. @default {} */
+    bodies?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** On an update (not a create), seconds to wait after every URL answered, e.g. a drain. @default 0 */
+    settleSeconds?: pulumi.Input<number>;
 }
 
 /**
@@ -115,6 +131,6 @@ export class HttpReadiness extends pulumi.dynamic.Resource {
     public readonly urls!: pulumi.Output<string[]>;
 
     constructor(name: string, args: HttpReadinessArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(httpReadinessProvider, name, { urls: args.urls, timeoutSeconds: args.timeoutSeconds ?? 120, triggers: args.triggers ?? [] }, opts, "readiness", "HttpReadiness");
+        super(httpReadinessProvider, name, { urls: args.urls, timeoutSeconds: args.timeoutSeconds ?? 120, triggers: args.triggers ?? [], bodies: args.bodies ?? {}, settleSeconds: args.settleSeconds ?? 0 }, opts, "readiness", "HttpReadiness");
     }
 }

@@ -11,7 +11,7 @@ export * from "./postgres";
 export * from "./discovery";
 export * from "./app";
 export * from "./loadbalancer";
-export { Bootstrap, HttpReadiness } from "../provider";
+export { Bootstrap, ContainerHealthGate, HttpReadiness } from "../provider";
 export type {
     AppliedMigrations,
     BootstrapArgs,
@@ -21,5 +21,6 @@ export type {
     BootstrapMigrationSetArgs,
     BootstrapRoleArgs,
     BootstrapWaitArgs,
+    ContainerHealthGateArgs,
     HttpReadinessArgs,
 } from "../provider";

@@ -151,9 +151,8 @@ namespace program {
             image: image.ref,
             replicas: cfg.replicas,
             database: db,
-            // nginx's readiness gate (every route answers end to end) is what `pulumi up` waits for; replicas need
-            // not each block on Docker's health-check interval first.
-            waitForHealthy: false,
+            // Each new replica must pass its health check before nginx sends it traffic: what makes an image, env or
+            // config change a rolling update without a failed request (see the README's update model).
             env: { WEB_CONCURRENCY: String(cfg.workers) },
             configFiles: {
                 "app.json": JSON.stringify({ title: cfg.title, locale: cfg.locale, page_size: 100 }, null, 2) + "\n",

@@ -131,9 +131,8 @@ namespace program {
             image: image.ref,
             replicas: cfg.replicas,
             database: db,
-            // nginx's readiness gate (every route answers end to end) is what `pulumi up` waits for; replicas need
-            // not each block on Docker's health-check interval first.
-            waitForHealthy: false,
+            // Each new replica must pass its health check before nginx sends it traffic: what makes an image, env or
+            // config change a rolling update without a failed request (see the README's update model).
             configFiles: { "app.json": JSON.stringify({ name: `three-tier-${pulumi.getStack()}` }, null, 2) + "\n" },
             resources: { memoryMb: cfg.appMemoryMb },
         });

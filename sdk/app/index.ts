@@ -10,7 +10,14 @@
  *   exactly the current files (see `sharedVolumeName`). Replicas mount them read-only at APP_CONFIG_DIR and
  *   CONTENT_DIR, start after the files container, and carry a label with the files' digest, so changing a file
  *   replaces the replicas and every one of them sees the new files.
- * - Replica names are stable: `<name>-r0`, `<name>-r1`, … or `replicaNames`; scaling 2→3 adds `-r2` only.
+ * - Rolling updates. Each replica is named `<name>-<id>-<generation>`, the generation being a digest of what the
+ *   replicas are made of and known when the program runs (image revision, command, env, shared files, resources,
+ *   health check, …; see `rolloutGeneration`). A change of any of them is a new generation: new replicas under new
+ *   names, started `updateBatchSize` at a time, each gated on its health check (`ContainerHealthGate`); the load
+ *   balancer's config then names them (reload), and the old generation, no longer in the program, is removed at
+ *   the end of `pulumi up`, after the load balancer's drain. A replica that never becomes healthy fails `up` with
+ *   its name and last health output, before the load balancer or the old replicas are touched.
+ * - Replica ids are stable: `r0`, `r1`, … or `replicaNames`; scaling 2→3 adds `r2` only, 3→2 removes it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
@@ -30,7 +37,10 @@ import {
     resourceInputs,
     RestartPolicy,
 } from "../container";
+import { createHash } from "crypto";
+import { ContainerHealthGate } from "../../provider/health";
 import { ADDRESS_LABEL, ServiceDiscovery } from "../discovery";
+import { imageRevision } from "../image";
 import { dockerName, isDnsLabel, labelList, replicaIdsFor, standardLabels } from "../naming";
 import { checkAliases, checkTierNames, TieredNetwork } from "../network";
 import { PostgresCluster } from "../postgres";
@@ -45,6 +55,10 @@ export const CONTENT_DIR = "/srv/content";
 export const RESERVED_ENV = ["DATABASE_URL", "PORT", "APP_CONFIG_DIR", "CONTENT_DIR", "INSTANCE"] as const;
 /** Label carrying the digest of the shared files. */
 export const FILES_DIGEST_LABEL = "dockercluster.files-sha256";
+/** Label carrying a replica's rollout generation. */
+export const GENERATION_LABEL = "dockercluster.generation";
+/** Hex digits of a rollout generation. */
+export const GENERATION_LENGTH = 8;
 
 export interface AppServerPoolArgs {
     /** The cluster's networks. */
@@ -103,6 +117,16 @@ export interface AppServerPoolArgs {
     readonly restart?: RestartPolicy;
     /** Further resources every replica starts after (e.g. a message broker). @default [] */
     readonly startAfter?: readonly pulumi.Resource[];
+    /**
+     * Rollouts and scale-outs: how many new replicas start at once; each further batch waits until the previous one
+     * is healthy. The old generation is removed only after the whole new one serves, so a rollout briefly runs up to
+     * twice the replicas (plan memory for it). 1–100. @default 1
+     */
+    readonly updateBatchSize?: number;
+    /** How long a replica being removed gets to finish its requests after SIGTERM before it is killed. 0–600. @default 10 */
+    readonly stopGraceSeconds?: number;
+    /** How long a new replica may take to become healthy before `pulumi up` fails (waitForHealthy). 1–3600. @default 180 */
+    readonly healthTimeoutSeconds?: number;
 }
 
 /** Arguments with defaults applied. */
@@ -115,6 +139,9 @@ export interface ResolvedPoolArgs {
     readonly waitForHealthy: boolean;
     readonly serviceTags: string[];
     readonly restart: RestartPolicy;
+    readonly updateBatchSize: number;
+    readonly stopGraceSeconds: number;
+    readonly healthTimeoutSeconds: number;
 }
 
 /** Applies defaults and validates every argument; throws an ArgumentError before anything is created. Pure. */
@@ -154,7 +181,9 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
 
     c.check(isDnsLabel(serviceName), "serviceName", `is "${serviceName}", not a DNS label`, "set serviceName to lower-case letters, digits and inner hyphens");
     for (const id of ids) {
-        c.check(isDnsLabel(`${serviceName}-${id}`), "replicaNames", `gives the host name "${serviceName}-${id}", not a DNS label`, "use shorter names");
+        // The longest host name is a generation's: `<serviceName>-<id>-<generation>`.
+        const host = `${serviceName}-${id}-${"0".repeat(GENERATION_LENGTH)}`;
+        c.check(isDnsLabel(host), "replicaNames", `gives the host name "${host}" (with its generation), not a DNS label (at most 63 characters)`, "use a shorter serviceName or shorter replica ids");
     }
     if (net) {
         checkAliases(c, "serviceName", net, tiers, [serviceName], "set serviceName (default: the pool's name) to a name no other container on those tiers uses");
@@ -216,6 +245,9 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     for (const t of serviceTags) c.check(/^[A-Za-z0-9_.-]+$/.test(t), "serviceTags", `contains "${t}"`, "use letters, digits, '_', '.' and '-'");
     checkHealthcheck(c, "healthcheck", args.healthcheck, args.waitForHealthy ?? true);
     checkResources(c, "resources", args.resources);
+    c.integer(args.updateBatchSize, "updateBatchSize", 1, 100, "set updateBatchSize to a whole number from 1 to 100, or leave it out (1)");
+    c.integer(args.stopGraceSeconds, "stopGraceSeconds", 0, 600, "set stopGraceSeconds to a whole number of seconds from 0 to 600, or leave it out (10)");
+    c.integer(args.healthTimeoutSeconds, "healthTimeoutSeconds", 1, 3600, "set healthTimeoutSeconds to a whole number of seconds from 1 to 3600, or leave it out (180)");
     c.throwIfAny();
     return {
         tiers,
@@ -226,7 +258,32 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         waitForHealthy: args.waitForHealthy ?? true,
         serviceTags,
         restart: args.restart ?? "unless-stopped",
+        updateBatchSize: args.updateBatchSize ?? 1,
+        stopGraceSeconds: args.stopGraceSeconds ?? 10,
+        healthTimeoutSeconds: args.healthTimeoutSeconds ?? 180,
     };
+}
+
+/**
+ * The rollout generation of a pool: the first GENERATION_LENGTH hex digits of a sha256 over what its replicas
+ * are made of, as far as it is known when the program runs. Values known only later (an image given as a bare
+ * Output, a secret env value) enter by name only: their change replaces the replicas in place instead (a restart).
+ * Pure.
+ */
+export function rolloutGeneration(spec: {
+    image: string | undefined;
+    command: readonly string[] | undefined;
+    env: Readonly<Record<string, pulumi.Input<string>>>;
+    filesDigest: string;
+    [k: string]: unknown;
+}): string {
+    const env = Object.keys(spec.env)
+        .sort()
+        .map((k) => [k, typeof spec.env[k] === "string" ? spec.env[k] : "<known at deployment>"]);
+    const canonical = JSON.stringify({ ...spec, image: spec.image ?? "<known at deployment>", env }, (_k, v: unknown) =>
+        v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    );
+    return createHash("sha256").update(canonical).digest("hex").slice(0, GENERATION_LENGTH);
 }
 
 /** The files for one shared volume: directory files overlaid by inline files, as uploads under `mount`. */
@@ -280,6 +337,12 @@ export class AppServerPool extends pulumi.ComponentResource {
     public readonly instanceNames: readonly string[];
     /** Replica id → container. */
     public readonly containers: Readonly<Record<string, docker.Container>>;
+    /** Replica id → its health gate (undefined when waitForHealthy is false). */
+    public readonly healthGates: Readonly<Record<string, ContainerHealthGate | undefined>>;
+    /** The current rollout generation (see `rolloutGeneration`). */
+    public readonly generation: string;
+    /** The replicas' container ids, known once every replica is healthy: what a load balancer waits for. */
+    public readonly servingIds: pulumi.Output<string[]>;
     /** Docker names of the replica containers. */
     public readonly containerNames: pulumi.Output<string[]>;
     /** The shared host name / upstream / Consul service name. */
@@ -290,7 +353,7 @@ export class AppServerPool extends pulumi.ComponentResource {
     public readonly healthPath: string;
     /** Tiers the replicas are on. */
     public readonly tiers: readonly string[];
-    /** The upstream servers of the pool (replica host names and port), for a load balancer. */
+    /** The upstream servers of the pool (the generation's host names `<serviceName>-<id>-<generation>` and port), for a load balancer. */
     public readonly upstreamServers: readonly UpstreamServer[];
     /** The shared configuration volume (named by its files' digest, see `sharedVolumeName`). */
     public readonly configVolume: docker.Volume;
@@ -308,7 +371,6 @@ export class AppServerPool extends pulumi.ComponentResource {
         const config = sharedFiles(APP_CONFIG_DIR, args.configDirectory, args.configFiles, `AppServerPool "${name}" configDirectory`);
         const content = sharedFiles(CONTENT_DIR, args.contentDirectory, args.contentFiles, `AppServerPool "${name}" contentDirectory`);
         super("dockercluster:app:AppServerPool", name, {}, opts);
-        args.network.claimAliases(r.tiers, [r.serviceName, ...r.replicaIds.map((id) => `${r.serviceName}-${id}`)], `AppServerPool "${name}"`);
 
         const project = pulumi.getProject();
         const stack = pulumi.getStack();
@@ -319,12 +381,32 @@ export class AppServerPool extends pulumi.ComponentResource {
         this.tiers = r.tiers;
         this.replicaIds = r.replicaIds;
         this.instanceNames = r.replicaIds.map((id) => `${r.serviceName}-${id}`);
-        this.upstreamServers = this.instanceNames.map((host) => ({ host, port: r.port }));
         this.discovery = args.discovery;
         this.filesDigest = filesDigest({
             ...Object.fromEntries(Object.entries(config.files).map(([k, v]) => [`config/${k}`, v])),
             ...Object.fromEntries(Object.entries(content.files).map(([k, v]) => [`content/${k}`, v])),
         });
+        const healthcheck = args.healthcheck ?? httpHealthcheck(r.port, r.healthPath);
+        this.generation = rolloutGeneration({
+            image: imageRevision(args.image),
+            command: args.command,
+            env: args.env ?? {},
+            filesDigest: this.filesDigest,
+            database: args.database ? args.database.host : null,
+            serviceName: r.serviceName,
+            port: r.port,
+            tiers: r.tiers,
+            healthcheck,
+            healthPath: r.healthPath,
+            resources: args.resources ?? null,
+            restart: r.restart,
+            labels: args.labels ?? {},
+            discovery: args.discovery ? r.serviceTags : null,
+        });
+        const gen = this.generation;
+        const hostOf = (id: string) => `${r.serviceName}-${id}-${gen}`;
+        this.upstreamServers = r.replicaIds.map((id) => ({ host: hostOf(id), port: r.port }));
+        args.network.claimAliases(r.tiers, [r.serviceName, ...this.instanceNames, ...r.replicaIds.map(hostOf)], `AppServerPool "${name}"`);
 
         // Named by their files' digest (see sharedVolumeName), so a change is a new volume created before the old
         // one is deleted: no deleteBeforeReplace, which would try to remove the old volume while replicas use it.
@@ -341,13 +423,16 @@ export class AppServerPool extends pulumi.ComponentResource {
         this.contentVolume = sharedVolume("content", content.files);
 
         const uploads = [...config.uploads, ...content.uploads];
+        // Named by the files' digest: created before the old one is deleted (a delete-before-replace would first
+        // delete what depends on the old one: the replicas still serving). Its image only lends the files a
+        // container (never started): a new image is no reason to write the same files again.
         this.filesContainer =
             uploads.length === 0
                 ? undefined
                 : new docker.Container(
                       `${name}-files`,
                       {
-                          name: dockerName(`${name}-files`),
+                          name: dockerName(`${name}-files-${this.filesDigest.slice(0, 12)}`),
                           image: args.image,
                           start: false,
                           mustRun: false,
@@ -359,19 +444,19 @@ export class AppServerPool extends pulumi.ComponentResource {
                           uploads,
                           labels: labelList({ ...standardLabels(project, stack, name, "files"), [FILES_DIGEST_LABEL]: this.filesDigest }),
                       },
-                      { parent: this, deleteBeforeReplace: true },
+                      { parent: this, ignoreChanges: ["image"] },
                   );
 
-        const healthcheck = args.healthcheck ?? httpHealthcheck(r.port, r.healthPath);
         const dependsOn: pulumi.Resource[] = [];
         if (args.database) dependsOn.push(args.database.bootstrap);
         if (this.filesContainer) dependsOn.push(this.filesContainer);
         dependsOn.push(...(args.startAfter ?? []));
 
         const containers: Record<string, docker.Container> = {};
-        for (const id of r.replicaIds) {
+        const gates: Record<string, ContainerHealthGate | undefined> = {};
+        r.replicaIds.forEach((id, index) => {
             const instance = `${r.serviceName}-${id}`;
-            const logical = `${name}-${id}`;
+            const logical = `${name}-${id}-${gen}`;
             const plainEnv: Record<string, pulumi.Input<string>> = {
                 ...(args.env ?? {}),
                 PORT: String(r.port),
@@ -388,30 +473,44 @@ export class AppServerPool extends pulumi.ComponentResource {
                 ...standardLabels(project, stack, name, "replica"),
                 "dockercluster.instance": instance,
                 [FILES_DIGEST_LABEL]: this.filesDigest,
-                ...(args.discovery ? discoveryLabels(r.serviceName, r.port, r.serviceTags, r.healthPath, instance) : {}),
+                [GENERATION_LABEL]: gen,
+                ...(args.discovery ? discoveryLabels(r.serviceName, r.port, r.serviceTags, r.healthPath, hostOf(id)) : {}),
             };
-            containers[id] = new docker.Container(
+            // Batches: replica k starts once replica k - updateBatchSize is healthy (or started, without gates).
+            const previous = index >= r.updateBatchSize ? r.replicaIds[index - r.updateBatchSize] : undefined;
+            const after = previous === undefined ? [] : [gates[previous] ?? containers[previous]];
+            const container = new docker.Container(
                 logical,
                 {
                     name: dockerName(logical),
                     image: args.image,
                     ...(args.command ? { command: [...args.command] } : {}),
                     envs: args.database ? pulumi.secret(envs) : envs,
-                    networksAdvanced: net.attach(r.tiers, [r.serviceName, instance]),
+                    networksAdvanced: net.attach(r.tiers, [r.serviceName, instance, hostOf(id)]),
                     volumes: [
                         { volumeName: this.configVolume.name, containerPath: APP_CONFIG_DIR, readOnly: true },
                         { volumeName: this.contentVolume.name, containerPath: CONTENT_DIR, readOnly: true },
                     ],
                     healthcheck: healthcheckInput(healthcheck),
-                    wait: r.waitForHealthy,
-                    waitTimeout: 180,
                     restart: r.restart,
+                    destroyGraceSeconds: r.stopGraceSeconds,
                     labels: labelList(labels),
                     ...resourceInputs(args.resources),
                 },
-                { parent: this, deleteBeforeReplace: true, dependsOn },
+                // A change known only at deployment (see rolloutGeneration) replaces a replica under its own name.
+                { parent: this, deleteBeforeReplace: true, dependsOn: [...dependsOn, ...after] },
             );
-        }
+            containers[id] = container;
+            gates[id] = r.waitForHealthy
+                ? new ContainerHealthGate(
+                      `${logical}-healthy`,
+                      { container: container.name, timeoutSeconds: r.healthTimeoutSeconds, triggers: [container.id] },
+                      { parent: this, dependsOn: [container] },
+                  )
+                : undefined;
+        });
+        this.healthGates = gates;
+        this.servingIds = pulumi.all(r.replicaIds.map((id) => pulumi.all([containers[id].id, gates[id]?.id ?? ""]).apply(([cid]) => cid)));
         this.containers = containers;
         this.containerNames = pulumi.all(r.replicaIds.map((id) => containers[id].name));
         this.registerOutputs({

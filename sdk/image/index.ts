@@ -52,6 +52,25 @@ export function contextDigest(context: string): string {
     return `sha256:${h.digest("hex")}`;
 }
 
+/** What a `ServiceImage.ref` was built from, known when the program runs (see `imageRevision`). */
+const imageRevisions = new WeakMap<object, string>();
+
+/**
+ * Records that the image reference `ref` (an Output whose value is known only once the image exists) stands for
+ * `revision`, a string known when the program runs (a ServiceImage's build recipe digest), so a pool using `ref`
+ * rolls to a new generation when the recipe changes. Returns `ref`.
+ */
+export function withImageRevision<T extends pulumi.Output<string>>(ref: T, revision: string): T {
+    imageRevisions.set(ref, revision);
+    return ref;
+}
+
+/** The revision recorded for an image reference: the string itself, a recorded revision, or undefined. */
+export function imageRevision(image: pulumi.Input<string>): string | undefined {
+    if (typeof image === "string") return image;
+    return typeof image === "object" && image !== null ? imageRevisions.get(image) : undefined;
+}
+
 /**
  * A service image. `ref` changes whenever the image's content changes (digest / image id), so containers that use
  * it are replaced after a rebuild.
@@ -63,6 +82,12 @@ export class ServiceImage extends pulumi.ComponentResource {
     public readonly imageName: pulumi.Output<string>;
     /** Whether the image is built by this program. */
     public readonly built: boolean;
+    /**
+     * What the image is made of, known when the program runs: a digest of the build recipe (context files,
+     * Dockerfile, build arguments) or the image name of a prebuilt image. `ref` carries it to an AppServerPool,
+     * whose rollout generation changes with it. Values known only at deployment enter by name only.
+     */
+    public readonly revision: string;
 
     constructor(name: string, args: ServiceImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const c = new ArgChecker("ServiceImage", name);
@@ -72,8 +97,10 @@ export class ServiceImage extends pulumi.ComponentResource {
         super("dockercluster:image:ServiceImage", name, {}, opts);
 
         this.built = args.build !== undefined;
+        const known = (v: pulumi.Input<string> | undefined) => (typeof v === "string" ? v : v === undefined ? null : "<known at deployment>");
         if (args.build) {
             const b = args.build;
+            const ctx = contextDigest(b.context);
             const buildArgs: Record<string, pulumi.Input<string>> = { ...(b.args ?? {}) };
             if (b.baseImage !== undefined) buildArgs.BASE_IMAGE = b.baseImage;
             const image = new docker.RemoteImage(
@@ -91,11 +118,22 @@ export class ServiceImage extends pulumi.ComponentResource {
                     },
                     // The provider does not look at the context's files: a change in them must be told, or the
                     // image would never be rebuilt.
-                    triggers: { context: contextDigest(b.context) },
+                    triggers: { context: ctx },
                 },
                 { parent: this },
             );
-            this.ref = image.imageId;
+            this.revision = createHash("sha256")
+                .update(
+                    JSON.stringify({
+                        context: ctx,
+                        imageName: known(args.imageName),
+                        dockerfile: b.dockerfile ?? null,
+                        args: Object.keys(buildArgs).sort().map((k) => [k, known(buildArgs[k])]),
+                        platform: b.platform ?? null,
+                    }),
+                )
+                .digest("hex");
+            this.ref = withImageRevision(image.imageId, this.revision);
             this.imageName = image.name;
         } else {
             const image = new docker.RemoteImage(
@@ -103,7 +141,8 @@ export class ServiceImage extends pulumi.ComponentResource {
                 { name: args.imageName, keepLocally: args.keepLocally ?? true },
                 { parent: this },
             );
-            this.ref = image.imageId;
+            this.revision = String(known(args.imageName));
+            this.ref = withImageRevision(image.imageId, this.revision);
             this.imageName = image.name;
         }
         this.registerOutputs({ ref: this.ref, imageName: this.imageName });

@@ -1,11 +1,22 @@
 /**
  * NginxLoadBalancer: the cluster's only published port (seed 002: "only web publishes port 80").
  *
- * Static mode (default): nginx.conf is generated from the pools' replica host names (seed 004's site, generalised
- * to several pools routed by path prefix, seed 003) and uploaded into the container. Scaling a pool changes the
- * generated config, so only the load balancer is replaced — never the app containers. The load balancer also
- * carries the replica container ids in a label, so when a replica is replaced (new image, new files) nginx is
- * restarted and resolves the new addresses.
+ * The nginx container is replaced only when something it is made of changes (image, published port, listen port,
+ * tiers, resources, restart policy): its config never is. The rendered nginx.conf (and the static files) live on a
+ * named volume, written by a small data-only "files" container (created, never started: the docker provider
+ * uploads into its volume mount) that is replaced whenever the config changes. nginx runs a tiny watcher next to
+ * its master: when the file on the volume differs from the one loaded, it copies it, checks it with `nginx -t`
+ * and sends the master SIGHUP — a graceful reload (the master keeps the listening socket, old workers finish their
+ * requests). A config that `nginx -t` refuses is not loaded; the running one keeps serving.
+ *
+ * `pulumi up` waits for the reload through the readiness gate: each config answers its own digest on
+ * `/nginx-config`, and the gate polls until the published port serves the new digest (and every route answers end
+ * to end), then waits `drainSeconds` so requests still in flight on the old workers finish before anything that
+ * left the config (an old replica) is removed.
+ *
+ * Static mode (default): upstreams generated from the pools' replica host names (seed 004's site, generalised to
+ * several pools routed by path prefix, seed 003). The replica container ids are written next to the config, so a
+ * replica re-created under the same name (say after a refresh) is a reload too, which resolves its new address.
  *
  * consul-template mode: nginx.conf includes upstream blocks rendered by a consul-template sidecar from Consul's
  * healthy instances; the sidecar shares nginx's PID namespace and sends it SIGHUP (graceful reload) only when the
@@ -16,30 +27,38 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { AppServerPool } from "../app";
-import { checkResources, ContainerResources, FileUpload, fileUpload, healthcheckInput, httpHealthcheckAll, readTree, resourceInputs, RestartPolicy } from "../container";
+import { checkResources, ContainerResources, fileUpload, filesDigest, healthcheckInput, httpHealthcheck, readTree, resourceInputs, RestartPolicy } from "../container";
 import { HttpReadiness } from "../../provider";
 import { ServiceDiscovery } from "../discovery";
 import { dockerName, labelList, standardLabels } from "../naming";
 import { checkAliases, checkTierNames, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 import { renderConsulTemplateConfig, renderUpstreamsFromInstances, renderUpstreamsTemplate } from "./consulTemplate";
-import { LocationSpec, readinessPaths, renderNginxConf, UpstreamSpec } from "./nginxConf";
+import { LocationSpec, readinessPaths, renderNginxConf, sealNginxConf, UpstreamSpec } from "./nginxConf";
 
 export * from "./nginxConf";
 export * from "./consulTemplate";
 
 export const DEFAULT_NGINX_IMAGE = "nginx:stable-bookworm";
 export const DEFAULT_CONSUL_TEMPLATE_IMAGE = "hashicorp/consul-template:0.39";
-/** Where the generated config goes in the nginx container. */
-export const NGINX_CONF_PATH = "/etc/nginx/nginx.conf";
-/** Where static files go in the nginx container. */
-export const STATIC_ROOT = "/usr/share/nginx/static";
+/** Mount point of the config volume (config and static files) in the nginx and files containers. */
+export const NGINX_CONF_DIR = "/etc/nginx/pdc";
+/** Where the generated config goes on the config volume. */
+export const NGINX_CONF_PATH = `${NGINX_CONF_DIR}/nginx.conf`;
+/** The replica container ids the config was written for, one a line, next to it on the config volume. */
+export const NGINX_REPLICAS_PATH = `${NGINX_CONF_DIR}/replicas`;
+/** Where static files go on the config volume: `${STATIC_ROOT}-<digest of the files>/`, so a change is a new directory. */
+export const STATIC_ROOT = `${NGINX_CONF_DIR}/static`;
+/** Where the watcher keeps the config nginx runs (inside the nginx container). */
+export const NGINX_LIVE_DIR = "/run/pdc-nginx";
+/** Path where nginx answers the digest of the config it serves. */
+export const CONFIG_DIGEST_PATH = "/nginx-config";
 /** consul-template mode: the shared directory holding the rendered upstreams. */
 export const UPSTREAMS_DIR = "/etc/nginx/upstreams";
 export const UPSTREAMS_FILE = `${UPSTREAMS_DIR}/upstreams.conf`;
 export const CONSUL_TEMPLATE_DIR = "/etc/consul-template";
-/** Label listing the replica container ids the static config was generated for. */
-export const UPSTREAM_IDS_LABEL = "dockercluster.upstream-container-ids";
+/** Label carrying the digest of the config a files container wrote. */
+export const CONFIG_DIGEST_LABEL = "dockercluster.nginx-config-digest";
 
 /** One routed path prefix. */
 export interface NginxRoute {
@@ -90,6 +109,11 @@ export interface NginxLoadBalancerArgs {
     readonly resources?: ContainerResources;
     /** Restart policy. @default "unless-stopped" */
     readonly restart?: RestartPolicy;
+    /**
+     * After a reload, how long `pulumi up` waits before anything the new config no longer sends to (old replicas)
+     * is removed: requests still in flight on nginx's old workers finish meanwhile. 0–600. @default 5
+     */
+    readonly drainSeconds?: number;
 }
 
 const ROUTE_PATH = /^\/([A-Za-z0-9._~-]+\/?)*$/;
@@ -110,6 +134,7 @@ export interface ResolvedLbArgs {
     readonly staticUrlPath: string | undefined;
     readonly serverName: string;
     readonly clientMaxBodySize: string;
+    readonly drainSeconds: number;
 }
 
 /** Applies defaults and validates; throws an ArgumentError before anything is created. Pure. */
@@ -167,7 +192,7 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         if (staticUrlPath) {
             c.check(norm !== normalizePath(staticUrlPath), `${a}.path`, `"${route.path}" collides with the static path ${staticUrlPath}`, "move the route or static.urlPath");
         }
-        c.check(norm !== HEALTH_PATH, `${a}.path`, `"${route.path}" is the load balancer's own health path`, "use another path");
+        c.check(norm !== HEALTH_PATH && norm !== CONFIG_DIGEST_PATH, `${a}.path`, `"${route.path}" is one of the load balancer's own paths (${HEALTH_PATH}, ${CONFIG_DIGEST_PATH})`, "use another path");
         c.check(route.pool instanceof AppServerPool, `${a}.pool`, "is not an AppServerPool", "pass an AppServerPool");
         if (!(route.pool instanceof AppServerPool)) return;
         // The upstream is named by the service name: two pools sharing one would be merged into one upstream.
@@ -210,8 +235,10 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         c.check(args.consulTemplateImage === undefined, "consulTemplateImage", 'is set but mode is "static"', 'set mode: "consul-template" or drop consulTemplateImage');
     }
     checkResources(c, "resources", args.resources);
+    const drainSeconds = args.drainSeconds ?? 5;
+    c.integer(args.drainSeconds, "drainSeconds", 0, 600, "set drainSeconds to a whole number of seconds from 0 to 600, or leave it out (5)");
     c.throwIfAny();
-    return { tiers, hostPort, hostIp, listenPort, mode, staticUrlPath, serverName, clientMaxBodySize };
+    return { tiers, hostPort, hostIp, listenPort, mode, staticUrlPath, serverName, clientMaxBodySize, drainSeconds };
 }
 
 function normalizePrefix(p: string): string {
@@ -258,20 +285,66 @@ export function upstreamName(pool: AppServerPool): string {
 }
 
 /**
- * The cluster's nginx. See the module comment for the two modes.
+ * The nginx container's start: a watcher loop in the background (a child of the nginx master once the shell has
+ * exec'd it, so PID 1 is the master), then nginx on a copy of the config on the volume. The watcher loads a new
+ * config only once it has stopped changing (the upload may still be writing it) and `nginx -t` accepts it; a
+ * refused config is reported once and left out until it changes again. POSIX sh, cmp, cp, cksum, sleep: what any
+ * Debian-based nginx image has.
+ */
+export function nginxWatcherScript(confPath: string = NGINX_CONF_PATH, liveDir: string = NGINX_LIVE_DIR, everySeconds = 1, replicasPath: string = NGINX_REPLICAS_PATH): string {
+    const live = `${liveDir}/nginx.conf`;
+    const next = `${liveDir}/next.conf`;
+    return [
+        "set -u",
+        `mkdir -p ${liveDir}`,
+        // What is on the volume: the config and the replica ids (a re-created replica has a new address to resolve).
+        `state() { cat ${confPath} ${replicasPath} 2>/dev/null | cksum; }`,
+        // The files container writes the file before nginx is created; wait briefly in case the volume lags.
+        `i=0; while [ ! -s ${confPath} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done`,
+        `cp ${confPath} ${live}`,
+        "(",
+        '  loaded=$(state); bad=""',
+        `  while sleep ${everySeconds}; do`,
+        "    now=$(state)",
+        '    [ "$now" = "$loaded" ] && continue',
+        '    [ "$now" = "$bad" ] && continue',
+        `    cp ${confPath} ${next} || continue`,
+        // Settled: an upload still writing would show a different state a moment later.
+        "    sleep 0.2",
+        '    [ "$(state)" = "$now" ] || continue',
+        `    cmp -s ${confPath} ${next} || continue`,
+        `    if out=$(nginx -t -q -c ${next} 2>&1); then`,
+        `      mv ${next} ${live} && kill -HUP 1 && echo "load balancer: config changed, nginx reloaded gracefully" >&2; loaded=$now; bad=""`,
+        "    else",
+        '      echo "load balancer: new config refused by nginx -t, the running one keeps serving: $out" >&2; bad=$now',
+        "    fi",
+        "  done",
+        ") &",
+        `exec nginx -c ${live} -g 'daemon off;'`,
+    ].join("\n");
+}
+
+/**
+ * The cluster's nginx. See the module comment for the update model and the two modes.
  */
 export class NginxLoadBalancer extends pulumi.ComponentResource {
-    /** The nginx container. */
+    /** The nginx container (replaced only when its image, ports, tiers, resources or restart policy change). */
     public readonly container: docker.Container;
+    /** The volume holding the config and static files (never replaced). */
+    public readonly configVolume: docker.Volume;
+    /** The data-only container that writes the config volume (replaced whenever the config changes). */
+    public readonly configContainer: docker.Container;
     /** The consul-template sidecar (consul-template mode). */
     public readonly templateContainer: docker.Container | undefined;
     /** The volume holding the rendered upstreams (consul-template mode). */
     public readonly upstreamsVolume: docker.Volume | undefined;
     /** The generated nginx.conf. */
     public readonly nginxConf: string;
+    /** The digest nginx answers on `/nginx-config` once it serves `nginxConf`. */
+    public readonly configDigest: string;
     /** The consul-template template (consul-template mode). */
     public readonly upstreamsTemplate: string | undefined;
-    /** Completes when every route answers end to end through the published port. */
+    /** Completes when the published port serves the current config and every route answers end to end. */
     public readonly readiness: HttpReadiness;
     /** The published port. */
     public readonly hostPort: number;
@@ -280,11 +353,10 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
 
     constructor(name: string, args: NginxLoadBalancerArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const r = resolveLbArgs(name, args);
-        const staticFiles: FileUpload[] = [];
+        const staticFiles: Record<string, Buffer> = {};
         if (args.static) {
-            const files: Record<string, Buffer> = { ...(args.static.directory ? readTree(args.static.directory, `NginxLoadBalancer "${name}" static.directory`) : {}) };
-            for (const [p, text] of Object.entries(args.static.files ?? {})) files[p] = Buffer.from(text, "utf8");
-            for (const p of Object.keys(files).sort()) staticFiles.push(fileUpload(path.posix.join(STATIC_ROOT, p), files[p]));
+            Object.assign(staticFiles, args.static.directory ? readTree(args.static.directory, `NginxLoadBalancer "${name}" static.directory`) : {});
+            for (const [p, text] of Object.entries(args.static.files ?? {})) staticFiles[p] = Buffer.from(text, "utf8");
         }
         super("dockercluster:loadbalancer:NginxLoadBalancer", name, {}, opts);
         args.network.claimHostPort(r.hostIp, r.hostPort, `NginxLoadBalancer "${name}" (hostPort)`);
@@ -294,65 +366,112 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         const stack = pulumi.getStack();
         const { upstreams, locations } = upstreamsAndLocations(args.routes);
         const consulMode = r.mode === "consul-template";
-        this.nginxConf = renderNginxConf({
-            listenPort: r.listenPort,
-            serverName: r.serverName,
-            user: "nginx",
-            upstreams: consulMode ? { include: `${UPSTREAMS_DIR}/*.conf` } : upstreams,
-            locations,
-            ...(r.staticUrlPath ? { static: { urlPath: r.staticUrlPath, root: `${STATIC_ROOT}/` } } : {}),
-            clientMaxBodySize: r.clientMaxBodySize,
-            healthPath: HEALTH_PATH,
-            ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
-            mimeTypes: "/etc/nginx/mime.types",
-            errorLog: "/var/log/nginx/error.log",
-            accessLog: "/var/log/nginx/access.log",
-        });
+        // Static files go to a directory named by their digest: a changed set is a new directory (the old one's
+        // files cannot be removed by an upload), and the new config points at it.
+        const staticDir = `${STATIC_ROOT}-${filesDigest(staticFiles).slice(0, 12)}`;
+        const staticUploads = Object.keys(staticFiles)
+            .sort()
+            .map((p) => fileUpload(path.posix.join(staticDir, p), staticFiles[p]));
+        const pools = [...new Set(args.routes.map((rt) => rt.pool))];
+        // The replicas' container ids, known once each is healthy (their gates passed). They go into a file of
+        // their own next to the config, not into it, so a preview shows the config's diff in full (the ids of new
+        // replicas are unknown then); the watcher reloads when either changes, so a replica re-created under its
+        // name (say after a refresh) is resolved anew. consul-template mode names no replicas.
+        const replicaIds = consulMode ? pulumi.output([] as string[]) : pulumi.all(pools.map((p) => p.servingIds)).apply((ids) => ids.flat());
+        const replicaResources = pools.flatMap((p) => p.replicaIds.map((id) => p.healthGates[id] ?? p.containers[id]));
+        const sealed = sealNginxConf(
+            renderNginxConf({
+                listenPort: r.listenPort,
+                serverName: r.serverName,
+                user: "nginx",
+                upstreams: consulMode ? { include: `${UPSTREAMS_DIR}/*.conf` } : upstreams,
+                locations,
+                ...(r.staticUrlPath ? { static: { urlPath: r.staticUrlPath, root: `${staticDir}/` } } : {}),
+                clientMaxBodySize: r.clientMaxBodySize,
+                healthPath: HEALTH_PATH,
+                ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
+                configDigestPath: CONFIG_DIGEST_PATH,
+                mimeTypes: "/etc/nginx/mime.types",
+                errorLog: "/var/log/nginx/error.log",
+                accessLog: "/var/log/nginx/access.log",
+            }),
+        );
+        this.nginxConf = sealed.text;
+        this.configDigest = sealed.digest;
         const consulUpstreams = upstreams.map((u) => ({ name: u.name, service: args.routes.find((rt) => upstreamName(rt.pool) === u.name)!.pool.serviceName }));
         this.upstreamsTemplate = consulMode ? renderUpstreamsTemplate(consulUpstreams) : undefined;
 
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_NGINX_IMAGE, keepLocally: true }, { parent: this });
-        const pools = [...new Set(args.routes.map((rt) => rt.pool))];
-        const replicaContainers = pools.flatMap((p) => p.replicaIds.map((id) => p.containers[id]));
-
         const ready = consulMode ? [] : readinessPaths({ readinessPath: READINESS_PATH, upstreams });
-        const uploads: FileUpload[] = [{ file: NGINX_CONF_PATH, content: this.nginxConf }, ...staticFiles];
-        const labels: Record<string, pulumi.Input<string>> = { ...standardLabels(project, stack, name, "nginx") };
+
+        this.configVolume = new docker.Volume(
+            `${name}-config`,
+            { name: dockerName(`${name}-config`), labels: labelList(standardLabels(project, stack, name, "nginx-config")) },
+            { parent: this },
+        );
+        const replicasFile = replicaIds.apply((ids) => `${ids.join("\n")}\n`);
+        const configUploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [
+            { file: NGINX_CONF_PATH, content: this.nginxConf },
+            { file: NGINX_REPLICAS_PATH, content: replicasFile },
+            ...staticUploads,
+        ];
+        const configMount: docker.types.input.ContainerVolume = { volumeName: this.configVolume.name, containerPath: NGINX_CONF_DIR };
+        const nginxVolumes: docker.types.input.ContainerVolume[] = [{ ...configMount, readOnly: true }];
+        const nginxUploads: docker.types.input.ContainerUpload[] = [];
         if (consulMode) {
             this.upstreamsVolume = new docker.Volume(
                 `${name}-upstreams`,
                 { name: dockerName(`${name}-upstreams`), labels: labelList(standardLabels(project, stack, name, "upstreams")) },
                 { parent: this, deleteBeforeReplace: true },
             );
+            nginxVolumes.push({ volumeName: this.upstreamsVolume.name, containerPath: UPSTREAMS_DIR });
             // Until consul-template has rendered, every upstream is a single "down" server: nginx starts and answers 502.
-            uploads.push({ file: `${UPSTREAMS_FILE}`, content: renderUpstreamsFromInstances(consulUpstreams, {}) });
+            // Written when nginx is created (never by the files container, which would overwrite what consul-template rendered).
+            nginxUploads.push({ file: UPSTREAMS_FILE, content: renderUpstreamsFromInstances(consulUpstreams, {}) });
         } else {
             this.upstreamsVolume = undefined;
-            labels[UPSTREAM_IDS_LABEL] = pulumi.all(replicaContainers.map((ct) => ct.id)).apply((ids) => ids.join(","));
         }
+
+        // Named by the config's digest, so the new one is created before the old one is deleted (no name clash,
+        // and no delete-before-replace, which would also replace nginx, a dependent).
+        this.configContainer = new docker.Container(
+            `${name}-files`,
+            {
+                name: replicasFile.apply((ids) => dockerName(`${name}-files-${filesDigest({ conf: sealed.text, ids }).slice(0, 12)}`)),
+                image: image.imageId,
+                start: false,
+                mustRun: false,
+                restart: "no",
+                volumes: [configMount],
+                uploads: configUploads,
+                labels: labelList({ ...standardLabels(project, stack, name, "nginx-config"), [CONFIG_DIGEST_LABEL]: this.configDigest }),
+            },
+            { parent: this, dependsOn: consulMode ? [] : replicaResources },
+        );
 
         this.container = new docker.Container(
             `${name}-nginx`,
             {
                 name: dockerName(`${name}-nginx`),
                 image: image.imageId,
+                entrypoints: ["/bin/sh", "-c"],
+                command: [nginxWatcherScript()],
                 networksAdvanced: args.network.attach(r.tiers, [name]),
                 ports: [{ internal: r.listenPort, external: r.hostPort, ip: r.hostIp }],
-                uploads,
-                ...(this.upstreamsVolume ? { volumes: [{ volumeName: this.upstreamsVolume.name, containerPath: UPSTREAMS_DIR }] } : {}),
+                volumes: nginxVolumes,
+                ...(nginxUploads.length ? { uploads: nginxUploads } : {}),
                 restart: args.restart ?? "unless-stopped",
-                labels: labelList(labels),
-                // `pulumi up` finishes when nginx answers, not merely when its container started.
-                // Healthy = every route answers end to end: each pool's health path through nginx (static mode), or
-                // nginx itself (consul-template mode). For monitoring only, hence the relaxed interval: `pulumi up`
-                // waits through the HttpReadiness resource below, which polls from outside at no lasting cost.
-                healthcheck: healthcheckInput({ ...httpHealthcheckAll(r.listenPort, ready.length ? ready : [HEALTH_PATH]), interval: "10s", startPeriod: "30s", retries: 3 }),
+                labels: labelList(standardLabels(project, stack, name, "nginx")),
+                // Liveness of nginx itself, for monitoring (routes are checked end to end by the readiness gate, which
+                // polls from outside at no lasting cost): a check that named the routes would make a route change a restart.
+                healthcheck: healthcheckInput({ ...httpHealthcheck(r.listenPort, HEALTH_PATH), interval: "10s", startPeriod: "30s", retries: 3 }),
                 ...resourceInputs(args.resources),
             },
             {
                 parent: this,
                 deleteBeforeReplace: true,
-                dependsOn: [...replicaContainers, ...(consulMode && args.discovery ? [args.discovery.consul] : [])],
+                // Started once the replicas serve (static mode: through the config, which names them).
+                dependsOn: [this.configContainer, ...(consulMode && args.discovery ? [args.discovery.consul, ...replicaResources] : [])],
             },
         );
 
@@ -395,16 +514,26 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             this.templateContainer = undefined;
         }
 
-        // `pulumi up` returns when every route answers end to end through the published port.
+        // `pulumi up` returns when the published port serves the current config and every route answers end to end;
+        // after a reload (an update of this gate) it then waits drainSeconds.
         const probeHost = urlHost(r.hostIp, false);
+        const base = `http://${probeHost}:${r.hostPort}`;
+        const digestUrl = `${base}${CONFIG_DIGEST_PATH}`;
         this.readiness = new HttpReadiness(
             `${name}-ready`,
-            { urls: (ready.length ? ready : [HEALTH_PATH]).map((p) => `http://${probeHost}:${r.hostPort}${p}`), timeoutSeconds: 120, triggers: [this.container.id] },
-            { parent: this, dependsOn: [this.container] },
+            {
+                urls: [digestUrl, ...(ready.length ? ready : [HEALTH_PATH]).map((p) => `${base}${p}`)],
+                bodies: { [digestUrl]: this.configDigest },
+                settleSeconds: r.drainSeconds,
+                timeoutSeconds: 120,
+                // A new nginx, or new replica ids (the watcher reloads for them too): wait and drain again.
+                triggers: [this.container.id, replicasFile],
+            },
+            { parent: this, dependsOn: [this.container, this.configContainer] },
         );
 
         this.hostPort = r.hostPort;
         this.url = `http://${urlHost(r.hostIp, true)}:${r.hostPort}/`;
-        this.registerOutputs({ containerName: this.container.name, hostPort: this.hostPort, url: this.url });
+        this.registerOutputs({ containerName: this.container.name, configDigest: this.configDigest, hostPort: this.hostPort, url: this.url });
     }
 }

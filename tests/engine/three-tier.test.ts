@@ -53,8 +53,11 @@ async function run(op: EngineRequest["op"], opts: Partial<EngineRequest> = {}): 
 const GOLDEN_PATTERNS: [RegExp, string][] = [
     [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, "<uuid>"],
     [/\bready-[0-9a-z]+\b/g, "ready-<id>"],
-    [/\b[0-9a-f]{64}\b/g, "<hex64>"],
+    [/(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/g, "<hex64>"],
+    [/\b[0-9a-f]{16}\b/g, "<hex16>"],
     [/\b[0-9a-f]{12}\b/g, "<hex12>"],
+    [/\b(app-r\d+-)[0-9a-f]{8}\b/g, "$1<gen>"],
+    [/"[0-9a-f]{8}"/g, '"<gen>"'],
     [/\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g, "<ip>"],
 ];
 
@@ -121,7 +124,7 @@ describe("three-tier under the real engine", () => {
         const publishing = published.split("\n").filter((l) => /->/.test(l));
         expect(publishing).toEqual([`${PREFIX}web-nginx 127.0.0.1:${port}->80/tcp`]);
         const web = `${PREFIX}web-nginx`;
-        const app = names.find((n) => n.endsWith("app-r0"))!;
+        const app = names.find((n) => /app-r0-[0-9a-f]{8}$/.test(n))!;
         const dbIp = (await execIn(app, "getent hosts postgres | cut -d' ' -f1")).output.trim();
         expect(dbIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
         expect((await execIn(web, "getent hosts postgres")).code).not.toBe(0);
@@ -134,11 +137,11 @@ describe("three-tier under the real engine", () => {
         expect(preview.changes).toMatchObject({ create: 1 });
         expectGolden("scale-replicas", preview.output, { stack: STACK, port: String(port), appDir, migrations }, GOLDEN_PATTERNS);
         const out = await upWhileProbing("replicas 2→3", config(3, "first"));
-        expect(steps(out.output).filter((s) => s.includes("Container app-r"))).toEqual(["created docker:index:Container app-r2"]);
+        expect(steps(out.output).filter((s) => s.includes("Container app-r"))).toEqual([expect.stringMatching(/^created docker:index:Container app-r2-[0-9a-f]{8}$/)]);
         expect((await answers(15)).instances).toEqual(new Set(["app-r0", "app-r1", "app-r2"]));
 
         const back = await upWhileProbing("replicas 3→2", config(2, "first"));
-        expect(steps(back.output).filter((s) => s.includes("Container app-r"))).toEqual(["deleted docker:index:Container app-r2"]);
+        expect(steps(back.output).filter((s) => s.includes("Container app-r"))).toEqual([expect.stringMatching(/^deleted docker:index:Container app-r2-[0-9a-f]{8}$/)]);
         expect((await answers()).instances).toEqual(new Set(["app-r0", "app-r1"]));
     });
 
@@ -168,12 +171,14 @@ describe("three-tier under the real engine", () => {
     });
 
     it("refresh sees a replica removed outside Pulumi; the next up creates it again", async () => {
-        await dockerCli(["rm", "-f", `${PREFIX}app-r1`]);
+        const r1 = (await containers()).find((n) => /app-r1-[0-9a-f]{8}$/.test(n))!;
+        const logical = r1.slice(PREFIX.length);
+        await dockerCli(["rm", "-f", r1]);
         const r = await run("refresh");
-        expect(steps(r.output)).toContain("deleted docker:index:Container app-r1");
-        expect(stateResources(dir, "three-tier", STACK).some((x) => x.urn.endsWith("::app-r1"))).toBe(false);
+        expect(steps(r.output)).toContain(`deleted docker:index:Container ${logical}`);
+        expect(stateResources(dir, "three-tier", STACK).some((x) => x.urn.endsWith(`::${logical}`))).toBe(false);
         const up = await run("up", { config: config(2, "second") });
-        expect(steps(up.output)).toContain("created docker:index:Container app-r1");
+        expect(steps(up.output)).toContain(`created docker:index:Container ${logical}`);
         expect((await answers()).instances).toEqual(new Set(["app-r0", "app-r1"]));
     });
 

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import flaskProgram = require("../../examples/flask-nginx-postgres");
-import { ArgumentError, FILES_DIGEST_LABEL } from "../../sdk";
+import { ArgumentError, FILES_DIGEST_LABEL, NGINX_CONF_PATH, STATIC_ROOT } from "../../sdk";
 import { Graph, peek, runProgram } from "../sdk/support/graph";
 import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "./support/examples";
 
@@ -31,6 +31,8 @@ describe("examples/flask-nginx-postgres", () => {
             "app-image-image": "docker:index/remoteImage:RemoteImage",
             "app-r0": "docker:index/container:Container",
             "app-r1": "docker:index/container:Container",
+            "app-r0-healthy": "pulumi-nodejs:dynamic/health:ContainerHealthGate",
+            "app-r1-healthy": "pulumi-nodejs:dynamic/health:ContainerHealthGate",
             db: "dockercluster:postgres:PostgresCluster",
             "db-admin": "docker:index/network:Network",
             "db-admin-password": "random:index/randomPassword:RandomPassword",
@@ -44,6 +46,8 @@ describe("examples/flask-nginx-postgres", () => {
             "net-db": "docker:index/network:Network",
             "net-web": "docker:index/network:Network",
             web: "dockercluster:loadbalancer:NginxLoadBalancer",
+            "web-config": "docker:index/volume:Volume",
+            "web-files": "docker:index/container:Container",
             "web-image": "docker:index/remoteImage:RemoteImage",
             "web-nginx": "docker:index/container:Container",
             "web-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
@@ -79,13 +83,16 @@ describe("examples/flask-nginx-postgres", () => {
 
     test("nginx serves /static from the app's static files and proxies / to every replica", async () => {
         const { graph } = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg()), PROJECT);
-        const files = uploads(graph, "web-nginx");
-        const conf = files.find((u) => u.file === "/etc/nginx/nginx.conf")!.content!;
-        expect(conf).toContain("location /static/ {\n            alias /usr/share/nginx/static/;");
-        expect(conf).toContain("server app-r0:8000");
-        expect(conf).toContain("server app-r1:8000");
+        const files = uploads(graph, "web-files");
+        const conf = files.find((u) => u.file === NGINX_CONF_PATH)!.content!;
+        const css = files.find((u) => u.file.endsWith("/css/style.css"))!;
+        // Static files go to a directory named by their digest on the config volume; the config points there.
+        const staticDir = css.file.slice(0, -"css/style.css".length);
+        expect(staticDir).toMatch(new RegExp(`^${STATIC_ROOT}-[0-9a-f]{12}/$`));
+        expect(conf).toContain(`location /static/ {\n            alias ${staticDir};`);
+        expect(conf).toMatch(/server app-r0-[0-9a-f]{8}:8000/);
+        expect(conf).toMatch(/server app-r1-[0-9a-f]{8}:8000/);
         expect(conf).toContain("client_max_body_size 64k;");
-        const css = files.find((u) => u.file === "/usr/share/nginx/static/css/style.css");
         expect(css?.content).toBe(fs.readFileSync(path.join(DIR, "app", "static", "css", "style.css"), "utf8"));
     });
 
@@ -120,9 +127,10 @@ describe("examples/flask-nginx-postgres", () => {
     test("replicas 2 -> 3 adds exactly app-r2; the others keep their names and inputs", async () => {
         const two = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg({ replicas: 2 })), PROJECT);
         const three = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg({ replicas: 3 })), PROJECT);
-        expect(three.graph.names().filter((n) => !two.graph.names().includes(n))).toEqual(["app-r2"]);
+        expect(three.graph.names().filter((n) => !two.graph.names().includes(n))).toEqual(["app-r2", "app-r2-healthy"]);
         const changed = two.graph.names().filter((n) => JSON.stringify(two.graph.get(n).inputs) !== JSON.stringify(three.graph.get(n).inputs));
-        expect(changed).toEqual(["web-nginx"]);
+        // nginx itself is untouched: a new config (the files container) and the readiness gate waiting for its reload.
+        expect(changed).toEqual(["web-files", "web-ready"]);
     });
 
     test("dev and prod on one host: disjoint Docker names", async () => {

@@ -1,6 +1,6 @@
 import * as path from "path";
 import railsProgram = require("../../examples/rails-consul");
-import { ArgumentError, renderUpstreamsFromInstances } from "../../sdk";
+import { ArgumentError, NGINX_CONF_PATH, renderUpstreamsFromInstances } from "../../sdk";
 import { peek, runProgram } from "../sdk/support/graph";
 import { renderGoTemplate } from "../sdk/support/gotemplate";
 import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "./support/examples";
@@ -28,6 +28,7 @@ describe("examples/rails-consul", () => {
             [`${n}-image`]: "dockercluster:image:ServiceImage",
             [`${n}-image-image`]: RI,
             ...Object.fromEntries(Array.from({ length: replicas }, (_, i) => [`${n}-r${i}`, C])),
+            ...Object.fromEntries(Array.from({ length: replicas }, (_, i) => [`${n}-r${i}-healthy`, "pulumi-nodejs:dynamic/health:ContainerHealthGate"])),
         });
         expect(graph.shape()).toEqual(
             Object.fromEntries(
@@ -51,6 +52,8 @@ describe("examples/rails-consul", () => {
                     lb: "dockercluster:loadbalancer:NginxLoadBalancer",
                     "lb-consul-template": C,
                     "lb-consul-template-image": RI,
+                    "lb-config": "docker:index/volume:Volume",
+                    "lb-files": C,
                     "lb-image": RI,
                     "lb-nginx": C,
                     "lb-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
@@ -70,8 +73,8 @@ describe("examples/rails-consul", () => {
     });
 
     test("registrator labels (seed 003's SERVICE_<port>_NAME / _TAGS) on every service replica", async () => {
-        const { graph } = await runProgram(() => railsProgram.railsConsul(cfg()), PROJECT);
-        expect(graph.labelsOf("user-r1")).toMatchObject({ SERVICE_8000_NAME: "user", SERVICE_8000_TAGS: "backend,user", "dockercluster.address": "user-r1" });
+        const { graph, result } = await runProgram(() => railsProgram.railsConsul(cfg()), PROJECT);
+        expect(graph.labelsOf("user-r1")).toMatchObject({ SERVICE_8000_NAME: "user", SERVICE_8000_TAGS: "backend,user", "dockercluster.address": `user-r1-${result.pools.user.generation}` });
         expect(graph.labelsOf("catalog-r0")).toMatchObject({ SERVICE_8000_NAME: "catalog", SERVICE_8000_TAGS: "backend,catalog" });
         expect(graph.labelsOf("frontend-r0")).toMatchObject({ SERVICE_8000_NAME: "frontend", SERVICE_8000_TAGS: "frontend" });
         for (const infra of ["db-server", "memcached", "rabbitmq", "lb-nginx", "discovery-consul"]) {
@@ -126,14 +129,15 @@ describe("examples/rails-consul", () => {
         const upstreams = ["user", "catalog", "frontend"].map((s) => ({ name: s, service: s }));
         // What registrator would register: each replica's alias (label dockercluster.address) and port 8000.
         const instances = {
-            user: result.pools.user.instanceNames.map((a) => ({ address: a, port: 8000 })),
-            catalog: result.pools.catalog.instanceNames.map((a) => ({ address: a, port: 8000 })),
-            frontend: result.pools.frontend.instanceNames.map((a) => ({ address: a, port: 8000 })),
+            user: result.pools.user.upstreamServers.map((s) => ({ address: s.host, port: 8000 })),
+            catalog: result.pools.catalog.upstreamServers.map((s) => ({ address: s.host, port: 8000 })),
+            frontend: result.pools.frontend.upstreamServers.map((s) => ({ address: s.host, port: 8000 })),
         };
         const rendered = renderGoTemplate(template, instances);
         expect(rendered).toBe(renderUpstreamsFromInstances(upstreams, instances));
-        expect(rendered).toContain("upstream user {\n    server user-r0:8000 max_fails=3 fail_timeout=10s;\n    server user-r1:8000");
-        const conf = (graph.get("lb-nginx").inputs.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/nginx/nginx.conf")!.content;
+        const gen = result.pools.user.generation;
+        expect(rendered).toContain(`upstream user {\n    server user-r0-${gen}:8000 max_fails=3 fail_timeout=10s;\n    server user-r1-${gen}:8000`);
+        const conf = (graph.get("lb-files").inputs.uploads as { file: string; content: string }[]).find((u) => u.file === NGINX_CONF_PATH)!.content;
         expect(conf).toMatch(/location \/products \{\n\s+proxy_pass http:\/\/catalog;/);
         expect(conf).toMatch(/location \/users \{\n\s+proxy_pass http:\/\/user;/);
         expect(conf).toMatch(/location \/ \{\n\s+proxy_pass http:\/\/frontend;/);
@@ -142,7 +146,7 @@ describe("examples/rails-consul", () => {
     test("scaling user 2 -> 3 adds exactly user-r2 and leaves the load balancer untouched (consul-template follows)", async () => {
         const two = await runProgram(() => railsProgram.railsConsul(cfg({ userReplicas: 2 })), PROJECT);
         const three = await runProgram(() => railsProgram.railsConsul(cfg({ userReplicas: 3 })), PROJECT);
-        expect(three.graph.names().filter((n) => !two.graph.names().includes(n))).toEqual(["user-r2"]);
+        expect(three.graph.names().filter((n) => !two.graph.names().includes(n))).toEqual(["user-r2", "user-r2-healthy"]);
         const changed = two.graph.names().filter((n) => JSON.stringify(two.graph.get(n).inputs) !== JSON.stringify(three.graph.get(n).inputs));
         expect(changed).toEqual([]);
     });

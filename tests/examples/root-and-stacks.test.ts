@@ -23,7 +23,7 @@ describe("mock evaluation time of each example (printed; cold = first in this pr
             await timeEvaluation("flask-nginx-postgres", () => flaskProgram.flaskNginxPostgres({ ...flaskProgram.defaults, buildAppImage: false }), { project: "flask-nginx-postgres", stack: "dev" }),
             await timeEvaluation("rails-consul", () => railsProgram.railsConsul({ ...railsProgram.defaults, buildImages: false }), { project: "rails-consul", stack: "dev" }),
         ];
-        expect(results.map((r) => r.resources)).toEqual([23, 24, 50]);
+        expect(results.map((r) => r.resources)).toEqual([27, 28, 57]);
         for (const r of results) expect(r.warmMs).toBeLessThan(60000);
     });
 });

@@ -29,6 +29,8 @@ describe("examples/three-tier", () => {
             "app-image-image": "docker:index/remoteImage:RemoteImage",
             "app-r0": "docker:index/container:Container",
             "app-r1": "docker:index/container:Container",
+            "app-r0-healthy": "pulumi-nodejs:dynamic/health:ContainerHealthGate",
+            "app-r1-healthy": "pulumi-nodejs:dynamic/health:ContainerHealthGate",
             db: "dockercluster:postgres:PostgresCluster",
             "db-admin": "docker:index/network:Network",
             "db-admin-password": "random:index/randomPassword:RandomPassword",
@@ -41,6 +43,8 @@ describe("examples/three-tier", () => {
             "net-appdb": "docker:index/network:Network",
             "net-webapp": "docker:index/network:Network",
             web: "dockercluster:loadbalancer:NginxLoadBalancer",
+            "web-config": "docker:index/volume:Volume",
+            "web-files": "docker:index/container:Container",
             "web-image": "docker:index/remoteImage:RemoteImage",
             "web-nginx": "docker:index/container:Container",
             "web-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
@@ -90,9 +94,10 @@ describe("examples/three-tier", () => {
     test("replicas 2 -> 3 adds exactly app-r2; nothing else changes but nginx's config", async () => {
         const two = await runProgram(() => threeTierProgram.threeTier(cfg({ replicas: 2 })));
         const three = await runProgram(() => threeTierProgram.threeTier(cfg({ replicas: 3 })));
-        expect(three.graph.names().filter((n) => !two.graph.names().includes(n))).toEqual(["app-r2"]);
+        expect(three.graph.names().filter((n) => !two.graph.names().includes(n))).toEqual(["app-r2", "app-r2-healthy"]);
         const changed = two.graph.names().filter((n) => JSON.stringify(two.graph.get(n).inputs) !== JSON.stringify(three.graph.get(n).inputs));
-        expect(changed).toEqual(["web-nginx"]);
+        // nginx itself is untouched: a new config (the files container) and the readiness gate waiting for its reload.
+        expect(changed).toEqual(["web-files", "web-ready"]);
     });
 
     test("dev and prod stacks on one Docker host have disjoint container, volume and network names", async () => {

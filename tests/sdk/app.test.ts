@@ -1,8 +1,13 @@
-import { APP_CONFIG_DIR, AppServerPool, ArgumentError, CONTENT_DIR, FILES_DIGEST_LABEL, filesDigest, PostgresCluster, ServiceDiscovery, TieredNetwork } from "../../sdk";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { APP_CONFIG_DIR, AppServerPool, ArgumentError, CONTENT_DIR, FILES_DIGEST_LABEL, filesDigest, imageRevision, PostgresCluster, ServiceDiscovery, ServiceImage, TieredNetwork } from "../../sdk";
 import type { AppServerPoolArgs } from "../../sdk";
-import { Graph, peek, runProgram, thrownBy } from "./support/graph";
+import { generationless, Graph, peek, runProgram, thrownBy } from "./support/graph";
 
 const CONTAINER = "docker:index/container:Container";
+const GATE = "pulumi-nodejs:dynamic/health:ContainerHealthGate";
 
 /** A network + database + pool; `extra` overrides pool args. */
 function cluster(extra: Partial<AppServerPoolArgs> = {}) {
@@ -18,22 +23,28 @@ function suffix(files: Record<string, string> = {}): string {
 }
 
 function poolChildren(graph: Graph): Record<string, string> {
-    return Object.fromEntries(Object.entries(graph.shape()).filter(([n]) => n === "app" || n.startsWith("app-")));
+    return Object.fromEntries(Object.entries(graph.shape()).filter(([n]) => n === "app" || n.startsWith("app-")).map(([n, t]) => [generationless(n), t]));
 }
 
 describe("AppServerPool", () => {
     test("exact graph: config + content volumes, files container, one container per replica, all parented", async () => {
-        const { graph } = await runProgram(() => cluster({ configFiles: { "app.json": "{}\n" } }), { project: "shop", stack: "dev" });
+        const { graph, result } = await runProgram(() => cluster({ configFiles: { "app.json": "{}\n" } }), { project: "shop", stack: "dev" });
         expect(poolChildren(graph)).toEqual({
             app: "dockercluster:app:AppServerPool",
             "app-config": "docker:index/volume:Volume",
             "app-content": "docker:index/volume:Volume",
             "app-files": CONTAINER,
             "app-r0": CONTAINER,
+            "app-r0-healthy": GATE,
             "app-r1": CONTAINER,
+            "app-r1-healthy": GATE,
         });
-        for (const c of ["app-config", "app-content", "app-files", "app-r0", "app-r1"]) expect(graph.parentName(c)).toBe("app");
-        expect(graph.get("app-r0").inputs.name).toBe("shop-dev-app-r0");
+        for (const c of ["app-config", "app-content", "app-files", "app-r0", "app-r1", "app-r0-healthy"]) expect(graph.parentName(c)).toBe("app");
+        const gen = result.app.generation;
+        expect(gen).toMatch(/^[0-9a-f]{8}$/);
+        expect(graph.get("app-r0").name).toBe(`app-r0-${gen}`);
+        expect(graph.get("app-r0").inputs.name).toBe(`shop-dev-app-r0-${gen}`);
+        expect(graph.get("app-files").inputs.name).toBe(`shop-dev-app-files-${result.app.filesDigest.slice(0, 12)}`);
         expect(graph.get("app-config").inputs.name).toBe(`shop-dev-app-config-${suffix({ "app.json": "{}\n" })}`);
         expect(graph.get("app-content").inputs.name).toBe(`shop-dev-app-content-${suffix()}`);
     });
@@ -50,11 +61,13 @@ describe("AppServerPool", () => {
     });
 
     test("replica: app + db tiers with shared and own alias, env contract, read-only shared volumes, health check, labels", async () => {
-        const { graph } = await runProgram(() => cluster({ env: { WEB_CONCURRENCY: "4" } }), { project: "shop", stack: "dev" });
+        const { graph, result } = await runProgram(() => cluster({ env: { WEB_CONCURRENCY: "4" } }), { project: "shop", stack: "dev" });
         const r1 = graph.get("app-r1");
+        const gen = result.app.generation;
+        // The generation's own host name is what nginx's upstream names: never shared with the replica it replaces.
         expect(r1.inputs.networksAdvanced).toEqual([
-            { name: "shop-dev-net-app", aliases: ["app", "app-r1"] },
-            { name: "shop-dev-net-db", aliases: ["app", "app-r1"] },
+            { name: "shop-dev-net-app", aliases: ["app", "app-r1", `app-r1-${gen}`] },
+            { name: "shop-dev-net-db", aliases: ["app", "app-r1", `app-r1-${gen}`] },
         ]);
         expect(graph.envOf("app-r1")).toEqual({
             APP_CONFIG_DIR: "/etc/app",
@@ -70,7 +83,13 @@ describe("AppServerPool", () => {
         ]);
         expect(r1.inputs.healthcheck.tests[0]).toBe("CMD-SHELL");
         expect(r1.inputs.healthcheck.tests[1]).toContain("http://127.0.0.1:8000/healthz");
-        expect(r1.inputs.wait).toBe(true);
+        // Health is waited for by the gate (which reports the last health output), not the docker provider's wait.
+        expect(r1.inputs.wait).toBeUndefined();
+        expect(graph.get("app-r1-healthy").inputs).toMatchObject({ container: `shop-dev-app-r1-${gen}`, timeoutSeconds: 180 });
+        expect(graph.dependsOn("app-r1-healthy", "app-r1")).toBe(true);
+        // Batches of one: r1 starts once r0 is healthy. Old replicas stop gracefully.
+        expect(graph.dependencyNames("app-r1").map(generationless)).toContain("app-r0-healthy");
+        expect(r1.inputs.destroyGraceSeconds).toBe(10);
         expect(r1.inputs.ports).toBeUndefined();
         expect(graph.labelsOf("app-r1")).toMatchObject({ "dockercluster.instance": "app-r1", "dockercluster.stack": "dev" });
         expect(Object.keys(graph.labelsOf("app-r1")).some((k) => k.startsWith("SERVICE_"))).toBe(false);
@@ -142,7 +161,7 @@ describe("AppServerPool", () => {
     test("scaling 2 -> 3 adds exactly one replica and leaves the others' names and inputs unchanged", async () => {
         const two = await runProgram(() => cluster({ replicas: 2 }));
         const three = await runProgram(() => cluster({ replicas: 3 }));
-        const names = (g: Graph) => g.containers().map((c) => c.name).filter((n) => /^app-r\d+$/.test(n)).sort();
+        const names = (g: Graph) => g.containers().map((c) => generationless(c.name)).filter((n) => /^app-r\d+$/.test(n)).sort();
         expect(names(two.graph)).toEqual(["app-r0", "app-r1"]);
         expect(names(three.graph).filter((n) => !names(two.graph).includes(n))).toEqual(["app-r2"]);
         for (const n of names(two.graph)) {
@@ -152,8 +171,47 @@ describe("AppServerPool", () => {
 
     test("explicit replicaNames let a middle replica go without renaming the rest", async () => {
         const { graph, result } = await runProgram(() => cluster({ replicaNames: ["r0", "r2"] }));
-        expect(graph.containers().map((c) => c.name).filter((n) => n.startsWith("app-r")).sort()).toEqual(["app-r0", "app-r2"]);
-        expect(result.app.upstreamServers).toEqual([{ host: "app-r0", port: 8000 }, { host: "app-r2", port: 8000 }]);
+        expect(graph.containers().map((c) => generationless(c.name)).filter((n) => n.startsWith("app-r")).sort()).toEqual(["app-r0", "app-r2"]);
+        const gen = result.app.generation;
+        expect(result.app.upstreamServers).toEqual([{ host: `app-r0-${gen}`, port: 8000 }, { host: `app-r2-${gen}`, port: 8000 }]);
+    });
+
+    test("rollout generation: what the replicas are made of makes a new one (new names), scaling and the same program do not", async () => {
+        const gen = async (extra: Partial<AppServerPoolArgs>) => (await runProgram(() => cluster(extra))).result.app.generation;
+        const base = await gen({});
+        expect(await gen({})).toBe(base);
+        expect(await gen({ replicas: 4 })).toBe(base);
+        expect(await gen({ updateBatchSize: 2 })).toBe(base);
+        for (const change of [
+            { image: "sha256:other" },
+            { env: { A: "1" } },
+            { command: ["serve", "--fast"] },
+            { configFiles: { "app.json": "{}" } },
+            { resources: { memoryMb: 128 } },
+            { healthPath: "/ready" },
+        ] as Partial<AppServerPoolArgs>[]) {
+            expect(await gen(change)).not.toBe(base);
+        }
+        // A value known only at deployment enters by name only: its change is a restart under the same names.
+        expect(await gen({ env: { TOKEN: pulumi.secret("a") } })).toBe(await gen({ env: { TOKEN: pulumi.secret("b") } }));
+    });
+
+    test("a ServiceImage's ref carries its build recipe's revision into the generation", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-gen-"));
+        fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM scratch\n");
+        const withImage = () => {
+            const network = new TieredNetwork("net");
+            const image = new ServiceImage("img", { imageName: "shop/app:dev", build: { context: dir } });
+            const app = new AppServerPool("app", { network, tiers: ["app"], image: image.ref });
+            return { image, app };
+        };
+        const one = (await runProgram(withImage)).result;
+        expect(imageRevision(one.image.ref)).toBe(one.image.revision);
+        expect((await runProgram(withImage)).result.app.generation).toBe(one.app.generation);
+        fs.writeFileSync(path.join(dir, "app.txt"), "v2\n");
+        const two = (await runProgram(withImage)).result;
+        expect(two.image.revision).not.toBe(one.image.revision);
+        expect(two.app.generation).not.toBe(one.app.generation);
     });
 
     test("two stacks on one host get disjoint container and volume names", async () => {
@@ -168,7 +226,7 @@ describe("AppServerPool", () => {
     });
 
     test("with discovery: registrator labels SERVICE_<port>_NAME/_TAGS/_CHECK_HTTP and the registration address", async () => {
-        const { graph } = await runProgram(() => {
+        const { graph, result } = await runProgram(() => {
             const network = new TieredNetwork("net");
             const discovery = new ServiceDiscovery("sd", { network });
             return new AppServerPool("user", { network, tiers: ["app"], image: "img", discovery, serviceTags: ["backend", "user"], port: 3000 });
@@ -177,7 +235,8 @@ describe("AppServerPool", () => {
             SERVICE_3000_NAME: "user",
             SERVICE_3000_TAGS: "backend,user",
             SERVICE_3000_CHECK_HTTP: "/healthz",
-            "dockercluster.address": "user-r0",
+            // Registered under the generation's host name: old and new replicas of a rollout are distinct instances.
+            "dockercluster.address": `user-r0-${result.generation}`,
         });
         expect(graph.envOf("user-r0").PORT).toBe("3000");
         expect(graph.get("user-r0").secretInputs.has("envs")).toBe(false); // no database, nothing secret
@@ -218,6 +277,10 @@ describe("AppServerPool", () => {
             [{ env: { DATABASE_URL: "postgresql://postgres:owner@db/app" } }, /env.DATABASE_URL conflicts with a variable the pool sets; pass database instead/],
             [{ replicas: 3, replicaNames: ["a", "b"] }, /replicas is 3 but replicaNames lists 2; set only one of them/],
             [{ replicaNames: ["a", "a"] }, /replicaNames lists "a" twice/],
+            [{ updateBatchSize: 0 }, /updateBatchSize is 0, must be an integer from 1 to 100; set updateBatchSize to a whole number/],
+            [{ stopGraceSeconds: -1 }, /stopGraceSeconds is -1, must be an integer from 0 to 600/],
+            [{ healthTimeoutSeconds: 0 }, /healthTimeoutSeconds is 0, must be an integer from 1 to 3600/],
+            [{ serviceName: "a-very-long-service-name-for-this-pool-of-apps", replicaNames: ["replica-one"] }, /gives the host name "a-very-long-service-name-for-this-pool-of-apps-replica-one-00000000" \(with its generation\), not a DNS label/],
             [{ port: 0 }, /port is 0, must be an integer from 1 to 65535/],
             [{ configFiles: { "../etc/passwd": "x" } }, /configFiles\["..\/etc\/passwd"\] is not a safe relative path/],
             // healthPath lands in nginx.conf (proxy_pass ...;), single-quoted shell and a printf format.

@@ -3,13 +3,16 @@ import {
     ArgumentError,
     NGINX_CONF_PATH,
     NginxLoadBalancer,
+    nginxWatcherScript,
     PostgresCluster,
     ServiceDiscovery,
+    STATIC_ROOT,
     TieredNetwork,
-    UPSTREAM_IDS_LABEL,
 } from "../../sdk";
 import type { NginxLoadBalancerArgs } from "../../sdk";
 import { Graph, runProgram, thrownBy } from "./support/graph";
+
+const conf = async (lb: NginxLoadBalancer): Promise<string> => lb.nginxConf;
 
 function staticCluster(replicas = 2, lb: Partial<NginxLoadBalancerArgs> = {}) {
     const network = new TieredNetwork("net");
@@ -28,6 +31,8 @@ describe("NginxLoadBalancer (static mode)", () => {
         const { graph } = await runProgram(() => staticCluster(), { project: "shop", stack: "dev" });
         expect(Object.fromEntries(Object.entries(graph.shape()).filter(([n]) => n === "web" || n.startsWith("web-")))).toEqual({
             web: "dockercluster:loadbalancer:NginxLoadBalancer",
+            "web-config": "docker:index/volume:Volume",
+            "web-files": "docker:index/container:Container",
             "web-image": "docker:index/remoteImage:RemoteImage",
             "web-nginx": "docker:index/container:Container",
             "web-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
@@ -35,13 +40,16 @@ describe("NginxLoadBalancer (static mode)", () => {
         expect(graph.parentName("web-nginx")).toBe("web");
         const nginx = graph.get("web-nginx");
         expect(nginx.inputs.name).toBe("shop-dev-web-nginx");
+        // nginx reads its config from the volume (read-only) and reloads itself; the config container writes it.
+        expect(nginx.inputs.uploads).toBeUndefined();
+        expect(nginx.inputs.volumes).toEqual([{ volumeName: "shop-dev-web-config", containerPath: "/etc/nginx/pdc", readOnly: true }]);
+        expect(nginx.inputs.entrypoints).toEqual(["/bin/sh", "-c"]);
+        expect(nginx.inputs.command[0]).toContain("kill -HUP 1");
+        expect(nginx.deleteBeforeReplace).toBe(true);
         expect(graph.get("web-image").inputs.name).toBe("nginx:stable-bookworm");
         expect(graph.networksOf("web-nginx")).toEqual(["shop-dev-net-app", "shop-dev-net-web"]);
         expect(nginx.inputs.ports).toEqual([{ internal: 80, external: 80, ip: "0.0.0.0" }]);
-        for (const r of ["app-r0", "app-r1"]) {
-            expect(nginx.dependencies).toContain(graph.get(r).urn);
-            expect(graph.dependsOn("web-nginx", r)).toBe(true);
-        }
+        for (const r of ["app-r0", "app-r1", "app-r0-healthy", "app-r1-healthy"]) expect(graph.dependsOn("web-nginx", r)).toBe(true);
         expect(graph.dependsOn("web-nginx", "db-bootstrap")).toBe(true);
         const published = graph.containers().filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0).map((c) => c.name);
         expect(published).toEqual(["web-nginx"]);
@@ -53,22 +61,61 @@ describe("NginxLoadBalancer (static mode)", () => {
         expect(graph.networksOf("db-server").filter((n) => nginxNets.includes(n))).toEqual([]);
     });
 
-    test("nginx.conf is generated from the pool's replicas and uploaded; it never reaches the app containers", async () => {
-        const { graph, result } = await runProgram(() => staticCluster(2, { static: { files: { "css/site.css": "body{}\n" } } }));
-        const conf = upload(graph, "web-nginx", NGINX_CONF_PATH)!;
-        expect(conf).toBe(result.web.nginxConf);
-        expect(conf).toContain("upstream app {\n        server app-r0:8000 max_fails=3 fail_timeout=10s;\n        server app-r1:8000 max_fails=3 fail_timeout=10s;");
-        expect(conf).toContain("location /static/ {");
-        expect(upload(graph, "web-nginx", "/usr/share/nginx/static/css/site.css")).toBe("body{}\n");
-        expect(graph.labelsOf("web-nginx")[UPSTREAM_IDS_LABEL]).toBe("app-r0-container-id,app-r1-container-id");
+    test("nginx.conf is generated from the pool's replicas and written to the config volume by the files container; it never reaches the app containers", async () => {
+        const { graph, result } = await runProgram(() => staticCluster(2, { static: { files: { "css/site.css": "body{}\n" } } }), { project: "shop", stack: "dev" });
+        const text = upload(graph, "web-files", NGINX_CONF_PATH)!;
+        expect(text).toBe(await conf(result.web));
+        const gen = result.app.generation;
+        expect(text).toContain(`upstream app {\n        server app-r0-${gen}:8000 max_fails=3 fail_timeout=10s;\n        server app-r1-${gen}:8000 max_fails=3 fail_timeout=10s;`);
+        // The replica ids are next to the config, so a replica re-created under its name is a reload too (re-resolved).
+        expect(upload(graph, "web-files", "/etc/nginx/pdc/replicas")).toBe(`app-r0-${gen}-container-id\napp-r1-${gen}-container-id\n`);
+        expect(text).not.toContain("container-id");
+        // The config answers its own digest, which the readiness gate waits for after a reload.
+        const digest = result.web.configDigest;
+        expect(digest).toMatch(/^[0-9a-f]{16}$/);
+        expect(text).toContain(`location = /nginx-config {`);
+        expect(text).toContain(`return 200 "${digest}\\n";`);
+        const files = graph.get("web-files");
+        expect(files.inputs).toMatchObject({ start: false, mustRun: false });
+        expect(files.inputs.name).toMatch(/^shop-dev-web-files-[0-9a-f]{12}$/);
+        expect(files.inputs.volumes).toEqual([{ volumeName: "shop-dev-web-config", containerPath: "/etc/nginx/pdc" }]);
+        // Created before the old one goes: a delete-before-replace would replace nginx (a dependent) too.
+        expect(files.deleteBeforeReplace).toBe(false);
+        const staticUpload = (files.inputs.uploads as { file: string }[]).find((u) => u.file.endsWith("/css/site.css"))!.file;
+        expect(staticUpload).toMatch(new RegExp(`^${STATIC_ROOT}-[0-9a-f]{12}/css/site.css$`));
+        expect(text).toContain(`location /static/ {\n            alias ${staticUpload.slice(0, -"css/site.css".length)};`);
+        for (const c of graph.containers().filter((c) => c.name.startsWith("app-"))) expect(JSON.stringify(c.inputs)).not.toContain("upstream app");
     });
 
-    test("scaling 2 -> 3 changes the load balancer's config, not the existing app containers", async () => {
+    test("scaling 2 -> 3 changes only the config (a reload), not nginx and not the existing app containers", async () => {
         const two = await runProgram(() => staticCluster(2));
         const three = await runProgram(() => staticCluster(3));
-        expect(upload(three.graph, "web-nginx", NGINX_CONF_PATH)).toContain("server app-r2:8000");
-        expect(upload(two.graph, "web-nginx", NGINX_CONF_PATH)).not.toContain("app-r2");
-        for (const r of ["app-r0", "app-r1"]) expect(three.graph.get(r).inputs).toEqual(two.graph.get(r).inputs);
+        const gen = three.result.app.generation;
+        expect(upload(three.graph, "web-files", NGINX_CONF_PATH)).toContain(`server app-r2-${gen}:8000`);
+        expect(upload(two.graph, "web-files", NGINX_CONF_PATH)).not.toContain("app-r2");
+        expect(three.graph.get("web-files").inputs.name).not.toBe(two.graph.get("web-files").inputs.name);
+        for (const r of ["app-r0", "app-r1", "web-nginx", "web-config"]) expect(three.graph.get(r).inputs).toEqual(two.graph.get(r).inputs);
+    });
+
+    test("an nginx setting or a static file changes only the config; the image or the port changes nginx", async () => {
+        const base = await runProgram(() => staticCluster(2));
+        for (const lb of [{ clientMaxBodySize: "2m" }, { serverName: "example.com" }, { static: { files: { "a.css": "x" } } }] as Partial<NginxLoadBalancerArgs>[]) {
+            const changed = await runProgram(() => staticCluster(2, lb));
+            expect(changed.graph.get("web-nginx").inputs).toEqual(base.graph.get("web-nginx").inputs);
+            expect(upload(changed.graph, "web-files", NGINX_CONF_PATH)).not.toBe(upload(base.graph, "web-files", NGINX_CONF_PATH));
+        }
+        for (const lb of [{ hostPort: 8081 }, { image: "nginx:other" }] as Partial<NginxLoadBalancerArgs>[]) {
+            const changed = await runProgram(() => staticCluster(2, lb));
+            expect(changed.graph.get(lb.image ? "web-image" : "web-nginx").inputs).not.toEqual(base.graph.get(lb.image ? "web-image" : "web-nginx").inputs);
+        }
+    });
+
+    test("the watcher script reloads only a settled config that nginx -t accepts", () => {
+        const script = nginxWatcherScript("/etc/nginx/pdc/nginx.conf", "/run/pdc-nginx", 1, "/etc/nginx/pdc/replicas");
+        expect(script).toContain("state() { cat /etc/nginx/pdc/nginx.conf /etc/nginx/pdc/replicas 2>/dev/null | cksum; }");
+        expect(script).toContain("nginx -t -q -c /run/pdc-nginx/next.conf");
+        expect(script).toContain("mv /run/pdc-nginx/next.conf /run/pdc-nginx/nginx.conf && kill -HUP 1");
+        expect(script.trim().split("\n").pop()).toBe("exec nginx -c /run/pdc-nginx/nginx.conf -g 'daemon off;'");
     });
 
     test("several pools routed by path prefix", async () => {
@@ -78,11 +125,12 @@ describe("NginxLoadBalancer (static mode)", () => {
             const site = new AppServerPool("site", { network, tiers: ["app"], image: "img", replicas: 2 });
             return new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: site }, { path: "/api/", pool: api }] });
         });
-        expect(result.nginxConf).toMatch(/location \/api\/ \{\n\s+proxy_pass http:\/\/api;/);
-        expect(result.nginxConf).toMatch(/upstream site \{\n\s+server site-r0:8000.*\n\s+server site-r1:8000/);
+        const text = await conf(result);
+        expect(text).toMatch(/location \/api\/ \{\n\s+proxy_pass http:\/\/api;/);
+        expect(text).toMatch(/upstream site \{\n\s+server site-r0-[0-9a-f]{8}:8000.*\n\s+server site-r1-[0-9a-f]{8}:8000/);
     });
 
-    test("its health check is an end-to-end readiness gate: every pool answers its health path through nginx", async () => {
+    test("readiness: up waits until the published port serves the new config's digest and every pool answers through nginx, then drains", async () => {
         const { graph, result } = await runProgram(() => {
             const network = new TieredNetwork("net");
             const api = new AppServerPool("api", { network, tiers: ["app"], image: "img", replicas: 1, healthPath: "/ping" });
@@ -90,19 +138,20 @@ describe("NginxLoadBalancer (static mode)", () => {
             return new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: site }, { path: "/api/", pool: api }] });
         });
         const nginx = graph.get("web-nginx");
-        // Docker's health check reports the same end-to-end state, on a relaxed interval (monitoring only)...
+        // Docker's health check is nginx's own liveness on a relaxed interval (monitoring only): a route change is no restart.
         expect(nginx.inputs.wait).toBeUndefined();
         expect(nginx.inputs.healthcheck.interval).toBe("10s");
-        const test = (nginx.inputs.healthcheck.tests as string[]).join(" ");
-        expect(test).toContain("GET /nginx-ready/site HTTP/1.0");
-        expect(test).toContain("GET /nginx-ready/api HTTP/1.0");
-        // ...while `pulumi up` waits on the readiness resource, polling through the published port, after nginx.
+        expect((nginx.inputs.healthcheck.tests as string[]).join(" ")).toContain("GET /nginx-health HTTP/1.0");
         const ready = graph.get("web-ready");
-        expect(ready.inputs.urls).toEqual(["http://127.0.0.1:80/nginx-ready/site", "http://127.0.0.1:80/nginx-ready/api"]);
-        expect(ready.inputs.triggers).toEqual(["web-nginx-container-id"]);
+        expect(ready.inputs.urls).toEqual(["http://127.0.0.1:80/nginx-config", "http://127.0.0.1:80/nginx-ready/site", "http://127.0.0.1:80/nginx-ready/api"]);
+        expect(ready.inputs.bodies).toEqual({ "http://127.0.0.1:80/nginx-config": result.configDigest });
+        expect(ready.inputs.settleSeconds).toBe(5);
+        expect(ready.inputs.triggers[0]).toEqual("web-nginx-container-id");
         expect(graph.dependsOn("web-ready", "web-nginx")).toBe(true);
-        expect(result.nginxConf).toMatch(/location = \/nginx-ready\/api \{[^}]*proxy_pass http:\/\/api__ready\/ping;/);
-        expect(result.nginxConf).toMatch(/upstream site__ready \{\n\s+server site-r0:8000 max_fails=0;\n\s+server site-r1:8000 max_fails=0;\n\s+\}/);
+        expect(graph.dependsOn("web-ready", "web-files")).toBe(true);
+        const text = await conf(result);
+        expect(text).toMatch(/location = \/nginx-ready\/api \{[^}]*proxy_pass http:\/\/api__ready\/ping;/);
+        expect(text).toMatch(/upstream site__ready \{\n\s+server site-r0-[0-9a-f]{8}:8000 max_fails=0;\n\s+server site-r1-[0-9a-f]{8}:8000 max_fails=0;\n\s+\}/);
     });
 
     test("bad configuration fails with a clear message before any child is registered", async () => {
@@ -125,6 +174,8 @@ describe("NginxLoadBalancer (static mode)", () => {
             [(network, app) => ({ network, routes: [{ path: "/", pool: app }], clientMaxBodySize: "10m; deny all" }), /clientMaxBodySize is "10m; deny all", not an nginx size; write a whole number with an optional k, m or g suffix/],
             [(network, app) => ({ network, routes: [{ path: "/", pool: app }], clientMaxBodySize: "1.5m" }), /clientMaxBodySize is "1.5m", not an nginx size/],
             [(network, app) => ({ network, routes: [{ path: "/", pool: app }], hostIp: "localhost" }), /hostIp is "localhost", not an IP address; use an IPv4 or IPv6 address/],
+            [(network, app) => ({ network, routes: [{ path: "/nginx-config", pool: app }] }), /routes\[0\].path "\/nginx-config" is one of the load balancer's own paths/],
+            [(network, app) => ({ network, routes: [{ path: "/", pool: app }], drainSeconds: 1.5 }), /drainSeconds is 1.5, must be an integer from 0 to 600/],
         ];
         for (const [make, message] of cases) {
             const { graph, result } = await runProgram(() => {
@@ -146,8 +197,8 @@ describe("NginxLoadBalancer (static mode)", () => {
             ["a-b.c1", "64k"],
         ]) {
             const { result } = await runProgram(() => staticCluster(1, { serverName, clientMaxBodySize }));
-            expect(result.web.nginxConf).toContain(`server_name ${serverName};`);
-            expect(result.web.nginxConf).toContain(`client_max_body_size ${clientMaxBodySize};`);
+            expect(await conf(result.web)).toContain(`server_name ${serverName};`);
+            expect(await conf(result.web)).toContain(`client_max_body_size ${clientMaxBodySize};`);
         }
     });
 
@@ -188,7 +239,7 @@ describe("NginxLoadBalancer (static mode)", () => {
         for (const [hostIp, url, probe] of cases) {
             const { graph, result } = await runProgram(() => staticCluster(1, { hostPort: 8080, ...(hostIp ? { hostIp } : {}) }));
             expect(result.web.url).toBe(url);
-            expect(graph.get("web-ready").inputs.urls).toEqual([probe]);
+            expect(graph.get("web-ready").inputs.urls).toEqual([probe.replace(/nginx-ready\/app$/, "nginx-config"), probe]);
             expect(graph.get("web-nginx").inputs.ports).toEqual([{ internal: 80, external: 8080, ip: hostIp ?? "0.0.0.0" }]);
         }
     });
@@ -226,6 +277,8 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
             lb: "dockercluster:loadbalancer:NginxLoadBalancer",
             "lb-consul-template": "docker:index/container:Container",
             "lb-consul-template-image": "docker:index/remoteImage:RemoteImage",
+            "lb-config": "docker:index/volume:Volume",
+            "lb-files": "docker:index/container:Container",
             "lb-image": "docker:index/remoteImage:RemoteImage",
             "lb-nginx": "docker:index/container:Container",
             "lb-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
@@ -235,7 +288,10 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
         expect(ct.inputs.pidMode).toBe("container:lb-nginx-container-id");
         expect(ct.inputs.user).toBe("root");
         expect(ct.inputs.volumes).toEqual([{ volumeName: "shop-dev-lb-upstreams", containerPath: "/etc/nginx/upstreams" }]);
-        expect(graph.get("lb-nginx").inputs.volumes).toEqual([{ volumeName: "shop-dev-lb-upstreams", containerPath: "/etc/nginx/upstreams" }]);
+        expect(graph.get("lb-nginx").inputs.volumes).toEqual([
+            { volumeName: "shop-dev-lb-config", containerPath: "/etc/nginx/pdc", readOnly: true },
+            { volumeName: "shop-dev-lb-upstreams", containerPath: "/etc/nginx/upstreams" },
+        ]);
         expect(graph.dependsOn("lb-consul-template", "lb-nginx")).toBe(true);
         expect(graph.dependsOn("lb-consul-template", "sd-consul")).toBe(true);
         expect(graph.dependsOn("lb-nginx", "user-r1")).toBe(true);
@@ -244,14 +300,16 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
         expect(uploads.find((u) => u.file.endsWith(".ctmpl"))!.content).toBe(result.lb.upstreamsTemplate);
         expect(uploads.find((u) => u.file.endsWith(".hcl"))!.content).toContain('command         = "kill -HUP 1"');
         expect(uploads.find((u) => u.file.endsWith(".hcl"))!.content).toContain('address = "consul:8500"');
-        const conf = upload(graph, "lb-nginx", NGINX_CONF_PATH)!;
-        expect(conf).toContain("include /etc/nginx/upstreams/*.conf;");
+        const text = upload(graph, "lb-files", NGINX_CONF_PATH)!;
+        expect(text).toContain("include /etc/nginx/upstreams/*.conf;");
+        expect(text).not.toContain("replica containers");
+        // The placeholder upstreams come with nginx itself: a new config must not overwrite what consul-template rendered.
         expect(upload(graph, "lb-nginx", "/etc/nginx/upstreams/upstreams.conf")).toContain("server 127.0.0.1:65535 down;");
-        expect(graph.labelsOf("lb-nginx")[UPSTREAM_IDS_LABEL]).toBeUndefined();
+        expect(upload(graph, "lb-files", "/etc/nginx/upstreams/upstreams.conf")).toBeUndefined();
         // Upstreams come and go with Consul: the health check is nginx's own liveness, not a readiness gate.
         expect((graph.get("lb-nginx").inputs.healthcheck.tests as string[]).join(" ")).toContain("GET /nginx-health HTTP/1.0");
-        expect(graph.get("lb-ready").inputs.urls).toEqual(["http://127.0.0.1:80/nginx-health"]);
-        expect(conf).not.toContain("nginx-ready");
+        expect(graph.get("lb-ready").inputs.urls).toEqual(["http://127.0.0.1:80/nginx-config", "http://127.0.0.1:80/nginx-health"]);
+        expect(text).not.toContain("nginx-ready");
         const published = graph.containers().filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0).map((c) => c.name);
         expect(published).toEqual(["lb-nginx"]);
     });
@@ -259,7 +317,7 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
     test("scaling a pool does not touch the load balancer's resources at all", async () => {
         const two = await runProgram(() => consulCluster(2));
         const three = await runProgram(() => consulCluster(3));
-        for (const n of ["lb-nginx", "lb-consul-template", "lb-upstreams"]) {
+        for (const n of ["lb-nginx", "lb-consul-template", "lb-upstreams", "lb-files", "lb-config"]) {
             const a = { ...two.graph.get(n).inputs };
             const b = { ...three.graph.get(n).inputs };
             expect(b).toEqual(a);

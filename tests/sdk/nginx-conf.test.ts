@@ -17,6 +17,7 @@ import {
     renderUpstreamBlock,
     renderUpstreamsFromInstances,
     renderUpstreamsTemplate,
+    sealNginxConf,
 } from "../../sdk";
 import { freePort } from "../support/net";
 import { renderGoTemplate } from "./support/gotemplate";
@@ -178,12 +179,19 @@ describe("real nginx", () => {
     test("nginx -t accepts the static-mode config", () => {
         const nginx = requireNginx();
         const dir = tmpdir();
-        const conf = renderNginxConf(
-            localSpec(dir, {
-                upstreams: [{ name: "app", servers: [{ host: "127.0.0.1", port: 18000 }, { host: "127.0.0.1", port: 18001 }] }],
-                static: { urlPath: "/static/", root: `${dir}/static/` },
-            }),
+        const { text: conf, digest } = sealNginxConf(
+            renderNginxConf(
+                localSpec(dir, {
+                    upstreams: [{ name: "app", servers: [{ host: "127.0.0.1", port: 18000 }, { host: "127.0.0.1", port: 18001 }] }],
+                    static: { urlPath: "/static/", root: `${dir}/static/` },
+                    configDigestPath: "/nginx-config",
+                    comments: ["replica containers: a,b"],
+                }),
+            ),
         );
+        expect(conf).toContain(`return 200 "${digest}\\n";`);
+        expect(conf).not.toContain("@CONFIG_DIGEST@");
+        expect(conf.split("\n")[1]).toBe("# replica containers: a,b");
         const r = nginxTest(nginx, conf, dir);
         expect(r.output).toBe("");
         expect(r.ok).toBe(true);

@@ -166,18 +166,27 @@ function parentAwareUrn(parent: string, type: string, name: string): string {
 }
 
 /** The recorded graph of one program run, with lookups used by the tests. */
+/** A replica's (or its health gate's) name without the generation: "app-r0-1a2b3c4d" → "app-r0". */
+export function generationless(name: string): string {
+    return name.replace(/-[0-9a-f]{8}(?=$|-healthy$)/, "");
+}
+
 export class Graph {
     constructor(public readonly resources: readonly RecordedResource[]) {}
 
-    /** The resource named `name` (throws if absent or ambiguous). */
+    /**
+     * The resource named `name` (throws if absent or ambiguous). A pool replica is named `<pool>-<id>-<generation>`:
+     * "app-r0" finds the one replica r0 (of whatever generation), and "app-r0-healthy" its health gate.
+     */
     get(name: string): RecordedResource {
-        const found = this.resources.filter((r) => r.name === name);
+        let found = this.resources.filter((r) => r.name === name);
+        if (found.length === 0) found = this.resources.filter((r) => generationless(r.name) === name);
         if (found.length !== 1) throw new Error(`expected one resource named "${name}", found ${found.length}: ${this.names().join(", ")}`);
         return found[0];
     }
 
     has(name: string): boolean {
-        return this.resources.some((r) => r.name === name);
+        return this.resources.some((r) => r.name === name || generationless(r.name) === name);
     }
 
     /** All resources of `type`. */
@@ -189,14 +198,16 @@ export class Graph {
         return this.ofType("docker:index/container:Container");
     }
 
-    /** All names, sorted. */
+    /** All names, sorted, replicas without their generation (see `get`). */
     names(): string[] {
-        return this.resources.map((r) => r.name).sort();
+        return this.resources.map((r) => generationless(r.name)).sort();
     }
 
-    /** `name → type`, sorted by name: the exact shape of the graph. */
+    /** `name → type`, sorted by name, replicas without their generation: the exact shape of the graph. */
     shape(): Record<string, string> {
-        return Object.fromEntries([...this.resources].sort((a, b) => a.name.localeCompare(b.name)).map((r) => [r.name, r.type]));
+        return Object.fromEntries(
+            this.resources.map((r) => [generationless(r.name), r.type] as const).sort(([a], [b]) => a.localeCompare(b)),
+        );
     }
 
     /** Name of `r`'s parent ("" for the stack). */
