@@ -26,7 +26,7 @@
  */
 import { scanSql } from "./migrations";
 
-/** Every rule, in the order the README's table lists them. */
+/** Every rule, in the order provider/README.md lists them. */
 export const LINT_RULES = [
     "drop-table",
     "drop-column",

@@ -8,7 +8,7 @@
  *   and `__provider` is about 1.8 KB. The host loads the installed package, the same way it loads `pg`.
  * - from this repository's source (its tests and examples), the module's code is captured by value, about 80 KB.
  * The host decodes `__provider` with every request and encodes it again with every answer, so the size counts
- * when several bootstraps run at once: see the README's Benchmarks section.
+ * when several bootstraps run at once: see bench/README.md.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as operations from "./operations";

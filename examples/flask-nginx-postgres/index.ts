@@ -152,7 +152,7 @@ namespace program {
             replicas: cfg.replicas,
             database: db,
             // Each new replica must pass its health check before nginx sends it traffic: what makes an image, env or
-            // config change a rolling update without a failed request (see the README's update model).
+            // config change a rolling update without a failed request (see sdk/README.md, the update model).
             env: { WEB_CONCURRENCY: String(cfg.workers) },
             configFiles: {
                 "app.json": JSON.stringify({ title: cfg.title, locale: cfg.locale, page_size: 100 }, null, 2) + "\n",

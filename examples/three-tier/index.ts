@@ -132,7 +132,7 @@ namespace program {
             replicas: cfg.replicas,
             database: db,
             // Each new replica must pass its health check before nginx sends it traffic: what makes an image, env or
-            // config change a rolling update without a failed request (see the README's update model).
+            // config change a rolling update without a failed request (see sdk/README.md, the update model).
             configFiles: { "app.json": JSON.stringify({ name: `three-tier-${pulumi.getStack()}` }, null, 2) + "\n" },
             resources: { memoryMb: cfg.appMemoryMb },
         });
