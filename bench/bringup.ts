@@ -19,7 +19,10 @@ const APP_IMAGE = "pdc-example/three-tier-app:latest";
 async function untilAnswers(port: number, deadlineMs = 300000): Promise<void> {
     const deadline = Date.now() + deadlineMs;
     for (;;) {
-        const ok = await httpRequest(port, "/").then((r) => r.status === 200 && r.body.includes("greeting"), () => false);
+        const ok = await httpRequest(port, "/").then(
+            (r) => r.status === 200 && r.body.includes("greeting"),
+            () => false,
+        );
         if (ok) return;
         if (Date.now() > deadline) throw new Error(`nothing answered on 127.0.0.1:${port} within ${deadlineMs} ms`);
         await new Promise((r) => setTimeout(r, 50));
@@ -28,7 +31,10 @@ async function untilAnswers(port: number, deadlineMs = 300000): Promise<void> {
 
 /** A compose project equivalent to the three-tier program: same images, networks, health checks and intervals. */
 function composeProject(dir: string, port: number): void {
-    const migration = fs.readFileSync(path.join(__dirname, "../examples/three-tier/migrations/V1__greeting.sql"), "utf8");
+    const migration = fs.readFileSync(
+        path.join(__dirname, "../examples/three-tier/migrations/V1__greeting.sql"),
+        "utf8",
+    );
     fs.mkdirSync(path.join(dir, "initdb"), { recursive: true });
     fs.writeFileSync(path.join(dir, "initdb/00-role.sql"), "CREATE ROLE app LOGIN PASSWORD 'app-pw';\n");
     fs.writeFileSync(path.join(dir, "initdb/01-greeting.sql"), migration);
@@ -38,7 +44,8 @@ function composeProject(dir: string, port: number): void {
             `    location / { proxy_pass http://app; proxy_set_header Host $host; proxy_set_header X-Real-IP $remote_addr; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }\n  }\n}\n`,
     );
     // Compose interpolates "$": escape it as "$$".
-    const probe = (p: number, route: string) => JSON.stringify(["CMD-SHELL", httpProbeScript(p, route)]).replace(/\$/g, "$$$$");
+    const probe = (p: number, route: string) =>
+        JSON.stringify(["CMD-SHELL", httpProbeScript(p, route)]).replace(/\$/g, "$$$$");
     const app = (n: number) => `  app${n}:
     image: ${APP_IMAGE}
     environment: { DATABASE_URL: "postgresql://app:app-pw@postgres:5432/app", PORT: "8000", INSTANCE: "app${n}" }
@@ -73,9 +80,15 @@ volumes:
 
 function compose(dir: string, project: string, args: string[]): void {
     try {
-        execFileSync("docker-compose", ["-p", project, ...args], { cwd: dir, env: { ...process.env, DOCKER_HOST }, stdio: ["ignore", "ignore", "pipe"] });
+        execFileSync("docker-compose", ["-p", project, ...args], {
+            cwd: dir,
+            env: { ...process.env, DOCKER_HOST },
+            stdio: ["ignore", "ignore", "pipe"],
+        });
     } catch (e) {
-        throw new Error(`docker-compose ${args.join(" ")} failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`);
+        throw new Error(
+            `docker-compose ${args.join(" ")} failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`,
+        );
     }
 }
 
@@ -106,8 +119,19 @@ async function engineRun(): Promise<EngineRun> {
     const port = await freePort();
     const dir = stackDir("bench");
     const stack = `bench${Date.now().toString(36)}`;
-    const request = { dir, project: "three-tier", stack, projectFile: path.join(EXAMPLE, "Pulumi.yaml"), program: { module: path.join(EXAMPLE, "index.ts") } };
-    const config = { webPort: { value: String(port) }, replicas: { value: "2" }, buildAppImage: { value: "false" }, appImage: { value: APP_IMAGE } };
+    const request = {
+        dir,
+        project: "three-tier",
+        stack,
+        projectFile: path.join(EXAMPLE, "Pulumi.yaml"),
+        program: { module: path.join(EXAMPLE, "index.ts") },
+    };
+    const config = {
+        webPort: { value: String(port) },
+        replicas: { value: "2" },
+        buildAppImage: { value: "false" },
+        appImage: { value: APP_IMAGE },
+    };
     const t = Date.now();
     try {
         const r = await engine({ op: "up", ...request, config });
@@ -122,7 +146,9 @@ async function engineRun(): Promise<EngineRun> {
             return span ? [span[0] + shift, span[1] + shift] : [NaN, NaN];
         };
         const spanOf = (re: RegExp): [number, number] => {
-            const hits = Object.entries(r.timeline ?? {}).filter(([n]) => re.test(n)).map(([, v]) => v);
+            const hits = Object.entries(r.timeline ?? {})
+                .filter(([n]) => re.test(n))
+                .map(([, v]) => v);
             return [Math.min(...hits.map((h) => h[0])) + shift, Math.max(...hits.map((h) => h[1])) + shift];
         };
         return {
@@ -141,7 +167,10 @@ async function engineRun(): Promise<EngineRun> {
     } finally {
         await engine({ op: "destroy", ...request });
         try {
-            execFileSync("docker", ["volume", "rm", "-f", `three-tier-${stack}-db-data`], { env: { ...process.env, DOCKER_HOST }, stdio: "ignore" });
+            execFileSync("docker", ["volume", "rm", "-f", `three-tier-${stack}-db-data`], {
+                env: { ...process.env, DOCKER_HOST },
+                stdio: "ignore",
+            });
         } catch {
             // already gone
         }
@@ -162,7 +191,9 @@ export async function bringupBenchmark(rounds = 5): Promise<void> {
     const o = median(ours.map((r) => r.ms));
     const c = median(theirs);
     const verdict = o / c <= 1.0 ? "meets" : "MISSES";
-    console.log(`three-tier bring-up until the app answers through nginx: pulumi up ${o} ms vs docker-compose up -d ${c} ms = ${(o / c).toFixed(2)}x (target <= 1.0x, ${verdict})`);
+    console.log(
+        `three-tier bring-up until the app answers through nginx: pulumi up ${o} ms vs docker-compose up -d ${c} ms = ${(o / c).toFixed(2)}x (target <= 1.0x, ${verdict})`,
+    );
     const typical = ours.find((r) => r.ms === o)!;
     for (const [phase, [a, b]] of Object.entries(typical.phases)) console.log(`  ${phase}: ${a}-${b} ms (${b - a} ms)`);
     console.log(`  runs: pulumi up ${ours.map((r) => r.ms).join(", ")} ms; compose ${theirs.join(", ")} ms`);

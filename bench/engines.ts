@@ -87,10 +87,12 @@ export class Engines {
      * Loading is not timed.
      */
     async create(requests: Buffer[]): Promise<{ ms: number; answers: Buffer[] }> {
-        if (requests.length > this.workers.length) throw new Error(`${requests.length} requests for ${this.workers.length} engines`);
+        if (requests.length > this.workers.length)
+            throw new Error(`${requests.length} requests for ${this.workers.length} engines`);
         const ws = this.workers.slice(0, requests.length);
         const loaded = await Promise.all(ws.map((w, i) => this.send(w, { load: requests[i] })));
-        if (loaded.some((r) => !r.loaded)) throw new Error(`an engine did not load the request: ${JSON.stringify(loaded)}`);
+        if (loaded.some((r) => !r.loaded))
+            throw new Error(`an engine did not load the request: ${JSON.stringify(loaded)}`);
         const started = process.hrtime.bigint();
         const results = await Promise.all(ws.map((w) => this.send(w, { go: true })));
         const failed = results.find((r) => r.error);

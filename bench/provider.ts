@@ -70,16 +70,45 @@ async function applyVsPsql(host: ProviderHost, m: number, rows: number): Promise
     const psqlRuns: number[] = [];
     for (let round = 0; round < 3; round++) {
         const db = uniqueName("bench_apply");
-        const { inputs } = await host.check({}, inputsFor({ database: { name: db }, migrationSets: [{ name: "app", scripts }] }));
+        const { inputs } = await host.check(
+            {},
+            inputsFor({ database: { name: db }, migrationSets: [{ name: "app", scripts }] }),
+        );
         const [ms] = await timed(() => host.create(inputs));
         oursRuns.push(ms);
 
         const db2 = uniqueName("bench_psql");
         await query("postgres", `CREATE DATABASE ${db2}`);
         const file = path.join(os.tmpdir(), `${db2}.sql`);
-        fs.writeFileSync(file, Object.keys(scripts).sort((a, b) => Number(a.slice(1).split("__")[0]) - Number(b.slice(1).split("__")[0])).map((k) => scripts[k]).join("\n"));
+        fs.writeFileSync(
+            file,
+            Object.keys(scripts)
+                .sort((a, b) => Number(a.slice(1).split("__")[0]) - Number(b.slice(1).split("__")[0]))
+                .map((k) => scripts[k])
+                .join("\n"),
+        );
         const [pms] = await timed(async () =>
-            execFileSync("psql", ["-q", "-X", "-v", "ON_ERROR_STOP=1", "-1", "-h", PG.host, "-p", String(PG.port), "-U", PG.user, "-d", db2, "-f", file], { env: { ...process.env, PGPASSWORD: PG.password } }),
+            execFileSync(
+                "psql",
+                [
+                    "-q",
+                    "-X",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-1",
+                    "-h",
+                    PG.host,
+                    "-p",
+                    String(PG.port),
+                    "-U",
+                    PG.user,
+                    "-d",
+                    db2,
+                    "-f",
+                    file,
+                ],
+                { env: { ...process.env, PGPASSWORD: PG.password } },
+            ),
         );
         psqlRuns.push(pms);
         fs.rmSync(file);
@@ -89,7 +118,13 @@ async function applyVsPsql(host: ProviderHost, m: number, rows: number): Promise
     // psql gets the database for free; the provider's time includes creating it, its history table and the wait.
     const ours = median(oursRuns);
     const baseline = median(psqlRuns);
-    return { name: `apply ${m} migrations (${rows} rows each): provider vs psql -1 -f`, ours, baseline, ratio: ours / baseline, target: 1.15 };
+    return {
+        name: `apply ${m} migrations (${rows} rows each): provider vs psql -1 -f`,
+        ours,
+        baseline,
+        ratio: ours / baseline,
+        target: 1.15,
+    };
 }
 
 async function noopUpdate(host: ProviderHost): Promise<Result> {
@@ -97,7 +132,10 @@ async function noopUpdate(host: ProviderHost): Promise<Result> {
         const db = uniqueName(`bench_noop${n}`);
         const scripts: Record<string, string> = {};
         for (let i = 1; i <= n; i++) scripts[`V${i}__m${i}.sql`] = `CREATE TABLE m${i} (id int);`;
-        const { inputs } = await host.check({}, inputsFor({ database: { name: db }, migrationSets: [{ name: "app", scripts }] }));
+        const { inputs } = await host.check(
+            {},
+            inputsFor({ database: { name: db }, migrationSets: [{ name: "app", scripts }] }),
+        );
         const { outs } = await host.create(inputs);
         const runs: number[] = [];
         for (let i = 0; i < 7; i++) runs.push(await host.timedUpdate(db, outs, inputs));
@@ -106,7 +144,13 @@ async function noopUpdate(host: ProviderHost): Promise<Result> {
     };
     const small = await measure(10);
     const large = await measure(1000);
-    return { name: "no-op update: 1,000 applied migrations vs 10", ours: large, baseline: small, ratio: large / small, target: 3 };
+    return {
+        name: "no-op update: 1,000 applied migrations vs 10",
+        ours: large,
+        baseline: small,
+        ratio: large / small,
+        target: 3,
+    };
 }
 
 /** Writes `scripts` into a fresh folder for Flyway (`filesystem:`), returning its path. */
@@ -133,7 +177,13 @@ async function applyVsFlyway(host: ProviderHost, m: number, rows: number): Promi
     const psql: number[] = [];
     for (let round = 0; round < 3; round++) {
         const db = uniqueName("bench_fw_ours");
-        const { inputs } = await host.check({}, inputsFor({ database: { name: db }, migrationSets: [{ name: "app", table: "flyway_schema_history", scripts }] }));
+        const { inputs } = await host.check(
+            {},
+            inputsFor({
+                database: { name: db },
+                migrationSets: [{ name: "app", table: "flyway_schema_history", scripts }],
+            }),
+        );
         await settle();
         ours.push((await timed(() => host.create(inputs)))[0]);
         const db2 = uniqueName("bench_fw_flyway");
@@ -141,21 +191,63 @@ async function applyVsFlyway(host: ProviderHost, m: number, rows: number): Promi
         await settle();
         theirs.push((await timed(() => flyway("migrate", db2, dir)))[0]);
         // The two histories must be the same rows, or this compares different work.
-        const rowsOf = (d: string) => query(d, "SELECT version, script, checksum, success FROM flyway_schema_history ORDER BY installed_rank");
-        if (JSON.stringify(await rowsOf(db)) !== JSON.stringify(await rowsOf(db2))) throw new Error("provider and Flyway histories differ");
+        const rowsOf = (d: string) =>
+            query(d, "SELECT version, script, checksum, success FROM flyway_schema_history ORDER BY installed_rank");
+        if (JSON.stringify(await rowsOf(db)) !== JSON.stringify(await rowsOf(db2)))
+            throw new Error("provider and Flyway histories differ");
         const db3 = uniqueName("bench_fw_psql");
         await query("postgres", `CREATE DATABASE ${db3}`);
         const file = path.join(dir, "all.sql.txt");
-        fs.writeFileSync(file, Array.from({ length: m }, (_, i) => scripts[`V${i + 1}__table_${i + 1}.sql`]).join("\n"));
+        fs.writeFileSync(
+            file,
+            Array.from({ length: m }, (_, i) => scripts[`V${i + 1}__table_${i + 1}.sql`]).join("\n"),
+        );
         await settle();
-        psql.push((await timed(async () => execFileSync("psql", ["-q", "-X", "-v", "ON_ERROR_STOP=1", "-1", "-h", PG.host, "-p", String(PG.port), "-U", PG.user, "-d", db3, "-f", file], { env: { ...process.env, PGPASSWORD: PG.password } })))[0]);
+        psql.push(
+            (
+                await timed(async () =>
+                    execFileSync(
+                        "psql",
+                        [
+                            "-q",
+                            "-X",
+                            "-v",
+                            "ON_ERROR_STOP=1",
+                            "-1",
+                            "-h",
+                            PG.host,
+                            "-p",
+                            String(PG.port),
+                            "-U",
+                            PG.user,
+                            "-d",
+                            db3,
+                            "-f",
+                            file,
+                        ],
+                        { env: { ...process.env, PGPASSWORD: PG.password } },
+                    ),
+                )
+            )[0],
+        );
         for (const d of [db, db2, db3]) await dropBenchDatabase(d);
     }
     fs.rmSync(dir, { recursive: true, force: true });
     const [o, t, p] = [median(ours), median(theirs), median(psql)];
     return [
-        { name: `apply ${m} migrations (${rows} rows each): provider vs Flyway migrate`, ours: o, baseline: t, ratio: o / t, target: 1 },
-        { name: `apply ${m} migrations (${rows} rows each): Flyway migrate vs psql -1 -f`, ours: t, baseline: p, ratio: t / p },
+        {
+            name: `apply ${m} migrations (${rows} rows each): provider vs Flyway migrate`,
+            ours: o,
+            baseline: t,
+            ratio: o / t,
+            target: 1,
+        },
+        {
+            name: `apply ${m} migrations (${rows} rows each): Flyway migrate vs psql -1 -f`,
+            ours: t,
+            baseline: p,
+            ratio: t / p,
+        },
     ];
 }
 
@@ -165,7 +257,13 @@ async function noopVsFlyway(host: ProviderHost): Promise<Result[]> {
     const scripts: Record<string, string> = {};
     for (let i = 1; i <= 1000; i++) scripts[`V${i}__m${i}.sql`] = `CREATE TABLE m${i} (id int);`;
     const dir = scriptFolder(scripts);
-    const { inputs } = await host.check({}, inputsFor({ database: { name: db }, migrationSets: [{ name: "app", table: "flyway_schema_history", scripts }] }));
+    const { inputs } = await host.check(
+        {},
+        inputsFor({
+            database: { name: db },
+            migrationSets: [{ name: "app", table: "flyway_schema_history", scripts }],
+        }),
+    );
     const { outs } = await host.create(inputs);
     const ours: number[] = [];
     const migrate: number[] = [];
@@ -181,8 +279,20 @@ async function noopVsFlyway(host: ProviderHost): Promise<Result[]> {
     fs.rmSync(dir, { recursive: true, force: true });
     const [o, m, v] = [median(ours), median(migrate), median(validate)];
     return [
-        { name: "no-op over 1,000 applied migrations: provider update vs Flyway migrate", ours: o, baseline: m, ratio: o / m, target: 1 },
-        { name: "no-op over 1,000 applied migrations: provider update vs Flyway validate", ours: o, baseline: v, ratio: o / v, target: 1 },
+        {
+            name: "no-op over 1,000 applied migrations: provider update vs Flyway migrate",
+            ours: o,
+            baseline: m,
+            ratio: o / m,
+            target: 1,
+        },
+        {
+            name: "no-op over 1,000 applied migrations: provider update vs Flyway validate",
+            ours: o,
+            baseline: v,
+            ratio: o / v,
+            target: 1,
+        },
     ];
 }
 
@@ -222,20 +332,32 @@ type Case = { v: Shipping; kind: "one" | "ten" | "floor" };
  */
 async function concurrent(variants: Shipping[]): Promise<Result[]> {
     const workload = (db: string) =>
-        inputsFor({ roles: [{ name: `${db}_app`, password: "bench" }], database: { name: db, owner: `${db}_app` }, migrationSets: [{ name: "app", scripts: generated(20, 2000) }] });
+        inputsFor({
+            roles: [{ name: `${db}_app`, password: "bench" }],
+            database: { name: db, owner: `${db}_app` },
+            migrationSets: [{ name: "app", scripts: generated(20, 2000) }],
+        });
     const engines = new Map(variants.map((v) => [v, new Engines(v.hosts)]));
     // One bootstrap of a fresh database (with company, per the case); checks the result, drops it, settles.
     const run = async ({ v, kind }: Case): Promise<number> => {
         const db = uniqueName(`bench_${kind}`);
         const { inputs } = await v.hosts[0].check({}, workload(db));
         const request = v.hosts[0].createRequestBytes(inputs);
-        const requests = kind === "one" ? [request] : v.hosts.map((h, i) => (i === 0 || kind === "ten" ? request : h.createRequestBytes({ ...inputs, __provider: LOGIN_ONLY_PROVIDER })));
+        const requests =
+            kind === "one"
+                ? [request]
+                : v.hosts.map((h, i) =>
+                      i === 0 || kind === "ten"
+                          ? request
+                          : h.createRequestBytes({ ...inputs, __provider: LOGIN_ONLY_PROVIDER }),
+                  );
         const { ms, answers } = await engines.get(v)!.create(requests);
         // Not a benchmark of something else: every bootstrap's answer reports all 20 migrations, and the history
         // has each once.
         for (const a of kind === "floor" ? answers.slice(0, 1) : answers) {
             const { outs } = ProviderHost.decodeCreateResponse(a);
-            if (Object.keys(outs.applied.app).length !== 20) throw new Error(`a concurrent bootstrap reported ${JSON.stringify(outs.applied)}`);
+            if (Object.keys(outs.applied.app).length !== 20)
+                throw new Error(`a concurrent bootstrap reported ${JSON.stringify(outs.applied)}`);
         }
         const rows = await query(db, "SELECT count(*)::int AS n FROM public.schema_history_app");
         if (rows[0].n !== 20) throw new Error(`history of ${db} has ${rows[0].n} rows, expected 20`);
@@ -243,7 +365,11 @@ async function concurrent(variants: Shipping[]): Promise<Result[]> {
         await settle();
         return ms;
     };
-    const cases: Case[] = variants.flatMap((v, i): Case[] => [{ v, kind: "one" }, { v, kind: "ten" }, ...(i === 0 ? [{ v, kind: "floor" as const }] : [])]);
+    const cases: Case[] = variants.flatMap((v, i): Case[] => [
+        { v, kind: "one" },
+        { v, kind: "ten" },
+        ...(i === 0 ? [{ v, kind: "floor" as const }] : []),
+    ]);
     const times = new Map(cases.map((c) => [c, [] as number[]]));
     await settle();
     // Warm-up, not recorded: a fresh host's first calls run unoptimised code, and hosts 1-9 work only with company.
@@ -269,15 +395,39 @@ async function concurrent(variants: Shipping[]): Promise<Result[]> {
             // The target is relative to the floor of the same run: on two cores the floor alone reaches 1.1-1.3x one.
             return c.kind === "ten"
                 ? [
-                      { name: `10 concurrent bootstraps of one database vs one (${c.v.label})`, ours, baseline, ratio: ours / baseline, rounds },
-                      { name: `10 concurrent bootstraps vs the floor below (${c.v.label})`, ours, baseline: floor, ratio: ours / floor, target: 1.15 },
+                      {
+                          name: `10 concurrent bootstraps of one database vs one (${c.v.label})`,
+                          ours,
+                          baseline,
+                          ratio: ours / baseline,
+                          rounds,
+                      },
+                      {
+                          name: `10 concurrent bootstraps vs the floor below (${c.v.label})`,
+                          ours,
+                          baseline: floor,
+                          ratio: ours / floor,
+                          target: 1.15,
+                      },
                   ]
-                : [{ name: `floor under the ten: one bootstrap while 9 more engines call hosts that only log in, vs one bootstrap alone (${c.v.label})`, ours, baseline, ratio: ours / baseline, rounds }];
+                : [
+                      {
+                          name: `floor under the ten: one bootstrap while 9 more engines call hosts that only log in, vs one bootstrap alone (${c.v.label})`,
+                          ours,
+                          baseline,
+                          ratio: ours / baseline,
+                          rounds,
+                      },
+                  ];
         });
 }
 
 /** `count` provider hosts (one per engine), stopped after `f`. */
-async function withHosts<T>(installed: InstalledPackage | undefined, count: number, f: (hosts: ProviderHost[]) => Promise<T>): Promise<T> {
+async function withHosts<T>(
+    installed: InstalledPackage | undefined,
+    count: number,
+    f: (hosts: ProviderHost[]) => Promise<T>,
+): Promise<T> {
     const hosts = Array.from({ length: count }, () => new ProviderHost("bootstrap", installed));
     try {
         await Promise.all(hosts.map((h) => h.start()));
@@ -302,15 +452,28 @@ export async function providerBenchmarks(): Promise<Result[]> {
         const all: [string, () => Promise<Result[]>][] = [
             ["apply", () => withHosts(installed, 1, async (h) => [await applyVsPsql(h[0], 100, 5000)])],
             ["noop", () => withHosts(installed, 1, async (h) => [await noopUpdate(h[0])])],
-            ["flyway", () => withHosts(installed, 1, async (h) => [...(await applyVsFlyway(h[0], 50, 2000)), ...(await noopVsFlyway(h[0]))])],
+            [
+                "flyway",
+                () =>
+                    withHosts(installed, 1, async (h) => [
+                        ...(await applyVsFlyway(h[0], 50, 2000)),
+                        ...(await noopVsFlyway(h[0])),
+                    ]),
+            ],
             [
                 "concurrent",
                 () =>
                     withHosts(installed, 10, (fromNpm) =>
                         withHosts(undefined, 10, (fromSource) =>
                             concurrent([
-                                { label: `package installed from npm: __provider ${installed.serializedProvider().length} bytes`, hosts: fromNpm },
-                                { label: `from this repository's source: __provider ${serializedProvider().length} bytes`, hosts: fromSource },
+                                {
+                                    label: `package installed from npm: __provider ${installed.serializedProvider().length} bytes`,
+                                    hosts: fromNpm,
+                                },
+                                {
+                                    label: `from this repository's source: __provider ${serializedProvider().length} bytes`,
+                                    hosts: fromSource,
+                                },
                             ]),
                         ),
                     ),
@@ -327,8 +490,13 @@ export async function providerBenchmarks(): Promise<Result[]> {
 
 export function printResults(results: Result[]): void {
     for (const r of results) {
-        const verdict = r.target === undefined ? "reference, no target" : `target <= ${r.target}x, ${r.ratio <= r.target ? "meets" : "MISSES"}`;
-        console.log(`${r.name}: ${r.ours.toFixed(0)} ms vs ${r.baseline.toFixed(0)} ms = ${r.ratio.toFixed(2)}x (${verdict})`);
+        const verdict =
+            r.target === undefined
+                ? "reference, no target"
+                : `target <= ${r.target}x, ${r.ratio <= r.target ? "meets" : "MISSES"}`;
+        console.log(
+            `${r.name}: ${r.ours.toFixed(0)} ms vs ${r.baseline.toFixed(0)} ms = ${r.ratio.toFixed(2)}x (${verdict})`,
+        );
         if (r.rounds) console.log(`  ${r.rounds}`);
     }
 }

@@ -27,7 +27,11 @@ const env = { ...process.env, DOCKER_HOST, DOCKER_BUILDKIT: "0" };
 
 /** A second image of the same app: the first plus a label, so its id differs. */
 function buildImageB(): void {
-    execFileSync("docker", ["build", "-q", "-t", IMAGE_B, "-"], { env, input: `FROM ${IMAGE_A}\nLABEL pdc.bench=rolled\n`, stdio: ["pipe", "ignore", "pipe"] });
+    execFileSync("docker", ["build", "-q", "-t", IMAGE_B, "-"], {
+        env,
+        input: `FROM ${IMAGE_A}\nLABEL pdc.bench=rolled\n`,
+        stdio: ["pipe", "ignore", "pipe"],
+    });
 }
 
 function imageId(ref: string): string {
@@ -38,7 +42,10 @@ function imageId(ref: string): string {
 async function untilServed(port: number, deadlineMs = 300000): Promise<void> {
     const deadline = Date.now() + deadlineMs;
     for (;;) {
-        const ok = await httpRequest(port, "/").then((r) => r.status === 200, () => false);
+        const ok = await httpRequest(port, "/").then(
+            (r) => r.status === 200,
+            () => false,
+        );
         if (ok) return;
         if (Date.now() > deadline) throw new Error(`nothing answered on 127.0.0.1:${port} within ${deadlineMs} ms`);
         await new Promise((r) => setTimeout(r, 50));
@@ -54,10 +61,16 @@ interface RollResult {
 
 function runningOn(prefix: string, image: string): number {
     const id = imageId(image);
-    const out = execFileSync("docker", ["ps", "--filter", `name=^${prefix}`, "--format", "{{.Names}}"], { env, encoding: "utf8" });
+    const out = execFileSync("docker", ["ps", "--filter", `name=^${prefix}`, "--format", "{{.Names}}"], {
+        env,
+        encoding: "utf8",
+    });
     let n = 0;
     for (const name of out.split("\n").filter((x) => /app/.test(x))) {
-        if (execFileSync("docker", ["inspect", "--format", "{{.Image}}", name], { env, encoding: "utf8" }).trim() === id) n++;
+        if (
+            execFileSync("docker", ["inspect", "--format", "{{.Image}}", name], { env, encoding: "utf8" }).trim() === id
+        )
+            n++;
     }
     return n;
 }
@@ -66,14 +79,28 @@ async function engineRoll(): Promise<RollResult> {
     const port = await freePortIn(18000, 18999);
     const dir = stackDir("zd-bench");
     const stack = `zdbench${Date.now().toString(36)}`;
-    const request = { dir, project: "three-tier", stack, projectFile: path.join(EXAMPLE, "Pulumi.yaml"), program: { module: path.join(EXAMPLE, "index.ts") } };
-    const config = (image: string) => ({ webPort: { value: String(port) }, replicas: { value: "3" }, buildAppImage: { value: "false" }, appImage: { value: image } });
+    const request = {
+        dir,
+        project: "three-tier",
+        stack,
+        projectFile: path.join(EXAMPLE, "Pulumi.yaml"),
+        program: { module: path.join(EXAMPLE, "index.ts") },
+    };
+    const config = (image: string) => ({
+        webPort: { value: String(port) },
+        replicas: { value: "3" },
+        buildAppImage: { value: "false" },
+        appImage: { value: image },
+    });
     try {
         const first = await engine({ op: "up", ...request, config: config(IMAGE_A) });
         if (first.error) throw new Error(`pulumi up failed: ${first.error}`);
         await untilServed(port);
         const t = Date.now();
-        const { result, load } = await loadWhile(port, engine({ op: "up", ...request, config: config(IMAGE_B) }), { concurrency: 4, maxSeconds: 600 });
+        const { result, load } = await loadWhile(port, engine({ op: "up", ...request, config: config(IMAGE_B) }), {
+            concurrency: 4,
+            maxSeconds: 600,
+        });
         if (result!.error) throw new Error(`pulumi up (new image) failed: ${result!.error}`);
         await untilServed(port);
         return { ms: Date.now() - t, load, onNewImage: runningOn(`three-tier-${stack}-app-`, IMAGE_B) };
@@ -133,10 +160,15 @@ volumes:
 
 function compose(dir: string, project: string, image: string, args: string[]): Promise<void> {
     return new Promise((resolve, reject) => {
-        execFile("docker-compose", ["-p", project, ...args], { cwd: dir, env: { ...env, APP_IMAGE: image } }, (err, _out, stderr) => {
-            if (err) reject(new Error(`docker-compose ${args.join(" ")} failed: ${stderr || err.message}`));
-            else resolve();
-        });
+        execFile(
+            "docker-compose",
+            ["-p", project, ...args],
+            { cwd: dir, env: { ...env, APP_IMAGE: image } },
+            (err, _out, stderr) => {
+                if (err) reject(new Error(`docker-compose ${args.join(" ")} failed: ${stderr || err.message}`));
+                else resolve();
+            },
+        );
     });
 }
 
@@ -178,7 +210,9 @@ export async function rollingBenchmark(rounds = Number(process.env.PDC_BENCH_ROL
                 ` (p50 ${o.load.p50Ms} ms, p99 ${o.load.p99Ms} ms; ${o.onNewImage}/3 on the new image)`,
         );
         if (!hasCompose) {
-            console.log("  docker-compose up -d: not measured, docker-compose is not installed (apt-get install docker-compose)");
+            console.log(
+                "  docker-compose up -d: not measured, docker-compose is not installed (apt-get install docker-compose)",
+            );
             continue;
         }
         const c = await composeRoll();

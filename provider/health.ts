@@ -34,27 +34,39 @@ async function inspect(dockerHost: string, container: string): Promise<HealthSta
               return { host: u.hostname, port: Number(u.port || 2375) };
           })();
     const body = await new Promise<string>((resolve, reject) => {
-        const req = http.request({ ...target, method: "GET", path: `/containers/${encodeURIComponent(container)}/json`, timeout: 5000 }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () => {
-                const text = Buffer.concat(chunks).toString("utf8");
-                if ((res.statusCode ?? 500) >= 400) reject(new Error(`Docker answered ${res.statusCode}: ${text.trim()}`));
-                else resolve(text);
-            });
-        });
+        const req = http.request(
+            { ...target, method: "GET", path: `/containers/${encodeURIComponent(container)}/json`, timeout: 5000 },
+            (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () => {
+                    const text = Buffer.concat(chunks).toString("utf8");
+                    if ((res.statusCode ?? 500) >= 400)
+                        reject(new Error(`Docker answered ${res.statusCode}: ${text.trim()}`));
+                    else resolve(text);
+                });
+            },
+        );
         req.on("timeout", () => req.destroy(new Error("Docker did not answer within 5 s")));
         req.on("error", reject);
         req.end();
     });
-    const info = JSON.parse(body) as { State?: { Running?: boolean; ExitCode?: number; Health?: { Status?: string; Log?: { Output?: string; ExitCode?: number }[] } } };
+    const info = JSON.parse(body) as {
+        State?: {
+            Running?: boolean;
+            ExitCode?: number;
+            Health?: { Status?: string; Log?: { Output?: string; ExitCode?: number }[] };
+        };
+    };
     const log = info.State?.Health?.Log ?? [];
     const last = log[log.length - 1];
     return {
         running: info.State?.Running === true,
         status: info.State?.Health?.Status ?? "none",
         exitCode: info.State?.ExitCode ?? 0,
-        lastOutput: last ? `exit ${last.ExitCode}: ${(last.Output ?? "").trim() || "(no output)"}` : "(no health check has run yet)",
+        lastOutput: last
+            ? `exit ${last.ExitCode}: ${(last.Output ?? "").trim() || "(no output)"}`
+            : "(no health check has run yet)",
     };
 }
 
@@ -65,14 +77,22 @@ async function waitHealthy(inputs: ContainerHealthGateInputs): Promise<void> {
         try {
             last = await inspect(inputs.dockerHost, inputs.container);
             if (last.status === "healthy") return;
-            if (last.status === "none") throw new Error(`container ${inputs.container} has no health check; give the pool a healthcheck or set waitForHealthy: false`);
+            if (last.status === "none")
+                throw new Error(
+                    `container ${inputs.container} has no health check; give the pool a healthcheck or set waitForHealthy: false`,
+                );
         } catch (e) {
             if (e instanceof Error && e.message.startsWith(`container ${inputs.container}`)) throw e;
             last = (e as Error).message;
         }
         if (Date.now() > deadline) {
-            const detail = typeof last === "string" ? last : `health "${last.status}"${last.running ? "" : `, not running (last exit code ${last.exitCode})`}, last health check: ${last.lastOutput}`;
-            throw new Error(`container ${inputs.container} did not become healthy within ${inputs.timeoutSeconds}s (${detail}); the replicas it would replace keep serving; fix the image or health check and run up again`);
+            const detail =
+                typeof last === "string"
+                    ? last
+                    : `health "${last.status}"${last.running ? "" : `, not running (last exit code ${last.exitCode})`}, last health check: ${last.lastOutput}`;
+            throw new Error(
+                `container ${inputs.container} did not become healthy within ${inputs.timeoutSeconds}s (${detail}); the replicas it would replace keep serving; fix the image or health check and run up again`,
+            );
         }
         await new Promise((r) => setTimeout(r, 500));
     }
@@ -82,20 +102,31 @@ async function waitHealthy(inputs: ContainerHealthGateInputs): Promise<void> {
 export const containerHealthGateProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
         const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (!isUnknown(news.container) && (typeof news.container !== "string" || news.container === "")) failures.push({ property: "container", reason: "container is empty; give the container's name or id" });
+        if (!isUnknown(news.container) && (typeof news.container !== "string" || news.container === ""))
+            failures.push({ property: "container", reason: "container is empty; give the container's name or id" });
         const t = news.timeoutSeconds;
-        if (!isUnknown(t) && (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > 3600)) failures.push({ property: "timeoutSeconds", reason: "timeoutSeconds must be an integer from 1 to 3600" });
+        if (!isUnknown(t) && (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > 3600))
+            failures.push({ property: "timeoutSeconds", reason: "timeoutSeconds must be an integer from 1 to 3600" });
         return { inputs: news, failures };
     },
-    async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
-        const key = (p: Record<string, unknown>) => JSON.stringify([p.container, p.timeoutSeconds, p.dockerHost, p.triggers]);
+    async diff(
+        _id: string,
+        olds: Record<string, unknown>,
+        news: Record<string, unknown>,
+    ): Promise<pulumi.dynamic.DiffResult> {
+        const key = (p: Record<string, unknown>) =>
+            JSON.stringify([p.container, p.timeoutSeconds, p.dockerHost, p.triggers]);
         return { changes: key(olds) !== key(news), replaces: [] };
     },
     async create(news: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {
         await waitHealthy(news as unknown as ContainerHealthGateInputs);
         return { id: `healthy-${Date.now().toString(36)}`, outs: news };
     },
-    async update(_id: string, _olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.UpdateResult> {
+    async update(
+        _id: string,
+        _olds: Record<string, unknown>,
+        news: Record<string, unknown>,
+    ): Promise<pulumi.dynamic.UpdateResult> {
         await waitHealthy(news as unknown as ContainerHealthGateInputs);
         return { outs: news };
     },
@@ -121,7 +152,12 @@ export class ContainerHealthGate extends pulumi.dynamic.Resource {
         super(
             containerHealthGateProvider,
             name,
-            { container: args.container, timeoutSeconds: args.timeoutSeconds ?? 180, dockerHost: args.dockerHost ?? "", triggers: args.triggers ?? [] },
+            {
+                container: args.container,
+                timeoutSeconds: args.timeoutSeconds ?? 180,
+                dockerHost: args.dockerHost ?? "",
+                triggers: args.triggers ?? [],
+            },
             opts,
             "health",
             "ContainerHealthGate",

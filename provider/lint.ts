@@ -72,7 +72,11 @@ export const LINT_ALLOW_MARKER = "bootstrap:allow";
  * Lints the files about to run, in run order. Tables created earlier in the same batch are new, so changing them is
  * not risky. Findings come in file order, then line order.
  */
-export function lintMigrations(set: string, files: { file: string; sql: string }[], options: LintOptions = {}): LintFinding[] {
+export function lintMigrations(
+    set: string,
+    files: { file: string; sql: string }[],
+    options: LintOptions = {},
+): LintFinding[] {
     const allowed = new Set<string>(options.allow ?? []);
     const batch = new Batch(options.defaultSchema ?? "public");
     const findings: LintFinding[] = [];
@@ -100,12 +104,17 @@ export function lintMigrations(set: string, files: { file: string; sql: string }
                 if (s.tokens.length === 1 && s.tokens[0].upper === "END") inAtomicBody = false;
                 return;
             }
-            if (opensAtomicBody(s.tokens)) { inAtomicBody = true; return; }
+            if (opensAtomicBody(s.tokens)) {
+                inAtomicBody = true;
+                return;
+            }
             const emit = (rule: LintRule, at: number, message: string) => {
                 if (allowed.has(rule) || allows[k].has(rule)) return;
                 findings.push({ set, file, line: lines.lineOf(at), rule, message });
             };
-            lintStatement(s.tokens, batch, emit, (extra) => { for (const rule of extra) allows[k].add(rule); });
+            lintStatement(s.tokens, batch, emit, (extra) => {
+                for (const rule of extra) allows[k].add(rule);
+            });
         });
     }
     return findings;
@@ -130,7 +139,10 @@ interface Token {
     bodyAt?: number;
 }
 
-interface Comment { text: string; at: number; }
+interface Comment {
+    text: string;
+    at: number;
+}
 
 /** Tokenises `text`, which starts at offset `base` of its file. Comments are returned apart. */
 function tokenize(text: string, base: number): { tokens: Token[]; comments: Comment[] } {
@@ -150,9 +162,17 @@ function tokenize(text: string, base: number): { tokens: Token[]; comments: Comm
         let j = i + 1;
         let content = "";
         while (j < n) {
-            if (backslashes && text[j] === "\\") { content += text.slice(j, j + 2); j += 2; continue; }
+            if (backslashes && text[j] === "\\") {
+                content += text.slice(j, j + 2);
+                j += 2;
+                continue;
+            }
             if (text[j] === q) {
-                if (text[j + 1] === q) { content += q; j += 2; continue; }
+                if (text[j + 1] === q) {
+                    content += q;
+                    j += 2;
+                    continue;
+                }
                 return [j + 1, content];
             }
             content += text[j++];
@@ -161,7 +181,10 @@ function tokenize(text: string, base: number): { tokens: Token[]; comments: Comm
     };
     while (i < n) {
         const c = text[i];
-        if (c === " " || c === "\n" || c === "\t" || c === "\r" || c === "\f") { i++; continue; }
+        if (c === " " || c === "\n" || c === "\t" || c === "\r" || c === "\f") {
+            i++;
+            continue;
+        }
         if (c === "-" && text[i + 1] === "-") {
             const e = text.indexOf("\n", i);
             const end = e < 0 ? n : e;
@@ -174,9 +197,13 @@ function tokenize(text: string, base: number): { tokens: Token[]; comments: Comm
             let d = 1;
             i += 2;
             while (i < n && d > 0) {
-                if (text[i] === "/" && text[i + 1] === "*") { d++; i += 2; }
-                else if (text[i] === "*" && text[i + 1] === "/") { d--; i += 2; }
-                else i++;
+                if (text[i] === "/" && text[i + 1] === "*") {
+                    d++;
+                    i += 2;
+                } else if (text[i] === "*" && text[i + 1] === "/") {
+                    d--;
+                    i += 2;
+                } else i++;
             }
             comments.push({ text: text.slice(start, i), at: base + start });
             continue;
@@ -259,7 +286,11 @@ function isDigit(code: number): boolean {
 }
 
 /** A statement's tokens, and the offsets of its first token and of its end (its `;`, or the end of the file). */
-interface Located { tokens: Token[]; start: number; end: number; }
+interface Located {
+    tokens: Token[];
+    start: number;
+    end: number;
+}
 
 /** The file's statements (as scanSql splits them) with their tokens and comments, in file offsets. */
 function locate(sql: string): Located[] {
@@ -286,7 +317,8 @@ class LineIndex {
         let hi = this.starts.length - 1;
         while (lo < hi) {
             const mid = (lo + hi + 1) >> 1;
-            if (this.starts[mid] <= offset) lo = mid; else hi = mid - 1;
+            if (this.starts[mid] <= offset) lo = mid;
+            else hi = mid - 1;
         }
         return lo + 1;
     }
@@ -325,7 +357,10 @@ class Batch {
     }
 }
 
-interface Name { key: string; shown: string; }
+interface Name {
+    key: string;
+    shown: string;
+}
 
 /** Reads a possibly qualified name at `i`: the name (or null) and the index after it. */
 function readName(tokens: Token[], i: number, batch: Batch): [Name | null, number] {
@@ -334,7 +369,10 @@ function readName(tokens: Token[], i: number, batch: Batch): [Name | null, numbe
     while (j < tokens.length && (tokens[j].kind === "word" || tokens[j].kind === "ident")) {
         parts.push(tokens[j]);
         if (tokens[j + 1]?.upper === "." && tokens[j + 2]) j += 2;
-        else { j++; break; }
+        else {
+            j++;
+            break;
+        }
     }
     if (parts.length === 0) return [null, i];
     const names = parts.map((p) => p.value);
@@ -357,7 +395,10 @@ function show(tokens: Token[]): string {
     let out = "";
     tokens.forEach((t, k) => {
         const prev = tokens[k - 1];
-        const tight = !prev || [".", "(", "["].includes(prev.upper) || [".", ")", ",", "]"].includes(t.upper) ||
+        const tight =
+            !prev ||
+            [".", "(", "["].includes(prev.upper) ||
+            [".", ")", ",", "]"].includes(t.upper) ||
             (["(", "["].includes(t.upper) && prev.kind !== "punct");
         out += (tight ? "" : " ") + t.text;
     });
@@ -379,22 +420,33 @@ function splitAtCommas(tokens: Token[], depth: number): Token[][] {
 
 type Emit = (rule: LintRule, at: number, message: string) => void;
 
-const ALLOW_HINT = (rule: LintRule) => `If intended, allow it with a "-- ${LINT_ALLOW_MARKER} ${rule}" comment on the statement, or allow the rule for the set.`;
+const ALLOW_HINT = (rule: LintRule) =>
+    `If intended, allow it with a "-- ${LINT_ALLOW_MARKER} ${rule}" comment on the statement, or allow the rule for the set.`;
 
 function lintStatement(tokens: Token[], batch: Batch, emit: Emit, allowMore: (rules: LintRule[]) => void): void {
     if (tokens.length === 0) return;
     const w = (k: number) => tokens[k]?.upper ?? "";
     const at = tokens[0].at;
     switch (w(0)) {
-        case "CREATE": return lintCreate(tokens, batch, emit, at);
-        case "DROP": return lintDrop(tokens, batch, emit, at);
-        case "ALTER": if (w(1) === "TABLE") lintAlterTable(tokens, batch, emit, at); return;
-        case "TRUNCATE": return lintTruncate(tokens, batch, emit, at);
-        case "DELETE": return lintDelete(tokens, batch, emit, at);
-        case "UPDATE": return lintUpdate(tokens, batch, emit, at);
-        case "WITH": return lintWith(tokens, batch, emit, allowMore);
-        case "DO": return lintDo(tokens, batch, emit, allowMore);
-        default: return;
+        case "CREATE":
+            return lintCreate(tokens, batch, emit, at);
+        case "DROP":
+            return lintDrop(tokens, batch, emit, at);
+        case "ALTER":
+            if (w(1) === "TABLE") lintAlterTable(tokens, batch, emit, at);
+            return;
+        case "TRUNCATE":
+            return lintTruncate(tokens, batch, emit, at);
+        case "DELETE":
+            return lintDelete(tokens, batch, emit, at);
+        case "UPDATE":
+            return lintUpdate(tokens, batch, emit, at);
+        case "WITH":
+            return lintWith(tokens, batch, emit, allowMore);
+        case "DO":
+            return lintDo(tokens, batch, emit, allowMore);
+        default:
+            return;
     }
 }
 
@@ -417,7 +469,7 @@ function lintCreate(tokens: Token[], batch: Batch, emit: Emit, at: number): void
         const name = tokens[i + 1];
         if (name && (name.kind === "word" || name.kind === "ident")) batch.databases.add(name.value);
     } else if (what === "UNIQUE" || what === "INDEX") {
-        let j = skip(tokens, i, "UNIQUE", "INDEX");
+        const j = skip(tokens, i, "UNIQUE", "INDEX");
         const concurrently = tokens[j]?.upper === "CONCURRENTLY";
         const on = tokens.findIndex((t, k) => k >= j && t.upper === "ON" && t.depth === 0);
         if (on < 0) return;
@@ -426,11 +478,20 @@ function lintCreate(tokens: Token[], batch: Batch, emit: Emit, at: number): void
         if (tokens[on + 1]?.upper === "ONLY") return;
         const [table] = readName(tokens, on + 1, batch);
         if (!table || concurrently || batch.isNewTable(table.key)) return;
-        const index = tokens.slice(j, on).find((t) => (t.kind === "word" || t.kind === "ident") && !["IF", "NOT", "EXISTS", "CONCURRENTLY"].includes(t.upper));
-        emit("index-without-concurrently", at,
+        const index = tokens
+            .slice(j, on)
+            .find(
+                (t) =>
+                    (t.kind === "word" || t.kind === "ident") &&
+                    !["IF", "NOT", "EXISTS", "CONCURRENTLY"].includes(t.upper),
+            );
+        emit(
+            "index-without-concurrently",
+            at,
             `CREATE INDEX${index ? ` ${index.text}` : ""} on existing table ${table.shown} without CONCURRENTLY blocks writes to the table ` +
-            `until the index is built. Safe way: CREATE INDEX CONCURRENTLY in a file of its own (it runs outside a transaction). ` +
-            ALLOW_HINT("index-without-concurrently"));
+                `until the index is built. Safe way: CREATE INDEX CONCURRENTLY in a file of its own (it runs outside a transaction). ` +
+                ALLOW_HINT("index-without-concurrently"),
+        );
     }
 }
 
@@ -443,11 +504,17 @@ function lintDrop(tokens: Token[], batch: Batch, emit: Emit, at: number): void {
         if (what === "TABLE") {
             const [name] = readName(part, 0, batch);
             if (!name) continue;
-            if (batch.isNewTable(name.key)) { batch.tables.delete(name.key); continue; }
-            emit("drop-table", at,
+            if (batch.isNewTable(name.key)) {
+                batch.tables.delete(name.key);
+                continue;
+            }
+            emit(
+                "drop-table",
+                at,
                 `DROP TABLE ${name.shown} deletes the table and every row in it; no later migration can bring them back. ` +
-                `Safe way: stop the application using it first, keep a backup (or rename it and drop it in a later release). ` +
-                ALLOW_HINT("drop-table"));
+                    `Safe way: stop the application using it first, keep a backup (or rename it and drop it in a later release). ` +
+                    ALLOW_HINT("drop-table"),
+            );
         } else if (what === "SCHEMA") {
             const name = part[0];
             if (!name || (name.kind !== "word" && name.kind !== "ident")) continue;
@@ -457,16 +524,27 @@ function lintDrop(tokens: Token[], batch: Batch, emit: Emit, at: number): void {
                 continue;
             }
             const cascade = tokens.some((t) => t.upper === "CASCADE" && t.depth === 0);
-            emit("drop-schema", at,
+            emit(
+                "drop-schema",
+                at,
                 `DROP SCHEMA ${name.text}${cascade ? " CASCADE deletes every table in it with its rows" : " deletes the schema (and, with CASCADE, every table in it)"}. ` +
-                `Safe way: move or back up what it holds first, and drop it in a release of its own. ` + ALLOW_HINT("drop-schema"));
+                    `Safe way: move or back up what it holds first, and drop it in a release of its own. ` +
+                    ALLOW_HINT("drop-schema"),
+            );
         } else {
             const name = part[0];
             if (!name || (name.kind !== "word" && name.kind !== "ident")) continue;
-            if (batch.databases.has(name.value)) { batch.databases.delete(name.value); continue; }
-            emit("drop-database", at,
+            if (batch.databases.has(name.value)) {
+                batch.databases.delete(name.value);
+                continue;
+            }
+            emit(
+                "drop-database",
+                at,
                 `DROP DATABASE ${name.text} deletes the whole database and all its data. ` +
-                `Safe way: back it up and drop it by hand, outside the migrations. ` + ALLOW_HINT("drop-database"));
+                    `Safe way: back it up and drop it by hand, outside the migrations. ` +
+                    ALLOW_HINT("drop-database"),
+            );
         }
     }
 }
@@ -486,20 +564,32 @@ function lintAlterTable(tokens: Token[], batch: Batch, emit: Emit, at: number): 
                 if (!to) continue;
                 // RENAME TO takes an unqualified name; the table stays in its schema.
                 const newKey = table.key.slice(0, table.key.indexOf("\0") + 1) + to.key.slice(to.key.indexOf("\0") + 1);
-                if (isNew) { batch.tables.delete(table.key); batch.tables.add(newKey); continue; }
-                emit("rename-table", at,
+                if (isNew) {
+                    batch.tables.delete(table.key);
+                    batch.tables.add(newKey);
+                    continue;
+                }
+                emit(
+                    "rename-table",
+                    at,
                     `Renaming existing table ${table.shown} to ${to.shown} breaks every running query that names ${table.shown} ` +
-                    `(the application version still deployed during the rollout). Safe way: create a view with the old name, ` +
-                    `or add the new name first and move the application over before removing the old one. ` + ALLOW_HINT("rename-table"));
+                        `(the application version still deployed during the rollout). Safe way: create a view with the old name, ` +
+                        `or add the new name first and move the application over before removing the old one. ` +
+                        ALLOW_HINT("rename-table"),
+                );
             } else if (w(1) !== "CONSTRAINT") {
                 const k = skip(a, 1, "COLUMN");
                 const from = a[k];
                 const to = a[k + 2];
                 if (isNew || !from || !to) continue;
-                emit("rename-column", at,
+                emit(
+                    "rename-column",
+                    at,
                     `Renaming column ${table.shown}.${from.text} to ${to.text} breaks every running query that names it ` +
-                    `(the application version still deployed during the rollout). Safe way: add the new column, write to both, ` +
-                    `move reads over, then drop the old one in a later release. ` + ALLOW_HINT("rename-column"));
+                        `(the application version still deployed during the rollout). Safe way: add the new column, write to both, ` +
+                        `move reads over, then drop the old one in a later release. ` +
+                        ALLOW_HINT("rename-column"),
+                );
             }
             continue;
         }
@@ -507,10 +597,14 @@ function lintAlterTable(tokens: Token[], batch: Batch, emit: Emit, at: number): 
             const k = skip(a, skip(a, 1, "COLUMN"), "IF EXISTS");
             const column = a[k];
             if (isNew || !column) continue;
-            emit("drop-column", at,
+            emit(
+                "drop-column",
+                at,
                 `Dropping column ${table.shown}.${column.text} deletes its data in every row, and breaks running queries that ` +
-                `still name it. Safe way: stop the application reading and writing it first (a release without it), keep a ` +
-                `backup, then drop it. ` + ALLOW_HINT("drop-column"));
+                    `still name it. Safe way: stop the application reading and writing it first (a release without it), keep a ` +
+                    `backup, then drop it. ` +
+                    ALLOW_HINT("drop-column"),
+            );
             continue;
         }
         if (w(0) === "ALTER") {
@@ -523,17 +617,24 @@ function lintAlterTable(tokens: Token[], batch: Batch, emit: Emit, at: number): 
                 const type = a.slice(rest + 1);
                 const until = type.findIndex((t) => t.depth === 0 && (t.upper === "USING" || t.upper === "COLLATE"));
                 const shownType = show(until < 0 ? type : type.slice(0, until));
-                emit("type-change", at,
+                emit(
+                    "type-change",
+                    at,
                     `Changing the type of ${table.shown}.${column.text} to ${shownType || "a new type"} can rewrite the whole table ` +
-                    `under an ACCESS EXCLUSIVE lock (no reads or writes meanwhile), and fails or loses precision if a value does not fit. ` +
-                    `Safe way: add a column of the new type, backfill it in batches, switch the application over, then drop the old column. ` +
-                    ALLOW_HINT("type-change"));
+                        `under an ACCESS EXCLUSIVE lock (no reads or writes meanwhile), and fails or loses precision if a value does not fit. ` +
+                        `Safe way: add a column of the new type, backfill it in batches, switch the application over, then drop the old column. ` +
+                        ALLOW_HINT("type-change"),
+                );
             } else if (a[k + 1]?.upper === "SET" && a[k + 2]?.upper === "NOT" && a[k + 3]?.upper === "NULL") {
                 if (isNew || batch.checkedNotNull.has(`${table.key}\0${column.value}`)) continue;
-                emit("set-not-null", at,
+                emit(
+                    "set-not-null",
+                    at,
                     `SET NOT NULL on ${table.shown}.${column.text} scans the whole table under an ACCESS EXCLUSIVE lock, and fails if ` +
-                    `a row holds NULL. Safe way: ADD CONSTRAINT … CHECK (${column.text} IS NOT NULL) NOT VALID, then VALIDATE CONSTRAINT ` +
-                    `(no exclusive lock), then SET NOT NULL (PostgreSQL 12+ skips the scan). ` + ALLOW_HINT("set-not-null"));
+                        `a row holds NULL. Safe way: ADD CONSTRAINT … CHECK (${column.text} IS NOT NULL) NOT VALID, then VALIDATE CONSTRAINT ` +
+                        `(no exclusive lock), then SET NOT NULL (PostgreSQL 12+ skips the scan). ` +
+                        ALLOW_HINT("set-not-null"),
+                );
             }
             continue;
         }
@@ -556,7 +657,10 @@ function lintAdd(a: Token[], table: Name, isNew: boolean, batch: Batch, emit: Em
     if (a[1] && a[1].kind === "word" && TABLE_CONSTRAINT_WORDS.includes(a[1].upper)) {
         let k = 1;
         let constraint: Token | undefined;
-        if (a[1].upper === "CONSTRAINT") { constraint = a[2]; k = 3; }
+        if (a[1].upper === "CONSTRAINT") {
+            constraint = a[2];
+            k = 3;
+        }
         const kind = a[k]?.upper ?? "";
         const words = top(k).map((t) => t.upper);
         const notValid = words.some((x, j) => x === "NOT" && words[j + 1] === "VALID");
@@ -565,8 +669,14 @@ function lintAdd(a: Token[], table: Name, isNew: boolean, batch: Batch, emit: Em
             const body = a.slice(k + 1).filter((t) => t.upper !== "(" && t.upper !== ")");
             const bodyEnd = body.findIndex((t) => t.depth === 0);
             const inner = bodyEnd < 0 ? body : body.slice(0, bodyEnd);
-            if (inner.length === 4 && (inner[0].kind === "word" || inner[0].kind === "ident") &&
-                inner.slice(1).map((t) => t.upper).join(" ") === "IS NOT NULL") {
+            if (
+                inner.length === 4 &&
+                (inner[0].kind === "word" || inner[0].kind === "ident") &&
+                inner
+                    .slice(1)
+                    .map((t) => t.upper)
+                    .join(" ") === "IS NOT NULL"
+            ) {
                 batch.notNullChecks.set(`${table.key}\0${constraint.value}`, inner[0].value);
                 if (!notValid) batch.checkedNotNull.add(`${table.key}\0${inner[0].value}`);
             }
@@ -574,18 +684,28 @@ function lintAdd(a: Token[], table: Name, isNew: boolean, batch: Batch, emit: Em
         if (isNew) return;
         const named = constraint ? ` ${constraint.text}` : "";
         if ((kind === "CHECK" || kind === "FOREIGN") && !notValid) {
-            emit("constraint-without-not-valid", at,
+            emit(
+                "constraint-without-not-valid",
+                at,
                 `Adding ${kind === "CHECK" ? "CHECK" : "FOREIGN KEY"} constraint${named} to existing table ${table.shown} checks every row ` +
-                `while holding a lock that blocks writes${kind === "FOREIGN" ? " (on the referenced table too)" : ""}. Safe way: ADD CONSTRAINT … NOT VALID, ` +
-                `then VALIDATE CONSTRAINT in a later statement (it lets writes through). ` + ALLOW_HINT("constraint-without-not-valid"));
+                    `while holding a lock that blocks writes${kind === "FOREIGN" ? " (on the referenced table too)" : ""}. Safe way: ADD CONSTRAINT … NOT VALID, ` +
+                    `then VALIDATE CONSTRAINT in a later statement (it lets writes through). ` +
+                    ALLOW_HINT("constraint-without-not-valid"),
+            );
         } else if (kind === "PRIMARY" || kind === "UNIQUE" || kind === "EXCLUDE") {
             // … USING INDEX name adopts an index built beforehand; USING INDEX TABLESPACE still builds one.
-            const usingIndex = words.some((x, j) => x === "USING" && words[j + 1] === "INDEX" && words[j + 2] !== "TABLESPACE");
+            const usingIndex = words.some(
+                (x, j) => x === "USING" && words[j + 1] === "INDEX" && words[j + 2] !== "TABLESPACE",
+            );
             if (usingIndex) return;
-            emit("index-without-concurrently", at,
+            emit(
+                "index-without-concurrently",
+                at,
                 `Adding ${kind === "PRIMARY" ? "PRIMARY KEY" : kind} constraint${named} to existing table ${table.shown} builds its index ` +
-                `while blocking writes to the table. Safe way: CREATE UNIQUE INDEX CONCURRENTLY first (a file of its own), then ` +
-                `ADD CONSTRAINT … ${kind === "PRIMARY" ? "PRIMARY KEY" : "UNIQUE"} USING INDEX. ` + ALLOW_HINT("index-without-concurrently"));
+                    `while blocking writes to the table. Safe way: CREATE UNIQUE INDEX CONCURRENTLY first (a file of its own), then ` +
+                    `ADD CONSTRAINT … ${kind === "PRIMARY" ? "PRIMARY KEY" : "UNIQUE"} USING INDEX. ` +
+                    ALLOW_HINT("index-without-concurrently"),
+            );
         }
         return;
     }
@@ -594,13 +714,19 @@ function lintAdd(a: Token[], table: Name, isNew: boolean, batch: Batch, emit: Em
     const column = a[k];
     if (!column || isNew) return;
     const words = top(k + 1).map((t) => t.upper);
-    const notNull = words.some((x, j) => x === "NOT" && words[j + 1] === "NULL") || words.some((x, j) => x === "PRIMARY" && words[j + 1] === "KEY");
+    const notNull =
+        words.some((x, j) => x === "NOT" && words[j + 1] === "NULL") ||
+        words.some((x, j) => x === "PRIMARY" && words[j + 1] === "KEY");
     const filled = words.includes("DEFAULT") || words.includes("GENERATED") || SERIAL_TYPES.includes(words[0] ?? "");
     if (notNull && !filled) {
-        emit("not-null-column-without-default", at,
+        emit(
+            "not-null-column-without-default",
+            at,
             `Adding NOT NULL column ${table.shown}.${column.text} without a DEFAULT fails as soon as the table has a row. ` +
-            `Safe way: add it with a DEFAULT (no rewrite for a constant default on PostgreSQL 11+), or add it nullable, ` +
-            `backfill it, then make it NOT NULL through a validated CHECK constraint. ` + ALLOW_HINT("not-null-column-without-default"));
+                `Safe way: add it with a DEFAULT (no rewrite for a constant default on PostgreSQL 11+), or add it nullable, ` +
+                `backfill it, then make it NOT NULL through a validated CHECK constraint. ` +
+                ALLOW_HINT("not-null-column-without-default"),
+        );
     }
 }
 
@@ -609,9 +735,13 @@ function lintTruncate(tokens: Token[], batch: Batch, emit: Emit, at: number): vo
     for (const part of splitAtCommas(tokens.slice(start), 0)) {
         const [name] = readName(part, skip(part, 0, "ONLY"), batch);
         if (!name || batch.isNewTable(name.key)) continue;
-        emit("truncate", at,
+        emit(
+            "truncate",
+            at,
             `TRUNCATE ${name.shown} deletes every row of the table (and, with CASCADE, of the tables referencing it). ` +
-            `Safe way: delete only the rows meant, with a WHERE clause, or back the table up first. ` + ALLOW_HINT("truncate"));
+                `Safe way: delete only the rows meant, with a WHERE clause, or back the table up first. ` +
+                ALLOW_HINT("truncate"),
+        );
     }
 }
 
@@ -625,17 +755,25 @@ function targetAndWhere(tokens: Token[], i: number, batch: Batch): [Name | null,
 function lintDelete(tokens: Token[], batch: Batch, emit: Emit, at: number): void {
     const [name, where] = targetAndWhere(tokens, skip(tokens, 1, "FROM"), batch);
     if (!name || where || batch.isNewTable(name.key)) return;
-    emit("delete-without-where", at,
+    emit(
+        "delete-without-where",
+        at,
         `DELETE FROM ${name.shown} without WHERE deletes every row of the table. ` +
-        `Safe way: add a WHERE clause naming the rows meant (in batches on a large table). ` + ALLOW_HINT("delete-without-where"));
+            `Safe way: add a WHERE clause naming the rows meant (in batches on a large table). ` +
+            ALLOW_HINT("delete-without-where"),
+    );
 }
 
 function lintUpdate(tokens: Token[], batch: Batch, emit: Emit, at: number): void {
     const [name, where] = targetAndWhere(tokens, 1, batch);
     if (!name || where || batch.isNewTable(name.key)) return;
-    emit("update-without-where", at,
+    emit(
+        "update-without-where",
+        at,
         `UPDATE ${name.shown} without WHERE rewrites every row of the table in one transaction, locking them all. ` +
-        `Safe way: add a WHERE clause naming the rows meant, and backfill a large table in batches. ` + ALLOW_HINT("update-without-where"));
+            `Safe way: add a WHERE clause naming the rows meant, and backfill a large table in batches. ` +
+            ALLOW_HINT("update-without-where"),
+    );
 }
 
 /** WITH …: each CTE body (a data-modifying one runs too) and the main statement. */
@@ -652,7 +790,10 @@ function lintWith(tokens: Token[], batch: Batch, emit: Emit, allowMore: (rules: 
         const body = tokens.slice(j + 1, end);
         if (body.length > 0) lintStatement(body, batch, emit, allowMore);
         i = end + 1;
-        if (tokens[i]?.upper === "," && tokens[i].depth === depth) { i++; continue; }
+        if (tokens[i]?.upper === "," && tokens[i].depth === depth) {
+            i++;
+            continue;
+        }
         break;
     }
     const main = tokens.slice(i);
@@ -673,7 +814,12 @@ const PLPGSQL_OPENERS = ["BEGIN", "ELSE", "LOOP", "EXCEPTION"];
 function lintDo(tokens: Token[], batch: Batch, emit: Emit, allowMore: (rules: LintRule[]) => void): void {
     const language = tokens.findIndex((t) => t.upper === "LANGUAGE");
     const named = tokens[language + 1];
-    if (language >= 0 && named && (named.kind === "string" ? named.text.slice(1, -1) : named.value).toLowerCase() !== "plpgsql") return;
+    if (
+        language >= 0 &&
+        named &&
+        (named.kind === "string" ? named.text.slice(1, -1) : named.value).toLowerCase() !== "plpgsql"
+    )
+        return;
     const body = tokens.find((t, k) => t.kind === "dollar" || (t.kind === "string" && k !== language + 1));
     if (!body) return;
     let bodyText: string;
@@ -690,13 +836,25 @@ function lintDo(tokens: Token[], batch: Batch, emit: Emit, allowMore: (rules: Li
     const { tokens: inner, comments } = tokenize(bodyText, bodyAt);
     allowMore(comments.flatMap((c) => allowedBy(c.text)));
     let piece: Token[] = [];
-    const flush = () => { if (piece.length > 0) lintStatement(piece, batch, emit, allowMore); piece = []; };
+    const flush = () => {
+        if (piece.length > 0) lintStatement(piece, batch, emit, allowMore);
+        piece = [];
+    };
     for (const t of inner) {
-        if (t.upper === ";" && t.depth === 0) { flush(); continue; }
+        if (t.upper === ";" && t.depth === 0) {
+            flush();
+            continue;
+        }
         if (piece.length === 0 && t.kind === "word" && PLPGSQL_OPENERS.includes(t.upper)) continue;
         const lead = piece[0]?.upper ?? "";
-        if (t.upper === "THEN" && t.depth === 0 && PLPGSQL_CONDITIONS.includes(lead)) { piece = []; continue; }
-        if (t.upper === "LOOP" && t.depth === 0 && PLPGSQL_LOOPS.includes(lead)) { piece = []; continue; }
+        if (t.upper === "THEN" && t.depth === 0 && PLPGSQL_CONDITIONS.includes(lead)) {
+            piece = [];
+            continue;
+        }
+        if (t.upper === "LOOP" && t.depth === 0 && PLPGSQL_LOOPS.includes(lead)) {
+            piece = [];
+            continue;
+        }
         piece.push(t);
         // A <<label>> before a block or loop.
         if (piece.length === 5 && piece.map((p) => p.upper).join(" ") === `< < ${piece[2].upper} > >`) piece = [];

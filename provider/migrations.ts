@@ -18,7 +18,8 @@ export const MIGRATE_CALLBACKS = [
 export type MigrateCallback = (typeof MIGRATE_CALLBACKS)[number];
 
 /** Callback events of Flyway's other commands (clean, validate, info, repair, baseline, undo): never run by a migrate, so ignored quietly. */
-const OTHER_CALLBACK = /^(before|after)(Each)?(Clean|Validate|Info|Repair|Baseline|Undo|Connect|Versioned)(Error|Statement|StatementError|Applied|OperationFinish)?$|^(beforeEachMigrateStatement|afterEachMigrateStatement|afterEachMigrateStatementError|afterVersioned|afterMigrateOperationFinish|createSchema)$/;
+const OTHER_CALLBACK =
+    /^(before|after)(Each)?(Clean|Validate|Info|Repair|Baseline|Undo|Connect|Versioned)(Error|Statement|StatementError|Applied|OperationFinish)?$|^(beforeEachMigrateStatement|afterEachMigrateStatement|afterEachMigrateStatementError|afterVersioned|afterMigrateOperationFinish|createSchema)$/;
 
 /** A parsed script file name (the file's own name: folders in front of it do not count, as in Flyway). */
 export type ScriptName =
@@ -168,20 +169,34 @@ export function scanSql(sql: string): { statements: string[]; metaCommands: { li
     };
     while (i < n) {
         const c = sql[i];
-        if (c === "\n") { line++; atLineStart = true; i++; continue; }
+        if (c === "\n") {
+            line++;
+            atLineStart = true;
+            i++;
+            continue;
+        }
         if (atLineStart && c === "\\") {
             const end = sql.indexOf("\n", i);
             metaCommands.push({ line, text: sql.slice(i, end < 0 ? n : end).trim() });
         }
         if (c !== " " && c !== "\t" && c !== "\r") atLineStart = false;
-        if (c === "-" && sql[i + 1] === "-") { const e = sql.indexOf("\n", i); i = e < 0 ? n : e; continue; }
+        if (c === "-" && sql[i + 1] === "-") {
+            const e = sql.indexOf("\n", i);
+            i = e < 0 ? n : e;
+            continue;
+        }
         if (c === "/" && sql[i + 1] === "*") {
-            let depth = 1; i += 2;
+            let depth = 1;
+            i += 2;
             while (i < n && depth > 0) {
                 if (sql[i] === "\n") line++;
-                if (sql[i] === "/" && sql[i + 1] === "*") { depth++; i += 2; }
-                else if (sql[i] === "*" && sql[i + 1] === "/") { depth--; i += 2; }
-                else i++;
+                if (sql[i] === "/" && sql[i + 1] === "*") {
+                    depth++;
+                    i += 2;
+                } else if (sql[i] === "*" && sql[i + 1] === "/") {
+                    depth--;
+                    i += 2;
+                } else i++;
             }
             continue;
         }
@@ -191,8 +206,18 @@ export function scanSql(sql: string): { statements: string[]; metaCommands: { li
             i++;
             while (i < n) {
                 if (sql[i] === "\n") line++;
-                if (escapes && sql[i] === "\\") { if (sql[i + 1] === "\n") line++; i += 2; continue; }
-                if (sql[i] === c) { if (sql[i + 1] === c) { i += 2; continue; } break; }
+                if (escapes && sql[i] === "\\") {
+                    if (sql[i + 1] === "\n") line++;
+                    i += 2;
+                    continue;
+                }
+                if (sql[i] === c) {
+                    if (sql[i + 1] === c) {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
                 i++;
             }
             i++;
@@ -209,7 +234,10 @@ export function scanSql(sql: string): { statements: string[]; metaCommands: { li
                 continue;
             }
         }
-        if (c === ";") { push(i); start = i + 1; }
+        if (c === ";") {
+            push(i);
+            start = i + 1;
+        }
         i++;
     }
     push(n);

@@ -57,7 +57,9 @@ function storedSet(set: MigrationSetSpec | StoredSet): StoredSet {
  * so upgrading the package alone does not show every bootstrap as changed.
  */
 function waitWithDefaults(wait: unknown): unknown {
-    return wait && typeof wait === "object" ? { migrationLockTimeoutSeconds: 0, migrationStatementTimeoutSeconds: 0, ...wait } : wait;
+    return wait && typeof wait === "object"
+        ? { migrationLockTimeoutSeconds: 0, migrationStatementTimeoutSeconds: 0, ...wait }
+        : wait;
 }
 
 /** Whether two input sets differ (outputs aside). */
@@ -75,11 +77,18 @@ export function inputsDiffer(olds: Record<string, unknown>, news: Record<string,
  * of the inputs it acted on and the history they left. A contender with the same digest has nothing left to do;
  * the key means only someone who holds the admin password can announce one, and the digest reveals no secret.
  */
-function completionDigest(desired: BootstrapInputs, previous: BootstrapInputs | undefined, applied: AppliedMigrations): string {
+function completionDigest(
+    desired: BootstrapInputs,
+    previous: BootstrapInputs | undefined,
+    applied: AppliedMigrations,
+): string {
     const { createHmac } = require("crypto") as typeof import("crypto");
     // Sets as stored (one digest of file names and checksums each): the SQL itself need not be serialized again.
-    const acted = (i: BootstrapInputs | undefined) => i && { ...i, wait: undefined, migrationSets: i.migrationSets.map(storedSet) };
-    return createHmac("sha256", desired.connection.password).update(stable({ desired: acted(desired), previous: acted(previous), applied })).digest("hex");
+    const acted = (i: BootstrapInputs | undefined) =>
+        i && { ...i, wait: undefined, migrationSets: i.migrationSets.map(storedSet) };
+    return createHmac("sha256", desired.connection.password)
+        .update(stable({ desired: acted(desired), previous: acted(previous), applied }))
+        .digest("hex");
 }
 
 /** Strips engine and output properties, leaving the inputs the bootstrap acts on. */
@@ -90,7 +99,11 @@ function inputsOf(props: Record<string, unknown>): BootstrapInputs {
 }
 
 /** Outputs: the inputs with each set's files reduced to a digest, plus what was applied and any drift. */
-function outputsOf(inputs: Omit<BootstrapInputs, "migrationSets"> & { migrationSets: (MigrationSetSpec | StoredSet)[] }, applied: AppliedMigrations, drift: string[] = []): Record<string, unknown> {
+function outputsOf(
+    inputs: Omit<BootstrapInputs, "migrationSets"> & { migrationSets: (MigrationSetSpec | StoredSet)[] },
+    applied: AppliedMigrations,
+    drift: string[] = [],
+): Record<string, unknown> {
     return {
         ...inputs,
         migrationSets: inputs.migrationSets.map(storedSet),
@@ -106,7 +119,10 @@ function outputsOf(inputs: Omit<BootstrapInputs, "migrationSets"> & { migrationS
  * waits for it to be free (polling, never blocking in a statement), then checks under a shared lock, in parallel
  * with the other contenders, whether anything is left to do; only if so does it take the exclusive lock.
  */
-async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | undefined): Promise<Record<string, unknown>> {
+async function bootstrap(
+    desired: BootstrapInputs,
+    previous: BootstrapInputs | undefined,
+): Promise<Record<string, unknown>> {
     const log = logFor(desired.database.name);
     const c = desired.connection;
     const admin = await connectWithWait(c, c.maintenanceDatabase, desired.wait, log);
@@ -130,7 +146,11 @@ async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | u
             desired.wait.lockTimeoutSeconds,
             log,
             async () => {
-                sharedPlan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous)).state);
+                sharedPlan = planBootstrap(
+                    desired,
+                    previous,
+                    (await readActualState(admin, openDb, desired, previous)).state,
+                );
                 return sharedPlan.errors.length === 0 && sharedPlan.steps.length === 0;
             },
             (announced) => announced === expect().digest,
@@ -147,11 +167,14 @@ async function bootstrap(desired: BootstrapInputs, previous: BootstrapInputs | u
         holding = true;
         const plan = planBootstrap(desired, previous, (await readActualState(admin, openDb, desired, previous)).state);
         if (plan.errors.length) {
-            throw new Error(`bootstrap of database "${desired.database.name}" refused; nothing was applied:\n  - ${plan.errors.join("\n  - ")}`);
+            throw new Error(
+                `bootstrap of database "${desired.database.name}" refused; nothing was applied:\n  - ${plan.errors.join("\n  - ")}`,
+            );
         }
         for (const note of plan.notes) log(note);
         if (!plan.steps.length) log("nothing to do");
-        for (const step of plan.steps) await runStep(step, admin, step.target === "database" ? await openDb() : undefined, log);
+        for (const step of plan.steps)
+            await runStep(step, admin, step.target === "database" ? await openDb() : undefined, log);
         completion = completionDigest(desired, previous, plan.applied);
         return outputsOf(desired, plan.applied);
     } finally {
@@ -170,7 +193,12 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
     const admin = await connectWithWait(c, c.maintenanceDatabase, known.wait, log);
     let db: Awaited<ReturnType<typeof connectWithWait>> | undefined;
     try {
-        const read = await readActualState(admin, async () => (db ??= await connectWithWait(c, known.database.name, known.wait, log, false)), known, undefined);
+        const read = await readActualState(
+            admin,
+            async () => (db ??= await connectWithWait(c, known.database.name, known.wait, log, false)),
+            known,
+            undefined,
+        );
         const actual = read.state;
         const drift: string[] = [];
         const seen: BootstrapInputs = JSON.parse(JSON.stringify(known));
@@ -192,12 +220,15 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
                 drift.push(`role ${name}: not a member of ${missing.join(", ")}`);
                 seen.roles[name].memberOf = want.memberOf.filter((g) => have.memberOf.includes(g));
             }
-            if (want.password !== undefined && actual.passwordMatches?.[name] === false) drift.push(`role ${name}: password was changed outside Pulumi`);
+            if (want.password !== undefined && actual.passwordMatches?.[name] === false)
+                drift.push(`role ${name}: password was changed outside Pulumi`);
         }
         if (!actual.database.exists) {
             drift.push(`database ${known.database.name} is missing`);
         } else if (actual.database.owner !== known.database.owner) {
-            drift.push(`database ${known.database.name}: owner is ${actual.database.owner}, expected ${known.database.owner}`);
+            drift.push(
+                `database ${known.database.name}: owner is ${actual.database.owner}, expected ${known.database.owner}`,
+            );
             seen.database.owner = actual.database.owner!;
         }
         if (actual.database.exists) {
@@ -222,13 +253,20 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
             for (const [script, checksum] of Object.entries(before)) {
                 const now = latest[script];
                 if (now === undefined) {
-                    drift.push(`migration set "${set.name}": ${script} is no longer recorded in ${set.schema}.${set.table}`);
+                    drift.push(
+                        `migration set "${set.name}": ${script} is no longer recorded in ${set.schema}.${set.table}`,
+                    );
                 } else if (now !== checksum) {
-                    drift.push(`migration set "${set.name}": ${script} is recorded with checksum ${now}, expected ${checksum}`);
+                    drift.push(
+                        `migration set "${set.name}": ${script} is recorded with checksum ${now}, expected ${checksum}`,
+                    );
                 }
             }
             for (const script of Object.keys(latest)) {
-                if (!(script in before)) drift.push(`migration set "${set.name}": ${script} is recorded but was not applied by this resource`);
+                if (!(script in before))
+                    drift.push(
+                        `migration set "${set.name}": ${script} is recorded but was not applied by this resource`,
+                    );
             }
         }
         for (const d of drift) log(`drift: ${d}`);
@@ -247,7 +285,9 @@ export async function destroy(_id: string, props: Record<string, unknown>): Prom
     const log = logFor(known.database.name);
     const roles = Object.keys(known.roles);
     if (known.onDelete !== "drop") {
-        log(`onDelete is "retain": database ${known.database.name}, roles ${roles.join(", ") || "(none)"} and their data are left in place`);
+        log(
+            `onDelete is "retain": database ${known.database.name}, roles ${roles.join(", ") || "(none)"} and their data are left in place`,
+        );
         return;
     }
     const { escapeIdentifier } = require("pg") as typeof import("pg");
@@ -256,7 +296,9 @@ export async function destroy(_id: string, props: Record<string, unknown>): Prom
     try {
         await acquireLock(admin, known.database.name, known.wait.lockTimeoutSeconds, log, async () => false);
         try {
-            log(`onDelete is "drop": dropping database ${known.database.name} and roles ${roles.join(", ") || "(none)"}`);
+            log(
+                `onDelete is "drop": dropping database ${known.database.name} and roles ${roles.join(", ") || "(none)"}`,
+            );
             await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(known.database.name)} WITH (FORCE)`);
             for (const r of roles) await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(r)}`);
         } finally {
@@ -267,7 +309,10 @@ export async function destroy(_id: string, props: Record<string, unknown>): Prom
     }
 }
 
-export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+export async function check(
+    olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+): Promise<pulumi.dynamic.CheckResult> {
     const failures = checkInputs(inputsOf(olds ?? {}), inputsOf(news));
     // A new resource gets no diff: its preview's plan is told here.
     if (!failures.length && Object.keys(olds ?? {}).length === 0) logPreview(inputsOf(news), undefined);
@@ -298,20 +343,28 @@ export function secretChanges(olds: Record<string, unknown>, news: Record<string
     const o = olds as Props;
     const n = news as Props;
     const out: string[] = [];
-    if (o.connection && n.connection && o.connection.password !== n.connection.password) out.push("admin password (connection.password) changes");
+    if (o.connection && n.connection && o.connection.password !== n.connection.password)
+        out.push("admin password (connection.password) changes");
     for (const [name, role] of Object.entries(n.roles ?? {})) {
         const before = o.roles?.[name];
         if (before && before.password !== role.password) {
-            out.push(role.password === undefined ? `role ${name}: password is removed` : `role ${name}: password changes`);
+            out.push(
+                role.password === undefined ? `role ${name}: password is removed` : `role ${name}: password changes`,
+            );
         }
     }
     return out;
 }
 
-export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(
+    _id: string,
+    olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+): Promise<pulumi.dynamic.DiffResult> {
     const drifted = Array.isArray(olds.drift) && olds.drift.length > 0;
     const database = (news.database as { name?: string } | undefined)?.name ?? "?";
-    for (const change of secretChanges(olds, news)) logFor(database)(`${change} (secret: the diff shows [secret] either way)`);
+    for (const change of secretChanges(olds, news))
+        logFor(database)(`${change} (secret: the diff shows [secret] either way)`);
     const changes = drifted || inputsDiffer(olds, news);
     if (changes) logPreview(inputsOf(news), (olds.applied ?? {}) as AppliedMigrations);
     // Never a replacement: a database is changed in place or the change is refused (see check).
@@ -324,6 +377,10 @@ export async function create(news: Record<string, unknown>): Promise<pulumi.dyna
     return { id: `${desired.database.name}`, outs };
 }
 
-export async function update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(
+    _id: string,
+    olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+): Promise<pulumi.dynamic.UpdateResult> {
     return { outs: await bootstrap(inputsOf(news), inputsOf(olds)) };
 }

@@ -18,7 +18,16 @@ import {
 } from "./migrations";
 import { lintMigrations, LintRule } from "./lint";
 import { scramVerifier } from "./scram";
-import { ActualState, AppliedMigrations, BootstrapInputs, HistoryRow, MigrationSetSpec, RoleSpec, ScriptSpec, WaitSpec } from "./types";
+import {
+    ActualState,
+    AppliedMigrations,
+    BootstrapInputs,
+    HistoryRow,
+    MigrationSetSpec,
+    RoleSpec,
+    ScriptSpec,
+    WaitSpec,
+} from "./types";
 
 /** A migration's `lock_timeout` and `statement_timeout` in whole milliseconds; 0 sets none. */
 export interface MigrationTimeouts {
@@ -62,12 +71,17 @@ export interface Plan {
 
 /** Seconds to whole milliseconds; a positive value never rounds to 0, which Postgres reads as "no timeout". */
 function timeoutMs(seconds: number | undefined): number {
-    return typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0 ? Math.max(1, Math.round(seconds * 1000)) : 0;
+    return typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0
+        ? Math.max(1, Math.round(seconds * 1000))
+        : 0;
 }
 
 /** The migration timeouts of `wait` (states written before they existed have none). */
 export function migrationTimeouts(wait: Partial<WaitSpec> | undefined): MigrationTimeouts {
-    return { lockMs: timeoutMs(wait?.migrationLockTimeoutSeconds), statementMs: timeoutMs(wait?.migrationStatementTimeoutSeconds) };
+    return {
+        lockMs: timeoutMs(wait?.migrationLockTimeoutSeconds),
+        statementMs: timeoutMs(wait?.migrationStatementTimeoutSeconds),
+    };
 }
 
 /**
@@ -124,7 +138,12 @@ export function grantOrder(roles: Record<string, Pick<RoleSpec, "memberOf">>): {
     return { order, cycle };
 }
 
-function planRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState, plan: Plan): void {
+function planRoles(
+    desired: BootstrapInputs,
+    previous: BootstrapInputs | undefined,
+    actual: ActualState,
+    plan: Plan,
+): void {
     for (const name of grantOrder(desired.roles).order) {
         const r = desired.roles[name];
         const have = actual.roles[name];
@@ -137,11 +156,16 @@ function planRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefin
             what.push("create");
         } else {
             const differs =
-                have.login !== r.login || have.createdb !== r.createdb || have.inherit !== r.inherit || have.connectionLimit !== r.connectionLimit;
+                have.login !== r.login ||
+                have.createdb !== r.createdb ||
+                have.inherit !== r.inherit ||
+                have.connectionLimit !== r.connectionLimit;
             if (differs) what.push("attributes");
             if (r.password !== undefined && actual.passwordMatches?.[name] !== true) what.push("password");
             if (differs || what.includes("password")) {
-                sql.push(`ALTER ROLE ${id(name)} WITH ${roleOptions(r)}${what.includes("password") ? passwordSql() : ""}`);
+                sql.push(
+                    `ALTER ROLE ${id(name)} WITH ${roleOptions(r)}${what.includes("password") ? passwordSql() : ""}`,
+                );
             }
         }
         const current = new Set(have?.memberOf ?? []);
@@ -159,7 +183,8 @@ function planRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefin
                 what.push(`revoke ${g}`);
             }
         }
-        if (sql.length) plan.steps.push({ target: "cluster", kind: "role", description: `role ${name}: ${what.join(", ")}`, sql });
+        if (sql.length)
+            plan.steps.push({ target: "cluster", kind: "role", description: `role ${name}: ${what.join(", ")}`, sql });
     }
 }
 
@@ -167,18 +192,35 @@ function planRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefin
  * Roles removed from the inputs: dropped only on request, and after the database changed owner (a role that still
  * owns the database cannot be dropped).
  */
-function planRemovedRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState, plan: Plan): void {
+function planRemovedRoles(
+    desired: BootstrapInputs,
+    previous: BootstrapInputs | undefined,
+    actual: ActualState,
+    plan: Plan,
+): void {
     for (const name of Object.keys(previous?.roles ?? {})) {
         if (name in desired.roles || !actual.roles[name]) continue;
         if (desired.dropRemovedRoles) {
-            plan.steps.push({ target: "cluster", kind: "role", description: `role ${name}: drop (dropRemovedRoles)`, sql: [`DROP ROLE ${id(name)}`] });
+            plan.steps.push({
+                target: "cluster",
+                kind: "role",
+                description: `role ${name}: drop (dropRemovedRoles)`,
+                sql: [`DROP ROLE ${id(name)}`],
+            });
         } else {
-            plan.notes.push(`role ${name} was removed from the inputs and is left in place (set dropRemovedRoles to drop it)`);
+            plan.notes.push(
+                `role ${name} was removed from the inputs and is left in place (set dropRemovedRoles to drop it)`,
+            );
         }
     }
 }
 
-function planDatabase(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState, plan: Plan): void {
+function planDatabase(
+    desired: BootstrapInputs,
+    previous: BootstrapInputs | undefined,
+    actual: ActualState,
+    plan: Plan,
+): void {
     const db = desired.database;
     if (previous && previous.database.name !== db.name && actual.previousDatabaseExists) {
         plan.errors.push(
@@ -190,7 +232,9 @@ function planDatabase(desired: BootstrapInputs, previous: BootstrapInputs | unde
     // The server's name for the encoding: "euc-jp", "EUC-JP" and "EUC_JP" are one encoding, stored as EUC_JP.
     const encoding = actual.encodingName ?? db.encoding.toUpperCase().replace(/-/g, "");
     if (encoding === "") {
-        plan.errors.push(`database.encoding: the server knows no encoding "${db.encoding}"; use a name such as UTF8, LATIN1 or EUC_JP`);
+        plan.errors.push(
+            `database.encoding: the server knows no encoding "${db.encoding}"; use a name such as UTF8, LATIN1 or EUC_JP`,
+        );
         return;
     }
     if (!actual.database.exists) {
@@ -199,7 +243,9 @@ function planDatabase(desired: BootstrapInputs, previous: BootstrapInputs | unde
             target: "cluster",
             kind: "database",
             description: `database ${db.name}: create (owner ${db.owner})`,
-            sql: [`CREATE DATABASE ${id(db.name)} WITH OWNER ${id(db.owner)} ENCODING ${lit(db.encoding)}${locale} TEMPLATE ${id(db.template)}`],
+            sql: [
+                `CREATE DATABASE ${id(db.name)} WITH OWNER ${id(db.owner)} ENCODING ${lit(db.encoding)}${locale} TEMPLATE ${id(db.template)}`,
+            ],
         });
         return;
     }
@@ -261,7 +307,11 @@ export function recordedChecksum(spec: ScriptSpec): string {
 }
 
 /** Whether one of Flyway's `ignoreMigrationPatterns` (`<type>:<state>`, `*` for any) covers a migration. */
-export function patternIgnores(patterns: readonly string[], type: "versioned" | "repeatable", state: "missing" | "future" | "ignored" | "pending"): boolean {
+export function patternIgnores(
+    patterns: readonly string[],
+    type: "versioned" | "repeatable",
+    state: "missing" | "future" | "ignored" | "pending",
+): boolean {
     return patterns.some((p) => {
         const [t, st] = p.toLowerCase().split(":");
         return (t === "*" || t === type) && (st === "*" || st === state);
@@ -281,7 +331,12 @@ function scriptSql(set: MigrationSetSpec, file: string, ctx: SetContext, errors:
         "flyway:table": set.table,
         "flyway:environment": "default",
     };
-    const { sql: out, undefinedNames } = replacePlaceholders(sql, { ...builtIns, ...(set.placeholders ?? {}) }, set.placeholderPrefix ?? "${", set.placeholderSuffix ?? "}");
+    const { sql: out, undefinedNames } = replacePlaceholders(
+        sql,
+        { ...builtIns, ...(set.placeholders ?? {}) },
+        set.placeholderPrefix ?? "${",
+        set.placeholderSuffix ?? "}",
+    );
     for (const u of undefinedNames) {
         errors.push(
             `migration set "${set.name}": ${file} line ${u.line} uses placeholder ${u.text}, which has no value; give it in the set's placeholders, ` +
@@ -292,12 +347,20 @@ function scriptSql(set: MigrationSetSpec, file: string, ctx: SetContext, errors:
 }
 
 /** A step that runs a script (a migration, or a callback when `callback` is set). */
-function scriptStep(set: MigrationSetSpec, file: string, sql: string, p: Omit<Pending, "file"> | undefined, ctx: SetContext, extra: { callback?: string; before?: string[]; after?: string[]; onError?: string[] }): Step {
+function scriptStep(
+    set: MigrationSetSpec,
+    file: string,
+    sql: string,
+    p: Omit<Pending, "file"> | undefined,
+    ctx: SetContext,
+    extra: { callback?: string; before?: string[]; after?: string[]; onError?: string[] },
+): Step {
     const spec = set.files[file];
     // Outside a transaction when the file's config or marker says so, or when it has a statement PostgreSQL runs
     // only there (check refuses such a statement beside others unless the set allows mixing), as Flyway decides it.
     const statements = scanSql(sql).statements;
-    const transactional = spec.executeInTransaction ?? (!wantsNoTransaction(sql) && transactionNeeds(statements).outside.length === 0);
+    const transactional =
+        spec.executeInTransaction ?? (!wantsNoTransaction(sql) && transactionNeeds(statements).outside.length === 0);
     const before = extra.before ?? [];
     const after = extra.after ?? [];
     const where = `migration set "${set.name}"`;
@@ -312,7 +375,13 @@ function scriptStep(set: MigrationSetSpec, file: string, sql: string, p: Omit<Pe
         version: p?.version ?? null,
         scriptDescription: p?.description ?? "",
         checksum: recordedChecksum(spec),
-        sql: transactional ? [[...before, sql, ...after].join("\n;\n")] : [...before.flatMap((b) => scanSql(b).statements), ...statements, ...after.flatMap((b) => scanSql(b).statements)],
+        sql: transactional
+            ? [[...before, sql, ...after].join("\n;\n")]
+            : [
+                  ...before.flatMap((b) => scanSql(b).statements),
+                  ...statements,
+                  ...after.flatMap((b) => scanSql(b).statements),
+              ],
         transactional,
         timeouts: ctx.timeouts,
         ...(extra.callback ? { callback: extra.callback } : {}),
@@ -332,7 +401,13 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
     const repair: string[] = [];
     const repairWhat: string[] = [];
     const nextRank = `(SELECT coalesce(max(installed_rank), 0) + 1 FROM ${table})`;
-    const historyRow = (version: string | null, description: string, type: string, script: string, checksum: string | null) =>
+    const historyRow = (
+        version: string | null,
+        description: string,
+        type: string,
+        script: string,
+        checksum: string | null,
+    ) =>
         `INSERT INTO ${table} (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) ` +
         `VALUES (${nextRank}, ${version === null ? "NULL" : lit(version)}, ${lit(description)}, ${lit(type)}, ${lit(script)}, ${checksum === null ? "NULL" : lit(checksum)}, current_user, 0, true)`;
 
@@ -359,7 +434,10 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
         const parsed = parseScriptName(file);
         if (!parsed) {
             if (set.strictNaming) errors.push(`${where}: ${file} ${NAMING_HINT}`);
-            else plan.notes.push(`${where}: ${file} is ignored: ${NAMING_HINT.replace(/; rename it.*/, "")} (set strictNaming to refuse such files)`);
+            else
+                plan.notes.push(
+                    `${where}: ${file} is ignored: ${NAMING_HINT.replace(/; rename it.*/, "")} (set strictNaming to refuse such files)`,
+                );
             continue;
         }
         if (parsed.kind === "undo") {
@@ -368,20 +446,30 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
             callbacks.set(parsed.event, [...(callbacks.get(parsed.event) ?? []), file]);
         } else if (parsed.kind === "versioned") {
             const key = versionKey(parsed.version!);
-            if (versioned.has(key)) errors.push(`${where}: ${versioned.get(key)!.file} and ${file} both have version ${key}; give each migration its own version`);
+            if (versioned.has(key))
+                errors.push(
+                    `${where}: ${versioned.get(key)!.file} and ${file} both have version ${key}; give each migration its own version`,
+                );
             else versioned.set(key, { file, version: parsed.version, description: parsed.description });
         } else if (parsed.kind === "repeatable") {
             repeatable.push({ file, version: null, description: parsed.description });
         }
     }
     // Flyway runs repeatables in the order of their descriptions.
-    if (set.kind !== "content") repeatable.sort((a, b) => (a.description < b.description ? -1 : a.description > b.description ? 1 : a.file < b.file ? -1 : 1));
+    if (set.kind !== "content")
+        repeatable.sort((a, b) =>
+            a.description < b.description ? -1 : a.description > b.description ? 1 : a.file < b.file ? -1 : 1,
+        );
 
     // A baseline: the one Flyway's baseline wrote, or one to write now (baselineOnMigrate on a schema with tables).
     let baseline = ok.find((r) => r.type === "BASELINE" && r.version !== null)?.version ?? null;
     const baselineNow = rows === undefined && set.baseline !== undefined && ctx.schemaHasTables === true;
     if (baselineNow) baseline = set.baseline!.version;
-    const deleted = new Set(ok.filter((r) => r.type === "DELETE").map((r) => (r.version === null ? `R:${r.script}` : versionKey(r.version))));
+    const deleted = new Set(
+        ok
+            .filter((r) => r.type === "DELETE")
+            .map((r) => (r.version === null ? `R:${r.script}` : versionKey(r.version))),
+    );
     const applied = ok.filter((r) => r.type !== "BASELINE" && r.type !== "SCHEMA" && r.type !== "DELETE");
 
     let highest: string | null = baseline === null ? null : versionKey(baseline);
@@ -417,7 +505,9 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
         const sameDescription = row.description === entry.description;
         if (sameChecksum && sameDescription) continue;
         if (set.repair) {
-            repair.push(`UPDATE ${table} SET checksum = ${lit(recordedChecksum(spec))}, description = ${lit(entry.description)} WHERE installed_rank = ${Math.trunc(row.rank)}`);
+            repair.push(
+                `UPDATE ${table} SET checksum = ${lit(recordedChecksum(spec))}, description = ${lit(entry.description)} WHERE installed_rank = ${Math.trunc(row.rank)}`,
+            );
             repairWhat.push(`realign ${entry.file} with its file`);
             byVersion.set(version, [row.script, recordedChecksum(spec)]);
         } else if (validate) {
@@ -435,10 +525,14 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
         if (baseline !== null && compareVersions(v, versionKey(baseline)) <= 0) continue; // below the baseline: the schema has it
         if (highest !== null && compareVersions(v, highest) < 0 && !set.outOfOrder) {
             if (ignores("versioned", "ignored") || !validate) {
-                plan.notes.push(`${where}: ${p.file} (version ${v}) is lower than the applied version ${highest} and is not applied (set outOfOrder to apply it)`);
+                plan.notes.push(
+                    `${where}: ${p.file} (version ${v}) is lower than the applied version ${highest} and is not applied (set outOfOrder to apply it)`,
+                );
                 continue;
             }
-            errors.push(`${where}: ${p.file} has version ${v}, lower than the highest applied version ${highest}; give it a higher version, or set outOfOrder on the set`);
+            errors.push(
+                `${where}: ${p.file} has version ${v}, lower than the highest applied version ${highest}; give it a higher version, or set outOfOrder on the set`,
+            );
             continue;
         }
         pending.push(p);
@@ -457,7 +551,9 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
             latest.delete(script);
             continue;
         }
-        errors.push(`${where}: ${script} (repeatable) was applied but its file is gone; restore the file, set ignoreMissing on the set, or set repair: true for one up to mark it deleted`);
+        errors.push(
+            `${where}: ${script} (repeatable) was applied but its file is gone; restore the file, set ignoreMissing on the set, or set repair: true for one up to mark it deleted`,
+        );
     }
     for (const r of repeatable) {
         const was = latest.get(r.file);
@@ -478,15 +574,21 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
         const sql = scriptSql(set, file, ctx, errors);
         sqlOf.set(file, sql);
         for (const m of scanSql(sql).metaCommands) {
-            errors.push(`${where}: ${file} line ${m.line} has a psql meta-command (${m.text}) the server cannot run; use plain SQL (INSERT instead of COPY FROM stdin, one database per set instead of \\connect)`);
+            errors.push(
+                `${where}: ${file} line ${m.line} has a psql meta-command (${m.text}) the server cannot run; use plain SQL (INSERT instead of COPY FROM stdin, one database per set instead of \\connect)`,
+            );
         }
     }
     // Lint what is about to run, in run order: tables the batch creates are new, so changing them is no risk.
     if (set.lint !== "off" && pending.length) {
         const files = pending.map((p) => ({ file: p.file, sql: sqlOf.get(p.file)! }));
-        for (const x of lintMigrations(set.name, files, { allow: (set.lintAllow ?? []) as LintRule[], defaultSchema: set.schema })) {
+        for (const x of lintMigrations(set.name, files, {
+            allow: (set.lintAllow ?? []) as LintRule[],
+            defaultSchema: set.schema,
+        })) {
             const finding = `lint: ${where}: ${x.file} line ${x.line}: ${x.rule}: ${x.message}`;
-            if (set.lint === "error") errors.push(`${finding} (lint is "error" on the set; set it to "warn" to run it anyway)`);
+            if (set.lint === "error")
+                errors.push(`${finding} (lint is "error" on the set; set it to "warn" to run it anyway)`);
             else plan.notes.push(finding);
         }
     }
@@ -503,26 +605,57 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
         });
     }
     if (baselineNow) {
-        repair.unshift(historyRow(set.baseline!.version, set.baseline!.description, "BASELINE", set.baseline!.description, null));
-        repairWhat.unshift(`baseline at version ${set.baseline!.version} (the schema has tables and no history: baselineOnMigrate)`);
-        if (highest === null || compareVersions(versionKey(set.baseline!.version), highest) > 0) highest = versionKey(set.baseline!.version);
+        repair.unshift(
+            historyRow(set.baseline!.version, set.baseline!.description, "BASELINE", set.baseline!.description, null),
+        );
+        repairWhat.unshift(
+            `baseline at version ${set.baseline!.version} (the schema has tables and no history: baselineOnMigrate)`,
+        );
+        if (highest === null || compareVersions(versionKey(set.baseline!.version), highest) > 0)
+            highest = versionKey(set.baseline!.version);
     }
-    if (repair.length) plan.steps.push({ target: "database", kind: "history", description: `${where}: ${repairWhat.join("; ")}`, sql: repair });
+    if (repair.length)
+        plan.steps.push({
+            target: "database",
+            kind: "history",
+            description: `${where}: ${repairWhat.join("; ")}`,
+            sql: repair,
+        });
     if (!runs) {
         plan.applied[set.name] = historyAfter(byVersion, latest);
         return;
     }
     const cb = (event: MigrateCallback) => (callbacks.get(event) ?? []).map((f) => sqlOf.get(f)!);
     const onError = [...cb("afterEachMigrateError"), ...cb("afterMigrateError")];
-    for (const f of callbacks.get("beforeMigrate") ?? []) plan.steps.push(scriptStep(set, f, sqlOf.get(f)!, undefined, ctx, { callback: "beforeMigrate", onError: cb("afterMigrateError") }));
+    for (const f of callbacks.get("beforeMigrate") ?? [])
+        plan.steps.push(
+            scriptStep(set, f, sqlOf.get(f)!, undefined, ctx, {
+                callback: "beforeMigrate",
+                onError: cb("afterMigrateError"),
+            }),
+        );
     for (const p of pending) {
-        plan.steps.push(scriptStep(set, p.file, sqlOf.get(p.file)!, p, ctx, { before: cb("beforeEachMigrate"), after: cb("afterEachMigrate"), onError }));
+        plan.steps.push(
+            scriptStep(set, p.file, sqlOf.get(p.file)!, p, ctx, {
+                before: cb("beforeEachMigrate"),
+                after: cb("afterEachMigrate"),
+                onError,
+            }),
+        );
     }
-    const afterEvents: MigrateCallback[] = pending.length > 0 ? ["afterMigrate", "afterMigrateApplied"] : ["afterMigrate"];
+    const afterEvents: MigrateCallback[] =
+        pending.length > 0 ? ["afterMigrate", "afterMigrateApplied"] : ["afterMigrate"];
     for (const event of afterEvents) {
-        for (const f of callbacks.get(event) ?? []) plan.steps.push(scriptStep(set, f, sqlOf.get(f)!, undefined, ctx, { callback: event, onError: cb("afterMigrateError") }));
+        for (const f of callbacks.get(event) ?? [])
+            plan.steps.push(
+                scriptStep(set, f, sqlOf.get(f)!, undefined, ctx, {
+                    callback: event,
+                    onError: cb("afterMigrateError"),
+                }),
+            );
     }
-    for (const p of pending.filter((p) => p.version !== null)) byVersion.set(versionKey(p.version!), [p.file, recordedChecksum(set.files[p.file])]);
+    for (const p of pending.filter((p) => p.version !== null))
+        byVersion.set(versionKey(p.version!), [p.file, recordedChecksum(set.files[p.file])]);
     const rep = new Map(latest);
     for (const p of pending.filter((p) => p.version === null)) rep.set(p.file, recordedChecksum(set.files[p.file]));
     plan.applied[set.name] = historyAfter(byVersion, rep);
@@ -554,7 +687,10 @@ export function historyTableSql(set: Pick<MigrationSetSpec, "schema" | "table">)
 }
 
 /** What a set's history holds afterwards: versioned scripts in version order, then each repeatable's latest run. */
-function historyAfter(byVersion: Map<string, [string, string]>, repeatables: Map<string, string>): Record<string, string> {
+function historyAfter(
+    byVersion: Map<string, [string, string]>,
+    repeatables: Map<string, string>,
+): Record<string, string> {
     const after: Record<string, string> = {};
     for (const v of [...byVersion.keys()].sort(compareVersions)) after[byVersion.get(v)![0]] = byVersion.get(v)![1];
     for (const [script, checksum] of [...repeatables.entries()].sort()) after[script] = checksum;
@@ -573,7 +709,8 @@ export function appliedWhenComplete(desired: BootstrapInputs): AppliedMigrations
         const repeatables = new Map<string, string>();
         for (const [file, spec] of Object.entries(set.files)) {
             const parsed = set.kind === "content" ? ({ kind: "repeatable" } as const) : parseScriptName(file);
-            if (parsed?.kind === "versioned") byVersion.set(versionKey(parsed.version!), [file, recordedChecksum(spec)]);
+            if (parsed?.kind === "versioned")
+                byVersion.set(versionKey(parsed.version!), [file, recordedChecksum(spec)]);
             else if (parsed?.kind === "repeatable") repeatables.set(file, recordedChecksum(spec));
         }
         applied[set.name] = historyAfter(byVersion, repeatables);
@@ -585,14 +722,24 @@ export function appliedWhenComplete(desired: BootstrapInputs): AppliedMigrations
  * Plans the bootstrap. `previous` is the inputs of the last successful run (undefined on create). Everything the
  * bootstrap would refuse shows up in `errors`, and then no step may run.
  */
-export function planBootstrap(desired: BootstrapInputs, previous: BootstrapInputs | undefined, actual: ActualState, now: Date = new Date()): Plan {
+export function planBootstrap(
+    desired: BootstrapInputs,
+    previous: BootstrapInputs | undefined,
+    actual: ActualState,
+    now: Date = new Date(),
+): Plan {
     const plan: Plan = { steps: [], notes: [], errors: [], applied: {} };
     planRoles(desired, previous, actual, plan);
     planDatabase(desired, previous, actual, plan);
     planRemovedRoles(desired, previous, actual, plan);
     for (const ext of desired.database.extensions) {
         if (!actual.extensions.includes(ext)) {
-            plan.steps.push({ target: "database", kind: "extension", description: `extension ${ext}: create`, sql: [`CREATE EXTENSION IF NOT EXISTS ${id(ext)}`] });
+            plan.steps.push({
+                target: "database",
+                kind: "extension",
+                description: `extension ${ext}: create`,
+                sql: [`CREATE EXTENSION IF NOT EXISTS ${id(ext)}`],
+            });
         }
     }
     const timeouts = migrationTimeouts(desired.wait);
@@ -648,7 +795,10 @@ export function previewPlan(desired: BootstrapInputs, applied: AppliedMigrations
 /** The lines a preview logs for `plan`: what will run, in order, then notes and refusals. */
 export function previewLines(plan: Plan): string[] {
     return [
-        ...plan.steps.map((x) => `preview: ${x.description.replace(/: (apply|run callback|create history table) /, ": will $1 ")}${x.kind === "migration" && x.transactional ? " (in a transaction)" : ""}`),
+        ...plan.steps.map(
+            (x) =>
+                `preview: ${x.description.replace(/: (apply|run callback|create history table) /, ": will $1 ")}${x.kind === "migration" && x.transactional ? " (in a transaction)" : ""}`,
+        ),
         ...plan.notes,
         ...plan.errors.map((e) => `up will refuse: ${e}`),
     ];

@@ -7,7 +7,7 @@ import type { Client as PgClient, ClientConfig } from "pg";
 import { createHash } from "crypto";
 import { historyTableOf, MigrationTimeouts, Step, timeoutSql } from "./plan";
 import { saslPrepMayDisagree, verifierMatches } from "./scram";
-import { ActualState, BootstrapInputs, ConnectionSpec, HistoryRow, WaitSpec } from "./types";
+import { ActualState, BootstrapInputs, ConnectionSpec, WaitSpec } from "./types";
 
 /** Log sink: one line per call, never SQL text (it may carry password verifiers). */
 export type Log = (line: string) => void;
@@ -16,7 +16,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function clientConfig(c: ConnectionSpec, database: string, connectTimeoutMs: number): ClientConfig {
     const ssl =
-        c.tls.mode === "disable" ? false : c.tls.mode === "require" ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(c.tls.ca ? { ca: c.tls.ca } : {}) };
+        c.tls.mode === "disable"
+            ? false
+            : c.tls.mode === "require"
+              ? { rejectUnauthorized: false }
+              : { rejectUnauthorized: true, ...(c.tls.ca ? { ca: c.tls.ca } : {}) };
     return {
         host: c.host,
         port: c.port,
@@ -76,7 +80,9 @@ export async function connectWithWait(
                     (e as { code?: string }).code === "28P01" && saslPrepMayDisagree(c.password)
                         ? "; the password changes under SASLprep (non-ASCII spaces, invisible characters, compatibility forms) and keeps non-ASCII characters, so if the server stored it hashed as typed, this client cannot log in with it: set a password in the form SASLprep leaves it"
                         : "";
-                throw new Error(`cannot log in to postgres at ${c.host}:${c.port} database "${database}" as user "${c.user}": ${lastError}; check connection.user and connection.password${sasl}`);
+                throw new Error(
+                    `cannot log in to postgres at ${c.host}:${c.port} database "${database}" as user "${c.user}": ${lastError}; check connection.user and connection.password${sasl}`,
+                );
             }
         }
         const left = deadline - Date.now();
@@ -93,7 +99,10 @@ export async function connectWithWait(
 
 /** The advisory lock key of a database's bootstrap: stable across processes and hosts. */
 export function lockKey(database: string): string {
-    return BigInt.asIntN(64, BigInt("0x" + createHash("sha256").update(`pulumi-bootstrap:${database}`).digest("hex").slice(0, 16))).toString();
+    return BigInt.asIntN(
+        64,
+        BigInt("0x" + createHash("sha256").update(`pulumi-bootstrap:${database}`).digest("hex").slice(0, 16)),
+    ).toString();
 }
 
 /** The channel the lock holder notifies on release, so contenders wake at once instead of at their next poll. */
@@ -163,7 +172,9 @@ export async function acquireLock(
     try {
         // LISTEN first, in the same round trip, so a release between the two cannot go unnoticed. All three are
         // literals of our own making (a decimal key, a channel of letters, digits and underscores).
-        const first = (await client.query(`LISTEN ${channel}; SELECT pg_try_advisory_lock(${key}::bigint) AS ok, ${holderPid(key)} AS holder`)) as unknown as {
+        const first = (await client.query(
+            `LISTEN ${channel}; SELECT pg_try_advisory_lock(${key}::bigint) AS ok, ${holderPid(key)} AS holder`,
+        )) as unknown as {
             rows: { ok: boolean; holder: number | null }[];
         }[];
         if (first[1].rows[0].ok) return "exclusive";
@@ -176,7 +187,9 @@ export async function acquireLock(
             for (;;) {
                 if (announced) return "announced";
                 if (Date.now() > deadline) {
-                    throw new Error(`another bootstrap of database "${database}" held the advisory lock for more than ${timeoutSeconds}s; wait for it to finish or raise wait.lockTimeoutSeconds`);
+                    throw new Error(
+                        `another bootstrap of database "${database}" held the advisory lock for more than ${timeoutSeconds}s; wait for it to finish or raise wait.lockTimeoutSeconds`,
+                    );
                 }
                 if (!notified) {
                     await new Promise<void>((resolve) => {
@@ -190,9 +203,12 @@ export async function acquireLock(
                     if (announced) return "announced";
                 }
                 notified = false;
-                const s = await client.query<{ ok: boolean; holder: number | null }>(`SELECT pg_try_advisory_lock_shared(${key}::bigint) AS ok, ${holderPid(key)} AS holder`);
+                const s = await client.query<{ ok: boolean; holder: number | null }>(
+                    `SELECT pg_try_advisory_lock_shared(${key}::bigint) AS ok, ${holderPid(key)} AS holder`,
+                );
                 holder = s.rows[0].holder; // the lock may have changed hands since
-                if (s.rows[0].ok && announced) await client.query("SELECT pg_advisory_unlock_shared($1::bigint)", [key]);
+                if (s.rows[0].ok && announced)
+                    await client.query("SELECT pg_advisory_unlock_shared($1::bigint)", [key]);
                 if (announced) return "announced"; // it arrived while the poll was on its way
                 if (s.rows[0].ok) break;
             }
@@ -215,7 +231,9 @@ export async function acquireLock(
  */
 export async function releaseLock(client: PgClient, database: string, completion?: string): Promise<void> {
     const payload = completion && /^[0-9a-f]+$/.test(completion) ? `, '${completion}'` : "";
-    await client.query(`SELECT pg_advisory_unlock(${lockKey(database)}::bigint); NOTIFY ${lockChannel(database)}${payload}`);
+    await client.query(
+        `SELECT pg_advisory_unlock(${lockKey(database)}::bigint); NOTIFY ${lockChannel(database)}${payload}`,
+    );
 }
 
 /**
@@ -238,7 +256,14 @@ export async function readActualState(
     desired: BootstrapInputs,
     previous: BootstrapInputs | undefined,
 ): Promise<{ state: ActualState }> {
-    type RoleRow = { name: string; login: boolean; createdb: boolean; connectionLimit: number; inherit: boolean; memberOf: string[] };
+    type RoleRow = {
+        name: string;
+        login: boolean;
+        createdb: boolean;
+        connectionLimit: number;
+        inherit: boolean;
+        memberOf: string[];
+    };
     type DatabaseRow = { name: string; owner: string; encoding: string; collate: string; ctype: string };
     const names = [...new Set([...Object.keys(desired.roles), ...Object.keys(previous?.roles ?? {})])];
     const cluster = await admin.query<{ roles: RoleRow[]; databases: DatabaseRow[]; encoding_name: string }>(
@@ -259,16 +284,22 @@ export async function readActualState(
     if (withPassword.length) {
         // pg_authid needs superuser; without it the password is simply set again.
         const p = await admin
-            .query<{ rolname: string; rolpassword: string | null }>("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[])", [withPassword.map(([n]) => n)])
+            .query<{ rolname: string; rolpassword: string | null }>(
+                "SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[])",
+                [withPassword.map(([n]) => n)],
+            )
             .catch(() => ({ rows: [] as { rolname: string; rolpassword: string | null }[] }));
-        for (const row of p.rows) passwordMatches[row.rolname] = verifierMatches(row.rolpassword, desired.roles[row.rolname].password!);
+        for (const row of p.rows)
+            passwordMatches[row.rolname] = verifierMatches(row.rolpassword, desired.roles[row.rolname].password!);
     }
     const databases = cluster.rows[0].databases;
     const own = databases.find((x) => x.name === desired.database.name);
     const state: ActualState = {
         roles,
         passwordMatches,
-        database: own ? { exists: true, owner: own.owner, encoding: own.encoding, collate: own.collate, ctype: own.ctype } : { exists: false },
+        database: own
+            ? { exists: true, owner: own.owner, encoding: own.encoding, collate: own.collate, ctype: own.ctype }
+            : { exists: false },
         encodingName: cluster.rows[0].encoding_name,
         previousDatabaseExists: previous ? databases.some((x) => x.name === previous.database.name) : undefined,
         extensions: [],
@@ -283,9 +314,13 @@ export async function readActualState(
         [tables],
     );
     state.extensions = found.rows[0].extensions;
-    const existing = desired.migrationSets.map((set, i) => ({ set, i })).filter(({ i }) => found.rows[0].tables[i] !== null);
+    const existing = desired.migrationSets
+        .map((set, i) => ({ set, i }))
+        .filter(({ i }) => found.rows[0].tables[i] !== null);
     // baselineOnMigrate applies to a schema with tables and no history: only then is the schema looked at.
-    const baselines = desired.migrationSets.filter((set, i) => set.baseline !== undefined && found.rows[0].tables[i] === null);
+    const baselines = desired.migrationSets.filter(
+        (set, i) => set.baseline !== undefined && found.rows[0].tables[i] === null,
+    );
     if (baselines.length) {
         const others = desired.migrationSets.map((set) => `${set.schema}.${set.table}`);
         const r = await db.query<{ schema: string; has: boolean }>(
@@ -299,13 +334,33 @@ export async function readActualState(
     if (!existing.length) return { state };
     for (const { set } of existing) state.history[set.name] = [];
     // checksum as text: Flyway's tables hold an integer, ours from before Flyway's checksum a "sha256:" string.
-    const rows = await db.query<{ set_index: number; installed_rank: number; version: string | null; description: string; type: string; script: string; checksum: string | null; success: boolean }>(
+    const rows = await db.query<{
+        set_index: number;
+        installed_rank: number;
+        version: string | null;
+        description: string;
+        type: string;
+        script: string;
+        checksum: string | null;
+        success: boolean;
+    }>(
         existing
-            .map(({ i }) => `SELECT ${i} AS set_index, installed_rank, version, description, type, script, checksum::text AS checksum, success FROM ${tables[i]}`)
+            .map(
+                ({ i }) =>
+                    `SELECT ${i} AS set_index, installed_rank, version, description, type, script, checksum::text AS checksum, success FROM ${tables[i]}`,
+            )
             .join("\nUNION ALL\n") + "\nORDER BY set_index, installed_rank",
     );
     for (const x of rows.rows) {
-        state.history[desired.migrationSets[x.set_index].name].push({ rank: x.installed_rank, version: x.version, description: x.description, type: x.type, script: x.script, checksum: x.checksum, success: x.success });
+        state.history[desired.migrationSets[x.set_index].name].push({
+            rank: x.installed_rank,
+            version: x.version,
+            description: x.description,
+            type: x.type,
+            script: x.script,
+            checksum: x.checksum,
+            success: x.success,
+        });
     }
     return { state };
 }
@@ -314,7 +369,12 @@ export async function readActualState(
 function pgErrorText(e: unknown, prefix = 0): string {
     const err = e as { message?: string; code?: string; position?: string; detail?: string };
     const at = err.position ? Number(err.position) - prefix : 0;
-    return [err.message, err.code ? `(SQLSTATE ${err.code})` : "", at > 0 ? `at character ${at}` : "", err.detail ? `- ${err.detail}` : ""]
+    return [
+        err.message,
+        err.code ? `(SQLSTATE ${err.code})` : "",
+        at > 0 ? `at character ${at}` : "",
+        err.detail ? `- ${err.detail}` : "",
+    ]
         .filter(Boolean)
         .join(" ");
 }
@@ -365,7 +425,13 @@ export async function runStep(step: Step, cluster: PgClient, db: PgClient | unde
     // Literals through pg's own escaping, so the row can travel in one message with the COMMIT.
     const recordSql = () => {
         const { escapeLiteral: lit } = require("pg") as typeof import("pg");
-        const values = [step.version === null ? "NULL" : lit(step.version), lit(step.scriptDescription), "'SQL'", lit(step.script), lit(step.checksum)];
+        const values = [
+            step.version === null ? "NULL" : lit(step.version),
+            lit(step.scriptDescription),
+            "'SQL'",
+            lit(step.script),
+            lit(step.checksum),
+        ];
         // The rank given, not defaulted: Flyway's table has no sequence (ours from before it did; both take it).
         const rank = `(SELECT coalesce(max(installed_rank), 0) + 1 FROM ${step.historyTable})`;
         return (
@@ -384,7 +450,9 @@ export async function runStep(step: Step, cluster: PgClient, db: PgClient | unde
     const errorCallbacks = async (): Promise<string> => {
         const failed: string[] = [];
         for (const sql of step.onError ?? []) await db.query(sql).catch((e) => failed.push(pgErrorText(e)));
-        return step.onError?.length ? ` The error callbacks ran${failed.length ? ` (and failed: ${failed.join("; ")})` : ""}.` : "";
+        return step.onError?.length
+            ? ` The error callbacks ran${failed.length ? ` (and failed: ${failed.join("; ")})` : ""}.`
+            : "";
     };
     if (step.transactional) {
         // Two round trips, not four: BEGIN travels with the file (the transaction stays open past the message),
@@ -437,7 +505,9 @@ export async function runStep(step: Step, cluster: PgClient, db: PgClient | unde
                 `migration set "${step.set}": ${what} failed at statement ${i + 1} of ${step.sql.length}: ${pgErrorText(e)}. ` +
                     (expired ? `${expired.why}. ` : "") +
                     `It runs outside a transaction, so statements before it stay applied; it was not recorded, so make it idempotent (IF NOT EXISTS` +
-                    (expired ? `; a cancelled CREATE INDEX CONCURRENTLY leaves an INVALID index to drop first), ${expired.fix},` : ")") +
+                    (expired
+                        ? `; a cancelled CREATE INDEX CONCURRENTLY leaves an INVALID index to drop first), ${expired.fix},`
+                        : ")") +
                     " and run again." +
                     called,
             );

@@ -46,10 +46,13 @@ function probe(url: string, wantBody: string | undefined): Promise<number | stri
             res.on("data", (c: Buffer) => chunks.push(c));
             res.on("end", () => {
                 const body = Buffer.concat(chunks).toString("utf8").trim();
-                if (wantBody !== undefined && body !== wantBody) settle(`answers ${JSON.stringify(body.slice(0, 80))}, not yet ${JSON.stringify(wantBody)}`);
+                if (wantBody !== undefined && body !== wantBody)
+                    settle(`answers ${JSON.stringify(body.slice(0, 80))}, not yet ${JSON.stringify(wantBody)}`);
                 else settle(res.statusCode ?? 0);
             });
-            res.on("close", () => settle(`the connection closed before the answer was complete (HTTP ${res.statusCode})`));
+            res.on("close", () =>
+                settle(`the connection closed before the answer was complete (HTTP ${res.statusCode})`),
+            );
         });
         req.on("error", (e) => settle(e.message));
     });
@@ -68,8 +71,12 @@ async function waitReady(inputs: HttpReadinessInputs): Promise<void> {
         );
         if (pending.size === 0) return;
         if (Date.now() > deadline) {
-            const last = [...pending.entries()].map(([u, r]) => `${u} (${typeof r === "number" ? `HTTP ${r}` : r})`).join(", ");
-            throw new Error(`not ready within ${inputs.timeoutSeconds}s: ${last}; check the containers' logs, or raise timeoutSeconds`);
+            const last = [...pending.entries()]
+                .map(([u, r]) => `${u} (${typeof r === "number" ? `HTTP ${r}` : r})`)
+                .join(", ");
+            throw new Error(
+                `not ready within ${inputs.timeoutSeconds}s: ${last}; check the containers' logs, or raise timeoutSeconds`,
+            );
         }
         await new Promise((r) => setTimeout(r, 100));
     }
@@ -81,23 +88,35 @@ export const httpReadinessProvider: pulumi.dynamic.ResourceProvider = {
         // During a preview a value computed by another resource is the engine's unknown placeholder: judged at up.
         const failures: pulumi.dynamic.CheckFailure[] = [];
         const urls = news.urls;
-        if (!isUnknown(urls) && (!Array.isArray(urls) || urls.length === 0)) failures.push({ property: "urls", reason: "urls is empty; give at least one http:// URL to wait for" });
+        if (!isUnknown(urls) && (!Array.isArray(urls) || urls.length === 0))
+            failures.push({ property: "urls", reason: "urls is empty; give at least one http:// URL to wait for" });
         for (const u of Array.isArray(urls) ? urls : []) {
-            if (!isUnknown(u) && (typeof u !== "string" || !/^http:\/\/[^/\s]+(\/\S*)?$/.test(u))) failures.push({ property: "urls", reason: `${JSON.stringify(u)} is not an http:// URL` });
+            if (!isUnknown(u) && (typeof u !== "string" || !/^http:\/\/[^/\s]+(\/\S*)?$/.test(u)))
+                failures.push({ property: "urls", reason: `${JSON.stringify(u)} is not an http:// URL` });
         }
         const t = news.timeoutSeconds;
-        if (!isUnknown(t) && (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > 3600)) failures.push({ property: "timeoutSeconds", reason: "timeoutSeconds must be an integer from 1 to 3600" });
+        if (!isUnknown(t) && (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > 3600))
+            failures.push({ property: "timeoutSeconds", reason: "timeoutSeconds must be an integer from 1 to 3600" });
         return { inputs: news, failures };
     },
-    async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
-        const key = (p: Record<string, unknown>) => JSON.stringify([p.urls, p.timeoutSeconds, p.triggers, p.bodies ?? {}, p.settleSeconds ?? 0]);
+    async diff(
+        _id: string,
+        olds: Record<string, unknown>,
+        news: Record<string, unknown>,
+    ): Promise<pulumi.dynamic.DiffResult> {
+        const key = (p: Record<string, unknown>) =>
+            JSON.stringify([p.urls, p.timeoutSeconds, p.triggers, p.bodies ?? {}, p.settleSeconds ?? 0]);
         return { changes: key(olds) !== key(news), replaces: [] };
     },
     async create(news: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {
         await waitReady(news as unknown as HttpReadinessInputs);
         return { id: `ready-${Date.now().toString(36)}`, outs: news };
     },
-    async update(_id: string, _olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.UpdateResult> {
+    async update(
+        _id: string,
+        _olds: Record<string, unknown>,
+        news: Record<string, unknown>,
+    ): Promise<pulumi.dynamic.UpdateResult> {
         await waitReady(news as unknown as HttpReadinessInputs);
         // E.g. a load balancer's drain: after a reload, requests still in flight on the old workers finish first.
         const settle = Number(news.settleSeconds ?? 0);
@@ -131,6 +150,19 @@ export class HttpReadiness extends pulumi.dynamic.Resource {
     public readonly urls!: pulumi.Output<string[]>;
 
     constructor(name: string, args: HttpReadinessArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(httpReadinessProvider, name, { urls: args.urls, timeoutSeconds: args.timeoutSeconds ?? 120, triggers: args.triggers ?? [], bodies: args.bodies ?? {}, settleSeconds: args.settleSeconds ?? 0 }, opts, "readiness", "HttpReadiness");
+        super(
+            httpReadinessProvider,
+            name,
+            {
+                urls: args.urls,
+                timeoutSeconds: args.timeoutSeconds ?? 120,
+                triggers: args.triggers ?? [],
+                bodies: args.bodies ?? {},
+                settleSeconds: args.settleSeconds ?? 0,
+            },
+            opts,
+            "readiness",
+            "HttpReadiness",
+        );
     }
 }

@@ -226,7 +226,8 @@ export function readScripts(directory: string, what: string): Record<string, str
             const full = path.join(dir, entry.name);
             const isDir = entry.isDirectory() || (entry.isSymbolicLink() && fs.statSync(full).isDirectory());
             if (isDir) walk(full, `${rel}/`);
-            else if (entry.name.endsWith(".sql") || entry.name.endsWith(".sql.conf")) out[rel] = fs.readFileSync(full, "utf8");
+            else if (entry.name.endsWith(".sql") || entry.name.endsWith(".sql.conf"))
+                out[rel] = fs.readFileSync(full, "utf8");
         }
     };
     walk(directory, "");
@@ -245,7 +246,8 @@ export function parseScriptConfig(file: string, text: string): { executeInTransa
         const m = /^([A-Za-z.]+)\s*[=:]\s*(.*)$/.exec(line);
         const key = m?.[1];
         const value = m?.[2].trim().toLowerCase();
-        if (key === "executeInTransaction" && (value === "true" || value === "false")) out.executeInTransaction = value === "true";
+        if (key === "executeInTransaction" && (value === "true" || value === "false"))
+            out.executeInTransaction = value === "true";
         else if (key === "encoding" && (value === "utf-8" || value === "utf8")) continue;
         else {
             throw new Error(
@@ -271,7 +273,10 @@ function scriptSpecs(scripts: Record<string, string>, where: string): Record<str
     for (const [file, text] of Object.entries(scripts)) {
         if (!file.endsWith(".conf")) continue;
         const script = file.slice(0, -".conf".length);
-        if (!out[script]) throw new Error(`${where}: ${file} configures ${script}, which is not there; rename the config to match its script or delete it`);
+        if (!out[script])
+            throw new Error(
+                `${where}: ${file} configures ${script}, which is not there; rename the config to match its script or delete it`,
+            );
         const conf = parseScriptConfig(`${where}: ${file}`, text.replace(/^\uFEFF/, ""));
         if (conf.executeInTransaction !== undefined) out[script].executeInTransaction = conf.executeInTransaction;
     }
@@ -296,12 +301,21 @@ function migrationSetSpec(s: BootstrapMigrationSetArgs, files: Record<string, st
         ...(s.ignoreMigrationPatterns !== undefined ? { ignoreMigrationPatterns: s.ignoreMigrationPatterns } : {}),
         ...(s.repair ? { repair: true } : {}),
         ...(s.baselineOnMigrate
-            ? { baseline: { version: s.baselineVersion ?? "1", description: s.baselineDescription ?? "<< Flyway Baseline >>" } }
+            ? {
+                  baseline: {
+                      version: s.baselineVersion ?? "1",
+                      description: s.baselineDescription ?? "<< Flyway Baseline >>",
+                  },
+              }
             : {}),
         ...(s.strictNaming ? { strictNaming: true } : {}),
         ...(placeholders && Object.keys(placeholders).length ? { placeholders } : {}),
-        ...(s.placeholderPrefix !== undefined && s.placeholderPrefix !== "${" ? { placeholderPrefix: s.placeholderPrefix } : {}),
-        ...(s.placeholderSuffix !== undefined && s.placeholderSuffix !== "}" ? { placeholderSuffix: s.placeholderSuffix } : {}),
+        ...(s.placeholderPrefix !== undefined && s.placeholderPrefix !== "${"
+            ? { placeholderPrefix: s.placeholderPrefix }
+            : {}),
+        ...(s.placeholderSuffix !== undefined && s.placeholderSuffix !== "}"
+            ? { placeholderSuffix: s.placeholderSuffix }
+            : {}),
         ...(s.placeholderReplacement === false ? { placeholderReplacement: false } : {}),
         ...(s.lint !== undefined && s.lint !== "warn" ? { lint: s.lint } : {}),
         ...(s.lintAllow?.length ? { lintAllow: s.lintAllow } : {}),
@@ -323,7 +337,10 @@ function contentSpec(content: BootstrapContentArgs, files: Record<string, string
 }
 
 /** Builds the wire form of the migration sets (and content as a final "content" set). Pure but for reading files. */
-export function migrationSetSpecs(sets: BootstrapMigrationSetArgs[], content?: BootstrapContentArgs): MigrationSetSpec[] {
+export function migrationSetSpecs(
+    sets: BootstrapMigrationSetArgs[],
+    content?: BootstrapContentArgs,
+): MigrationSetSpec[] {
     const specs: MigrationSetSpec[] = sets.map((s) =>
         migrationSetSpec(s, s.directory ? readScripts(s.directory, `migration set "${s.name}"`) : {}),
     );
@@ -355,7 +372,10 @@ export function precheckBootstrapArgs(args: BootstrapArgs): CheckFailure[] {
         try {
             return readScripts(directory, what);
         } catch (e) {
-            failures.push({ property, reason: `directory "${directory}" cannot be read (${(e as Error).message}); fix its permissions or the path` });
+            failures.push({
+                property,
+                reason: `directory "${directory}" cannot be read (${(e as Error).message}); fix its permissions or the path`,
+            });
             return {};
         }
     };
@@ -369,10 +389,17 @@ export function precheckBootstrapArgs(args: BootstrapArgs): CheckFailure[] {
         }
     };
     const specs = sets.flatMap((s, i) =>
-        specOrFailure(`migrationSets[${i}].directory`, () => migrationSetSpec(s, read(s.directory, `migrationSets[${i}].directory`, `migration set "${s.name}"`))),
+        specOrFailure(`migrationSets[${i}].directory`, () =>
+            migrationSetSpec(s, read(s.directory, `migrationSets[${i}].directory`, `migration set "${s.name}"`)),
+        ),
     );
     if (specs.length < sets.length) return failures; // indexes would no longer name the right set
-    if (args.content) specs.push(...specOrFailure("content.directory", () => contentSpec(args.content!, read(args.content!.directory, "content.directory", "content"))));
+    if (args.content)
+        specs.push(
+            ...specOrFailure("content.directory", () =>
+                contentSpec(args.content!, read(args.content!.directory, "content.directory", "content")),
+            ),
+        );
 
     const wire = wireInputs({ ...args, migrationSets: [], content: undefined }, (v) => v) as unknown as BootstrapInputs;
     const c = wire.connection;
@@ -394,7 +421,10 @@ export function precheckBootstrapArgs(args: BootstrapArgs): CheckFailure[] {
             migrationStatementTimeoutSeconds: knownOr(wire.wait.migrationStatementTimeoutSeconds, 0),
         },
         roles: Object.fromEntries(
-            Object.entries(wire.roles).map(([n, r]) => [n, { ...r, ...(r.password !== undefined ? { password: knownOr(r.password, "placeholder") } : {}) }]),
+            Object.entries(wire.roles).map(([n, r]) => [
+                n,
+                { ...r, ...(r.password !== undefined ? { password: knownOr(r.password, "placeholder") } : {}) },
+            ]),
         ),
         // The owner defaults to the connection's user, which may be an Output too.
         database: { ...wire.database, owner: knownOr(wire.database.owner, "postgres") },
@@ -409,13 +439,24 @@ export function precheckBootstrapArgs(args: BootstrapArgs): CheckFailure[] {
         }
         // The content set is built by us: a clash with it is the migration set's fault, so name that set.
         const clash = sets.findIndex((s) => s.name === CONTENT_SET);
-        const tableClash = specs.findIndex((s, i) => i !== contentIndex && s.schema === specs[contentIndex].schema && s.table === CONTENT_TABLE);
+        const tableClash = specs.findIndex(
+            (s, i) => i !== contentIndex && s.schema === specs[contentIndex].schema && s.table === CONTENT_TABLE,
+        );
         if (f.property === `migrationSets[${contentIndex}].name` && clash >= 0) {
-            failures.push({ property: `migrationSets[${clash}].name`, reason: `set name "${CONTENT_SET}" is reserved for the content set while content is given; rename the set` });
+            failures.push({
+                property: `migrationSets[${clash}].name`,
+                reason: `set name "${CONTENT_SET}" is reserved for the content set while content is given; rename the set`,
+            });
         } else if (f.property === `migrationSets[${contentIndex}].table` && tableClash >= 0) {
-            failures.push({ property: `migrationSets[${tableClash}].table`, reason: `history table ${specs[contentIndex].schema}.${CONTENT_TABLE} is the content set's; give this set another table` });
+            failures.push({
+                property: `migrationSets[${tableClash}].table`,
+                reason: `history table ${specs[contentIndex].schema}.${CONTENT_TABLE} is the content set's; give this set another table`,
+            });
         } else {
-            failures.push({ property: `content${f.property.slice(`migrationSets[${contentIndex}]`.length)}`, reason: f.reason });
+            failures.push({
+                property: `content${f.property.slice(`migrationSets[${contentIndex}]`.length)}`,
+                reason: f.reason,
+            });
         }
     }
     return failures;
@@ -425,7 +466,10 @@ export function precheckBootstrapArgs(args: BootstrapArgs): CheckFailure[] {
  * Maps the user-facing args to the provider's wire inputs (defaults applied, scripts read and checksummed).
  * `secret` wraps password values; the resource passes `pulumi.secret`, tests pass the identity.
  */
-export function wireInputs(args: BootstrapArgs, secret: (v: pulumi.Input<string>) => pulumi.Input<string>): pulumi.Inputs {
+export function wireInputs(
+    args: BootstrapArgs,
+    secret: (v: pulumi.Input<string>) => pulumi.Input<string>,
+): pulumi.Inputs {
     const c = args.connection;
     const roles = args.roles ?? [];
     return {
@@ -495,19 +539,29 @@ export class Bootstrap extends pulumi.dynamic.Resource {
         const roles = args.roles ?? [];
         const seen = new Set<string>();
         for (const r of roles) {
-            if (seen.has(r.name)) throw new Error(`Bootstrap ${name}: role "${r.name}" is listed twice in roles; list each role once`);
+            if (seen.has(r.name))
+                throw new Error(`Bootstrap ${name}: role "${r.name}" is listed twice in roles; list each role once`);
             seen.add(r.name);
         }
         const appRole = args.applicationRole ?? roles.find((r) => r.login !== false)?.name;
         if (args.applicationRole && !seen.has(args.applicationRole)) {
-            throw new Error(`Bootstrap ${name}: applicationRole "${args.applicationRole}" is not in roles; add it to roles or fix the name`);
+            throw new Error(
+                `Bootstrap ${name}: applicationRole "${args.applicationRole}" is not in roles; add it to roles or fix the name`,
+            );
         }
         const c = args.connection;
         const inputs = wireInputs(args, (v) => pulumi.secret(v));
-        super(bootstrapProvider, name, inputs, {
-            ...opts,
-            additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection", "roles"],
-        }, "postgres", "Bootstrap");
+        super(
+            bootstrapProvider,
+            name,
+            inputs,
+            {
+                ...opts,
+                additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection", "roles"],
+            },
+            "postgres",
+            "Bootstrap",
+        );
 
         const appPassword = roles.find((r) => r.name === appRole)?.password;
         const endpointHost = args.applicationEndpoint?.host ?? c.host;

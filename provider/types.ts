@@ -151,7 +151,10 @@ export interface HistoryRow {
 
 /** What the provider found in the server. Produced by `postgres.ts#readActualState`, consumed by `plan.ts`. */
 export interface ActualState {
-    roles: Record<string, { login: boolean; createdb: boolean; connectionLimit: number; inherit: boolean; memberOf: string[] }>;
+    roles: Record<
+        string,
+        { login: boolean; createdb: boolean; connectionLimit: number; inherit: boolean; memberOf: string[] }
+    >;
     /** Role name → whether its stored password verifies the desired one (undefined: unknown). */
     passwordMatches?: Record<string, boolean | undefined>;
     database: { exists: boolean; owner?: string; encoding?: string; collate?: string; ctype?: string };

@@ -20,7 +20,10 @@ async function main(): Promise<void> {
         throw new Error("usage: scripts/stack.ts <up|preview|refresh|destroy> <stack>");
     }
     const cli = process.env.PDC_PULUMI;
-    if (!cli) throw new Error('PDC_PULUMI is not set: run through scripts/up.sh, or eval "$(bash scripts/pulumi.sh env)" first');
+    if (!cli)
+        throw new Error(
+            'PDC_PULUMI is not set: run through scripts/up.sh, or eval "$(bash scripts/pulumi.sh env)" first',
+        );
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(cli)) });
     const program = async () => {
         const m = require(path.join(ROOT, "index.ts"));
@@ -28,12 +31,16 @@ async function main(): Promise<void> {
     };
     const ws = await LocalWorkspace.create({ workDir: ROOT, pulumiCommand, program });
     const projectName = (await ws.projectSettings()).name;
-    const stack = await LocalWorkspace.createOrSelectStack({ stackName, projectName, program }, { workDir: ROOT, pulumiCommand });
+    const stack = await LocalWorkspace.createOrSelectStack(
+        { stackName, projectName, program },
+        { workDir: ROOT, pulumiCommand },
+    );
     const onOutput = (s: string) => process.stdout.write(s);
     switch (op) {
         case "up": {
             const r = await stack.up({ onOutput, color: "auto" });
-            for (const [k, v] of Object.entries(r.outputs)) process.stdout.write(`${k}: ${v.secret ? "[secret]" : JSON.stringify(v.value)}\n`);
+            for (const [k, v] of Object.entries(r.outputs))
+                process.stdout.write(`${k}: ${v.secret ? "[secret]" : JSON.stringify(v.value)}\n`);
             break;
         }
         case "preview":

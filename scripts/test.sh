@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command: sets everything up (scripts/setup.sh), runs the whole jest suite, and stops the services it
-# started, also when setup fails or the run is interrupted. Services that were already running stay running.
+# The test command: sets everything up (scripts/setup.sh), checks types, lint and format (`npm run lint`), runs the
+# whole jest suite, and stops the services it started, also when setup fails or the run is interrupted. Services that were already running stay running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pg_before=false; docker_before=false
@@ -31,4 +31,5 @@ run bash scripts/setup.sh
 eval "$(tests/infra/postgres.sh env)"
 eval "$(tests/infra/dockerd.sh env)"
 export PDC_PG_HOST PDC_PG_PORT PDC_PG_USER PDC_PG_PASSWORD PDC_PG_DIR PDC_PG_BIN DOCKER_HOST
+run npm run lint
 run npm test

@@ -16,7 +16,14 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { AppServerPool, ConfigChecker, NginxLoadBalancer, PostgresCluster, ServiceImage, TieredNetwork } from "../../sdk";
+import {
+    AppServerPool,
+    ConfigChecker,
+    NginxLoadBalancer,
+    PostgresCluster,
+    ServiceImage,
+    TieredNetwork,
+} from "../../sdk";
 
 function program(): program.Outputs {
     return program.flaskNginxPostgres(program.readConfig()).outputs;
@@ -109,9 +116,27 @@ namespace program {
 
     /** UI strings per locale, written to CONTENT_DIR/locale/<locale>.json (seed 000 step 7). */
     export const LOCALES: Readonly<Record<string, Record<string, string>>> = {
-        en: { heading: "Write something!", placeholder: "Your comment", submit: "Post", empty: "No comments yet.", served_by: "served by" },
-        de: { heading: "Schreib etwas!", placeholder: "Dein Kommentar", submit: "Senden", empty: "Noch keine Kommentare.", served_by: "ausgeliefert von" },
-        fr: { heading: "Écrivez quelque chose !", placeholder: "Votre commentaire", submit: "Publier", empty: "Pas encore de commentaires.", served_by: "servi par" },
+        en: {
+            heading: "Write something!",
+            placeholder: "Your comment",
+            submit: "Post",
+            empty: "No comments yet.",
+            served_by: "served by",
+        },
+        de: {
+            heading: "Schreib etwas!",
+            placeholder: "Dein Kommentar",
+            submit: "Senden",
+            empty: "Noch keine Kommentare.",
+            served_by: "ausgeliefert von",
+        },
+        fr: {
+            heading: "Écrivez quelque chose !",
+            placeholder: "Votre commentaire",
+            submit: "Publier",
+            empty: "Pas encore de commentaires.",
+            served_by: "servi par",
+        },
     };
 
     /** The whole cluster: web (nginx) → app (gunicorn) → db (Postgres). */
@@ -125,7 +150,12 @@ namespace program {
         check.integer("appMemoryMb", cfg.appMemoryMb, 6, 1048576);
         check.integer("dbMemoryMb", cfg.dbMemoryMb, 6, 1048576);
         check.distinctPorts({ webPort: cfg.webPort, adminHostPort: cfg.adminHostPort });
-        check.check(cfg.locale in LOCALES, "locale", `is "${cfg.locale}"`, `run \`pulumi config set locale <${Object.keys(LOCALES).join("|")}>\``);
+        check.check(
+            cfg.locale in LOCALES,
+            "locale",
+            `is "${cfg.locale}"`,
+            `run \`pulumi config set locale <${Object.keys(LOCALES).join("|")}>\``,
+        );
         check.throwIfAny();
         const appDir = path.join(__dirname, "app");
         const network = new TieredNetwork("net"); // web, app, db (internal)
@@ -158,7 +188,10 @@ namespace program {
                 "app.json": JSON.stringify({ title: cfg.title, locale: cfg.locale, page_size: 100 }, null, 2) + "\n",
             },
             contentFiles: Object.fromEntries(
-                Object.entries(LOCALES).map(([lang, strings]) => [`locale/${lang}.json`, JSON.stringify(strings, null, 2) + "\n"]),
+                Object.entries(LOCALES).map(([lang, strings]) => [
+                    `locale/${lang}.json`,
+                    JSON.stringify(strings, null, 2) + "\n",
+                ]),
             ),
             resources: { memoryMb: cfg.appMemoryMb },
         });
@@ -178,7 +211,12 @@ namespace program {
             db,
             app,
             web,
-            outputs: { url: web.url, replicas: app.instanceNames, databaseUrl: db.applicationUrl, dataVolume: db.dataVolume.name },
+            outputs: {
+                url: web.url,
+                replicas: app.instanceNames,
+                databaseUrl: db.applicationUrl,
+                dataVolume: db.dataVolume.name,
+            },
         };
     }
 }

@@ -190,9 +190,13 @@ namespace program {
         const rabbitSecret = pulumi.secret(rabbitPassword.result);
         const rabbitmq = infraContainer("rabbitmq", cfg.rabbitmqImage, network, "rabbitmq", {
             hostname: "rabbitmq",
-            envs: pulumi.secret(rabbitSecret.apply((pw) => ["RABBITMQ_DEFAULT_USER=mia", `RABBITMQ_DEFAULT_PASS=${pw}`])),
+            envs: pulumi.secret(
+                rabbitSecret.apply((pw) => ["RABBITMQ_DEFAULT_USER=mia", `RABBITMQ_DEFAULT_PASS=${pw}`]),
+            ),
         });
-        const amqpUrl = pulumi.secret(rabbitSecret.apply((pw) => `amqp://mia:${encodeURIComponent(pw)}@rabbitmq:5672/`));
+        const amqpUrl = pulumi.secret(
+            rabbitSecret.apply((pw) => `amqp://mia:${encodeURIComponent(pw)}@rabbitmq:5672/`),
+        );
 
         const image = (svc: string): pulumi.Output<string> =>
             new ServiceImage(`${svc}-image`, {
@@ -201,21 +205,18 @@ namespace program {
             }).ref;
 
         const backend = (svc: "user" | "catalog", replicas: number): AppServerPool =>
-            new AppServerPool(
-                svc,
-                {
-                    network,
-                    tiers: ["app", "db"],
-                    image: image(svc),
-                    replicas,
-                    database: db,
-                    discovery,
-                    serviceTags: ["backend", svc],
-                    env: { APP_ENV: "production", MEMCACHE_SERVERS: "memcached:11211", AMQP_URL: amqpUrl },
-                    resources: { memoryMb: cfg.serviceMemoryMb },
-                    startAfter: [memcached, rabbitmq],
-                },
-            );
+            new AppServerPool(svc, {
+                network,
+                tiers: ["app", "db"],
+                image: image(svc),
+                replicas,
+                database: db,
+                discovery,
+                serviceTags: ["backend", svc],
+                env: { APP_ENV: "production", MEMCACHE_SERVERS: "memcached:11211", AMQP_URL: amqpUrl },
+                resources: { memoryMb: cfg.serviceMemoryMb },
+                startAfter: [memcached, rabbitmq],
+            });
         const user = backend("user", cfg.userReplicas);
         const catalog = backend("catalog", cfg.catalogReplicas);
         const frontend = new AppServerPool("frontend", {
@@ -225,8 +226,14 @@ namespace program {
             replicas: cfg.frontendReplicas,
             discovery,
             serviceTags: ["frontend"],
-            env: { APP_ENV: "production", USER_SERVICE_URL: `http://${user.serviceName}:${user.port}`, CATALOG_SERVICE_URL: `http://${catalog.serviceName}:${catalog.port}` },
-            configFiles: { "app.json": JSON.stringify({ title: `Mia platform (${pulumi.getStack()})` }, null, 2) + "\n" },
+            env: {
+                APP_ENV: "production",
+                USER_SERVICE_URL: `http://${user.serviceName}:${user.port}`,
+                CATALOG_SERVICE_URL: `http://${catalog.serviceName}:${catalog.port}`,
+            },
+            configFiles: {
+                "app.json": JSON.stringify({ title: `Mia platform (${pulumi.getStack()})` }, null, 2) + "\n",
+            },
             resources: { memoryMb: cfg.serviceMemoryMb },
         });
 
@@ -256,7 +263,11 @@ namespace program {
             outputs: {
                 url: lb.url,
                 consul: discovery.address,
-                services: { user: user.instanceNames, catalog: catalog.instanceNames, frontend: frontend.instanceNames },
+                services: {
+                    user: user.instanceNames,
+                    catalog: catalog.instanceNames,
+                    frontend: frontend.instanceNames,
+                },
                 databaseUrl: db.applicationUrl,
             },
         };

@@ -13,7 +13,14 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { AppServerPool, ConfigChecker, NginxLoadBalancer, PostgresCluster, ServiceImage, TieredNetwork } from "../../sdk";
+import {
+    AppServerPool,
+    ConfigChecker,
+    NginxLoadBalancer,
+    PostgresCluster,
+    ServiceImage,
+    TieredNetwork,
+} from "../../sdk";
 
 function program(): program.Outputs {
     return program.threeTier(program.readConfig()).outputs;
@@ -151,7 +158,12 @@ namespace program {
             db,
             app,
             web,
-            outputs: { url: web.url, replicas: app.instanceNames, databaseUrl: db.applicationUrl, dataVolume: db.dataVolume.name },
+            outputs: {
+                url: web.url,
+                replicas: app.instanceNames,
+                databaseUrl: db.applicationUrl,
+                dataVolume: db.dataVolume.name,
+            },
         };
     }
 }

@@ -152,18 +152,38 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     const port = args.port ?? 8000;
     const healthPath = args.healthPath ?? "/healthz";
 
-    c.check(args.network instanceof TieredNetwork, "network", "is not a TieredNetwork", "pass the cluster's TieredNetwork");
+    c.check(
+        args.network instanceof TieredNetwork,
+        "network",
+        "is not a TieredNetwork",
+        "pass the cluster's TieredNetwork",
+    );
     const net = args.network instanceof TieredNetwork ? args.network : undefined;
     if (net) checkTierNames(c, "tiers", tiers, net.tierNames);
 
     c.integer(args.replicas, "replicas", 1, 100, "run at least 1 replica (and at most 100)");
     if (args.replicas !== undefined && typeof args.replicas !== "number") {
-        c.check(false, "replicas", `is ${JSON.stringify(args.replicas)}, not a number`, "set replicas to a whole number from 1 to 100");
+        c.check(
+            false,
+            "replicas",
+            `is ${JSON.stringify(args.replicas)}, not a number`,
+            "set replicas to a whole number from 1 to 100",
+        );
     }
     if (args.replicaNames !== undefined) {
-        c.check(args.replicaNames.length >= 1, "replicaNames", "is empty", "list at least one replica id, or leave it out and set replicas");
+        c.check(
+            args.replicaNames.length >= 1,
+            "replicaNames",
+            "is empty",
+            "list at least one replica id, or leave it out and set replicas",
+        );
         for (const id of args.replicaNames) {
-            c.check(isDnsLabel(id), "replicaNames", `contains "${id}", not a DNS label`, "use lower-case letters, digits and inner hyphens");
+            c.check(
+                isDnsLabel(id),
+                "replicaNames",
+                `contains "${id}", not a DNS label`,
+                "use lower-case letters, digits and inner hyphens",
+            );
         }
         const dup = args.replicaNames.find((n, i) => args.replicaNames!.indexOf(n) !== i);
         c.check(dup === undefined, "replicaNames", `lists "${dup}" twice`, "list each replica once");
@@ -179,15 +199,39 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     const n = args.replicas ?? 2;
     const ids = replicaIdsFor(Number.isInteger(n) && n >= 1 && n <= 100 ? n : 0, args.replicaNames);
 
-    c.check(isDnsLabel(serviceName), "serviceName", `is "${serviceName}", not a DNS label`, "set serviceName to lower-case letters, digits and inner hyphens");
+    c.check(
+        isDnsLabel(serviceName),
+        "serviceName",
+        `is "${serviceName}", not a DNS label`,
+        "set serviceName to lower-case letters, digits and inner hyphens",
+    );
     for (const id of ids) {
         // The longest host name is a generation's: `<serviceName>-<id>-<generation>`.
         const host = `${serviceName}-${id}-${"0".repeat(GENERATION_LENGTH)}`;
-        c.check(isDnsLabel(host), "replicaNames", `gives the host name "${host}" (with its generation), not a DNS label (at most 63 characters)`, "use a shorter serviceName or shorter replica ids");
+        c.check(
+            isDnsLabel(host),
+            "replicaNames",
+            `gives the host name "${host}" (with its generation), not a DNS label (at most 63 characters)`,
+            "use a shorter serviceName or shorter replica ids",
+        );
     }
     if (net) {
-        checkAliases(c, "serviceName", net, tiers, [serviceName], "set serviceName (default: the pool's name) to a name no other container on those tiers uses");
-        checkAliases(c, "replicaNames", net, tiers, ids.map((id) => `${serviceName}-${id}`), "change serviceName or replicaNames so the replica host names are unique on those tiers");
+        checkAliases(
+            c,
+            "serviceName",
+            net,
+            tiers,
+            [serviceName],
+            "set serviceName (default: the pool's name) to a name no other container on those tiers uses",
+        );
+        checkAliases(
+            c,
+            "replicaNames",
+            net,
+            tiers,
+            ids.map((id) => `${serviceName}-${id}`),
+            "change serviceName or replicaNames so the replica host names are unique on those tiers",
+        );
     }
     c.port(port, "port");
     // healthPath goes into nginx.conf, the shell health check and a registrator label: only plain path characters.
@@ -197,7 +241,12 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         `is ${JSON.stringify(healthPath)}, not a plain URL path`,
         'use "/" followed by letters, digits and - . _ ~ / : @ + , = & ? (no spaces, quotes, ";", "$", "%", braces or backslashes)',
     );
-    c.check(args.image !== undefined && args.image !== "", "image", "is empty", "pass an image reference, e.g. ServiceImage.ref");
+    c.check(
+        args.image !== undefined && args.image !== "",
+        "image",
+        "is empty",
+        "pass an image reference, e.g. ServiceImage.ref",
+    );
 
     for (const k of Object.keys(args.env ?? {})) {
         const reserved = (RESERVED_ENV as readonly string[]).includes(k);
@@ -205,22 +254,46 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
             !reserved,
             `env.${k}`,
             "conflicts with a variable the pool sets",
-            k === "PORT" ? "set the port argument instead" : k === "DATABASE_URL" ? "pass database instead" : "remove it",
+            k === "PORT"
+                ? "set the port argument instead"
+                : k === "DATABASE_URL"
+                  ? "pass database instead"
+                  : "remove it",
         );
-        c.check(/^[A-Za-z_][A-Za-z0-9_]*$/.test(k), `env.${k}`, "is not a valid variable name", "use letters, digits and underscores");
-        c.check(!k.startsWith("SERVICE_"), `env.${k}`, "would be read by registrator as service metadata", "use serviceTags / discovery, or rename it");
+        c.check(
+            /^[A-Za-z_][A-Za-z0-9_]*$/.test(k),
+            `env.${k}`,
+            "is not a valid variable name",
+            "use letters, digits and underscores",
+        );
+        c.check(
+            !k.startsWith("SERVICE_"),
+            `env.${k}`,
+            "would be read by registrator as service metadata",
+            "use serviceTags / discovery, or rename it",
+        );
     }
     for (const [arg, files] of [
         ["configFiles", args.configFiles],
         ["contentFiles", args.contentFiles],
     ] as const) {
         for (const p of Object.keys(files ?? {})) {
-            c.check(isSafeRelativePath(p), `${arg}["${p}"]`, "is not a safe relative path", 'use a path like "app.json" or "locale/en.json"');
+            c.check(
+                isSafeRelativePath(p),
+                `${arg}["${p}"]`,
+                "is not a safe relative path",
+                'use a path like "app.json" or "locale/en.json"',
+            );
         }
     }
 
     if (args.database !== undefined) {
-        c.check(args.database instanceof PostgresCluster, "database", "is not a PostgresCluster", "pass the cluster's PostgresCluster");
+        c.check(
+            args.database instanceof PostgresCluster,
+            "database",
+            "is not a PostgresCluster",
+            "pass the cluster's PostgresCluster",
+        );
         if (args.database instanceof PostgresCluster) {
             c.check(
                 tiers.includes(args.database.tier),
@@ -231,7 +304,12 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         }
     }
     if (args.discovery !== undefined) {
-        c.check(args.discovery instanceof ServiceDiscovery, "discovery", "is not a ServiceDiscovery", "pass the cluster's ServiceDiscovery");
+        c.check(
+            args.discovery instanceof ServiceDiscovery,
+            "discovery",
+            "is not a ServiceDiscovery",
+            "pass the cluster's ServiceDiscovery",
+        );
         if (args.discovery instanceof ServiceDiscovery) {
             c.check(
                 tiers.includes(args.discovery.tier),
@@ -242,12 +320,31 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         }
     }
     const serviceTags = [...(args.serviceTags ?? [serviceName])];
-    for (const t of serviceTags) c.check(/^[A-Za-z0-9_.-]+$/.test(t), "serviceTags", `contains "${t}"`, "use letters, digits, '_', '.' and '-'");
+    for (const t of serviceTags)
+        c.check(/^[A-Za-z0-9_.-]+$/.test(t), "serviceTags", `contains "${t}"`, "use letters, digits, '_', '.' and '-'");
     checkHealthcheck(c, "healthcheck", args.healthcheck, args.waitForHealthy ?? true);
     checkResources(c, "resources", args.resources);
-    c.integer(args.updateBatchSize, "updateBatchSize", 1, 100, "set updateBatchSize to a whole number from 1 to 100, or leave it out (1)");
-    c.integer(args.stopGraceSeconds, "stopGraceSeconds", 0, 600, "set stopGraceSeconds to a whole number of seconds from 0 to 600, or leave it out (10)");
-    c.integer(args.healthTimeoutSeconds, "healthTimeoutSeconds", 1, 3600, "set healthTimeoutSeconds to a whole number of seconds from 1 to 3600, or leave it out (180)");
+    c.integer(
+        args.updateBatchSize,
+        "updateBatchSize",
+        1,
+        100,
+        "set updateBatchSize to a whole number from 1 to 100, or leave it out (1)",
+    );
+    c.integer(
+        args.stopGraceSeconds,
+        "stopGraceSeconds",
+        0,
+        600,
+        "set stopGraceSeconds to a whole number of seconds from 0 to 600, or leave it out (10)",
+    );
+    c.integer(
+        args.healthTimeoutSeconds,
+        "healthTimeoutSeconds",
+        1,
+        3600,
+        "set healthTimeoutSeconds to a whole number of seconds from 1 to 3600, or leave it out (180)",
+    );
     c.throwIfAny();
     return {
         tiers,
@@ -280,8 +377,14 @@ export function rolloutGeneration(spec: {
     const env = Object.keys(spec.env)
         .sort()
         .map((k) => [k, typeof spec.env[k] === "string" ? spec.env[k] : "<known at deployment>"]);
-    const canonical = JSON.stringify({ ...spec, image: spec.image ?? "<known at deployment>", env }, (_k, v: unknown) =>
-        v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    const canonical = JSON.stringify(
+        { ...spec, image: spec.image ?? "<known at deployment>", env },
+        (_k, v: unknown) =>
+            v && typeof v === "object" && !Array.isArray(v)
+                ? Object.fromEntries(
+                      Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+                  )
+                : v,
     );
     return createHash("sha256").update(canonical).digest("hex").slice(0, GENERATION_LENGTH);
 }
@@ -316,7 +419,13 @@ export function sharedVolumeName(logicalName: string, files: Readonly<Record<str
 }
 
 /** The registrator labels of one replica (seed 003's SERVICE_<port>_NAME / _TAGS, plus a Consul HTTP check). */
-export function discoveryLabels(serviceName: string, port: number, tags: readonly string[], healthPath: string, address: string): Record<string, string> {
+export function discoveryLabels(
+    serviceName: string,
+    port: number,
+    tags: readonly string[],
+    healthPath: string,
+    address: string,
+): Record<string, string> {
     return {
         [`SERVICE_${port}_NAME`]: serviceName,
         [`SERVICE_${port}_TAGS`]: tags.join(","),
@@ -368,8 +477,18 @@ export class AppServerPool extends pulumi.ComponentResource {
 
     constructor(name: string, args: AppServerPoolArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const r = resolvePoolArgs(name, args);
-        const config = sharedFiles(APP_CONFIG_DIR, args.configDirectory, args.configFiles, `AppServerPool "${name}" configDirectory`);
-        const content = sharedFiles(CONTENT_DIR, args.contentDirectory, args.contentFiles, `AppServerPool "${name}" contentDirectory`);
+        const config = sharedFiles(
+            APP_CONFIG_DIR,
+            args.configDirectory,
+            args.configFiles,
+            `AppServerPool "${name}" configDirectory`,
+        );
+        const content = sharedFiles(
+            CONTENT_DIR,
+            args.contentDirectory,
+            args.contentFiles,
+            `AppServerPool "${name}" contentDirectory`,
+        );
         super("dockercluster:app:AppServerPool", name, {}, opts);
 
         const project = pulumi.getProject();
@@ -406,7 +525,11 @@ export class AppServerPool extends pulumi.ComponentResource {
         const gen = this.generation;
         const hostOf = (id: string) => `${r.serviceName}-${id}-${gen}`;
         this.upstreamServers = r.replicaIds.map((id) => ({ host: hostOf(id), port: r.port }));
-        args.network.claimAliases(r.tiers, [r.serviceName, ...this.instanceNames, ...r.replicaIds.map(hostOf)], `AppServerPool "${name}"`);
+        args.network.claimAliases(
+            r.tiers,
+            [r.serviceName, ...this.instanceNames, ...r.replicaIds.map(hostOf)],
+            `AppServerPool "${name}"`,
+        );
 
         // Named by their files' digest (see sharedVolumeName), so a change is a new volume created before the old
         // one is deleted: no deleteBeforeReplace, which would try to remove the old volume while replicas use it.
@@ -415,7 +538,10 @@ export class AppServerPool extends pulumi.ComponentResource {
                 `${name}-${role}`,
                 {
                     name: sharedVolumeName(`${name}-${role}`, files),
-                    labels: labelList({ ...standardLabels(project, stack, name, role), [FILES_DIGEST_LABEL]: filesDigest(files) }),
+                    labels: labelList({
+                        ...standardLabels(project, stack, name, role),
+                        [FILES_DIGEST_LABEL]: filesDigest(files),
+                    }),
                 },
                 { parent: this },
             );
@@ -442,7 +568,10 @@ export class AppServerPool extends pulumi.ComponentResource {
                               { volumeName: this.contentVolume.name, containerPath: CONTENT_DIR },
                           ],
                           uploads,
-                          labels: labelList({ ...standardLabels(project, stack, name, "files"), [FILES_DIGEST_LABEL]: this.filesDigest }),
+                          labels: labelList({
+                              ...standardLabels(project, stack, name, "files"),
+                              [FILES_DIGEST_LABEL]: this.filesDigest,
+                          }),
                       },
                       { parent: this, ignoreChanges: ["image"] },
                   );
@@ -466,7 +595,9 @@ export class AppServerPool extends pulumi.ComponentResource {
             };
             if (args.database) plainEnv.DATABASE_URL = args.database.applicationUrl;
             const keys = Object.keys(plainEnv).sort();
-            const envs = pulumi.all(keys.map((k) => pulumi.output(plainEnv[k]))).apply((vals) => keys.map((k, i) => `${k}=${vals[i]}`));
+            const envs = pulumi
+                .all(keys.map((k) => pulumi.output(plainEnv[k])))
+                .apply((vals) => keys.map((k, i) => `${k}=${vals[i]}`));
 
             const labels: Record<string, string> = {
                 ...(args.labels ?? {}),
@@ -474,7 +605,9 @@ export class AppServerPool extends pulumi.ComponentResource {
                 "dockercluster.instance": instance,
                 [FILES_DIGEST_LABEL]: this.filesDigest,
                 [GENERATION_LABEL]: gen,
-                ...(args.discovery ? discoveryLabels(r.serviceName, r.port, r.serviceTags, r.healthPath, hostOf(id)) : {}),
+                ...(args.discovery
+                    ? discoveryLabels(r.serviceName, r.port, r.serviceTags, r.healthPath, hostOf(id))
+                    : {}),
             };
             // Batches: replica k starts once replica k - updateBatchSize is healthy (or started, without gates).
             const previous = index >= r.updateBatchSize ? r.replicaIds[index - r.updateBatchSize] : undefined;
@@ -510,7 +643,9 @@ export class AppServerPool extends pulumi.ComponentResource {
                 : undefined;
         });
         this.healthGates = gates;
-        this.servingIds = pulumi.all(r.replicaIds.map((id) => pulumi.all([containers[id].id, gates[id]?.id ?? ""]).apply(([cid]) => cid)));
+        this.servingIds = pulumi.all(
+            r.replicaIds.map((id) => pulumi.all([containers[id].id, gates[id]?.id ?? ""]).apply(([cid]) => cid)),
+        );
         this.containers = containers;
         this.containerNames = pulumi.all(r.replicaIds.map((id) => containers[id].name));
         this.registerOutputs({

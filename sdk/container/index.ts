@@ -70,7 +70,11 @@ export function healthcheckInput(h: HealthcheckArgs): docker.types.input.Contain
  * The docker provider's resource arguments for `r`. A memory limit comes with the same swap limit (no swap):
  * left unset, the provider stores the engine's value and then sees it removed on every `pulumi up`.
  */
-export function resourceInputs(r: ContainerResources | undefined): { memory?: number; memorySwap?: number; cpuShares?: number } {
+export function resourceInputs(r: ContainerResources | undefined): {
+    memory?: number;
+    memorySwap?: number;
+    cpuShares?: number;
+} {
     return {
         ...(r?.memoryMb !== undefined ? { memory: r.memoryMb, memorySwap: r.memoryMb } : {}),
         ...(r?.cpuShares !== undefined ? { cpuShares: r.cpuShares } : {}),
@@ -80,8 +84,20 @@ export function resourceInputs(r: ContainerResources | undefined): { memory?: nu
 /** Validates `r`, recording problems under `argument`. */
 export function checkResources(c: ArgChecker, argument: string, r: ContainerResources | undefined): void {
     if (!r) return;
-    c.integer(r.memoryMb, `${argument}.memoryMb`, 6, 1024 * 1024, `set ${argument}.memoryMb to at least 6 (MiB) or leave it out`);
-    c.integer(r.cpuShares, `${argument}.cpuShares`, 2, 262144, `set ${argument}.cpuShares between 2 and 262144 or leave it out`);
+    c.integer(
+        r.memoryMb,
+        `${argument}.memoryMb`,
+        6,
+        1024 * 1024,
+        `set ${argument}.memoryMb to at least 6 (MiB) or leave it out`,
+    );
+    c.integer(
+        r.cpuShares,
+        `${argument}.cpuShares`,
+        2,
+        262144,
+        `set ${argument}.cpuShares between 2 and 262144 or leave it out`,
+    );
 }
 
 const DURATION = /^\d+(\.\d+)?(ns|us|ms|s|m|h)$/;
@@ -90,7 +106,12 @@ const DURATION = /^\d+(\.\d+)?(ns|us|ms|s|m|h)$/;
  * Validates a health check, recording problems under `argument`. `waitForHealthy`: whether creation waits for the
  * container to be healthy, which can never happen with `["NONE"]` (Docker then reports no health at all).
  */
-export function checkHealthcheck(c: ArgChecker, argument: string, h: HealthcheckArgs | undefined, waitForHealthy = false): void {
+export function checkHealthcheck(
+    c: ArgChecker,
+    argument: string,
+    h: HealthcheckArgs | undefined,
+    waitForHealthy = false,
+): void {
     if (!h) return;
     c.check(
         h.test.length > 0 && ["CMD", "CMD-SHELL", "NONE"].includes(h.test[0]),
@@ -106,7 +127,8 @@ export function checkHealthcheck(c: ArgChecker, argument: string, h: Healthcheck
     );
     for (const k of ["interval", "timeout", "startPeriod"] as const) {
         const v = h[k];
-        if (v !== undefined) c.check(DURATION.test(v), `${argument}.${k}`, `is "${v}", not a duration`, 'write it like "2s" or "500ms"');
+        if (v !== undefined)
+            c.check(DURATION.test(v), `${argument}.${k}`, `is "${v}", not a duration`, 'write it like "2s" or "500ms"');
     }
     c.integer(h.retries, `${argument}.retries`, 1, 1000);
 }
@@ -129,13 +151,16 @@ export function isSafeUrlPath(p: string): boolean {
  */
 export function httpProbeScript(port: number, pathname: string): string {
     // Components validate paths first; this guards direct callers against shell or printf injection.
-    if (!isSafeUrlPath(pathname)) throw new Error(`httpProbeScript: path ${JSON.stringify(pathname)} is not a plain URL path; use "/" followed by letters, digits and - . _ ~ / : @ + , = & ?`);
+    if (!isSafeUrlPath(pathname))
+        throw new Error(
+            `httpProbeScript: path ${JSON.stringify(pathname)} is not a plain URL path; use "/" followed by letters, digits and - . _ ~ / : @ + , = & ?`,
+        );
     const url = `http://127.0.0.1:${port}${pathname}`;
     return [
         `u='${url}'`,
         // bash first: a raw HTTP/1.0 request over /dev/tcp costs a fork, where python3 or ruby cost an interpreter start.
         // On failure it says what it got (the status line), which Docker keeps as the check's output.
-        `if command -v bash >/dev/null 2>&1; then exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && printf "GET ${pathname} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" >&3 || exit 1; IFS= read -r line <&3; printf -v cr "\\r"; line=\${line%"\$cr"}; case "\$line" in *" 2"[0-9][0-9]" "*) exit 0;; esac; echo "GET ${pathname} answered: \${line:-nothing}"; exit 1'`,
+        `if command -v bash >/dev/null 2>&1; then exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && printf "GET ${pathname} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" >&3 || exit 1; IFS= read -r line <&3; printf -v cr "\\r"; line=\${line%"$cr"}; case "$line" in *" 2"[0-9][0-9]" "*) exit 0;; esac; echo "GET ${pathname} answered: \${line:-nothing}"; exit 1'`,
         `elif command -v curl >/dev/null 2>&1; then exec curl -fsS -o /dev/null --max-time 3 "$u"`,
         `elif command -v wget >/dev/null 2>&1; then exec wget -q -O /dev/null -T 3 "$u"`,
         `elif command -v python3 >/dev/null 2>&1; then exec python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)' "$u"`,
@@ -182,7 +207,9 @@ export function readTree(dir: string, what: string): Record<string, Buffer> {
     }
     const out: Record<string, Buffer> = {};
     const walk = (rel: string): void => {
-        for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        for (const entry of fs
+            .readdirSync(path.join(dir, rel), { withFileTypes: true })
+            .sort((a, b) => a.name.localeCompare(b.name))) {
             if (entry.name.startsWith(".")) continue;
             const r = rel ? `${rel}/${entry.name}` : entry.name;
             if (entry.isDirectory()) walk(r);

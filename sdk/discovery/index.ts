@@ -25,7 +25,15 @@ export const CONSUL_HTTP_PORT = 8500;
 
 /** The Consul server's arguments (after the image's entry point): one server, its own leader, UI and HTTP on every interface. */
 export function consulAgentCommand(alias: string, datacenter: string): string[] {
-    return ["agent", "-server", "-bootstrap-expect=1", "-ui", "-client=0.0.0.0", `-datacenter=${datacenter}`, `-node=${alias}`];
+    return [
+        "agent",
+        "-server",
+        "-bootstrap-expect=1",
+        "-ui",
+        "-client=0.0.0.0",
+        `-datacenter=${datacenter}`,
+        `-node=${alias}`,
+    ];
 }
 
 /** The Consul server's environment: gossip and RPC bound to the container's first interface. */
@@ -75,26 +83,59 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
         const resync = args.resyncSeconds ?? 30;
         const datacenter = args.datacenter ?? "dc1";
         const c = new ArgChecker("ServiceDiscovery", name);
-        c.check(args.network instanceof TieredNetwork, "network", "is not a TieredNetwork", "pass the cluster's TieredNetwork");
+        c.check(
+            args.network instanceof TieredNetwork,
+            "network",
+            "is not a TieredNetwork",
+            "pass the cluster's TieredNetwork",
+        );
         if (args.network instanceof TieredNetwork) {
             checkTierNames(c, "tier", [tier], args.network.tierNames);
             if (args.network.hasTier(tier)) {
-                c.check(!args.network.internal[tier], "tier", `"${tier}" is internal`, "registrator and consul need a non-internal tier shared with the apps");
+                c.check(
+                    !args.network.internal[tier],
+                    "tier",
+                    `"${tier}" is internal`,
+                    "registrator and consul need a non-internal tier shared with the apps",
+                );
             }
-            checkAliases(c, "alias", args.network, [tier], [alias], "set alias to a name no other container on the tier uses");
+            checkAliases(
+                c,
+                "alias",
+                args.network,
+                [tier],
+                [alias],
+                "set alias to a name no other container on the tier uses",
+            );
         }
-        c.check(isDnsLabel(alias), "alias", `is "${alias}", not a DNS label`, "use lower-case letters, digits and inner hyphens");
+        c.check(
+            isDnsLabel(alias),
+            "alias",
+            `is "${alias}", not a DNS label`,
+            "use lower-case letters, digits and inner hyphens",
+        );
         c.integer(resync, "resyncSeconds", 0, 86400);
-        c.check(/^[a-z0-9-]+$/.test(datacenter), "datacenter", `is "${datacenter}"`, "use lower-case letters, digits and hyphens");
+        c.check(
+            /^[a-z0-9-]+$/.test(datacenter),
+            "datacenter",
+            `is "${datacenter}"`,
+            "use lower-case letters, digits and hyphens",
+        );
         c.port(args.uiHostPort, "uiHostPort");
         if (args.uiHostPort !== undefined && args.network instanceof TieredNetwork) {
             const owner = args.network.hostPortOwner("127.0.0.1", args.uiHostPort);
-            c.check(owner === undefined, "uiHostPort", `${args.uiHostPort} is already published by ${owner}`, "pick another port");
+            c.check(
+                owner === undefined,
+                "uiHostPort",
+                `${args.uiHostPort} is already published by ${owner}`,
+                "pick another port",
+            );
         }
         checkResources(c, "resources", args.resources);
         c.throwIfAny();
         super("dockercluster:discovery:ServiceDiscovery", name, {}, opts);
-        if (args.uiHostPort !== undefined) args.network.claimHostPort("127.0.0.1", args.uiHostPort, `ServiceDiscovery "${name}" (uiHostPort)`);
+        if (args.uiHostPort !== undefined)
+            args.network.claimHostPort("127.0.0.1", args.uiHostPort, `ServiceDiscovery "${name}" (uiHostPort)`);
         args.network.claimAliases([tier], [alias], `ServiceDiscovery "${name}"`);
 
         const project = pulumi.getProject();
@@ -118,8 +159,15 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
                 command: consulAgentCommand(alias, datacenter),
                 envs: [...CONSUL_ENV],
                 networksAdvanced: args.network.attach([tier], [alias]),
-                ...(args.uiHostPort !== undefined ? { ports: [{ internal: CONSUL_HTTP_PORT, external: args.uiHostPort, ip: "127.0.0.1" }] } : {}),
-                healthcheck: healthcheckInput({ test: ["CMD", "consul", "operator", "raft", "list-peers"], interval: "2s", startPeriod: "60s", retries: 10 }),
+                ...(args.uiHostPort !== undefined
+                    ? { ports: [{ internal: CONSUL_HTTP_PORT, external: args.uiHostPort, ip: "127.0.0.1" }] }
+                    : {}),
+                healthcheck: healthcheckInput({
+                    test: ["CMD", "consul", "operator", "raft", "list-peers"],
+                    interval: "2s",
+                    startPeriod: "60s",
+                    retries: 10,
+                }),
                 wait: true,
                 waitTimeout: 120,
                 restart: "unless-stopped",
@@ -155,6 +203,10 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
         this.tier = tier;
         this.host = alias;
         this.address = `${alias}:${CONSUL_HTTP_PORT}`;
-        this.registerOutputs({ consulName: this.consul.name, registratorName: this.registrator.name, address: this.address });
+        this.registerOutputs({
+            consulName: this.consul.name,
+            registratorName: this.registrator.name,
+            address: this.address,
+        });
     }
 }

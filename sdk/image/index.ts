@@ -41,11 +41,16 @@ export interface ServiceImageArgs {
 export function contextDigest(context: string): string {
     const h = createHash("sha256");
     const walk = (dir: string): void => {
-        for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        for (const e of fs
+            .readdirSync(dir, { withFileTypes: true })
+            .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
             if (e.name === ".git" || e.name === "node_modules") continue;
             const p = path.join(dir, e.name);
             if (e.isDirectory()) walk(p);
-            else if (e.isFile()) h.update(`${path.relative(context, p)}\0`).update(fs.readFileSync(p)).update("\0");
+            else if (e.isFile())
+                h.update(`${path.relative(context, p)}\0`)
+                    .update(fs.readFileSync(p))
+                    .update("\0");
         }
     };
     if (fs.existsSync(context) && fs.statSync(context).isDirectory()) walk(context);
@@ -91,13 +96,25 @@ export class ServiceImage extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const c = new ArgChecker("ServiceImage", name);
-        c.check(args.imageName !== undefined && args.imageName !== "", "imageName", "is empty", "give the image reference, e.g. myorg/app:1.0");
-        if (args.build) c.check(args.build.context.trim() !== "", "build.context", "is empty", "give the directory holding the Dockerfile");
+        c.check(
+            args.imageName !== undefined && args.imageName !== "",
+            "imageName",
+            "is empty",
+            "give the image reference, e.g. myorg/app:1.0",
+        );
+        if (args.build)
+            c.check(
+                args.build.context.trim() !== "",
+                "build.context",
+                "is empty",
+                "give the directory holding the Dockerfile",
+            );
         c.throwIfAny();
         super("dockercluster:image:ServiceImage", name, {}, opts);
 
         this.built = args.build !== undefined;
-        const known = (v: pulumi.Input<string> | undefined) => (typeof v === "string" ? v : v === undefined ? null : "<known at deployment>");
+        const known = (v: pulumi.Input<string> | undefined) =>
+            typeof v === "string" ? v : v === undefined ? null : "<known at deployment>";
         if (args.build) {
             const b = args.build;
             const ctx = contextDigest(b.context);
@@ -128,7 +145,9 @@ export class ServiceImage extends pulumi.ComponentResource {
                         context: ctx,
                         imageName: known(args.imageName),
                         dockerfile: b.dockerfile ?? null,
-                        args: Object.keys(buildArgs).sort().map((k) => [k, known(buildArgs[k])]),
+                        args: Object.keys(buildArgs)
+                            .sort()
+                            .map((k) => [k, known(buildArgs[k])]),
                         platform: b.platform ?? null,
                     }),
                 )

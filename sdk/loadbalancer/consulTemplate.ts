@@ -30,7 +30,8 @@ const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 export function renderUpstreamsTemplate(upstreams: readonly ConsulUpstream[]): string {
     return upstreams
         .map((u) => {
-            if (!SERVICE_NAME.test(u.service)) throw new Error(`consul-template: service name "${u.service}" is not valid`);
+            if (!SERVICE_NAME.test(u.service))
+                throw new Error(`consul-template: service name "${u.service}" is not valid`);
             return [
                 `upstream ${u.name} {`,
                 `{{- range service "${u.service}" }}`,
@@ -52,7 +53,10 @@ export function renderUpstreamsFromInstances(
     instances: Readonly<Record<string, readonly ServiceInstance[]>>,
 ): string {
     return renderUpstreamBlocks(
-        upstreams.map((u) => ({ name: u.name, servers: (instances[u.service] ?? []).map((i) => ({ host: i.address, port: i.port })) })),
+        upstreams.map((u) => ({
+            name: u.name,
+            servers: (instances[u.service] ?? []).map((i) => ({ host: i.address, port: i.port })),
+        })),
     );
 }
 

@@ -27,7 +27,17 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { AppServerPool } from "../app";
-import { checkResources, ContainerResources, fileUpload, filesDigest, healthcheckInput, httpHealthcheck, readTree, resourceInputs, RestartPolicy } from "../container";
+import {
+    checkResources,
+    ContainerResources,
+    fileUpload,
+    filesDigest,
+    healthcheckInput,
+    httpHealthcheck,
+    readTree,
+    resourceInputs,
+    RestartPolicy,
+} from "../container";
 import { HttpReadiness } from "../../provider";
 import { ServiceDiscovery } from "../discovery";
 import { dockerName, labelList, standardLabels } from "../naming";
@@ -118,7 +128,8 @@ export interface NginxLoadBalancerArgs {
 
 const ROUTE_PATH = /^\/([A-Za-z0-9._~-]+\/?)*$/;
 /** One `server_name` token: "_", or a host name with an optional leading `*.` / `.` or trailing `.*` (no regexes). */
-const SERVER_NAME_TOKEN = /^(_|(\*\.|\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(\.\*)?)$/;
+const SERVER_NAME_TOKEN =
+    /^(_|(\*\.|\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(\.\*)?)$/;
 const BODY_SIZE = /^\d+[kKmMgG]?$/;
 const HEALTH_PATH = "/nginx-health";
 /** Prefix of the end-to-end readiness locations (static mode): `/nginx-ready/<upstream>`. */
@@ -147,22 +158,50 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
     const mode = args.mode ?? "static";
     const staticUrlPath = args.static ? normalizePrefix(args.static.urlPath ?? "/static/") : undefined;
 
-    c.check(args.network instanceof TieredNetwork, "network", "is not a TieredNetwork", "pass the cluster's TieredNetwork");
+    c.check(
+        args.network instanceof TieredNetwork,
+        "network",
+        "is not a TieredNetwork",
+        "pass the cluster's TieredNetwork",
+    );
     const net = args.network instanceof TieredNetwork ? args.network : undefined;
     if (net) {
         checkTierNames(c, "tiers", tiers, net.tierNames);
         const publishing = tiers.filter((t) => net.hasTier(t) && !net.internal[t]);
-        c.check(publishing.length > 0 || tiers.some((t) => !net.hasTier(t)), "tiers", "are all internal", "join at least one non-internal tier (e.g. web) so the published port is reachable");
+        c.check(
+            publishing.length > 0 || tiers.some((t) => !net.hasTier(t)),
+            "tiers",
+            "are all internal",
+            "join at least one non-internal tier (e.g. web) so the published port is reachable",
+        );
     }
     c.port(hostPort, "hostPort");
     c.port(listenPort, "listenPort");
-    c.check(isIP(hostIp) !== 0, "hostIp", `is "${hostIp}", not an IP address`, 'use an IPv4 or IPv6 address such as "0.0.0.0", "127.0.0.1" or "::1"');
+    c.check(
+        isIP(hostIp) !== 0,
+        "hostIp",
+        `is "${hostIp}", not an IP address`,
+        'use an IPv4 or IPv6 address such as "0.0.0.0", "127.0.0.1" or "::1"',
+    );
     if (net && Number.isInteger(hostPort)) {
         const owner = net.hostPortOwner(hostIp, hostPort);
-        c.check(owner === undefined, "hostPort", `${hostPort} is already published by ${owner}`, "pick another hostPort");
+        c.check(
+            owner === undefined,
+            "hostPort",
+            `${hostPort} is already published by ${owner}`,
+            "pick another hostPort",
+        );
     }
     // nginx answers to the load balancer's name on its tiers (other containers reach it as http://<name>).
-    if (net) checkAliases(c, "name", net, tiers, [name], "give the load balancer a name no other container on its tiers uses");
+    if (net)
+        checkAliases(
+            c,
+            "name",
+            net,
+            tiers,
+            [name],
+            "give the load balancer a name no other container on its tiers uses",
+        );
     const serverName = args.serverName ?? "_";
     c.check(
         typeof serverName === "string" && serverName.split(" ").every((t) => SERVER_NAME_TOKEN.test(t)),
@@ -185,14 +224,29 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
     const services = new Map<string, { pool: AppServerPool; route: string }>();
     routes.forEach((route, i) => {
         const a = `routes[${i}]`;
-        c.check(ROUTE_PATH.test(route.path), `${a}.path`, `is "${route.path}"`, 'use "/" or a prefix like "/users" (letters, digits, - _ . ~ /)');
+        c.check(
+            ROUTE_PATH.test(route.path),
+            `${a}.path`,
+            `is "${route.path}"`,
+            'use "/" or a prefix like "/users" (letters, digits, - _ . ~ /)',
+        );
         const norm = normalizePath(route.path);
         c.check(!seenPaths.has(norm), `${a}.path`, `"${route.path}" is routed twice`, "route each path prefix once");
         seenPaths.add(norm);
         if (staticUrlPath) {
-            c.check(norm !== normalizePath(staticUrlPath), `${a}.path`, `"${route.path}" collides with the static path ${staticUrlPath}`, "move the route or static.urlPath");
+            c.check(
+                norm !== normalizePath(staticUrlPath),
+                `${a}.path`,
+                `"${route.path}" collides with the static path ${staticUrlPath}`,
+                "move the route or static.urlPath",
+            );
         }
-        c.check(norm !== HEALTH_PATH && norm !== CONFIG_DIGEST_PATH, `${a}.path`, `"${route.path}" is one of the load balancer's own paths (${HEALTH_PATH}, ${CONFIG_DIGEST_PATH})`, "use another path");
+        c.check(
+            norm !== HEALTH_PATH && norm !== CONFIG_DIGEST_PATH,
+            `${a}.path`,
+            `"${route.path}" is one of the load balancer's own paths (${HEALTH_PATH}, ${CONFIG_DIGEST_PATH})`,
+            "use another path",
+        );
         c.check(route.pool instanceof AppServerPool, `${a}.pool`, "is not an AppServerPool", "pass an AppServerPool");
         if (!(route.pool instanceof AppServerPool)) return;
         // The upstream is named by the service name: two pools sharing one would be merged into one upstream.
@@ -221,22 +275,53 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         }
     });
     if (staticUrlPath) {
-        c.check(ROUTE_PATH.test(staticUrlPath), "static.urlPath", `is "${args.static?.urlPath}"`, 'use a prefix like "/static/"');
+        c.check(
+            ROUTE_PATH.test(staticUrlPath),
+            "static.urlPath",
+            `is "${args.static?.urlPath}"`,
+            'use a prefix like "/static/"',
+        );
         for (const p of Object.keys(args.static?.files ?? {})) {
-            c.check(p.split("/").every((s) => s !== "" && s !== "." && s !== ".."), `static.files["${p}"]`, "is not a safe relative path", 'use a path like "css/site.css"');
+            c.check(
+                p.split("/").every((s) => s !== "" && s !== "." && s !== ".."),
+                `static.files["${p}"]`,
+                "is not a safe relative path",
+                'use a path like "css/site.css"',
+            );
         }
     }
     if (mode === "consul-template") {
-        c.check(args.discovery instanceof ServiceDiscovery, "discovery", "is missing", 'pass the ServiceDiscovery the pools register with (mode "consul-template" needs it)');
+        c.check(
+            args.discovery instanceof ServiceDiscovery,
+            "discovery",
+            "is missing",
+            'pass the ServiceDiscovery the pools register with (mode "consul-template" needs it)',
+        );
         if (args.discovery instanceof ServiceDiscovery) {
-            c.check(tiers.includes(args.discovery.tier), "tiers", `do not include the discovery tier "${args.discovery.tier}"`, `add "${args.discovery.tier}" so consul-template reaches Consul`);
+            c.check(
+                tiers.includes(args.discovery.tier),
+                "tiers",
+                `do not include the discovery tier "${args.discovery.tier}"`,
+                `add "${args.discovery.tier}" so consul-template reaches Consul`,
+            );
         }
     } else {
-        c.check(args.consulTemplateImage === undefined, "consulTemplateImage", 'is set but mode is "static"', 'set mode: "consul-template" or drop consulTemplateImage');
+        c.check(
+            args.consulTemplateImage === undefined,
+            "consulTemplateImage",
+            'is set but mode is "static"',
+            'set mode: "consul-template" or drop consulTemplateImage',
+        );
     }
     checkResources(c, "resources", args.resources);
     const drainSeconds = args.drainSeconds ?? 5;
-    c.integer(args.drainSeconds, "drainSeconds", 0, 600, "set drainSeconds to a whole number of seconds from 0 to 600, or leave it out (5)");
+    c.integer(
+        args.drainSeconds,
+        "drainSeconds",
+        0,
+        600,
+        "set drainSeconds to a whole number of seconds from 0 to 600, or leave it out (5)",
+    );
     c.throwIfAny();
     return { tiers, hostPort, hostIp, listenPort, mode, staticUrlPath, serverName, clientMaxBodySize, drainSeconds };
 }
@@ -269,11 +354,18 @@ export function urlHost(hostIp: string, forHumans: boolean): string {
 }
 
 /** The upstreams (one per distinct pool, in route order) and locations of `routes`. Pure. */
-export function upstreamsAndLocations(routes: readonly NginxRoute[]): { upstreams: UpstreamSpec[]; locations: LocationSpec[] } {
+export function upstreamsAndLocations(routes: readonly NginxRoute[]): {
+    upstreams: UpstreamSpec[];
+    locations: LocationSpec[];
+} {
     const upstreams: UpstreamSpec[] = [];
     for (const r of routes) {
         if (!upstreams.some((u) => u.name === upstreamName(r.pool))) {
-            upstreams.push({ name: upstreamName(r.pool), servers: r.pool.upstreamServers, healthPath: r.pool.healthPath });
+            upstreams.push({
+                name: upstreamName(r.pool),
+                servers: r.pool.upstreamServers,
+                healthPath: r.pool.healthPath,
+            });
         }
     }
     return { upstreams, locations: routes.map((r) => ({ path: r.path, upstream: upstreamName(r.pool) })) };
@@ -291,7 +383,12 @@ export function upstreamName(pool: AppServerPool): string {
  * refused config is reported once and left out until it changes again. POSIX sh, cmp, cp, cksum, sleep: what any
  * Debian-based nginx image has.
  */
-export function nginxWatcherScript(confPath: string = NGINX_CONF_PATH, liveDir: string = NGINX_LIVE_DIR, everySeconds = 1, replicasPath: string = NGINX_REPLICAS_PATH): string {
+export function nginxWatcherScript(
+    confPath: string = NGINX_CONF_PATH,
+    liveDir: string = NGINX_LIVE_DIR,
+    everySeconds = 1,
+    replicasPath: string = NGINX_REPLICAS_PATH,
+): string {
     const live = `${liveDir}/nginx.conf`;
     const next = `${liveDir}/next.conf`;
     return [
@@ -355,7 +452,12 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         const r = resolveLbArgs(name, args);
         const staticFiles: Record<string, Buffer> = {};
         if (args.static) {
-            Object.assign(staticFiles, args.static.directory ? readTree(args.static.directory, `NginxLoadBalancer "${name}" static.directory`) : {});
+            Object.assign(
+                staticFiles,
+                args.static.directory
+                    ? readTree(args.static.directory, `NginxLoadBalancer "${name}" static.directory`)
+                    : {},
+            );
             for (const [p, text] of Object.entries(args.static.files ?? {})) staticFiles[p] = Buffer.from(text, "utf8");
         }
         super("dockercluster:loadbalancer:NginxLoadBalancer", name, {}, opts);
@@ -377,7 +479,9 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         // their own next to the config, not into it, so a preview shows the config's diff in full (the ids of new
         // replicas are unknown then); the watcher reloads when either changes, so a replica re-created under its
         // name (say after a refresh) is resolved anew. consul-template mode names no replicas.
-        const replicaIds = consulMode ? pulumi.output([] as string[]) : pulumi.all(pools.map((p) => p.servingIds)).apply((ids) => ids.flat());
+        const replicaIds = consulMode
+            ? pulumi.output([] as string[])
+            : pulumi.all(pools.map((p) => p.servingIds)).apply((ids) => ids.flat());
         const replicaResources = pools.flatMap((p) => p.replicaIds.map((id) => p.healthGates[id] ?? p.containers[id]));
         const sealed = sealNginxConf(
             renderNginxConf({
@@ -398,15 +502,25 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         );
         this.nginxConf = sealed.text;
         this.configDigest = sealed.digest;
-        const consulUpstreams = upstreams.map((u) => ({ name: u.name, service: args.routes.find((rt) => upstreamName(rt.pool) === u.name)!.pool.serviceName }));
+        const consulUpstreams = upstreams.map((u) => ({
+            name: u.name,
+            service: args.routes.find((rt) => upstreamName(rt.pool) === u.name)!.pool.serviceName,
+        }));
         this.upstreamsTemplate = consulMode ? renderUpstreamsTemplate(consulUpstreams) : undefined;
 
-        const image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_NGINX_IMAGE, keepLocally: true }, { parent: this });
+        const image = new docker.RemoteImage(
+            `${name}-image`,
+            { name: args.image ?? DEFAULT_NGINX_IMAGE, keepLocally: true },
+            { parent: this },
+        );
         const ready = consulMode ? [] : readinessPaths({ readinessPath: READINESS_PATH, upstreams });
 
         this.configVolume = new docker.Volume(
             `${name}-config`,
-            { name: dockerName(`${name}-config`), labels: labelList(standardLabels(project, stack, name, "nginx-config")) },
+            {
+                name: dockerName(`${name}-config`),
+                labels: labelList(standardLabels(project, stack, name, "nginx-config")),
+            },
             { parent: this },
         );
         const replicasFile = replicaIds.apply((ids) => `${ids.join("\n")}\n`);
@@ -415,13 +529,19 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             { file: NGINX_REPLICAS_PATH, content: replicasFile },
             ...staticUploads,
         ];
-        const configMount: docker.types.input.ContainerVolume = { volumeName: this.configVolume.name, containerPath: NGINX_CONF_DIR };
+        const configMount: docker.types.input.ContainerVolume = {
+            volumeName: this.configVolume.name,
+            containerPath: NGINX_CONF_DIR,
+        };
         const nginxVolumes: docker.types.input.ContainerVolume[] = [{ ...configMount, readOnly: true }];
         const nginxUploads: docker.types.input.ContainerUpload[] = [];
         if (consulMode) {
             this.upstreamsVolume = new docker.Volume(
                 `${name}-upstreams`,
-                { name: dockerName(`${name}-upstreams`), labels: labelList(standardLabels(project, stack, name, "upstreams")) },
+                {
+                    name: dockerName(`${name}-upstreams`),
+                    labels: labelList(standardLabels(project, stack, name, "upstreams")),
+                },
                 { parent: this, deleteBeforeReplace: true },
             );
             nginxVolumes.push({ volumeName: this.upstreamsVolume.name, containerPath: UPSTREAMS_DIR });
@@ -437,14 +557,19 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         this.configContainer = new docker.Container(
             `${name}-files`,
             {
-                name: replicasFile.apply((ids) => dockerName(`${name}-files-${filesDigest({ conf: sealed.text, ids }).slice(0, 12)}`)),
+                name: replicasFile.apply((ids) =>
+                    dockerName(`${name}-files-${filesDigest({ conf: sealed.text, ids }).slice(0, 12)}`),
+                ),
                 image: image.imageId,
                 start: false,
                 mustRun: false,
                 restart: "no",
                 volumes: [configMount],
                 uploads: configUploads,
-                labels: labelList({ ...standardLabels(project, stack, name, "nginx-config"), [CONFIG_DIGEST_LABEL]: this.configDigest }),
+                labels: labelList({
+                    ...standardLabels(project, stack, name, "nginx-config"),
+                    [CONFIG_DIGEST_LABEL]: this.configDigest,
+                }),
             },
             { parent: this, dependsOn: consulMode ? [] : replicaResources },
         );
@@ -464,14 +589,22 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 labels: labelList(standardLabels(project, stack, name, "nginx")),
                 // Liveness of nginx itself, for monitoring (routes are checked end to end by the readiness gate, which
                 // polls from outside at no lasting cost): a check that named the routes would make a route change a restart.
-                healthcheck: healthcheckInput({ ...httpHealthcheck(r.listenPort, HEALTH_PATH), interval: "10s", startPeriod: "30s", retries: 3 }),
+                healthcheck: healthcheckInput({
+                    ...httpHealthcheck(r.listenPort, HEALTH_PATH),
+                    interval: "10s",
+                    startPeriod: "30s",
+                    retries: 3,
+                }),
                 ...resourceInputs(args.resources),
             },
             {
                 parent: this,
                 deleteBeforeReplace: true,
                 // Started once the replicas serve (static mode: through the config, which names them).
-                dependsOn: [this.configContainer, ...(consulMode && args.discovery ? [args.discovery.consul, ...replicaResources] : [])],
+                dependsOn: [
+                    this.configContainer,
+                    ...(consulMode && args.discovery ? [args.discovery.consul, ...replicaResources] : []),
+                ],
             },
         );
 
@@ -534,6 +667,11 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
 
         this.hostPort = r.hostPort;
         this.url = `http://${urlHost(r.hostIp, true)}:${r.hostPort}/`;
-        this.registerOutputs({ containerName: this.container.name, configDigest: this.configDigest, hostPort: this.hostPort, url: this.url });
+        this.registerOutputs({
+            containerName: this.container.name,
+            configDigest: this.configDigest,
+            hostPort: this.hostPort,
+            url: this.url,
+        });
     }
 }

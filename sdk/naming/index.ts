@@ -61,7 +61,12 @@ export function replicaIdsFor(replicas: number, replicaNames?: readonly string[]
 }
 
 /** Labels put on every Docker object this library creates, so `docker ps --filter label=...` finds a stack's objects. */
-export function standardLabels(project: string, stack: string, component: string, role: string): Record<string, string> {
+export function standardLabels(
+    project: string,
+    stack: string,
+    component: string,
+    role: string,
+): Record<string, string> {
     return {
         "dockercluster.project": project,
         "dockercluster.stack": stack,
@@ -71,7 +76,9 @@ export function standardLabels(project: string, stack: string, component: string
 }
 
 /** The docker provider's label list form of a map, sorted by key so diffs are stable. */
-export function labelList(labels: Record<string, pulumi.Input<string>>): { label: string; value: pulumi.Input<string> }[] {
+export function labelList(
+    labels: Record<string, pulumi.Input<string>>,
+): { label: string; value: pulumi.Input<string> }[] {
     return Object.keys(labels)
         .sort()
         .map((label) => ({ label, value: labels[label] }));

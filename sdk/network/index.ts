@@ -45,14 +45,29 @@ const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 /** Checks tier names and settings; records problems in `c`. Pure. */
 export function validateTiers(c: ArgChecker, tiers: Readonly<Record<string, TierArgs>>): void {
     const names = Object.keys(tiers);
-    c.check(names.length > 0, "tiers", "is empty", "declare at least one tier, e.g. { app: {}, db: { internal: true } }");
+    c.check(
+        names.length > 0,
+        "tiers",
+        "is empty",
+        "declare at least one tier, e.g. { app: {}, db: { internal: true } }",
+    );
     for (const t of names) {
-        c.check(isDnsLabel(t), `tiers.${t}`, "is not a valid tier name", "use lower-case letters, digits and inner hyphens (a DNS label)");
+        c.check(
+            isDnsLabel(t),
+            `tiers.${t}`,
+            "is not a valid tier name",
+            "use lower-case letters, digits and inner hyphens (a DNS label)",
+        );
         const s = tiers[t] ?? {};
         if (s.subnet !== undefined) {
             const m = CIDR.exec(s.subnet);
             const ok = m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
-            c.check(ok, `tiers.${t}.subnet`, `is "${s.subnet}", not an IPv4 CIDR`, 'write it like "10.20.0.0/24" or leave it out');
+            c.check(
+                ok,
+                `tiers.${t}.subnet`,
+                `is "${s.subnet}", not an IPv4 CIDR`,
+                'write it like "10.20.0.0/24" or leave it out',
+            );
         }
     }
     const subnets = names.map((t) => tiers[t]?.subnet).filter((s): s is string => s !== undefined);
@@ -64,10 +79,20 @@ export function validateTiers(c: ArgChecker, tiers: Readonly<Record<string, Tier
  * Records a problem in `c` for every entry of `wanted` that is not one of `known` (and for an empty list).
  * `argument` names the caller's argument, e.g. "tiers".
  */
-export function checkTierNames(c: ArgChecker, argument: string, wanted: readonly string[], known: readonly string[]): void {
+export function checkTierNames(
+    c: ArgChecker,
+    argument: string,
+    wanted: readonly string[],
+    known: readonly string[],
+): void {
     c.check(wanted.length > 0, argument, "is empty", `join at least one of the network's tiers (${known.join(", ")})`);
     for (const t of wanted) {
-        c.check(known.includes(t), argument, `names the unknown tier "${t}"`, `use one of the network's tiers: ${known.join(", ")}`);
+        c.check(
+            known.includes(t),
+            argument,
+            `names the unknown tier "${t}"`,
+            `use one of the network's tiers: ${known.join(", ")}`,
+        );
     }
     const dup = wanted.find((t, i) => wanted.indexOf(t) !== i);
     c.check(dup === undefined, argument, `lists the tier "${dup}" twice`, "list each tier once");
@@ -88,7 +113,12 @@ export function checkAliases(
     for (const tier of tiers) {
         for (const alias of aliases) {
             const owner = network.aliasOwner(tier, alias);
-            c.check(owner === undefined, argument, `gives the host name "${alias}", which ${owner} already answers to on tier "${tier}"`, fix);
+            c.check(
+                owner === undefined,
+                argument,
+                `gives the host name "${alias}", which ${owner} already answers to on tier "${tier}"`,
+                fix,
+            );
         }
     }
 }

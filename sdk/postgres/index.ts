@@ -11,7 +11,15 @@ import * as random from "@pulumi/random";
 import { Bootstrap } from "../../provider";
 import type { BootstrapArgs, BootstrapContentArgs, BootstrapMigrationSetArgs, BootstrapWaitArgs } from "../../provider";
 import { precheckBootstrapArgs } from "../../provider/resource";
-import { checkHealthcheck, checkResources, ContainerResources, healthcheckInput, HealthcheckArgs, resourceInputs, RestartPolicy } from "../container";
+import {
+    checkHealthcheck,
+    checkResources,
+    ContainerResources,
+    healthcheckInput,
+    HealthcheckArgs,
+    resourceInputs,
+    RestartPolicy,
+} from "../container";
 import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
 import { checkAliases, checkTierNames, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
@@ -105,27 +113,66 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
         restart: args.restart ?? ("unless-stopped" as RestartPolicy),
     };
     const c = new ArgChecker("PostgresCluster", name);
-    c.check(args.network instanceof TieredNetwork, "network", "is not a TieredNetwork", "pass the cluster's TieredNetwork");
+    c.check(
+        args.network instanceof TieredNetwork,
+        "network",
+        "is not a TieredNetwork",
+        "pass the cluster's TieredNetwork",
+    );
     if (args.network instanceof TieredNetwork) {
         checkTierNames(c, "tier", [r.tier], args.network.tierNames);
-        checkAliases(c, "alias", args.network, [r.tier], [r.alias], "set alias to a name no other container on the tier uses");
+        checkAliases(
+            c,
+            "alias",
+            args.network,
+            [r.tier],
+            [r.alias],
+            "set alias to a name no other container on the tier uses",
+        );
     }
-    c.check(isDnsLabel(r.alias), "alias", `is "${r.alias}", not a DNS label`, "use lower-case letters, digits and inner hyphens");
+    c.check(
+        isDnsLabel(r.alias),
+        "alias",
+        `is "${r.alias}", not a DNS label`,
+        "use lower-case letters, digits and inner hyphens",
+    );
     c.check(IDENT.test(r.adminUser), "adminUser", `is "${r.adminUser}"`, "use a plain lower-case SQL identifier");
     c.check(IDENT.test(r.appRole), "appRole", `is "${r.appRole}"`, "use a plain lower-case SQL identifier");
     c.check(IDENT.test(r.database), "database", `is "${r.database}"`, "use a plain lower-case SQL identifier");
-    c.check(r.appRole !== r.adminUser, "appRole", `equals adminUser ("${r.adminUser}")`, "give the applications their own role; they must never hold the owner password");
+    c.check(
+        r.appRole !== r.adminUser,
+        "appRole",
+        `equals adminUser ("${r.adminUser}")`,
+        "give the applications their own role; they must never hold the owner password",
+    );
     c.port(args.adminHostPort, "adminHostPort");
     if (args.adminHostPort !== undefined && args.network instanceof TieredNetwork) {
         const owner = args.network.hostPortOwner("127.0.0.1", args.adminHostPort);
-        c.check(owner === undefined, "adminHostPort", `${args.adminHostPort} is already published by ${owner}`, "pick another port");
+        c.check(
+            owner === undefined,
+            "adminHostPort",
+            `${args.adminHostPort} is already published by ${owner}`,
+            "pick another port",
+        );
     }
-    c.check(!(r.protectDataVolume && !r.retainDataVolume), "protectDataVolume", "is true while retainDataVolume is false", "retain the volume too, or drop protection");
+    c.check(
+        !(r.protectDataVolume && !r.retainDataVolume),
+        "protectDataVolume",
+        "is true while retainDataVolume is false",
+        "retain the volume too, or drop protection",
+    );
     checkHealthcheck(c, "healthcheck", args.healthcheck, r.waitForHealthy);
     checkResources(c, "resources", args.resources);
     // The bootstrap's own check (names, extensions, migration sets, content, their files), run now rather than
     // during `up`: the same rules, on the inputs this component will give it (unknown values as placeholders).
-    for (const f of precheckBootstrapArgs(bootstrapArgs(r, args, { host: "placeholder", port: 5432, password: args.adminPassword ?? "placeholder" }, args.appPassword ?? "placeholder"))) {
+    for (const f of precheckBootstrapArgs(
+        bootstrapArgs(
+            r,
+            args,
+            { host: "placeholder", port: 5432, password: args.adminPassword ?? "placeholder" },
+            args.appPassword ?? "placeholder",
+        ),
+    )) {
         const argument = bootstrapArgument(f.property, r.appRole);
         if (c.has(argument)) continue; // already reported by the stricter checks above
         const cut = f.reason.indexOf("; ");
@@ -142,13 +189,25 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
 
 /** The Bootstrap's arguments for these component arguments; `resolvePostgresArgs` checks exactly these. Pure. */
 function bootstrapArgs(
-    r: { readonly adminUser: string; readonly appRole: string; readonly database: string; readonly extensions: string[]; readonly alias: string },
+    r: {
+        readonly adminUser: string;
+        readonly appRole: string;
+        readonly database: string;
+        readonly extensions: string[];
+        readonly alias: string;
+    },
     args: PostgresClusterArgs,
     admin: { host: pulumi.Input<string>; port: number; password: pulumi.Input<string> },
     appPassword: pulumi.Input<string>,
 ): BootstrapArgs {
     return {
-        connection: { host: admin.host, port: admin.port, user: r.adminUser, password: admin.password, maintenanceDatabase: "postgres" },
+        connection: {
+            host: admin.host,
+            port: admin.port,
+            user: r.adminUser,
+            password: admin.password,
+            maintenanceDatabase: "postgres",
+        },
         ...(args.bootstrapWait ? { wait: args.bootstrapWait } : {}),
         roles: [{ name: r.appRole, login: true, password: appPassword }],
         database: { name: r.database, extensions: r.extensions },
@@ -210,15 +269,19 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const project = pulumi.getProject();
         const stack = pulumi.getStack();
         const net = args.network;
-        if (args.adminHostPort !== undefined) net.claimHostPort("127.0.0.1", args.adminHostPort, `PostgresCluster "${name}" (adminHostPort)`);
+        if (args.adminHostPort !== undefined)
+            net.claimHostPort("127.0.0.1", args.adminHostPort, `PostgresCluster "${name}" (adminHostPort)`);
         net.claimAliases([r.tier], [r.alias], `PostgresCluster "${name}"`);
 
         const adminPassword = pulumi.secret(
             args.adminPassword ??
-                new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { parent: this }).result,
+                new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { parent: this })
+                    .result,
         );
         const appPassword = pulumi.secret(
-            args.appPassword ?? new random.RandomPassword(`${name}-app-password`, { length: 32, special: false }, { parent: this }).result,
+            args.appPassword ??
+                new random.RandomPassword(`${name}-app-password`, { length: 32, special: false }, { parent: this })
+                    .result,
         );
 
         const image = new docker.RemoteImage(
@@ -230,7 +293,12 @@ export class PostgresCluster extends pulumi.ComponentResource {
         this.dataVolume = new docker.Volume(
             `${name}-data`,
             { name: dockerName(`${name}-data`), labels: labelList(standardLabels(project, stack, name, "data")) },
-            { parent: this, retainOnDelete: r.retainDataVolume, protect: r.protectDataVolume, deleteBeforeReplace: true },
+            {
+                parent: this,
+                retainOnDelete: r.retainDataVolume,
+                protect: r.protectDataVolume,
+                deleteBeforeReplace: true,
+            },
         );
 
         this.adminNetwork = new docker.Network(
@@ -253,7 +321,12 @@ export class PostgresCluster extends pulumi.ComponentResource {
         };
         const envs = pulumi
             .all([adminPassword])
-            .apply(([pw]) => [`PGDATA=${POSTGRES_PGDATA}`, `POSTGRES_DB=postgres`, `POSTGRES_PASSWORD=${pw}`, `POSTGRES_USER=${r.adminUser}`]);
+            .apply(([pw]) => [
+                `PGDATA=${POSTGRES_PGDATA}`,
+                `POSTGRES_DB=postgres`,
+                `POSTGRES_PASSWORD=${pw}`,
+                `POSTGRES_USER=${r.adminUser}`,
+            ]);
 
         this.container = new docker.Container(
             `${name}-server`,
@@ -266,7 +339,9 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 envs: pulumi.secret(envs),
                 volumes: [{ volumeName: this.dataVolume.name, containerPath: POSTGRES_MOUNT }],
                 networksAdvanced: [...net.attach([r.tier], [r.alias]), { name: this.adminNetwork.name }],
-                ...(args.adminHostPort !== undefined ? { ports: [{ internal: 5432, external: args.adminHostPort, ip: "127.0.0.1" }] } : {}),
+                ...(args.adminHostPort !== undefined
+                    ? { ports: [{ internal: 5432, external: args.adminHostPort, ip: "127.0.0.1" }] }
+                    : {}),
                 healthcheck: healthcheckInput(healthcheck),
                 wait: r.waitForHealthy,
                 waitTimeout: 300,

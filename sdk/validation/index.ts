@@ -95,7 +95,12 @@ export class ConfigChecker {
         for (const [key, port] of Object.entries(ports)) {
             if (port === 0) continue;
             const other = used.get(port);
-            this.c.check(other === undefined, key, `is ${port}, the same host port as ${other}`, `run \`pulumi config set ${key} <another port>\``);
+            this.c.check(
+                other === undefined,
+                key,
+                `is ${port}, the same host port as ${other}`,
+                `run \`pulumi config set ${key} <another port>\``,
+            );
             used.set(port, key);
         }
     }

@@ -9,18 +9,37 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { expectGolden } from "./golden";
-import { engine, EngineRequest, EngineResult, stackDir, StateResource, stateFiles, stateResources } from "../support/engine";
+import {
+    engine,
+    EngineRequest,
+    EngineResult,
+    stackDir,
+    StateResource,
+    stateFiles,
+    stateResources,
+} from "../support/engine";
 import { PG, query, uniqueName } from "../support/pg";
 
 const names = { database: uniqueName("eng"), owner: uniqueName("eown"), appRole: uniqueName("eapp") };
-const passwords = { admin: PG.password, app: `app-pw-${Math.random().toString(36).slice(2)}`, app2: `app-pw2-${Math.random().toString(36).slice(2)}` };
+const passwords = {
+    admin: PG.password,
+    app: `app-pw-${Math.random().toString(36).slice(2)}`,
+    app2: `app-pw2-${Math.random().toString(36).slice(2)}`,
+};
 const migrations = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-engine-migrations-"));
-fs.writeFileSync(path.join(migrations, "V1__init.sql"), "CREATE TABLE item (id serial PRIMARY KEY, name text NOT NULL);\nINSERT INTO item (name) VALUES ('first');\n");
+fs.writeFileSync(
+    path.join(migrations, "V1__init.sql"),
+    "CREATE TABLE item (id serial PRIMARY KEY, name text NOT NULL);\nINSERT INTO item (name) VALUES ('first');\n",
+);
 const dir = stackDir("boot");
 /** Everything the CLI printed during the file, searched for passwords at the end. */
 let printed = "";
 
-function config(appPassword: string, extra: Record<string, string> = {}, migrationsDir = migrations): EngineRequest["config"] {
+function config(
+    appPassword: string,
+    extra: Record<string, string> = {},
+    migrationsDir = migrations,
+): EngineRequest["config"] {
     return {
         pgHost: { value: PG.host },
         pgPort: { value: String(PG.port) },
@@ -37,11 +56,20 @@ function config(appPassword: string, extra: Record<string, string> = {}, migrati
 
 /** The bootstrap's record in the stack's checkpoint. */
 function bootstrapState(): StateResource | undefined {
-    return stateResources(dir, "engine-bootstrap", "dev").find((r) => r.type === "pulumi-nodejs:dynamic/postgres:Bootstrap");
+    return stateResources(dir, "engine-bootstrap", "dev").find(
+        (r) => r.type === "pulumi-nodejs:dynamic/postgres:Bootstrap",
+    );
 }
 
 async function run(op: EngineRequest["op"], opts: Partial<EngineRequest> = {}): Promise<EngineResult> {
-    const r = await engine({ op, dir, project: "engine-bootstrap", stack: "dev", program: { module: "tests/engine/programs/bootstrap.ts", export: "bootstrapProgram" }, ...opts });
+    const r = await engine({
+        op,
+        dir,
+        project: "engine-bootstrap",
+        stack: "dev",
+        program: { module: "tests/engine/programs/bootstrap.ts", export: "bootstrapProgram" },
+        ...opts,
+    });
     printed += r.output + (r.error ?? "");
     return r;
 }
@@ -52,7 +80,9 @@ function goldenLiterals(): Record<string, string> {
 }
 
 async function history(): Promise<string[]> {
-    return (await query<{ script: string }>(names.database, "SELECT script FROM schema_history_app ORDER BY installed_rank")).map((r) => r.script);
+    return (
+        await query<{ script: string }>(names.database, "SELECT script FROM schema_history_app ORDER BY installed_rank")
+    ).map((r) => r.script);
 }
 
 async function canLogIn(password: string): Promise<boolean> {
@@ -109,15 +139,23 @@ describe("a stack's life under the real engine", () => {
     it("preview tells what each set will run, in order and whether in a transaction, and warns on risky SQL with file, line and rule", async () => {
         const next = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-engine-migrations-"));
         for (const f of fs.readdirSync(migrations)) fs.copyFileSync(path.join(migrations, f), path.join(next, f));
-        fs.writeFileSync(path.join(next, "V3__drop_sku.sql"), "-- the SKU moved to the catalog service\nALTER TABLE item DROP COLUMN sku;\n");
-        fs.writeFileSync(path.join(next, "V4__sku_index.sql"), "CREATE INDEX CONCURRENTLY item_name_idx ON item (name);\n");
+        fs.writeFileSync(
+            path.join(next, "V3__drop_sku.sql"),
+            "-- the SKU moved to the catalog service\nALTER TABLE item DROP COLUMN sku;\n",
+        );
+        fs.writeFileSync(
+            path.join(next, "V4__sku_index.sql"),
+            "CREATE INDEX CONCURRENTLY item_name_idx ON item (name);\n",
+        );
         const p = await run("preview", { config: config(passwords.app, {}, next) });
         expect(p.error).toBeNull();
         expect(p.changes).toEqual({ same: 1, update: 1 });
         // The CLI's progress lines vary with timing; its summary of diagnostics does not.
         expectGolden("lint-preview", p.output.slice(p.output.indexOf("Diagnostics:")), goldenLiterals());
         expect(p.output).toContain('preview: migration set "app": will apply V3__drop_sku.sql (in a transaction)');
-        expect(p.output).toContain('preview: migration set "app": will apply V4__sku_index.sql (outside a transaction)');
+        expect(p.output).toContain(
+            'preview: migration set "app": will apply V4__sku_index.sql (outside a transaction)',
+        );
         expect(p.output).toMatch(/lint: migration set "app": V3__drop_sku.sql line 2: drop-column: /);
         expect(await history()).toEqual(["V1__init.sql", "V2__add_sku.sql"]);
         fs.rmSync(next, { recursive: true, force: true });
@@ -193,13 +231,24 @@ describe("a broken migration under the real engine", () => {
             project: "engine-bootstrap",
             stack: "broken",
             program: { module: "tests/engine/programs/bootstrap.ts", export: "bootstrapProgram" },
-            config: { ...config(passwords.app, { after: own.after }, broken), database: { value: own.database }, owner: { value: uniqueName("bown") }, appRole: { value: uniqueName("bapp") } },
+            config: {
+                ...config(passwords.app, { after: own.after }, broken),
+                database: { value: own.database },
+                owner: { value: uniqueName("bown") },
+                appRole: { value: uniqueName("bapp") },
+            },
         });
         expect(r.error).toContain("V2__broken.sql");
         expect(r.output).toContain("V2__broken.sql");
         expect(r.output).not.toContain(passwords.app);
-        expect((await query<{ script: string }>(own.database, "SELECT script FROM schema_history_app")).map((x) => x.script)).toEqual(["V1__init.sql"]);
+        expect(
+            (await query<{ script: string }>(own.database, "SELECT script FROM schema_history_app")).map(
+                (x) => x.script,
+            ),
+        ).toEqual(["V1__init.sql"]);
         expect(await databaseExists(own.after)).toBe(false);
-        expect(stateResources(brokenDir, "engine-bootstrap", "broken").map((x) => x.type)).not.toContain("pulumi-nodejs:dynamic/postgres:Bootstrap");
+        expect(stateResources(brokenDir, "engine-bootstrap", "broken").map((x) => x.type)).not.toContain(
+            "pulumi-nodejs:dynamic/postgres:Bootstrap",
+        );
     });
 });

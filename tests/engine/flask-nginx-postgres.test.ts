@@ -19,12 +19,21 @@ const dir = stackDir("flask");
 let port = 0;
 
 async function run(op: EngineRequest["op"], config?: EngineRequest["config"]): Promise<EngineResult> {
-    const r = await engine({ op, dir, project: "pulumi-docker-cluster", stack: STACK, projectFile: path.join(ROOT, "Pulumi.yaml"), program: { module: "index.ts" }, config });
+    const r = await engine({
+        op,
+        dir,
+        project: "pulumi-docker-cluster",
+        stack: STACK,
+        projectFile: path.join(ROOT, "Pulumi.yaml"),
+        program: { module: "index.ts" },
+        config,
+    });
     if (r.error) throw new Error(`pulumi ${op} failed: ${r.error}`);
     return r;
 }
 
-const psql = (sql: string) => dockerCli(["exec", `${PREFIX}db-server`, "psql", "-U", "postgres", "-d", "app", "-tA", "-c", sql]);
+const psql = (sql: string) =>
+    dockerCli(["exec", `${PREFIX}db-server`, "psql", "-U", "postgres", "-d", "app", "-tA", "-c", sql]);
 
 beforeAll(async () => {
     port = await freePort();
@@ -49,7 +58,11 @@ it("a second pulumi up changes nothing", async () => {
 });
 
 it("posts a comment through nginx and reads it back", async () => {
-    const posted = await httpRequest(port, "/comments", { method: "POST", body: JSON.stringify({ text: "hello from the test" }), headers: { "Content-Type": "application/json" } });
+    const posted = await httpRequest(port, "/comments", {
+        method: "POST",
+        body: JSON.stringify({ text: "hello from the test" }),
+        headers: { "Content-Type": "application/json" },
+    });
     expect(posted.status).toBe(201);
     const list = await httpRequest(port, "/api/comments");
     expect(list.status).toBe(200);
@@ -70,14 +83,23 @@ it("with 3 replicas, the bootstrap's history shows every migration and the conte
         "V1__create_comment.sql:1\nV2__comment_created_at_index.sql:1\n",
     );
     expect((await psql("SELECT count(*) FROM content_history")).trim()).toBe("1");
-    const names = (await dockerCli(["ps", "--format", "{{.Names}}", "--filter", `name=^${PREFIX}app-r`])).split("\n").filter(Boolean).sort();
-    expect(names.map((n) => n.replace(/-[0-9a-f]{8}$/, ""))).toEqual([`${PREFIX}app-r0`, `${PREFIX}app-r1`, `${PREFIX}app-r2`]);
+    const names = (await dockerCli(["ps", "--format", "{{.Names}}", "--filter", `name=^${PREFIX}app-r`]))
+        .split("\n")
+        .filter(Boolean)
+        .sort();
+    expect(names.map((n) => n.replace(/-[0-9a-f]{8}$/, ""))).toEqual([
+        `${PREFIX}app-r0`,
+        `${PREFIX}app-r1`,
+        `${PREFIX}app-r2`,
+    ]);
 });
 
 it("keeps the comment across pulumi destroy (the data volume stays) and a new pulumi up with a new generated admin password", async () => {
     await run("destroy");
     expect((await dockerCli(["ps", "-aq", "--filter", `name=^${PREFIX}`])).trim()).toBe("");
-    expect((await dockerCli(["volume", "ls", "-q", "--filter", `name=^${PREFIX}`])).trim().split("\n")).toEqual([`${PREFIX}db-data`]);
+    expect((await dockerCli(["volume", "ls", "-q", "--filter", `name=^${PREFIX}`])).trim().split("\n")).toEqual([
+        `${PREFIX}db-data`,
+    ]);
     await run("up", { webPort: { value: String(port) }, replicas: { value: "3" } });
     const list = await httpRequest(port, "/api/comments");
     expect(JSON.parse(list.body).map((c: { text: string }) => c.text)).toContain("hello from the test");

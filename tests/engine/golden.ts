@@ -6,11 +6,19 @@ import * as path from "path";
  * Compares `display` with golden/<name>.txt after replacing what differs between runs: each `literals` value by
  * `<key>`, then each pattern, then lines that carry times or links. PDC_UPDATE_GOLDEN=1 rewrites the file instead.
  */
-export function expectGolden(name: string, display: string, literals: Record<string, string>, patterns: readonly [RegExp, string][] = []): void {
+export function expectGolden(
+    name: string,
+    display: string,
+    literals: Record<string, string>,
+    patterns: readonly [RegExp, string][] = [],
+): void {
     let text = display;
     for (const [key, value] of Object.entries(literals)) text = text.split(value).join(`<${key}>`);
     for (const [pattern, replacement] of patterns) text = text.replace(pattern, replacement);
-    text = `${text.replace(/\r/g, "").replace(/^.*(Duration|View in Browser|Permalink).*\n/gm, "").trim()}\n`;
+    text = `${text
+        .replace(/\r/g, "")
+        .replace(/^.*(Duration|View in Browser|Permalink).*\n/gm, "")
+        .trim()}\n`;
     const file = path.join(__dirname, "golden", `${name}.txt`);
     if (process.env.PDC_UPDATE_GOLDEN === "1") fs.writeFileSync(file, text);
     expect(text).toBe(fs.readFileSync(file, "utf8"));

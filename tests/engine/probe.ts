@@ -42,7 +42,11 @@ function get(port: number, pathname: string, timeoutMs: number): Promise<string>
  * Probes `GET pathname` every `everyMs` until `during` settles, at most `maxRequests` times; returns the probe's
  * figures with `during`'s result.
  */
-export async function probeWhile<T>(port: number, during: Promise<T>, opts: { pathname?: string; everyMs?: number; maxRequests?: number } = {}): Promise<{ result: T; probe: ProbeResult }> {
+export async function probeWhile<T>(
+    port: number,
+    during: Promise<T>,
+    opts: { pathname?: string; everyMs?: number; maxRequests?: number } = {},
+): Promise<{ result: T; probe: ProbeResult }> {
     let done = false;
     const settled = during.finally(() => (done = true));
     const probe: ProbeResult = { requests: 0, failed: 0, longestOutageMs: 0, failures: {} };

@@ -43,7 +43,14 @@ function config(replicas: number, title: string): EngineRequest["config"] {
 }
 
 async function run(op: EngineRequest["op"], opts: Partial<EngineRequest> = {}): Promise<EngineResult> {
-    const r = await engine({ op, dir, project: "three-tier", stack: STACK, program: { module: "tests/engine/programs/three-tier.ts", export: "threeTierProgram" }, ...opts });
+    const r = await engine({
+        op,
+        dir,
+        project: "three-tier",
+        stack: STACK,
+        program: { module: "tests/engine/programs/three-tier.ts", export: "threeTierProgram" },
+        ...opts,
+    });
     printed += r.output + (r.error ?? "");
     if (r.error) throw new Error(`pulumi ${op} failed: ${r.error}`);
     return r;
@@ -92,7 +99,8 @@ beforeAll(async () => {
 }, 60000);
 
 afterAll(async () => {
-    if (process.env.PDC_ENGINE_FIGURES) fs.writeFileSync(process.env.PDC_ENGINE_FIGURES, JSON.stringify(figures, null, 2));
+    if (process.env.PDC_ENGINE_FIGURES)
+        fs.writeFileSync(process.env.PDC_ENGINE_FIGURES, JSON.stringify(figures, null, 2));
     // Leave nothing behind, the data volume included (the stack keeps it on destroy by design).
     await run("destroy").catch(() => undefined);
     await dockerCli(["volume", "rm", "-f", `${PREFIX}db-data`]).catch(() => undefined);
@@ -135,18 +143,30 @@ describe("three-tier under the real engine", () => {
     it("scales out to 3 replicas and back to 2; only the difference is created or deleted", async () => {
         const preview = await run("preview", { config: config(3, "first"), diff: true });
         expect(preview.changes).toMatchObject({ create: 1 });
-        expectGolden("scale-replicas", preview.output, { stack: STACK, port: String(port), appDir, migrations }, GOLDEN_PATTERNS);
+        expectGolden(
+            "scale-replicas",
+            preview.output,
+            { stack: STACK, port: String(port), appDir, migrations },
+            GOLDEN_PATTERNS,
+        );
         const out = await upWhileProbing("replicas 2→3", config(3, "first"));
-        expect(steps(out.output).filter((s) => s.includes("Container app-r"))).toEqual([expect.stringMatching(/^created docker:index:Container app-r2-[0-9a-f]{8}$/)]);
+        expect(steps(out.output).filter((s) => s.includes("Container app-r"))).toEqual([
+            expect.stringMatching(/^created docker:index:Container app-r2-[0-9a-f]{8}$/),
+        ]);
         expect((await answers(15)).instances).toEqual(new Set(["app-r0", "app-r1", "app-r2"]));
 
         const back = await upWhileProbing("replicas 3→2", config(2, "first"));
-        expect(steps(back.output).filter((s) => s.includes("Container app-r"))).toEqual([expect.stringMatching(/^deleted docker:index:Container app-r2-[0-9a-f]{8}$/)]);
+        expect(steps(back.output).filter((s) => s.includes("Container app-r"))).toEqual([
+            expect.stringMatching(/^deleted docker:index:Container app-r2-[0-9a-f]{8}$/),
+        ]);
         expect((await answers()).instances).toEqual(new Set(["app-r0", "app-r1"]));
     });
 
     it("a new migration is applied by the bootstrap; the app serves its data", async () => {
-        fs.writeFileSync(path.join(migrations, "V2__second_greeting.sql"), "UPDATE greeting SET greeting = 'Hello again from the db tier!' WHERE id = 1;\n");
+        fs.writeFileSync(
+            path.join(migrations, "V2__second_greeting.sql"),
+            "UPDATE greeting SET greeting = 'Hello again from the db tier!' WHERE id = 1;\n",
+        );
         const r = await upWhileProbing("new migration", config(2, "first"));
         expect(steps(r.output)).toContain("updated pulumi-nodejs:dynamic/postgres:Bootstrap db-bootstrap");
         expect((await answers(4)).last.greeting).toBe("Hello again from the db tier!");
@@ -189,7 +209,9 @@ describe("three-tier under the real engine", () => {
         expect(url.secret).toBe(true);
         const password = decodeURIComponent(new URL(String(url.value)).password);
         expect(password.length).toBeGreaterThanOrEqual(16);
-        const admin = (await dockerCli(["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", `${PREFIX}db-server`]))
+        const admin = (
+            await dockerCli(["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", `${PREFIX}db-server`])
+        )
             .split("\n")
             .find((l) => l.startsWith("POSTGRES_PASSWORD="))!
             .slice("POSTGRES_PASSWORD=".length);
@@ -204,7 +226,9 @@ describe("three-tier under the real engine", () => {
         const d = await run("destroy");
         expect(Object.keys(d.changes ?? {})).toEqual(["delete"]);
         expect(await containers()).toEqual([]);
-        expect(await dockerCli(["volume", "ls", "-q", "--filter", `name=^${PREFIX}db-data$`])).toContain(`${PREFIX}db-data`);
+        expect(await dockerCli(["volume", "ls", "-q", "--filter", `name=^${PREFIX}db-data$`])).toContain(
+            `${PREFIX}db-data`,
+        );
 
         await run("up", { config: config(2, "second") });
         // V2's change survived in the retained volume, and the bootstrap ran nothing again.
@@ -219,11 +243,28 @@ describe("three-tier with a broken migration under the real engine", () => {
         const broken = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-engine-tt-broken-"));
         fs.cpSync(migrations, broken, { recursive: true });
         fs.writeFileSync(path.join(broken, "V9__broken.sql"), "INSERT INTO no_such_table VALUES (1);\n");
-        const request = { dir: brokenDir, project: "three-tier", stack, program: { module: "tests/engine/programs/three-tier.ts", export: "threeTierProgram" } };
+        const request = {
+            dir: brokenDir,
+            project: "three-tier",
+            stack,
+            program: { module: "tests/engine/programs/three-tier.ts", export: "threeTierProgram" },
+        };
         try {
-            const r = await engine({ op: "up", ...request, config: { ...config(2, "broken"), webPort: { value: String(await freePort()) }, migrations: { value: broken } } });
+            const r = await engine({
+                op: "up",
+                ...request,
+                config: {
+                    ...config(2, "broken"),
+                    webPort: { value: String(await freePort()) },
+                    migrations: { value: broken },
+                },
+            });
             expect(r.error).toMatch(/V9__broken\.sql failed: relation "no_such_table" does not exist/);
-            const names = (await dockerCli(["ps", "-a", "--format", "{{.Names}}", "--filter", `name=^three-tier-${stack}-`])).split("\n").filter(Boolean);
+            const names = (
+                await dockerCli(["ps", "-a", "--format", "{{.Names}}", "--filter", `name=^three-tier-${stack}-`])
+            )
+                .split("\n")
+                .filter(Boolean);
             expect(names).toContain(`three-tier-${stack}-db-server`);
             expect(names.filter((n) => /app-r\d|web-nginx/.test(n))).toEqual([]);
             expect(steps(r.output).filter((s) => /app-r\d|web-nginx/.test(s))).toEqual([]);

@@ -19,8 +19,12 @@ const PREFIX = `pulumi-docker-cluster-${STACK}-`;
 
 function script(name: string, ...args: string[]): Promise<{ code: number; output: string }> {
     return new Promise((resolve) => {
-        execFile("bash", [path.join(ROOT, "scripts", name), ...args], { cwd: ROOT, env: process.env, maxBuffer: 64 * 1024 * 1024, timeout: 800000 }, (err, stdout, stderr) =>
-            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+        execFile(
+            "bash",
+            [path.join(ROOT, "scripts", name), ...args],
+            { cwd: ROOT, env: process.env, maxBuffer: 64 * 1024 * 1024, timeout: 800000 },
+            (err, stdout, stderr) =>
+                resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
         );
     });
 }
@@ -31,7 +35,19 @@ afterAll(async () => {
     // The stack's record in the checkout's file backend, and its settings file if the CLI wrote one.
     fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
     await new Promise((resolve) =>
-        execFile(engineEnv().PDC_PULUMI!, ["stack", "rm", "--yes", "--force", STACK], { cwd: ROOT, env: { ...engineEnv(), PULUMI_BACKEND_URL: `file://${ROOT}/.pulumi-state`, PULUMI_CONFIG_PASSPHRASE: "" } }, resolve),
+        execFile(
+            engineEnv().PDC_PULUMI!,
+            ["stack", "rm", "--yes", "--force", STACK],
+            {
+                cwd: ROOT,
+                env: {
+                    ...engineEnv(),
+                    PULUMI_BACKEND_URL: `file://${ROOT}/.pulumi-state`,
+                    PULUMI_CONFIG_PASSPHRASE: "",
+                },
+            },
+            resolve,
+        ),
     );
 });
 

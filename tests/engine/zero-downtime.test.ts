@@ -52,7 +52,15 @@ function config(): EngineRequest["config"] {
 }
 
 function request(op: EngineRequest["op"], diff = false): Promise<EngineResult> {
-    return engine({ op, dir, project: "zd", stack: STACK, program: { module: "tests/engine/programs/zero-downtime.ts", export: "zeroDowntimeProgram" }, config: config(), diff });
+    return engine({
+        op,
+        dir,
+        project: "zd",
+        stack: STACK,
+        program: { module: "tests/engine/programs/zero-downtime.ts", export: "zeroDowntimeProgram" },
+        config: config(),
+        diff,
+    });
 }
 
 async function run(op: EngineRequest["op"], diff = false): Promise<EngineResult> {
@@ -65,7 +73,9 @@ async function run(op: EngineRequest["op"], diff = false): Promise<EngineResult>
 async function upUnderLoad(name: string): Promise<{ result: EngineResult; load: LoadResult }> {
     const { result, load } = await loadWhile(port, request("up"), { concurrency: 4, maxSeconds: 600 });
     figures[name] = { before, during: load, steps: steps(result!.output) };
-    process.stdout.write(`${name}: p50 ${before?.p50Ms} → ${load.p50Ms} ms, p99 ${before?.p99Ms} → ${load.p99Ms} ms, ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.failures)}, up ${(load.durationMs / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+        `${name}: p50 ${before?.p50Ms} → ${load.p50Ms} ms, p99 ${before?.p99Ms} → ${load.p99Ms} ms, ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.failures)}, up ${(load.durationMs / 1000).toFixed(1)} s\n`,
+    );
     return { result: result!, load };
 }
 
@@ -87,11 +97,17 @@ async function running(): Promise<Record<string, string>> {
     const out = await dockerCli(["ps", "--format", "{{.Names}}", "--filter", `name=^${PREFIX}`]);
     const names = out.split("\n").filter(Boolean);
     const res: Record<string, string> = {};
-    for (const n of names) res[n.slice(PREFIX.length)] = (await dockerCli(["inspect", "--format", "{{.Id}} {{.State.StartedAt}}", n])).trim();
+    for (const n of names)
+        res[n.slice(PREFIX.length)] = (
+            await dockerCli(["inspect", "--format", "{{.Id}} {{.State.StartedAt}}", n])
+        ).trim();
     return res;
 }
 
-const appContainers = (r: Record<string, string>) => Object.keys(r).filter((n) => n.startsWith("app-r")).sort();
+const appContainers = (r: Record<string, string>) =>
+    Object.keys(r)
+        .filter((n) => n.startsWith("app-r"))
+        .sort();
 const appSteps = (r: EngineResult) => steps(r.output).filter((s) => / app-r\d+-[0-9a-f]{8}$/.test(s));
 
 let stable: Record<string, string> = {};
@@ -108,7 +124,8 @@ beforeAll(async () => {
 }, 900000);
 
 afterAll(async () => {
-    if (process.env.PDC_ENGINE_FIGURES) fs.writeFileSync(process.env.PDC_ENGINE_FIGURES, JSON.stringify(figures, null, 2));
+    if (process.env.PDC_ENGINE_FIGURES)
+        fs.writeFileSync(process.env.PDC_ENGINE_FIGURES, JSON.stringify(figures, null, 2));
     await request("destroy").catch(() => undefined);
     await dockerCli(["volume", "rm", "-f", `${PREFIX}db-data`]).catch(() => undefined);
 }, 600000);
@@ -122,7 +139,10 @@ afterEach(async () => {
 describe("zero-downtime pulumi up", () => {
     it("a new app image rolls the replicas: 0 failed requests, every answer from the new image afterwards", async () => {
         const old = appContainers(await running());
-        fs.writeFileSync(SERVER, fs.readFileSync(SERVER, "utf8").replace(MARKER, `${MARKER}                "rev": 2,\n`));
+        fs.writeFileSync(
+            SERVER,
+            fs.readFileSync(SERVER, "utf8").replace(MARKER, `${MARKER}                "rev": 2,\n`),
+        );
         const preview = await run("preview", true);
         expectGolden("rolling-image", preview.output, { stack: STACK, port: String(port), appDir, migrations }, [
             [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, "<uuid>"],
@@ -166,7 +186,10 @@ describe("zero-downtime pulumi up", () => {
         expect(load.failed).toBe(0);
         const now = appContainers(await running());
         expect(now).toHaveLength(2);
-        for (const n of now) expect(await dockerCli(["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", `${PREFIX}${n}`])).toContain("GREETING_STYLE=fancy");
+        for (const n of now)
+            expect(
+                await dockerCli(["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", `${PREFIX}${n}`]),
+            ).toContain("GREETING_STYLE=fancy");
     });
 
     it("replicas 2→4 creates two and reloads nginx; 4→2 drains two and removes them; 0 failed requests", async () => {
@@ -175,7 +198,12 @@ describe("zero-downtime pulumi up", () => {
         const out = await upUnderLoad("replicas 2→4");
         expect(out.result.error).toBeNull();
         expect(out.load.failed).toBe(0);
-        expect(appSteps(out.result)).toEqual(expect.arrayContaining([expect.stringMatching(/^created .* app-r2-/), expect.stringMatching(/^created .* app-r3-/)]));
+        expect(appSteps(out.result)).toEqual(
+            expect.arrayContaining([
+                expect.stringMatching(/^created .* app-r2-/),
+                expect.stringMatching(/^created .* app-r3-/),
+            ]),
+        );
         expect(appSteps(out.result)).toHaveLength(2);
         const four = appContainers(await running());
         expect(four.filter((n) => two.includes(n))).toEqual(two);
@@ -205,13 +233,25 @@ describe("zero-downtime pulumi up", () => {
     it("an image that never becomes healthy fails up with the replica's name and health output; nothing is lost, the old replicas serve", async () => {
         fs.cpSync(appDir, brokenDir, { recursive: true });
         const broken = path.join(brokenDir, "server.py");
-        fs.writeFileSync(broken, fs.readFileSync(broken, "utf8").replace('if path == "/healthz":', 'if path == "/healthz":\n            return self._send(503, {"status": "broken on purpose"})'));
+        fs.writeFileSync(
+            broken,
+            fs
+                .readFileSync(broken, "utf8")
+                .replace(
+                    'if path == "/healthz":',
+                    'if path == "/healthz":\n            return self._send(503, {"status": "broken on purpose"})',
+                ),
+        );
         const digest = (await httpRequest(port, "/nginx-config")).body;
         const old = appContainers(await running());
         settings.appDir = brokenDir;
         const { result, load } = await upUnderLoad("never-healthy image");
-        process.stdout.write(`never-healthy image, the error: ${/container zd-\S+ did not become healthy.*$/m.exec(result.error ?? "")?.[0]}\n`);
-        expect(result.error).toMatch(/container zd-zd\d+-app-r0-[0-9a-f]{8} did not become healthy within 25s \(health "(starting|unhealthy)", last health check: exit 1: GET \/healthz answered: HTTP\/1\.1 503 Service Unavailable\)/);
+        process.stdout.write(
+            `never-healthy image, the error: ${/container zd-\S+ did not become healthy.*$/m.exec(result.error ?? "")?.[0]}\n`,
+        );
+        expect(result.error).toMatch(
+            /container zd-zd\d+-app-r0-[0-9a-f]{8} did not become healthy within 25s \(health "(starting|unhealthy)", last health check: exit 1: GET \/healthz answered: HTTP\/1\.1 503 Service Unavailable\)/,
+        );
         expect(load.failed).toBe(0);
         expect((await httpRequest(port, "/nginx-config")).body).toBe(digest);
         const now = appContainers(await running());

@@ -68,7 +68,11 @@ describe("examples/flask-nginx-postgres", () => {
 
     test("the comment table comes from the bootstrap's migrations and content, before any replica; nginx last", async () => {
         const { graph } = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg()), PROJECT);
-        const sets = graph.get("db-bootstrap").inputs.migrationSets as { name: string; kind: string; files: Record<string, { sql: string }> }[];
+        const sets = graph.get("db-bootstrap").inputs.migrationSets as {
+            name: string;
+            kind: string;
+            files: Record<string, { sql: string }>;
+        }[];
         expect(sets.map((s) => [s.name, s.kind, Object.keys(s.files)])).toEqual([
             ["app", "migrations", ["V1__create_comment.sql", "V2__comment_created_at_index.sql"]],
             ["content", "content", ["001_welcome_comment.sql"]],
@@ -97,13 +101,23 @@ describe("examples/flask-nginx-postgres", () => {
     });
 
     test("seed 000 steps 7-8: app.json and locale files land in the shared volumes before the replicas start", async () => {
-        const { graph } = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg({ locale: "de", title: "Kommentare" })), PROJECT);
+        const { graph } = await runProgram(
+            () => flaskProgram.flaskNginxPostgres(cfg({ locale: "de", title: "Kommentare" })),
+            PROJECT,
+        );
         const files = uploads(graph, "app-files");
-        expect(files.map((u) => u.file)).toEqual(["/etc/app/app.json", "/srv/content/locale/de.json", "/srv/content/locale/en.json", "/srv/content/locale/fr.json"]);
+        expect(files.map((u) => u.file)).toEqual([
+            "/etc/app/app.json",
+            "/srv/content/locale/de.json",
+            "/srv/content/locale/en.json",
+            "/srv/content/locale/fr.json",
+        ]);
         expect(JSON.parse(files[0].content!)).toEqual({ title: "Kommentare", locale: "de", page_size: 100 });
         expect(graph.dependsOn("app-r0", "app-files")).toBe(true);
         const other = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg({ locale: "fr" })), PROJECT);
-        expect(other.graph.labelsOf("app-r0")[FILES_DIGEST_LABEL]).not.toBe(graph.labelsOf("app-r0")[FILES_DIGEST_LABEL]);
+        expect(other.graph.labelsOf("app-r0")[FILES_DIGEST_LABEL]).not.toBe(
+            graph.labelsOf("app-r0")[FILES_DIGEST_LABEL],
+        );
     });
 
     test("the data volume survives destroy (retainOnDelete) and keeps its name across runs", async () => {
@@ -128,14 +142,22 @@ describe("examples/flask-nginx-postgres", () => {
         const two = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg({ replicas: 2 })), PROJECT);
         const three = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg({ replicas: 3 })), PROJECT);
         expect(three.graph.names().filter((n) => !two.graph.names().includes(n))).toEqual(["app-r2", "app-r2-healthy"]);
-        const changed = two.graph.names().filter((n) => JSON.stringify(two.graph.get(n).inputs) !== JSON.stringify(three.graph.get(n).inputs));
+        const changed = two.graph
+            .names()
+            .filter((n) => JSON.stringify(two.graph.get(n).inputs) !== JSON.stringify(three.graph.get(n).inputs));
         // nginx itself is untouched: a new config (the files container) and the readiness gate waiting for its reload.
         expect(changed).toEqual(["web-files", "web-ready"]);
     });
 
     test("dev and prod on one host: disjoint Docker names", async () => {
-        const dev = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg()), { project: "flask-nginx-postgres", stack: "dev" });
-        const prod = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg()), { project: "flask-nginx-postgres", stack: "prod" });
+        const dev = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg()), {
+            project: "flask-nginx-postgres",
+            stack: "dev",
+        });
+        const prod = await runProgram(() => flaskProgram.flaskNginxPostgres(cfg()), {
+            project: "flask-nginx-postgres",
+            stack: "prod",
+        });
         expect(dockerObjectNames(dev.graph).filter((n) => dockerObjectNames(prod.graph).includes(n))).toEqual([]);
     });
 

@@ -28,7 +28,12 @@ describe("examples/rails-consul", () => {
             [`${n}-image`]: "dockercluster:image:ServiceImage",
             [`${n}-image-image`]: RI,
             ...Object.fromEntries(Array.from({ length: replicas }, (_, i) => [`${n}-r${i}`, C])),
-            ...Object.fromEntries(Array.from({ length: replicas }, (_, i) => [`${n}-r${i}-healthy`, "pulumi-nodejs:dynamic/health:ContainerHealthGate"])),
+            ...Object.fromEntries(
+                Array.from({ length: replicas }, (_, i) => [
+                    `${n}-r${i}-healthy`,
+                    "pulumi-nodejs:dynamic/health:ContainerHealthGate",
+                ]),
+            ),
         });
         expect(graph.shape()).toEqual(
             Object.fromEntries(
@@ -74,13 +79,25 @@ describe("examples/rails-consul", () => {
 
     test("registrator labels (seed 003's SERVICE_<port>_NAME / _TAGS) on every service replica", async () => {
         const { graph, result } = await runProgram(() => railsProgram.railsConsul(cfg()), PROJECT);
-        expect(graph.labelsOf("user-r1")).toMatchObject({ SERVICE_8000_NAME: "user", SERVICE_8000_TAGS: "backend,user", "dockercluster.address": `user-r1-${result.pools.user.generation}` });
-        expect(graph.labelsOf("catalog-r0")).toMatchObject({ SERVICE_8000_NAME: "catalog", SERVICE_8000_TAGS: "backend,catalog" });
-        expect(graph.labelsOf("frontend-r0")).toMatchObject({ SERVICE_8000_NAME: "frontend", SERVICE_8000_TAGS: "frontend" });
+        expect(graph.labelsOf("user-r1")).toMatchObject({
+            SERVICE_8000_NAME: "user",
+            SERVICE_8000_TAGS: "backend,user",
+            "dockercluster.address": `user-r1-${result.pools.user.generation}`,
+        });
+        expect(graph.labelsOf("catalog-r0")).toMatchObject({
+            SERVICE_8000_NAME: "catalog",
+            SERVICE_8000_TAGS: "backend,catalog",
+        });
+        expect(graph.labelsOf("frontend-r0")).toMatchObject({
+            SERVICE_8000_NAME: "frontend",
+            SERVICE_8000_TAGS: "frontend",
+        });
         for (const infra of ["db-server", "memcached", "rabbitmq", "lb-nginx", "discovery-consul"]) {
             expect(Object.keys(graph.labelsOf(infra)).some((k) => k.startsWith("SERVICE_"))).toBe(false);
         }
-        expect(graph.get("discovery-registrator").inputs.volumes).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/tmp/docker.sock", readOnly: true }]);
+        expect(graph.get("discovery-registrator").inputs.volumes).toEqual([
+            { hostPath: "/var/run/docker.sock", containerPath: "/tmp/docker.sock", readOnly: true },
+        ]);
     });
 
     test("placement and ports: only nginx publishes; frontend has no database tier; memcached/rabbitmq on app", async () => {
@@ -93,7 +110,10 @@ describe("examples/rails-consul", () => {
         expect(graph.networksOf("memcached")).toEqual([n("app")]);
         expect(graph.networksOf("rabbitmq")).toEqual([n("app")]);
         expect(graph.networksOf("discovery-consul")).toEqual([n("app")]);
-        expect(graph.envOf("frontend-r0")).toMatchObject({ USER_SERVICE_URL: "http://user:8000", CATALOG_SERVICE_URL: "http://catalog:8000" });
+        expect(graph.envOf("frontend-r0")).toMatchObject({
+            USER_SERVICE_URL: "http://user:8000",
+            CATALOG_SERVICE_URL: "http://catalog:8000",
+        });
         expect(graph.envOf("frontend-r0").DATABASE_URL).toBeUndefined();
     });
 
@@ -115,7 +135,10 @@ describe("examples/rails-consul", () => {
         for (const c of graph.containers().filter((c) => c.name !== "db-server")) {
             expect(JSON.stringify(c.inputs)).not.toContain("pw-db-admin-password");
         }
-        expect(graph.envOf("rabbitmq")).toMatchObject({ RABBITMQ_DEFAULT_USER: "mia", RABBITMQ_DEFAULT_PASS: "pw-rabbitmq-password" });
+        expect(graph.envOf("rabbitmq")).toMatchObject({
+            RABBITMQ_DEFAULT_USER: "mia",
+            RABBITMQ_DEFAULT_PASS: "pw-rabbitmq-password",
+        });
         expect(graph.get("rabbitmq").secretInputs.has("envs")).toBe(true);
         expect(graph.envOf("user-r0").AMQP_URL).toBe("amqp://mia:pw-rabbitmq-password@rabbitmq:5672/");
         expect(graph.get("user-r0").secretInputs.has("envs")).toBe(true);
@@ -125,7 +148,9 @@ describe("examples/rails-consul", () => {
 
     test("the load balancer's template renders upstreams for user, catalog and frontend from Consul's instances", async () => {
         const { graph, result } = await runProgram(() => railsProgram.railsConsul(cfg()), PROJECT);
-        const template = (graph.get("lb-consul-template").inputs.uploads as { file: string; content: string }[]).find((u) => u.file.endsWith(".ctmpl"))!.content;
+        const template = (graph.get("lb-consul-template").inputs.uploads as { file: string; content: string }[]).find(
+            (u) => u.file.endsWith(".ctmpl"),
+        )!.content;
         const upstreams = ["user", "catalog", "frontend"].map((s) => ({ name: s, service: s }));
         // What registrator would register: each replica's alias (label dockercluster.address) and port 8000.
         const instances = {
@@ -136,8 +161,12 @@ describe("examples/rails-consul", () => {
         const rendered = renderGoTemplate(template, instances);
         expect(rendered).toBe(renderUpstreamsFromInstances(upstreams, instances));
         const gen = result.pools.user.generation;
-        expect(rendered).toContain(`upstream user {\n    server user-r0-${gen}:8000 max_fails=3 fail_timeout=10s;\n    server user-r1-${gen}:8000`);
-        const conf = (graph.get("lb-files").inputs.uploads as { file: string; content: string }[]).find((u) => u.file === NGINX_CONF_PATH)!.content;
+        expect(rendered).toContain(
+            `upstream user {\n    server user-r0-${gen}:8000 max_fails=3 fail_timeout=10s;\n    server user-r1-${gen}:8000`,
+        );
+        const conf = (graph.get("lb-files").inputs.uploads as { file: string; content: string }[]).find(
+            (u) => u.file === NGINX_CONF_PATH,
+        )!.content;
         expect(conf).toMatch(/location \/products \{\n\s+proxy_pass http:\/\/catalog;/);
         expect(conf).toMatch(/location \/users \{\n\s+proxy_pass http:\/\/user;/);
         expect(conf).toMatch(/location \/ \{\n\s+proxy_pass http:\/\/frontend;/);
@@ -146,18 +175,36 @@ describe("examples/rails-consul", () => {
     test("scaling user 2 -> 3 adds exactly user-r2 and leaves the load balancer untouched (consul-template follows)", async () => {
         const two = await runProgram(() => railsProgram.railsConsul(cfg({ userReplicas: 2 })), PROJECT);
         const three = await runProgram(() => railsProgram.railsConsul(cfg({ userReplicas: 3 })), PROJECT);
-        expect(three.graph.names().filter((n) => !two.graph.names().includes(n))).toEqual(["user-r2", "user-r2-healthy"]);
-        const changed = two.graph.names().filter((n) => JSON.stringify(two.graph.get(n).inputs) !== JSON.stringify(three.graph.get(n).inputs));
+        expect(three.graph.names().filter((n) => !two.graph.names().includes(n))).toEqual([
+            "user-r2",
+            "user-r2-healthy",
+        ]);
+        const changed = two.graph
+            .names()
+            .filter((n) => JSON.stringify(two.graph.get(n).inputs) !== JSON.stringify(three.graph.get(n).inputs));
         expect(changed).toEqual([]);
     });
 
     test("dev and prod on one host: disjoint Docker names; prod stack file scales every service", async () => {
-        const dev = await runProgram(() => railsProgram(), { project: "rails-consul", stack: "dev", config: stackConfig(DIR, "dev", { buildImages: "false" }) });
-        const prod = await runProgram(() => railsProgram(), { project: "rails-consul", stack: "prod", config: stackConfig(DIR, "prod", { buildImages: "false" }) });
+        const dev = await runProgram(() => railsProgram(), {
+            project: "rails-consul",
+            stack: "dev",
+            config: stackConfig(DIR, "dev", { buildImages: "false" }),
+        });
+        const prod = await runProgram(() => railsProgram(), {
+            project: "rails-consul",
+            stack: "prod",
+            config: stackConfig(DIR, "prod", { buildImages: "false" }),
+        });
         expect(dockerObjectNames(dev.graph).filter((n) => dockerObjectNames(prod.graph).includes(n))).toEqual([]);
-        const count = (g: typeof dev.graph, svc: string) => g.names().filter((n) => new RegExp(`^${svc}-r\\d$`).test(n)).length;
-        expect([count(dev.graph, "user"), count(dev.graph, "catalog"), count(dev.graph, "frontend")]).toEqual([1, 1, 1]);
-        expect([count(prod.graph, "user"), count(prod.graph, "catalog"), count(prod.graph, "frontend")]).toEqual([3, 3, 2]);
+        const count = (g: typeof dev.graph, svc: string) =>
+            g.names().filter((n) => new RegExp(`^${svc}-r\\d$`).test(n)).length;
+        expect([count(dev.graph, "user"), count(dev.graph, "catalog"), count(dev.graph, "frontend")]).toEqual([
+            1, 1, 1,
+        ]);
+        expect([count(prod.graph, "user"), count(prod.graph, "catalog"), count(prod.graph, "frontend")]).toEqual([
+            3, 3, 2,
+        ]);
         expect(prod.graph.get("lb-nginx").inputs.ports[0].external).toBe(80);
     });
 
@@ -171,7 +218,9 @@ describe("examples/rails-consul", () => {
             return undefined;
         }, PROJECT);
         expect(result).toBeInstanceOf(ArgumentError);
-        expect((result as Error).message).toMatch(/rails-consul config "dev": catalogReplicas is 0, must be an integer from 1 to 100/);
+        expect((result as Error).message).toMatch(
+            /rails-consul config "dev": catalogReplicas is 0, must be an integer from 1 to 100/,
+        );
         expect(graph.resources).toEqual([]);
     });
 });

@@ -10,7 +10,7 @@ import threeTierProgram = require("../../examples/three-tier");
 import railsProgram = require("../../examples/rails-consul");
 import { runProgram } from "../sdk/support/graph";
 import { projectFile, publishing, REPO, schemaDefaults, stackConfig, timeEvaluation } from "./support/examples";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const yaml = require("js-yaml") as { load(src: string): unknown };
 
 const EXAMPLES = ["three-tier", "flask-nginx-postgres", "rails-consul"];
@@ -19,9 +19,21 @@ describe("mock evaluation time of each example (printed; cold = first in this pr
     // First in this file, so "cold" includes the one-off closure serialization of the bootstrap provider.
     test("three-tier, flask-nginx-postgres, rails-consul", async () => {
         const results = [
-            await timeEvaluation("three-tier", () => threeTierProgram.threeTier({ ...threeTierProgram.defaults, buildAppImage: false }), { project: "three-tier", stack: "dev" }),
-            await timeEvaluation("flask-nginx-postgres", () => flaskProgram.flaskNginxPostgres({ ...flaskProgram.defaults, buildAppImage: false }), { project: "flask-nginx-postgres", stack: "dev" }),
-            await timeEvaluation("rails-consul", () => railsProgram.railsConsul({ ...railsProgram.defaults, buildImages: false }), { project: "rails-consul", stack: "dev" }),
+            await timeEvaluation(
+                "three-tier",
+                () => threeTierProgram.threeTier({ ...threeTierProgram.defaults, buildAppImage: false }),
+                { project: "three-tier", stack: "dev" },
+            ),
+            await timeEvaluation(
+                "flask-nginx-postgres",
+                () => flaskProgram.flaskNginxPostgres({ ...flaskProgram.defaults, buildAppImage: false }),
+                { project: "flask-nginx-postgres", stack: "dev" },
+            ),
+            await timeEvaluation(
+                "rails-consul",
+                () => railsProgram.railsConsul({ ...railsProgram.defaults, buildImages: false }),
+                { project: "rails-consul", stack: "dev" },
+            ),
         ];
         expect(results.map((r) => r.resources)).toEqual([27, 28, 57]);
         for (const r of results) expect(r.warmMs).toBeLessThan(60000);
@@ -61,7 +73,9 @@ describe("stack files", () => {
             expect(stacks.length).toBeGreaterThan(0);
             expect(stacks.sort()).toEqual(["Pulumi.dev.yaml", "Pulumi.prod.yaml"]);
             for (const f of stacks) {
-                const doc = yaml.load(fs.readFileSync(path.join(dir, f), "utf8")) as { config: Record<string, unknown> };
+                const doc = yaml.load(fs.readFileSync(path.join(dir, f), "utf8")) as {
+                    config: Record<string, unknown>;
+                };
                 for (const [k, v] of Object.entries(doc.config)) {
                     expect(k.startsWith(`${p.name}:`)).toBe(true);
                     const key = k.slice(p.name.length + 1);
@@ -81,7 +95,9 @@ describe("stack files", () => {
             const dir = path.join(REPO, "examples", e);
             const dev = stackConfig(dir, "dev");
             const prod = stackConfig(dir, "prod");
-            const differing = Object.keys({ ...dev, ...prod }).filter((k) => dev[k] !== prod[k]).map((k) => k.split(":")[1]);
+            const differing = Object.keys({ ...dev, ...prod })
+                .filter((k) => dev[k] !== prod[k])
+                .map((k) => k.split(":")[1]);
             expect(differing.some((k) => /replicas/i.test(k))).toBe(true);
             expect(differing).toContain("webPort");
             expect(differing.some((k) => /MemoryMb$/.test(k))).toBe(true);
@@ -93,7 +109,13 @@ describe(".github/workflows/preview.yml", () => {
     test("pulumi preview --diff per stack on pull requests, posted as a PR comment", () => {
         const wf = yaml.load(fs.readFileSync(path.join(REPO, ".github", "workflows", "preview.yml"), "utf8")) as {
             on: Record<string, unknown>;
-            jobs: Record<string, { strategy?: { matrix?: { include?: { dir: string; stack: string }[] } }; steps: { uses?: string; with?: Record<string, unknown> }[] }>;
+            jobs: Record<
+                string,
+                {
+                    strategy?: { matrix?: { include?: { dir: string; stack: string }[] } };
+                    steps: { uses?: string; with?: Record<string, unknown> }[];
+                }
+            >;
         };
         expect(Object.keys(wf.on)).toContain("pull_request");
         const job = Object.values(wf.jobs)[0];

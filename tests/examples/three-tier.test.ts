@@ -13,13 +13,18 @@ describe("examples/three-tier", () => {
     test("Pulumi.yaml: nodejs program with a typed config schema whose defaults are the program's", () => {
         const p = projectFile(DIR);
         expect(p).toMatchObject({ name: "three-tier", runtime: "nodejs", main: "index.ts" });
-        for (const [k, v] of Object.entries(p.config)) expect(["integer", "string", "boolean"]).toContain(v.type);
-        const { dbAdminPassword: _secret, ...defaults } = threeTierProgram.defaults as Config & { dbAdminPassword?: unknown };
+        for (const v of Object.values(p.config)) expect(["integer", "string", "boolean"]).toContain(v.type);
+        const { dbAdminPassword: _secret, ...defaults } = threeTierProgram.defaults as Config & {
+            dbAdminPassword?: unknown;
+        };
         expect(schemaDefaults(DIR)).toEqual(defaults);
     });
 
     test("exact graph", async () => {
-        const { graph } = await runProgram(() => threeTierProgram.threeTier(cfg()), { project: "three-tier", stack: "dev" });
+        const { graph } = await runProgram(() => threeTierProgram.threeTier(cfg()), {
+            project: "three-tier",
+            stack: "dev",
+        });
         expect(graph.shape()).toEqual({
             app: "dockercluster:app:AppServerPool",
             "app-config": "docker:index/volume:Volume",
@@ -56,7 +61,10 @@ describe("examples/three-tier", () => {
     });
 
     test("seed 002's two networks: web on webapp, app on both, db on appdb (internal); web cannot reach db", async () => {
-        const { graph } = await runProgram(() => threeTierProgram.threeTier(cfg()), { project: "three-tier", stack: "dev" });
+        const { graph } = await runProgram(() => threeTierProgram.threeTier(cfg()), {
+            project: "three-tier",
+            stack: "dev",
+        });
         const webapp = "three-tier-dev-net-webapp";
         const appdb = "three-tier-dev-net-appdb";
         expect(graph.get("net-appdb").inputs.internal).toBe(true);
@@ -76,7 +84,10 @@ describe("examples/three-tier", () => {
             expect(graph.dependsOn(r, "db-bootstrap")).toBe(true);
             expect(graph.dependsOn("web-nginx", r)).toBe(true);
         }
-        const sets = graph.get("db-bootstrap").inputs.migrationSets as { name: string; files: Record<string, unknown> }[];
+        const sets = graph.get("db-bootstrap").inputs.migrationSets as {
+            name: string;
+            files: Record<string, unknown>;
+        }[];
         expect(sets.map((s) => s.name)).toEqual(["app"]);
         expect(Object.keys(sets[0].files)).toEqual(["V1__greeting.sql"]);
     });
@@ -95,20 +106,29 @@ describe("examples/three-tier", () => {
         const two = await runProgram(() => threeTierProgram.threeTier(cfg({ replicas: 2 })));
         const three = await runProgram(() => threeTierProgram.threeTier(cfg({ replicas: 3 })));
         expect(three.graph.names().filter((n) => !two.graph.names().includes(n))).toEqual(["app-r2", "app-r2-healthy"]);
-        const changed = two.graph.names().filter((n) => JSON.stringify(two.graph.get(n).inputs) !== JSON.stringify(three.graph.get(n).inputs));
+        const changed = two.graph
+            .names()
+            .filter((n) => JSON.stringify(two.graph.get(n).inputs) !== JSON.stringify(three.graph.get(n).inputs));
         // nginx itself is untouched: a new config (the files container) and the readiness gate waiting for its reload.
         expect(changed).toEqual(["web-files", "web-ready"]);
     });
 
     test("dev and prod stacks on one Docker host have disjoint container, volume and network names", async () => {
         const dev = await runProgram(() => threeTierProgram.threeTier(cfg()), { project: "three-tier", stack: "dev" });
-        const prod = await runProgram(() => threeTierProgram.threeTier(cfg()), { project: "three-tier", stack: "prod" });
+        const prod = await runProgram(() => threeTierProgram.threeTier(cfg()), {
+            project: "three-tier",
+            stack: "prod",
+        });
         const a = dockerObjectNames(dev.graph);
         expect(a.filter((n) => dockerObjectNames(prod.graph).includes(n))).toEqual([]);
     });
 
     test("index program: reads Pulumi.dev.yaml / Pulumi.prod.yaml (replicas, port, protection) and a secret password", async () => {
-        const dev = await runProgram(() => threeTierProgram(), { project: "three-tier", stack: "dev", config: stackConfig(DIR, "dev", { buildAppImage: "false" }) });
+        const dev = await runProgram(() => threeTierProgram(), {
+            project: "three-tier",
+            stack: "dev",
+            config: stackConfig(DIR, "dev", { buildAppImage: "false" }),
+        });
         expect(dev.graph.names().filter((n) => /^app-r\d$/.test(n))).toEqual(["app-r0", "app-r1"]);
         expect(dev.graph.get("web-nginx").inputs.ports[0].external).toBe(8080);
         expect(dev.graph.get("db-data").protect).toBe(false);
@@ -136,7 +156,10 @@ describe("examples/three-tier", () => {
 
     test("bad config fails with a clear message before any resource is registered", async () => {
         for (const [over, msg] of [
-            [{ replicas: 0 }, /three-tier config "dev": replicas is 0, must be an integer from 1 to 100; run `pulumi config set replicas <1..100>`/],
+            [
+                { replicas: 0 },
+                /three-tier config "dev": replicas is 0, must be an integer from 1 to 100; run `pulumi config set replicas <1..100>`/,
+            ],
             [{ webPort: 15432, adminHostPort: 15432 }, /adminHostPort is 15432, the same host port as webPort/],
             [{ webPort: 70000 }, /webPort is 70000, must be an integer from 1 to 65535/],
         ] as const) {
@@ -162,7 +185,8 @@ describe("examples/three-tier", () => {
             const p = threeTierProgram.threeTier(cfg());
             return new AppServerPool("extra", { network: p.network, image: "img", tiers: ["webapp", "public"] });
         });
-        await expect(run).rejects.toThrow(/AppServerPool "extra": tiers names the unknown tier "public"; use one of the network's tiers: webapp, appdb/);
+        await expect(run).rejects.toThrow(
+            /AppServerPool "extra": tiers names the unknown tier "public"; use one of the network's tiers: webapp, appdb/,
+        );
     });
-
 });

@@ -34,7 +34,12 @@ async function create(inputs: Props): Promise<{ id: string; outs: Props; checked
 }
 
 /** check → diff → update, as the engine does for a changed resource. Returns outs and the diff. */
-async function update(id: string, olds: Props, oldInputs: Props, inputs: Props): Promise<{ outs: Props; changes: string; checked: Props }> {
+async function update(
+    id: string,
+    olds: Props,
+    oldInputs: Props,
+    inputs: Props,
+): Promise<{ outs: Props; changes: string; checked: Props }> {
     const { inputs: checked, failures } = await host.check(oldInputs, inputs);
     expect(failures).toEqual([]);
     const { changes, replaces } = await host.diff(id, olds, checked);
@@ -43,8 +48,15 @@ async function update(id: string, olds: Props, oldInputs: Props, inputs: Props):
     return { outs, changes, checked };
 }
 
-async function history(db: string, table: string, schema = "public"): Promise<{ version: string | null; script: string; checksum: string; success: boolean }[]> {
-    return query(db, `SELECT version, script, checksum, success FROM "${schema}"."${table}" ORDER BY installed_rank`) as any;
+async function history(
+    db: string,
+    table: string,
+    schema = "public",
+): Promise<{ version: string | null; script: string; checksum: string; success: boolean }[]> {
+    return query(
+        db,
+        `SELECT version, script, checksum, success FROM "${schema}"."${table}" ORDER BY installed_rank`,
+    ) as any;
 }
 
 describe("fresh create", () => {
@@ -54,31 +66,61 @@ describe("fresh create", () => {
         const { id, outs, checked } = await create(f.inputs());
         expect(id).toBe(f.db);
 
-        const roles = await query("postgres", "SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname", [[f.owner, f.app]]);
+        const roles = await query(
+            "postgres",
+            "SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname",
+            [[f.owner, f.app]],
+        );
         expect(roles).toEqual(
             [
                 { rolname: f.app, rolcanlogin: true, rolconnlimit: 20 },
                 { rolname: f.owner, rolcanlogin: true, rolconnlimit: -1 },
             ].sort((a, b) => (a.rolname < b.rolname ? -1 : 1)),
         );
-        const dbs = await query("postgres", "SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [f.db]);
+        const dbs = await query(
+            "postgres",
+            "SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1",
+            [f.db],
+        );
         expect(dbs).toEqual([{ owner: f.owner }]);
-        expect((await history(f.db, "schema_history_app")).map((r) => r.script)).toEqual(["V1__init.sql", "V1.1__add_price.sql", "R__item_view.sql"]);
+        expect((await history(f.db, "schema_history_app")).map((r) => r.script)).toEqual([
+            "V1__init.sql",
+            "V1.1__add_price.sql",
+            "R__item_view.sql",
+        ]);
         expect((await history(f.db, "schema_history_sso", "sso")).map((r) => r.script)).toEqual(["V1__sso_schema.sql"]);
         expect((await history(f.db, "content_history")).map((r) => r.script)).toEqual(["001_welcome.sql"]);
         expect(await query(f.db, "SELECT name, price FROM item")).toEqual([{ name: "welcome", price: "0" }]);
-        expect(await query(f.db, "SELECT extname FROM pg_extension WHERE extname = 'pgcrypto'")).toEqual([{ extname: "pgcrypto" }]);
+        expect(await query(f.db, "SELECT extname FROM pg_extension WHERE extname = 'pgcrypto'")).toEqual([
+            { extname: "pgcrypto" },
+        ]);
 
         // The application role logs in with its own password and sees what the migration granted.
-        const appClient = new Client({ host: PG.host, port: PG.port, user: f.app, password: f.appPassword, database: f.db });
+        const appClient = new Client({
+            host: PG.host,
+            port: PG.port,
+            user: f.app,
+            password: f.appPassword,
+            database: f.db,
+        });
         await appClient.connect();
         expect((await appClient.query("SELECT count(*)::int AS n FROM item")).rows).toEqual([{ n: 1 }]);
         await appClient.end();
 
-        expect(Object.keys(outs.applied.app).sort()).toEqual(["R__item_view.sql", "V1.1__add_price.sql", "V1__init.sql"]);
-        expect(outs.applied.sso).toEqual({ "V1__sso_schema.sql": String(crc("CREATE TABLE sso.account (id serial PRIMARY KEY, login text UNIQUE NOT NULL);")) });
+        expect(Object.keys(outs.applied.app).sort()).toEqual([
+            "R__item_view.sql",
+            "V1.1__add_price.sql",
+            "V1__init.sql",
+        ]);
+        expect(outs.applied.sso).toEqual({
+            "V1__sso_schema.sql": String(
+                crc("CREATE TABLE sso.account (id serial PRIMARY KEY, login text UNIQUE NOT NULL);"),
+            ),
+        });
         // State keeps a digest per set, not the SQL (or even a row) for every migration ever written.
-        expect(outs.migrationSets[0]).toEqual(expect.objectContaining({ name: "app", fileCount: 3, filesDigest: expect.stringMatching(/^sha256:/) }));
+        expect(outs.migrationSets[0]).toEqual(
+            expect.objectContaining({ name: "app", fileCount: 3, filesDigest: expect.stringMatching(/^sha256:/) }),
+        );
         expect(outs.migrationSets[0].files).toBeUndefined();
         expect(outs.roleNames).toEqual([f.owner, f.app].sort());
         expect(outs.databaseName).toBe(f.db);
@@ -118,40 +160,78 @@ describe("incremental updates", () => {
 
     it("adding a migration applies only it", async () => {
         const before = await history(f.db, "schema_history_app");
-        f.args = withScripts(f.args, "app", { ...appScripts, "V2__add_sku.sql": "ALTER TABLE item ADD COLUMN sku text;" });
+        f.args = withScripts(f.args, "app", {
+            ...appScripts,
+            "V2__add_sku.sql": "ALTER TABLE item ADD COLUMN sku text;",
+        });
         expect(await step(f.args)).toBe("some");
         const after = await history(f.db, "schema_history_app");
         expect(after.slice(0, before.length)).toEqual(before);
         expect(after.slice(before.length).map((r) => r.script)).toEqual(["V2__add_sku.sql"]);
-        expect(Object.keys(outs.applied.app).sort()).toEqual(["R__item_view.sql", "V1.1__add_price.sql", "V1__init.sql", "V2__add_sku.sql"]);
+        expect(Object.keys(outs.applied.app).sort()).toEqual([
+            "R__item_view.sql",
+            "V1.1__add_price.sql",
+            "V1__init.sql",
+            "V2__add_sku.sql",
+        ]);
     });
 
     it("changing a repeatable re-applies only it", async () => {
         const before = await history(f.db, "schema_history_app");
-        const scripts = { ...(f.args.migrationSets![0].scripts as Record<string, string>), "R__item_view.sql": "CREATE OR REPLACE VIEW item_names AS SELECT name, sku FROM item;" };
+        const scripts = {
+            ...(f.args.migrationSets![0].scripts as Record<string, string>),
+            "R__item_view.sql": "CREATE OR REPLACE VIEW item_names AS SELECT name, sku FROM item;",
+        };
         f.args = withScripts(f.args, "app", scripts);
         await step(f.args);
         const after = await history(f.db, "schema_history_app");
-        expect(after.slice(before.length)).toEqual([{ version: null, script: "R__item_view.sql", checksum: crc(scripts["R__item_view.sql"]), success: true }]);
-        expect((await query(f.db, "SELECT column_name FROM information_schema.columns WHERE table_name = 'item_names' ORDER BY ordinal_position")).map((r) => r.column_name)).toEqual(["name", "sku"]);
+        expect(after.slice(before.length)).toEqual([
+            { version: null, script: "R__item_view.sql", checksum: crc(scripts["R__item_view.sql"]), success: true },
+        ]);
+        expect(
+            (
+                await query(
+                    f.db,
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = 'item_names' ORDER BY ordinal_position",
+                )
+            ).map((r) => r.column_name),
+        ).toEqual(["name", "sku"]);
         expect((await history(f.db, "schema_history_sso", "sso")).length).toBe(1);
     });
 
     it("changing content redeploys it, and only it", async () => {
-        f.args = { ...f.args, content: { items: { "001_welcome.sql": "INSERT INTO item (name) SELECT 'hello' WHERE NOT EXISTS (SELECT 1 FROM item WHERE name = 'hello');" } } };
+        f.args = {
+            ...f.args,
+            content: {
+                items: {
+                    "001_welcome.sql":
+                        "INSERT INTO item (name) SELECT 'hello' WHERE NOT EXISTS (SELECT 1 FROM item WHERE name = 'hello');",
+                },
+            },
+        };
         const appBefore = await history(f.db, "schema_history_app");
         await step(f.args);
         expect((await history(f.db, "content_history")).length).toBe(2);
         expect(await history(f.db, "schema_history_app")).toEqual(appBefore);
-        expect((await query(f.db, "SELECT name FROM item ORDER BY id")).map((r) => r.name)).toEqual(["welcome", "hello"]);
+        expect((await query(f.db, "SELECT name FROM item ORDER BY id")).map((r) => r.name)).toEqual([
+            "welcome",
+            "hello",
+        ]);
     });
 
     /** Runs an update that must be refused; asserts nothing was applied anywhere. */
     async function refused(args: typeof f.args, ...fragments: string[]): Promise<void> {
-        const snapshot = async () => [await history(f.db, "schema_history_app"), await history(f.db, "schema_history_sso", "sso"), await history(f.db, "content_history")];
+        const snapshot = async () => [
+            await history(f.db, "schema_history_app"),
+            await history(f.db, "schema_history_sso", "sso"),
+            await history(f.db, "content_history"),
+        ];
         const before = await snapshot();
         const { inputs: checked } = await host.check(inputs, inputsFor(args));
-        const err = await host.update(id, outs, checked).then(() => undefined, (e: Error) => e);
+        const err = await host.update(id, outs, checked).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         expect(err).toBeInstanceOf(Error);
         for (const frag of fragments) expect(err!.message).toContain(frag);
         expect(err!.message).toContain("nothing was applied");
@@ -163,21 +243,53 @@ describe("incremental updates", () => {
 
     it("an edited applied migration is refused, naming the file and both checksums", async () => {
         const edited = { ...current(), "V1__init.sql": current()["V1__init.sql"] + "\n-- edited", ...never };
-        await refused(withScripts(f.args, "app", edited), "V1__init.sql", "edited after it was applied", String(crc(current()["V1__init.sql"])), String(crc(edited["V1__init.sql"])));
+        await refused(
+            withScripts(f.args, "app", edited),
+            "V1__init.sql",
+            "edited after it was applied",
+            String(crc(current()["V1__init.sql"])),
+            String(crc(edited["V1__init.sql"])),
+        );
     });
 
     it("a missing applied file is refused unless ignoreMissing is set", async () => {
         const { ["V1.1__add_price.sql"]: _gone, ...rest } = current();
-        await refused(withScripts(f.args, "app", { ...rest, ...never }), "V1.1__add_price.sql", "its file is gone", "ignoreMissing");
-        const allowed = { ...f.args, migrationSets: f.args.migrationSets!.map((s) => (s.name === "app" ? { ...s, scripts: rest, ignoreMissing: true } : s)) };
+        await refused(
+            withScripts(f.args, "app", { ...rest, ...never }),
+            "V1.1__add_price.sql",
+            "its file is gone",
+            "ignoreMissing",
+        );
+        const allowed = {
+            ...f.args,
+            migrationSets: f.args.migrationSets!.map((s) =>
+                s.name === "app" ? { ...s, scripts: rest, ignoreMissing: true } : s,
+            ),
+        };
         const r = await update(id, outs, inputs, inputsFor(allowed));
         expect(Object.keys(r.outs.applied.app)).toContain("V1.1__add_price.sql");
     });
 
     it("a new version below the highest applied is refused unless outOfOrder is set", async () => {
         const late = { ...current(), "V1.5__late.sql": "CREATE TABLE late (id int);", ...never };
-        await refused(withScripts(f.args, "app", late), "V1.5__late.sql", "lower than the highest applied version 2", "outOfOrder");
-        const allowed = { ...f.args, migrationSets: f.args.migrationSets!.map((s) => (s.name === "app" ? { ...s, scripts: { ...current(), "V1.5__late.sql": "CREATE TABLE late (id int);" }, outOfOrder: true } : s)) };
+        await refused(
+            withScripts(f.args, "app", late),
+            "V1.5__late.sql",
+            "lower than the highest applied version 2",
+            "outOfOrder",
+        );
+        const allowed = {
+            ...f.args,
+            migrationSets: f.args.migrationSets!.map((s) =>
+                s.name === "app"
+                    ? {
+                          ...s,
+                          scripts: { ...current(), "V1.5__late.sql": "CREATE TABLE late (id int);" },
+                          outOfOrder: true,
+                      }
+                    : s,
+            ),
+        };
         const r = await update(id, outs, inputs, inputsFor(allowed));
         expect(Object.keys(r.outs.applied.app)).toContain("V1.5__late.sql");
         expect(await query(f.db, "SELECT to_regclass('late')::text AS t")).toEqual([{ t: "late" }]);
@@ -189,11 +301,17 @@ describe("incremental updates", () => {
     it("duplicate versions are rejected by check (V3 and V003)", async () => {
         const dup = { ...current(), "V3__a.sql": "SELECT 1;", "V003__b.sql": "SELECT 2;" };
         const { failures } = await host.check(inputs, inputsFor(withScripts(f.args, "app", dup)));
-        expect(failures.map((x) => x.reason).join("\n")).toMatch(/V003__b.sql.*V3__a.sql.*version 3|V3__a.sql.*V003__b.sql.*version 3/);
+        expect(failures.map((x) => x.reason).join("\n")).toMatch(
+            /V003__b.sql.*V3__a.sql.*version 3|V3__a.sql.*V003__b.sql.*version 3/,
+        );
     });
 
     it("psql meta-commands are rejected by check and refused by the planner", async () => {
-        const meta = { ...current(), "V3__meta.sql": "\\connect other\nCREATE TABLE x (id int);", "V4__copy.sql": "COPY item (name) FROM stdin;\nfoo\n\\.\n" };
+        const meta = {
+            ...current(),
+            "V3__meta.sql": "\\connect other\nCREATE TABLE x (id int);",
+            "V4__copy.sql": "COPY item (name) FROM stdin;\nfoo\n\\.\n",
+        };
         const { failures } = await host.check(inputs, inputsFor(withScripts(f.args, "app", meta)));
         const text = failures.map((x) => x.reason).join("\n");
         expect(text).toContain("V3__meta.sql line 1 has a psql meta-command (\\connect other)");
@@ -205,13 +323,17 @@ describe("incremental updates", () => {
         const before = await history(f.db, "schema_history_app");
         const broken = { ...current(), "V3__broken.sql": "CREATE TABLE half_done (id int);\nSELECT 1/0;" };
         const { inputs: checked } = await host.check(inputs, inputsFor(withScripts(f.args, "app", broken)));
-        await expect(host.update(id, outs, checked)).rejects.toThrow(/V3__broken.sql failed: division by zero.*rolled back and not recorded/);
+        await expect(host.update(id, outs, checked)).rejects.toThrow(
+            /V3__broken.sql failed: division by zero.*rolled back and not recorded/,
+        );
         expect(await history(f.db, "schema_history_app")).toEqual(before);
         expect(await query(f.db, "SELECT to_regclass('half_done')::text AS t")).toEqual([{ t: null }]);
         // A syntax error is placed by its character in the file (line 2 starts at character 34).
         const typo = { ...current(), "V3__broken.sql": "CREATE TABLE half_done (id int);\nSELEC 1;" };
         const { inputs: typoChecked } = await host.check(inputs, inputsFor(withScripts(f.args, "app", typo)));
-        await expect(host.update(id, outs, typoChecked)).rejects.toThrow(/V3__broken.sql failed: syntax error at or near "SELEC" \(SQLSTATE 42601\) at character 34\./);
+        await expect(host.update(id, outs, typoChecked)).rejects.toThrow(
+            /V3__broken.sql failed: syntax error at or near "SELEC" \(SQLSTATE 42601\) at character 34\./,
+        );
         expect(await history(f.db, "schema_history_app")).toEqual(before);
         expect(await query(f.db, "SELECT to_regclass('half_done')::text AS t")).toEqual([{ t: null }]);
         f.args = withScripts(f.args, "app", { ...current(), "V3__broken.sql": "CREATE TABLE half_done (id int);" });
@@ -222,29 +344,52 @@ describe("incremental updates", () => {
     it("a migration marked no-transaction runs CREATE INDEX CONCURRENTLY", async () => {
         f.args = withScripts(f.args, "app", {
             ...current(),
-            "V4__index.sql": "-- bootstrap:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS item_name_idx ON item (name);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS item_sku_idx ON item (sku);",
+            "V4__index.sql":
+                "-- bootstrap:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS item_name_idx ON item (name);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS item_sku_idx ON item (sku);",
         });
         await step(f.args);
-        expect((await query(f.db, "SELECT indexname FROM pg_indexes WHERE tablename = 'item' AND indexname LIKE 'item_%_idx' ORDER BY 1")).map((r) => r.indexname)).toEqual(["item_name_idx", "item_sku_idx"]);
+        expect(
+            (
+                await query(
+                    f.db,
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'item' AND indexname LIKE 'item_%_idx' ORDER BY 1",
+                )
+            ).map((r) => r.indexname),
+        ).toEqual(["item_name_idx", "item_sku_idx"]);
     });
 
     it("a file of statements PostgreSQL runs only outside a transaction runs so without a marker, and a byte-order mark is dropped, as Flyway does", async () => {
         f.args = withScripts(f.args, "app", {
             ...current(),
-            "V4.1__price_index.sql": "CREATE INDEX CONCURRENTLY IF NOT EXISTS item_price_idx ON item (price);\nVACUUM ANALYZE item;",
+            "V4.1__price_index.sql":
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS item_price_idx ON item (price);\nVACUUM ANALYZE item;",
             // Saved by an editor that writes a UTF-8 byte-order mark: dropped, as Flyway drops it.
             "V4.2__bom.sql": "\uFEFFCREATE TABLE bom_saved (id int);",
         });
         await step(f.args);
-        expect((await query(f.db, "SELECT indexname FROM pg_indexes WHERE indexname = 'item_price_idx'")).length).toBe(1);
+        expect((await query(f.db, "SELECT indexname FROM pg_indexes WHERE indexname = 'item_price_idx'")).length).toBe(
+            1,
+        );
         expect((await history(f.db, "schema_history_app")).slice(-2)).toEqual([
             expect.objectContaining({ script: "V4.1__price_index.sql", success: true }),
-            expect.objectContaining({ script: "V4.2__bom.sql", success: true, checksum: crc("CREATE TABLE bom_saved (id int);") }),
+            expect.objectContaining({
+                script: "V4.2__bom.sql",
+                success: true,
+                checksum: crc("CREATE TABLE bom_saved (id int);"),
+            }),
         ]);
         // Beside another statement it is refused by check, before anything runs, naming the way out.
-        const mixed = inputsFor(withScripts(f.args, "app", { ...current(), "V4.3__mixed.sql": "ALTER TABLE item ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY item_note_idx ON item (note);" }));
+        const mixed = inputsFor(
+            withScripts(f.args, "app", {
+                ...current(),
+                "V4.3__mixed.sql":
+                    "ALTER TABLE item ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY item_note_idx ON item (note);",
+            }),
+        );
         const { failures } = await host.check(inputs, mixed);
-        expect(failures.map((x) => x.reason)).toEqual([expect.stringContaining('V4.3__mixed.sql mixes "CREATE INDEX CONCURRENTLY ITEM_NOTE_IDX')]);
+        expect(failures.map((x) => x.reason)).toEqual([
+            expect.stringContaining('V4.3__mixed.sql mixes "CREATE INDEX CONCURRENTLY ITEM_NOTE_IDX'),
+        ]);
     });
 
     it("refresh sees a role dropped out of band; the next update restores it", async () => {
@@ -259,7 +404,9 @@ describe("incremental updates", () => {
         const { changes } = await host.diff(id, r.props, inputs);
         expect(changes).toBe("some");
         outs = await host.update(id, r.props, inputs);
-        expect(await query("postgres", "SELECT rolname FROM pg_roles WHERE rolname = $1", [f.app])).toEqual([{ rolname: f.app }]);
+        expect(await query("postgres", "SELECT rolname FROM pg_roles WHERE rolname = $1", [f.app])).toEqual([
+            { rolname: f.app },
+        ]);
         expect((await host.read(id, outs)).props.drift).toEqual([]);
     });
 
@@ -268,7 +415,9 @@ describe("incremental updates", () => {
         const r = await host.read(id, outs);
         expect(r.props.drift).toContain("extensions missing: pgcrypto");
         outs = await host.update(id, r.props, inputs);
-        expect(await query(f.db, "SELECT extname FROM pg_extension WHERE extname = 'pgcrypto'")).toEqual([{ extname: "pgcrypto" }]);
+        expect(await query(f.db, "SELECT extname FROM pg_extension WHERE extname = 'pgcrypto'")).toEqual([
+            { extname: "pgcrypto" },
+        ]);
     });
 
     it("refresh sees a password changed out of band; the next update sets it back", async () => {
@@ -284,9 +433,16 @@ describe("incremental updates", () => {
     it("refresh sees an edited history row, and the next update refuses it", async () => {
         await query(f.db, "UPDATE schema_history_app SET checksum = 12345 WHERE script = 'V2__add_sku.sql'");
         const r = await host.read(id, outs);
-        expect(r.props.drift).toContain('migration set "app": V2__add_sku.sql is recorded with checksum 12345, expected ' + crc("ALTER TABLE item ADD COLUMN sku text;"));
-        await expect(host.update(id, r.props, inputs)).rejects.toThrow(/V2__add_sku.sql was edited after it was applied \(applied checksum 12345,/);
-        await query(f.db, "UPDATE schema_history_app SET checksum = $1 WHERE script = 'V2__add_sku.sql'", [crc("ALTER TABLE item ADD COLUMN sku text;")]);
+        expect(r.props.drift).toContain(
+            'migration set "app": V2__add_sku.sql is recorded with checksum 12345, expected ' +
+                crc("ALTER TABLE item ADD COLUMN sku text;"),
+        );
+        await expect(host.update(id, r.props, inputs)).rejects.toThrow(
+            /V2__add_sku.sql was edited after it was applied \(applied checksum 12345,/,
+        );
+        await query(f.db, "UPDATE schema_history_app SET checksum = $1 WHERE script = 'V2__add_sku.sql'", [
+            crc("ALTER TABLE item ADD COLUMN sku text;"),
+        ]);
     });
 
     it("a role removed from the inputs is left in place, and dropped only with dropRemovedRoles", async () => {
@@ -296,7 +452,9 @@ describe("incremental updates", () => {
         f.args = { ...f.args, roles: f.args.roles!.filter((r) => r.name !== extra.name) };
         await step(f.args);
         await host.waitForLog(`role ${extra.name} was removed from the inputs and is left in place`);
-        expect(await query("postgres", "SELECT 1 AS x FROM pg_roles WHERE rolname = $1", [extra.name])).toEqual([{ x: 1 }]);
+        expect(await query("postgres", "SELECT 1 AS x FROM pg_roles WHERE rolname = $1", [extra.name])).toEqual([
+            { x: 1 },
+        ]);
         // dropRemovedRoles acts on roles removed in that same update.
         f.args = { ...f.args, roles: [...f.args.roles!, extra] };
         await step(f.args);
@@ -306,14 +464,24 @@ describe("incremental updates", () => {
     });
 
     it("renaming the database is refused by check, never a replacement", async () => {
-        const { failures } = await host.check(inputs, inputsFor({ ...f.args, database: { ...f.args.database, name: `${f.db}_renamed` } }));
-        expect(failures).toEqual([expect.objectContaining({ property: "database.name", reason: expect.stringContaining(`changing the name of existing database "${f.db}"`) })]);
+        const { failures } = await host.check(
+            inputs,
+            inputsFor({ ...f.args, database: { ...f.args.database, name: `${f.db}_renamed` } }),
+        );
+        expect(failures).toEqual([
+            expect.objectContaining({
+                property: "database.name",
+                reason: expect.stringContaining(`changing the name of existing database "${f.db}"`),
+            }),
+        ]);
     });
 
     it("delete retains database and roles by default and says so", async () => {
         await host.delete(id, outs);
         await host.waitForLog(`onDelete is "retain": database ${f.db}`);
-        expect(await query("postgres", "SELECT 1 AS x FROM pg_database WHERE datname = $1", [f.db])).toEqual([{ x: 1 }]);
+        expect(await query("postgres", "SELECT 1 AS x FROM pg_database WHERE datname = $1", [f.db])).toEqual([
+            { x: 1 },
+        ]);
     });
 });
 
@@ -325,7 +493,9 @@ describe("refresh of a dropped database", () => {
         await query("postgres", `DROP DATABASE "${f.db}" WITH (FORCE)`);
         const r = await host.read(id, outs);
         expect(r.props.drift).toContain(`database ${f.db} is missing`);
-        expect(r.props.drift).toContain('migration set "app": V1__init.sql is no longer recorded in public.schema_history_app');
+        expect(r.props.drift).toContain(
+            'migration set "app": V1__init.sql is no longer recorded in public.schema_history_app',
+        );
         expect((await host.diff(id, r.props, checked)).changes).toBe("some");
         await host.update(id, r.props, checked);
         expect((await history(f.db, "schema_history_app")).length).toBe(3);
@@ -339,7 +509,9 @@ describe("delete with onDelete: drop", () => {
         const { id, outs } = await create(inputsFor({ ...f.args, onDelete: "drop" }));
         await host.delete(id, outs);
         expect(await query("postgres", "SELECT 1 FROM pg_database WHERE datname = $1", [f.db])).toEqual([]);
-        expect(await query("postgres", "SELECT 1 FROM pg_roles WHERE rolname = ANY($1)", [[f.owner, f.app]])).toEqual([]);
+        expect(await query("postgres", "SELECT 1 FROM pg_roles WHERE rolname = ANY($1)", [[f.owner, f.app]])).toEqual(
+            [],
+        );
     });
 });
 
@@ -354,8 +526,17 @@ describe("names and injection", () => {
         });
         const { failures } = await host.check({}, bad);
         const props = failures.map((x) => x.property);
-        expect(props).toEqual(expect.arrayContaining([`roles.x"; DROP TABLE item; --`, "database.name", "migrationSets[0].schema", "migrationSets[0].table"]));
-        expect(failures.find((x) => x.property === "database.name")!.reason).toContain("is not allowed; use 1-63 letters");
+        expect(props).toEqual(
+            expect.arrayContaining([
+                `roles.x"; DROP TABLE item; --`,
+                "database.name",
+                "migrationSets[0].schema",
+                "migrationSets[0].table",
+            ]),
+        );
+        expect(failures.find((x) => x.property === "database.name")!.reason).toContain(
+            "is not allowed; use 1-63 letters",
+        );
     });
 
     it("escapes names that need quoting (upper case, hyphen) instead of concatenating them", async () => {
@@ -363,9 +544,21 @@ describe("names and injection", () => {
         const role = `App-${f.app}`.slice(0, 60);
         const dbName = `Db-${f.db}`.slice(0, 60);
         secrets.push(f.appPassword);
-        await create(inputsFor({ roles: [{ name: role, password: f.appPassword }], database: { name: dbName, owner: role }, migrationSets: [{ name: "app", schema: "My-Schema", scripts: { "V1__t.sql": "SELECT 1;" } }] }));
-        expect(await query("postgres", "SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1", [dbName])).toEqual([{ o: role }]);
-        expect(await query(dbName, 'SELECT count(*)::int AS n FROM "My-Schema".schema_history_app')).toEqual([{ n: 1 }]);
+        await create(
+            inputsFor({
+                roles: [{ name: role, password: f.appPassword }],
+                database: { name: dbName, owner: role },
+                migrationSets: [{ name: "app", schema: "My-Schema", scripts: { "V1__t.sql": "SELECT 1;" } }],
+            }),
+        );
+        expect(
+            await query("postgres", "SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1", [
+                dbName,
+            ]),
+        ).toEqual([{ o: role }]);
+        expect(await query(dbName, 'SELECT count(*)::int AS n FROM "My-Schema".schema_history_app')).toEqual([
+            { n: 1 },
+        ]);
     });
 });
 
@@ -373,14 +566,34 @@ describe("role order, session state between migrations, encodings and passwords"
     it("creates roles in membership order whatever the input order, and drops a removed owner after the database changed owner", async () => {
         const f = fixture();
         const [base, readers] = [`${f.app}_base`, `${f.app}_readers`];
-        const roles = [{ name: f.owner }, { name: f.app, memberOf: [readers] }, { name: readers, login: false, memberOf: [base] }, { name: base, login: false }];
+        const roles = [
+            { name: f.owner },
+            { name: f.app, memberOf: [readers] },
+            { name: readers, login: false, memberOf: [base] },
+            { name: base, login: false },
+        ];
         const first = await create(inputsFor({ roles, database: { name: f.db, owner: f.owner } }));
-        const members = await query("postgres", "SELECT m.rolname AS member, g.rolname AS grp FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member JOIN pg_roles g ON g.oid = a.roleid WHERE m.rolname = ANY($1) ORDER BY 1", [[f.app, readers]]);
-        expect(members).toEqual([{ member: f.app, grp: readers }, { member: readers, grp: base }].sort((a, b) => (a.member < b.member ? -1 : 1)));
+        const members = await query(
+            "postgres",
+            "SELECT m.rolname AS member, g.rolname AS grp FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member JOIN pg_roles g ON g.oid = a.roleid WHERE m.rolname = ANY($1) ORDER BY 1",
+            [[f.app, readers]],
+        );
+        expect(members).toEqual(
+            [
+                { member: f.app, grp: readers },
+                { member: readers, grp: base },
+            ].sort((a, b) => (a.member < b.member ? -1 : 1)),
+        );
         // The owner leaves the inputs and the database goes to the app role: the drop must come after ALTER OWNER.
-        const next = inputsFor({ roles: roles.slice(1), database: { name: f.db, owner: f.app }, dropRemovedRoles: true });
+        const next = inputsFor({
+            roles: roles.slice(1),
+            database: { name: f.db, owner: f.app },
+            dropRemovedRoles: true,
+        });
         await update(first.id, first.outs, first.checked, next);
-        expect(await query("postgres", "SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1", [f.db])).toEqual([{ o: f.app }]);
+        expect(
+            await query("postgres", "SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1", [f.db]),
+        ).toEqual([{ o: f.app }]);
         expect(await query("postgres", "SELECT 1 AS x FROM pg_roles WHERE rolname = $1", [f.owner])).toEqual([]);
     });
 
@@ -393,8 +606,17 @@ describe("role order, session state between migrations, encodings and passwords"
             "V4__outside.sql": `-- bootstrap:no-transaction\nSET ROLE "${f.owner}";\nCREATE TABLE owned_outside (id int);`,
             "V5__plain_again.sql": "CREATE TABLE plain_again (id int);",
         };
-        await create(inputsFor({ roles: [{ name: f.owner }], database: { name: f.db, owner: f.owner }, migrationSets: [{ name: "app", scripts }] }));
-        const rows = await query(f.db, "SELECT script, success, installed_by FROM public.schema_history_app ORDER BY installed_rank");
+        await create(
+            inputsFor({
+                roles: [{ name: f.owner }],
+                database: { name: f.db, owner: f.owner },
+                migrationSets: [{ name: "app", scripts }],
+            }),
+        );
+        const rows = await query(
+            f.db,
+            "SELECT script, success, installed_by FROM public.schema_history_app ORDER BY installed_rank",
+        );
         expect(rows).toEqual(Object.keys(scripts).map((script) => ({ script, success: true, installed_by: PG.user })));
         const owners = await query(
             f.db,
@@ -412,14 +634,34 @@ describe("role order, session state between migrations, encodings and passwords"
 
     it("takes an encoding alias the server knows (iso-8859-1 is LATIN1) and runs again without a false refusal; a locale change is refused", async () => {
         const f = fixture();
-        const args = { roles: [{ name: f.owner }], database: { name: f.db, owner: f.owner, encoding: "iso-8859-1", locale: "C", template: "template0" } };
+        const args = {
+            roles: [{ name: f.owner }],
+            database: { name: f.db, owner: f.owner, encoding: "iso-8859-1", locale: "C", template: "template0" },
+        };
         const first = await create(inputsFor(args));
-        expect(await query("postgres", "SELECT pg_encoding_to_char(encoding) AS e, datcollate AS c FROM pg_database WHERE datname = $1", [f.db])).toEqual([{ e: "LATIN1", c: "C" }]);
+        expect(
+            await query(
+                "postgres",
+                "SELECT pg_encoding_to_char(encoding) AS e, datcollate AS c FROM pg_database WHERE datname = $1",
+                [f.db],
+            ),
+        ).toEqual([{ e: "LATIN1", c: "C" }]);
         const again = await update(first.id, first.outs, first.checked, inputsFor(args));
         expect(again.changes).toBe("none");
-        await expect(host.update(first.id, first.outs, inputsFor({ ...args, database: { ...args.database, encoding: "LATIN1" } }))).resolves.toBeDefined();
-        const { inputs: changed } = await host.check(first.checked, inputsFor({ ...args, database: { ...args.database, locale: "C.UTF-8" } }));
-        await expect(host.update(first.id, first.outs, changed)).rejects.toThrow(/database.locale: database ".*" exists with LC_COLLATE C and LC_CTYPE C; a locale cannot be changed in place/);
+        await expect(
+            host.update(
+                first.id,
+                first.outs,
+                inputsFor({ ...args, database: { ...args.database, encoding: "LATIN1" } }),
+            ),
+        ).resolves.toBeDefined();
+        const { inputs: changed } = await host.check(
+            first.checked,
+            inputsFor({ ...args, database: { ...args.database, locale: "C.UTF-8" } }),
+        );
+        await expect(host.update(first.id, first.outs, changed)).rejects.toThrow(
+            /database.locale: database ".*" exists with LC_COLLATE C and LC_CTYPE C; a locale cannot be changed in place/,
+        );
     });
 
     it("a change of the wait policy alone is an update that runs no step and stores the new waits for refresh and destroy", async () => {
@@ -450,9 +692,17 @@ describe("role order, session state between migrations, encodings and passwords"
         secrets.push(password);
         await query("postgres", `CREATE ROLE ${admin} LOGIN SUPERUSER PASSWORD '${password}'`); // hashed by the server
         try {
-            const { inputs: checked } = await host.check({}, inputsFor({ connection: { ...PG, user: admin, password }, database: { name: f.db } }));
-            const err = await host.create(checked).then(() => undefined, (e: Error) => e);
-            expect(err?.message).toMatch(/as user "[a-z0-9_]+_admin": password authentication failed.*changes under SASLprep.*set a password in the form SASLprep leaves it/);
+            const { inputs: checked } = await host.check(
+                {},
+                inputsFor({ connection: { ...PG, user: admin, password }, database: { name: f.db } }),
+            );
+            const err = await host.create(checked).then(
+                () => undefined,
+                (e: Error) => e,
+            );
+            expect(err?.message).toMatch(
+                /as user "[a-z0-9_]+_admin": password authentication failed.*changes under SASLprep.*set a password in the form SASLprep leaves it/,
+            );
             expect(err?.message).not.toContain(password);
         } finally {
             await query("postgres", `DROP ROLE ${admin}`);
@@ -465,9 +715,16 @@ describe("secrets", () => {
         const f = fixture();
         secrets.push(f.ownerPassword, f.appPassword);
         // A failing role statement: the server logs the failing statement, which must not carry the password.
-        const inputs = inputsFor({ ...f.args, roles: [{ name: f.app, password: f.appPassword, memberOf: ["no_such_group_role"] }], database: { name: f.db, owner: "postgres" } });
+        const inputs = inputsFor({
+            ...f.args,
+            roles: [{ name: f.app, password: f.appPassword, memberOf: ["no_such_group_role"] }],
+            database: { name: f.db, owner: "postgres" },
+        });
         const { inputs: checked } = await host.check({}, inputs);
-        const err = await host.create(checked).then(() => undefined, (e: Error) => e);
+        const err = await host.create(checked).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         expect(err?.message).toContain("no_such_group_role");
         expect(err?.message).not.toContain(f.appPassword);
         const fs = await import("fs");

@@ -27,9 +27,11 @@ it("10 concurrent creates apply every step exactly once, including CREATE INDEX 
             {
                 name: "app",
                 scripts: {
-                    "V1__tables.sql": "CREATE TABLE side_effect (who text);\nCREATE TABLE big (id int);\nINSERT INTO big SELECT g FROM generate_series(1, 20000) g;",
+                    "V1__tables.sql":
+                        "CREATE TABLE side_effect (who text);\nCREATE TABLE big (id int);\nINSERT INTO big SELECT g FROM generate_series(1, 20000) g;",
                     "V2__effect.sql": "INSERT INTO side_effect VALUES ('V2');",
-                    "V3__index.sql": "-- bootstrap:no-transaction\nCREATE INDEX CONCURRENTLY big_id_idx ON big (id);\nINSERT INTO side_effect VALUES ('V3');",
+                    "V3__index.sql":
+                        "-- bootstrap:no-transaction\nCREATE INDEX CONCURRENTLY big_id_idx ON big (id);\nINSERT INTO side_effect VALUES ('V3');",
                     "R__effect.sql": "INSERT INTO side_effect VALUES ('R');",
                 },
             },
@@ -48,13 +50,17 @@ it("10 concurrent creates apply every step exactly once, including CREATE INDEX 
         { who: "V3", n: 1 },
         { who: "content", n: 1 },
     ]);
-    expect(await query(db, "SELECT script, count(*)::int AS n FROM schema_history_app GROUP BY script ORDER BY script")).toEqual([
+    expect(
+        await query(db, "SELECT script, count(*)::int AS n FROM schema_history_app GROUP BY script ORDER BY script"),
+    ).toEqual([
         { script: "R__effect.sql", n: 1 },
         { script: "V1__tables.sql", n: 1 },
         { script: "V2__effect.sql", n: 1 },
         { script: "V3__index.sql", n: 1 },
     ]);
-    expect(await query(db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_id_idx'::regclass")).toEqual([{ indisvalid: true }]);
+    expect(await query(db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_id_idx'::regclass")).toEqual([
+        { indisvalid: true },
+    ]);
     // Exactly one host did the work; the other nine found nothing left to do.
     const logs = hosts.map((h) => h.stderr);
     expect(logs.filter((l) => l.includes(`[bootstrap ${db}] database ${db}: create`))).toHaveLength(1);
@@ -67,11 +73,26 @@ describe("the handoff from the lock holder to waiting contenders", () => {
     const slow = (db: string, extra: Record<string, string> = {}) =>
         inputsFor({
             database: { name: db },
-            migrationSets: [{ name: "app", scripts: { "V1__slow.sql": "SELECT pg_sleep(1.5);\nCREATE TABLE t (id int);", "R__v.sql": "CREATE OR REPLACE VIEW v AS SELECT 1 AS one;", ...extra } }],
+            migrationSets: [
+                {
+                    name: "app",
+                    scripts: {
+                        "V1__slow.sql": "SELECT pg_sleep(1.5);\nCREATE TABLE t (id int);",
+                        "R__v.sql": "CREATE OR REPLACE VIEW v AS SELECT 1 AS one;",
+                        ...extra,
+                    },
+                },
+            ],
         });
 
     /** Starts `inputs` on `holder`, and on `contender` once the holder is inside V1 and the contender waits. */
-    async function contend(db: string, holder: ProviderHost, holderInputs: object, contender: ProviderHost, contenderInputs: object) {
+    async function contend(
+        db: string,
+        holder: ProviderHost,
+        holderInputs: object,
+        contender: ProviderHost,
+        contenderInputs: object,
+    ) {
         const first = holder.create(holderInputs);
         await holder.waitForLog(`[bootstrap ${db}] migration set "app": apply V1__slow.sql`);
         const second = contender.create(contenderInputs);
@@ -85,8 +106,13 @@ describe("the handoff from the lock holder to waiting contenders", () => {
         const { first, second } = await contend(db, hosts[0], inputs, hosts[1], inputs);
         const [h, c] = await Promise.all([first, second]);
         expect(c).toEqual(h);
-        await hosts[1].waitForLog(`[bootstrap ${db}] nothing to do (a concurrent bootstrap with the same inputs just completed it)`);
-        expect(await query(db, "SELECT script FROM schema_history_app ORDER BY installed_rank")).toEqual([{ script: "V1__slow.sql" }, { script: "R__v.sql" }]);
+        await hosts[1].waitForLog(
+            `[bootstrap ${db}] nothing to do (a concurrent bootstrap with the same inputs just completed it)`,
+        );
+        expect(await query(db, "SELECT script FROM schema_history_app ORDER BY installed_rank")).toEqual([
+            { script: "V1__slow.sql" },
+            { script: "R__v.sql" },
+        ]);
     });
 
     it("a contender with other inputs does not take the announcement: it reads, and applies only its difference", async () => {
@@ -99,7 +125,11 @@ describe("the handoff from the lock holder to waiting contenders", () => {
         expect(Object.keys(c.outs.applied.app).sort()).toEqual(["R__v.sql", "V1__slow.sql", "V2__more.sql"]);
         await hosts[3].waitForLog(`[bootstrap ${db}] migration set "app": apply V2__more.sql`);
         expect(hosts[3].stderr).not.toContain(`[bootstrap ${db}] migration set "app": apply V1__slow.sql`);
-        expect(await query(db, "SELECT script FROM schema_history_app ORDER BY installed_rank")).toEqual([{ script: "V1__slow.sql" }, { script: "R__v.sql" }, { script: "V2__more.sql" }]);
+        expect(await query(db, "SELECT script FROM schema_history_app ORDER BY installed_rank")).toEqual([
+            { script: "V1__slow.sql" },
+            { script: "R__v.sql" },
+            { script: "V2__more.sql" },
+        ]);
     });
 
     it("an announcement not made with the admin password is ignored: the contender waits for the real holder", async () => {
@@ -122,7 +152,13 @@ describe("the handoff from the lock holder to waiting contenders", () => {
         const db = uniqueName("ann_replay");
         const { inputs } = await hosts[7].check({}, slow(db));
         const session = async () => {
-            const c = new Client({ host: PG.host, port: PG.port, user: PG.user, password: PG.password, database: "postgres" });
+            const c = new Client({
+                host: PG.host,
+                port: PG.port,
+                user: PG.user,
+                password: PG.password,
+                database: "postgres",
+            });
             await c.connect();
             return c;
         };
@@ -131,7 +167,9 @@ describe("the handoff from the lock holder to waiting contenders", () => {
         const stand = await session();
         try {
             await listener.query(`LISTEN ${lockChannel(db)}`);
-            const captured = new Promise<string>((resolve) => listener.on("notification", (m) => m.payload && resolve(m.payload)));
+            const captured = new Promise<string>((resolve) =>
+                listener.on("notification", (m) => m.payload && resolve(m.payload)),
+            );
             await hosts[7].create(inputs);
             const payload = await captured;
             expect(payload).toMatch(/^[0-9a-f]{64}$/);
@@ -140,12 +178,17 @@ describe("the handoff from the lock holder to waiting contenders", () => {
             const second = hosts[8].create(inputs);
             await hosts[8].waitForLog(`[bootstrap ${db}] another bootstrap of database ${db} holds the lock; waiting`);
             await listener.query(`NOTIFY ${lockChannel(db)}, '${payload}'`);
-            const early = await Promise.race([second.then(() => "answered"), new Promise((r) => setTimeout(() => r("still waiting"), 1000))]);
+            const early = await Promise.race([
+                second.then(() => "answered"),
+                new Promise((r) => setTimeout(() => r("still waiting"), 1000)),
+            ]);
             expect(early).toBe("still waiting");
             await stand.query(`SELECT pg_advisory_unlock(${lockKey(db)}::bigint); NOTIFY ${lockChannel(db)}`);
             await second;
             await hosts[8].waitForLog(`[bootstrap ${db}] nothing to do (a concurrent bootstrap did it)`);
-            expect(hosts[8].stderr).not.toContain(`[bootstrap ${db}] nothing to do (a concurrent bootstrap with the same inputs just completed it)`);
+            expect(hosts[8].stderr).not.toContain(
+                `[bootstrap ${db}] nothing to do (a concurrent bootstrap with the same inputs just completed it)`,
+            );
         } finally {
             await Promise.all([listener.end(), stand.end()]);
         }
@@ -163,6 +206,9 @@ describe("the handoff from the lock holder to waiting contenders", () => {
         const c = await second;
         expect(Object.keys(c.outs.applied.app).sort()).toEqual(["R__v.sql", "V1__slow.sql"]);
         await hosts[6].waitForLog(`[bootstrap ${db}] migration set "app": apply V1__slow.sql`);
-        expect(await query(db, "SELECT script FROM schema_history_app ORDER BY installed_rank")).toEqual([{ script: "V1__slow.sql" }, { script: "R__v.sql" }]);
+        expect(await query(db, "SELECT script FROM schema_history_app ORDER BY installed_rank")).toEqual([
+            { script: "V1__slow.sql" },
+            { script: "R__v.sql" },
+        ]);
     });
 });

@@ -4,7 +4,7 @@
  */
 import { ProviderHost } from "../support/provider-host";
 import { BootstrapStack, migrationFolder, removeMigrationFolders } from "../support/bootstrap-stack";
-import { createOracleDatabase, dropOracleDatabase, flywayHistory, runFlyway } from "../support/flyway";
+import { createOracleDatabase, flywayHistory, runFlyway } from "../support/flyway";
 import { PG, query } from "../support/pg";
 import { dropIn, dropInPlaceholders, V1 } from "./fixtures";
 
@@ -31,13 +31,26 @@ async function flywayDb(): Promise<string> {
 
 /** What both must agree on: every history column but time, rank-wise. */
 const rows = async (db: string) =>
-    (await flywayHistory(db)).map(({ version, description, type, script, checksum, success }) => ({ version, description, type, script, checksum, success }));
+    (await flywayHistory(db)).map(({ version, description, type, script, checksum, success }) => ({
+        version,
+        description,
+        type,
+        script,
+        checksum,
+        success,
+    }));
 
 /** The application's schema: tables, columns, indexes, and what the callbacks logged. */
 async function schemaOf(db: string): Promise<unknown> {
     return {
-        columns: await query(db, "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2"),
-        indexes: await query(db, "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2"),
+        columns: await query(
+            db,
+            "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2",
+        ),
+        indexes: await query(
+            db,
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2",
+        ),
         log: await query(db, "SELECT what FROM migrate_log ORDER BY at"),
         items: await query(db, "SELECT name, made_by, obj_description('item'::regclass) AS note FROM item ORDER BY id"),
     };
@@ -73,26 +86,36 @@ describe("the same folder, migrated by Flyway and by the provider", () => {
         expect(validate.stderr + validate.stdout).not.toMatch(/ERROR/);
         expect(validate.code).toBe(0);
         const before = await rows(s.db);
-        expect((await runFlyway("migrate", { database: s.db, locations: dir, settings: flywayPlaceholders })).code).toBe(0);
+        expect(
+            (await runFlyway("migrate", { database: s.db, locations: dir, settings: flywayPlaceholders })).code,
+        ).toBe(0);
         expect(await rows(s.db)).toEqual(before);
     });
 
     it("a whitespace-only reformatting passes both; a real edit is refused by both", async () => {
         const reformatted = migrationFolder({ ...dropIn, "V1__init.sql": "\n" + V1.replace(/\r\n/g, "\n\n") });
-        expect((await runFlyway("validate", { database: fw, locations: reformatted, settings: flywayPlaceholders })).code).toBe(0);
+        expect(
+            (await runFlyway("validate", { database: fw, locations: reformatted, settings: flywayPlaceholders })).code,
+        ).toBe(0);
         expect(await s.up({ directory: reformatted, placeholders: dropInPlaceholders })).toBe("some");
         const edited = migrationFolder({ ...dropIn, "V1__init.sql": V1.replace("'first'", "'FIRST'") });
         const flyway = await runFlyway("validate", { database: fw, locations: edited, settings: flywayPlaceholders });
         expect(flyway.code).not.toBe(0);
         expect(flyway.stdout + flyway.stderr).toMatch(/checksum mismatch for migration version 1/i);
-        expect(await s.refused({ directory: edited, placeholders: dropInPlaceholders })).toContain("V1__init.sql was edited after it was applied");
+        expect(await s.refused({ directory: edited, placeholders: dropInPlaceholders })).toContain(
+            "V1__init.sql was edited after it was applied",
+        );
     });
 });
 
 describe("the same refusals", () => {
     it("an applied file that is gone, and a new version below the applied one: refused by both; the same switches let both through", async () => {
         // Versions as teams write them: a leading zero and "_" for "." are recorded as Flyway records them.
-        const applied = { "V01__a.sql": "CREATE TABLE a (id int);\n", "V2__b.sql": "CREATE TABLE b (id int);\n", "V3_1__c.sql": "CREATE TABLE c (id int);\n" };
+        const applied = {
+            "V01__a.sql": "CREATE TABLE a (id int);\n",
+            "V2__b.sql": "CREATE TABLE b (id int);\n",
+            "V3_1__c.sql": "CREATE TABLE c (id int);\n",
+        };
         const fw = await flywayDb();
         expect((await runFlyway("migrate", { database: fw, locations: migrationFolder(applied) })).code).toBe(0);
         const s = new BootstrapStack(host);
@@ -104,16 +127,38 @@ describe("the same refusals", () => {
         const flywayGone = await runFlyway("validate", { database: fw, locations: gone });
         expect(flywayGone.code).not.toBe(0);
         expect(flywayGone.stdout + flywayGone.stderr).toMatch(/Detected applied migration not resolved locally: 2/);
-        expect(await s.refused({ scripts: withoutV2 })).toContain("V2__b.sql (version 2) was applied but its file is gone");
-        expect((await runFlyway("validate", { database: fw, locations: gone, settings: { ignoreMigrationPatterns: "*:missing" } })).code).toBe(0);
+        expect(await s.refused({ scripts: withoutV2 })).toContain(
+            "V2__b.sql (version 2) was applied but its file is gone",
+        );
+        expect(
+            (
+                await runFlyway("validate", {
+                    database: fw,
+                    locations: gone,
+                    settings: { ignoreMigrationPatterns: "*:missing" },
+                })
+            ).code,
+        ).toBe(0);
         expect(await s.up({ scripts: withoutV2, ignoreMigrationPatterns: ["*:missing"] })).toBe("some");
 
         const lower = { ...applied, "V2.5__late.sql": "CREATE TABLE late (id int);\n" };
         const flywayLower = await runFlyway("validate", { database: fw, locations: migrationFolder(lower) });
         expect(flywayLower.code).not.toBe(0);
-        expect(flywayLower.stdout + flywayLower.stderr).toMatch(/Detected resolved migration not applied to database: 2\.5/);
-        expect(await s.refused({ scripts: lower })).toContain("V2.5__late.sql has version 2.5, lower than the highest applied version 3.1");
-        expect((await runFlyway("migrate", { database: fw, locations: migrationFolder(lower), settings: { outOfOrder: true } })).code).toBe(0);
+        expect(flywayLower.stdout + flywayLower.stderr).toMatch(
+            /Detected resolved migration not applied to database: 2\.5/,
+        );
+        expect(await s.refused({ scripts: lower })).toContain(
+            "V2.5__late.sql has version 2.5, lower than the highest applied version 3.1",
+        );
+        expect(
+            (
+                await runFlyway("migrate", {
+                    database: fw,
+                    locations: migrationFolder(lower),
+                    settings: { outOfOrder: true },
+                })
+            ).code,
+        ).toBe(0);
         await s.up({ scripts: lower, outOfOrder: true });
         expect(await rows(s.db)).toEqual(await rows(fw));
     });
@@ -123,7 +168,15 @@ describe("each carries on from the other's history", () => {
     it("the provider adopts a database Flyway migrated, applies only what is new, and Flyway then validates it", async () => {
         const fw = await flywayDb();
         const { "V4__backfill.sql": _4, "V4__backfill.sql.conf": _c, ...firstRelease } = dropIn;
-        expect((await runFlyway("migrate", { database: fw, locations: migrationFolder(firstRelease), settings: flywayPlaceholders })).code).toBe(0);
+        expect(
+            (
+                await runFlyway("migrate", {
+                    database: fw,
+                    locations: migrationFolder(firstRelease),
+                    settings: flywayPlaceholders,
+                })
+            ).code,
+        ).toBe(0);
         const adopted = new BootstrapStack(host, "flyway_schema_history", fw);
         // The database exists already: the bootstrap creates nothing of it and carries on from Flyway's rows.
         const dir = migrationFolder({ ...dropIn, "V5__sku.sql": "ALTER TABLE item ADD COLUMN sku text;\n" });
@@ -137,11 +190,16 @@ describe("each carries on from the other's history", () => {
     });
 
     it("baselineOnMigrate on an existing schema: the same baseline row from both", async () => {
-        const scripts = { "V1__init.sql": "CREATE TABLE item (id int);\n", "V2__sku.sql": "ALTER TABLE item ADD COLUMN sku text;\n" };
+        const scripts = {
+            "V1__init.sql": "CREATE TABLE item (id int);\n",
+            "V2__sku.sql": "ALTER TABLE item ADD COLUMN sku text;\n",
+        };
         const dir = migrationFolder(scripts);
         const fw = await flywayDb();
         await query(fw, "CREATE TABLE item (id int)");
-        expect((await runFlyway("migrate", { database: fw, locations: dir, settings: { baselineOnMigrate: true } })).code).toBe(0);
+        expect(
+            (await runFlyway("migrate", { database: fw, locations: dir, settings: { baselineOnMigrate: true } })).code,
+        ).toBe(0);
         const s = new BootstrapStack(host);
         await s.up({ scripts: {} });
         await query(s.db, "DROP TABLE flyway_schema_history");

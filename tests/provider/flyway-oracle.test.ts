@@ -40,7 +40,11 @@ describe("flywayChecksum matches the checksum real Flyway records", () => {
         "whitespace only": "   \n\n\t\r\n",
         "block comment only": "/* nothing\n   at all */\n",
         placeholders: "CREATE TABLE ${tbl} (id int);\nCOMMENT ON TABLE ${tbl} IS '${note}';\n",
-        "a large file": Array.from({ length: 3000 }, (_, i) => `INSERT INTO lf VALUES (${i}); -- line ${i} ${"x".repeat(i % 80)}`).join("\n") + "\n",
+        "a large file":
+            Array.from(
+                { length: 3000 },
+                (_, i) => `INSERT INTO lf VALUES (${i}); -- line ${i} ${"x".repeat(i % 80)}`,
+            ).join("\n") + "\n",
     };
     const names = Object.keys(cases);
     let db = "";
@@ -51,10 +55,16 @@ describe("flywayChecksum matches the checksum real Flyway records", () => {
         const files: Record<string, string> = {};
         names.forEach((name, i) => (files[`V${i + 1}__${name.replace(/[^a-z]+/g, "_")}.sql`] = cases[name]));
         const dir = folder(files);
-        const run = await runFlyway("migrate", { database: db, locations: dir, settings: { "placeholders.tbl": "ph_table", "placeholders.note": "replaced" } });
+        const run = await runFlyway("migrate", {
+            database: db,
+            locations: dir,
+            settings: { "placeholders.tbl": "ph_table", "placeholders.note": "replaced" },
+        });
         if (run.code !== 0) throw new Error(`flyway migrate failed (${run.code}):\n${run.stdout}\n${run.stderr}`);
         const rows = await flywayHistory(db);
-        recorded = new Map(rows.filter((r) => r.version !== null).map((r) => [names[Number(r.version) - 1], r.checksum]));
+        recorded = new Map(
+            rows.filter((r) => r.version !== null).map((r) => [names[Number(r.version) - 1], r.checksum]),
+        );
     });
     afterAll(async () => {
         if (db) await dropOracleDatabase(db);
@@ -75,7 +85,11 @@ describe("flywayChecksum matches the checksum real Flyway records", () => {
         expect(recorded.get("crlf")).toBe(flywayChecksum(cases.crlf.replace(/\r\n/g, "\n")));
         expect(recorded.get("bom")).toBe(flywayChecksum(cases.bom.slice(1)));
         expect(recorded.get("blank lines")).toBe(flywayChecksum(cases["blank lines"].replace(/\n+/g, "\n")));
-        expect(recorded.get("trailing spaces")).not.toBe(flywayChecksum(cases["trailing spaces"].replace(/[ \t]+\n/g, "\n")));
-        expect(recorded.get("placeholders")).not.toBe(flywayChecksum(cases.placeholders.replace(/\$\{tbl\}/g, "ph_table").replace(/\$\{note\}/g, "replaced")));
+        expect(recorded.get("trailing spaces")).not.toBe(
+            flywayChecksum(cases["trailing spaces"].replace(/[ \t]+\n/g, "\n")),
+        );
+        expect(recorded.get("placeholders")).not.toBe(
+            flywayChecksum(cases.placeholders.replace(/\$\{tbl\}/g, "ph_table").replace(/\$\{note\}/g, "replaced")),
+        );
     });
 });

@@ -47,10 +47,23 @@ it("runs create, a no-op diff, an update that adds one migration, read and delet
     expect((await host.diff(id, outs, same.inputs)).changes).toBe("none");
 
     const app = f.args.migrationSets![0].scripts as Record<string, string>;
-    const next = await host.check(checked, inputsFor(withScripts(f.args, "app", { ...app, "V2__stock.sql": "ALTER TABLE item ADD COLUMN stock int NOT NULL DEFAULT 0;" })));
+    const next = await host.check(
+        checked,
+        inputsFor(
+            withScripts(f.args, "app", {
+                ...app,
+                "V2__stock.sql": "ALTER TABLE item ADD COLUMN stock int NOT NULL DEFAULT 0;",
+            }),
+        ),
+    );
     expect((await host.diff(id, outs, next.inputs)).changes).toBe("some");
     const updated = await host.update(id, outs, next.inputs);
-    expect(Object.keys(updated.applied.app).sort()).toEqual(["R__item_view.sql", "V1.1__add_price.sql", "V1__init.sql", "V2__stock.sql"]);
+    expect(Object.keys(updated.applied.app).sort()).toEqual([
+        "R__item_view.sql",
+        "V1.1__add_price.sql",
+        "V1__init.sql",
+        "V2__stock.sql",
+    ]);
     expect(await query(f.db, "SELECT script FROM schema_history_app ORDER BY installed_rank")).toEqual(
         ["V1__init.sql", "V1.1__add_price.sql", "R__item_view.sql", "V2__stock.sql"].map((script) => ({ script })),
     );
@@ -59,12 +72,22 @@ it("runs create, a no-op diff, an update that adds one migration, read and delet
     expect(read.props.drift).toEqual([]);
     await host.delete(id, updated);
     await host.waitForLog(`onDelete is "retain": database ${f.db}`);
-    expect(await query("postgres", "SELECT datname FROM pg_database WHERE datname = $1", [f.db])).toEqual([{ datname: f.db }]);
+    expect(await query("postgres", "SELECT datname FROM pg_database WHERE datname = $1", [f.db])).toEqual([
+        { datname: f.db },
+    ]);
 });
 
 it("hands a concurrent bootstrap over between two of the project's hosts", async () => {
     const db = uniqueName("inst");
-    const { inputs } = await hosts[0].check({}, inputsFor({ database: { name: db }, migrationSets: [{ name: "app", scripts: { "V1__t.sql": "CREATE TABLE t (id int); INSERT INTO t VALUES (1);" } }] }));
+    const { inputs } = await hosts[0].check(
+        {},
+        inputsFor({
+            database: { name: db },
+            migrationSets: [
+                { name: "app", scripts: { "V1__t.sql": "CREATE TABLE t (id int); INSERT INTO t VALUES (1);" } },
+            ],
+        }),
+    );
     const answers = await Promise.all(hosts.map((h) => h.create(inputs)));
     for (const a of answers) expect(a.outs.applied.app).toEqual({ "V1__t.sql": expect.any(String) });
     expect(await query(db, "SELECT count(*)::int AS n FROM t")).toEqual([{ n: 1 }]);

@@ -2,10 +2,16 @@
 import { LINT_RULES, LintFinding, LintRule, lintMigrations } from "../../provider/lint";
 
 /** Lints one file (or several) and keeps what a reviewer reads first: file, line and rule. */
-function lint(files: string | Record<string, string>, options?: Parameters<typeof lintMigrations>[2]): { file: string; line: number; rule: LintRule }[] {
+function lint(
+    files: string | Record<string, string>,
+    options?: Parameters<typeof lintMigrations>[2],
+): { file: string; line: number; rule: LintRule }[] {
     const list = typeof files === "string" ? { "V2__change.sql": files } : files;
-    return lintMigrations("app", Object.entries(list).map(([file, sql]) => ({ file, sql })), options)
-        .map(({ file, line, rule }) => ({ file, line, rule }));
+    return lintMigrations(
+        "app",
+        Object.entries(list).map(([file, sql]) => ({ file, sql })),
+        options,
+    ).map(({ file, line, rule }) => ({ file, line, rule }));
 }
 const rulesOf = (sql: string) => lint(sql).map((f) => f.rule);
 const full = (sql: string): LintFinding[] => lintMigrations("app", [{ file: "V2__change.sql", sql }]);
@@ -16,31 +22,88 @@ const full = (sql: string): LintFinding[] => lintMigrations("app", [{ file: "V2_
  */
 const CATALOGUE: { rule: LintRule; risky: string; safe: string; names: string }[] = [
     { rule: "drop-table", risky: "DROP TABLE users;", safe: "DROP INDEX users_email_idx;", names: "users" },
-    { rule: "drop-column", risky: "ALTER TABLE users DROP COLUMN legacy_flag;", safe: "ALTER TABLE users DROP CONSTRAINT users_legacy_check;", names: "users.legacy_flag" },
-    { rule: "drop-schema", risky: "DROP SCHEMA reporting CASCADE;", safe: "CREATE SCHEMA scratch; DROP SCHEMA scratch CASCADE;", names: "reporting" },
-    { rule: "drop-database", risky: "DROP DATABASE analytics;", safe: "CREATE DATABASE scratch; DROP DATABASE scratch;", names: "analytics" },
-    { rule: "type-change", risky: "ALTER TABLE orders ALTER COLUMN total TYPE numeric(10, 2);", safe: "ALTER TABLE orders ADD COLUMN total_v2 numeric(10, 2);", names: "orders.total" },
+    {
+        rule: "drop-column",
+        risky: "ALTER TABLE users DROP COLUMN legacy_flag;",
+        safe: "ALTER TABLE users DROP CONSTRAINT users_legacy_check;",
+        names: "users.legacy_flag",
+    },
+    {
+        rule: "drop-schema",
+        risky: "DROP SCHEMA reporting CASCADE;",
+        safe: "CREATE SCHEMA scratch; DROP SCHEMA scratch CASCADE;",
+        names: "reporting",
+    },
+    {
+        rule: "drop-database",
+        risky: "DROP DATABASE analytics;",
+        safe: "CREATE DATABASE scratch; DROP DATABASE scratch;",
+        names: "analytics",
+    },
+    {
+        rule: "type-change",
+        risky: "ALTER TABLE orders ALTER COLUMN total TYPE numeric(10, 2);",
+        safe: "ALTER TABLE orders ADD COLUMN total_v2 numeric(10, 2);",
+        names: "orders.total",
+    },
     {
         rule: "set-not-null",
         risky: "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
-        safe: "ALTER TABLE users ADD CONSTRAINT users_email_nn CHECK (email IS NOT NULL) NOT VALID;\n" +
+        safe:
+            "ALTER TABLE users ADD CONSTRAINT users_email_nn CHECK (email IS NOT NULL) NOT VALID;\n" +
             "ALTER TABLE users VALIDATE CONSTRAINT users_email_nn;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;",
         names: "users.email",
     },
-    { rule: "not-null-column-without-default", risky: "ALTER TABLE users ADD COLUMN plan text NOT NULL;", safe: "ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free';", names: "users.plan" },
-    { rule: "index-without-concurrently", risky: "CREATE INDEX users_email_idx ON users (email);", safe: "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);", names: "users" },
+    {
+        rule: "not-null-column-without-default",
+        risky: "ALTER TABLE users ADD COLUMN plan text NOT NULL;",
+        safe: "ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free';",
+        names: "users.plan",
+    },
+    {
+        rule: "index-without-concurrently",
+        risky: "CREATE INDEX users_email_idx ON users (email);",
+        safe: "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
+        names: "users",
+    },
     {
         rule: "constraint-without-not-valid",
         risky: "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);",
-        safe: "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\n" +
+        safe:
+            "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\n" +
             "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;",
         names: "orders",
     },
-    { rule: "truncate", risky: "TRUNCATE sessions;", safe: "DELETE FROM sessions WHERE expires_at < now();", names: "sessions" },
-    { rule: "delete-without-where", risky: "DELETE FROM sessions;", safe: "DELETE FROM sessions WHERE expires_at < now();", names: "sessions" },
-    { rule: "update-without-where", risky: "UPDATE users SET plan = 'free';", safe: "UPDATE users SET plan = 'free' WHERE plan IS NULL;", names: "users" },
-    { rule: "rename-table", risky: "ALTER TABLE users RENAME TO accounts;", safe: "CREATE VIEW accounts AS SELECT * FROM users;", names: "users" },
-    { rule: "rename-column", risky: "ALTER TABLE users RENAME COLUMN mail TO email;", safe: "ALTER TABLE users ADD COLUMN email text;", names: "users.mail" },
+    {
+        rule: "truncate",
+        risky: "TRUNCATE sessions;",
+        safe: "DELETE FROM sessions WHERE expires_at < now();",
+        names: "sessions",
+    },
+    {
+        rule: "delete-without-where",
+        risky: "DELETE FROM sessions;",
+        safe: "DELETE FROM sessions WHERE expires_at < now();",
+        names: "sessions",
+    },
+    {
+        rule: "update-without-where",
+        risky: "UPDATE users SET plan = 'free';",
+        safe: "UPDATE users SET plan = 'free' WHERE plan IS NULL;",
+        names: "users",
+    },
+    {
+        rule: "rename-table",
+        risky: "ALTER TABLE users RENAME TO accounts;",
+        safe: "CREATE VIEW accounts AS SELECT * FROM users;",
+        names: "users",
+    },
+    {
+        rule: "rename-column",
+        risky: "ALTER TABLE users RENAME COLUMN mail TO email;",
+        safe: "ALTER TABLE users ADD COLUMN email text;",
+        names: "users.mail",
+    },
 ];
 
 describe("every rule fires on its case and stays quiet on its safe twin", () => {
@@ -62,7 +125,8 @@ describe("every rule fires on its case and stays quiet on its safe twin", () => 
     it.each(CATALOGUE.filter((c) => !["drop-schema", "drop-database"].includes(c.rule)))(
         "$rule is quiet on a table created earlier in the same batch",
         ({ risky }) => {
-            const create = "CREATE TABLE users (id bigint PRIMARY KEY, mail text, email text, legacy_flag boolean);\n" +
+            const create =
+                "CREATE TABLE users (id bigint PRIMARY KEY, mail text, email text, legacy_flag boolean);\n" +
                 "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, total integer);\n" +
                 "CREATE TABLE sessions (id uuid PRIMARY KEY, expires_at timestamptz);\n";
             expect(lint({ "V1__init.sql": create, "V2__change.sql": risky })).toEqual([]);
@@ -73,19 +137,27 @@ describe("every rule fires on its case and stays quiet on its safe twin", () => 
 
 describe("statement forms", () => {
     it("reads DROP TABLE lists, IF EXISTS, CASCADE, and one finding per existing table", () => {
-        expect(lint("CREATE TABLE tmp_import (id int);\nDROP TABLE IF EXISTS tmp_import, legacy_events, audit CASCADE;")).toEqual([
+        expect(
+            lint("CREATE TABLE tmp_import (id int);\nDROP TABLE IF EXISTS tmp_import, legacy_events, audit CASCADE;"),
+        ).toEqual([
             { file: "V2__change.sql", line: 2, rule: "drop-table" },
             { file: "V2__change.sql", line: 2, rule: "drop-table" },
         ]);
-        expect(full("DROP TABLE IF EXISTS legacy_events, audit CASCADE;").map((f) => f.message.split(" ")[2])).toEqual(["legacy_events", "audit"]);
+        expect(full("DROP TABLE IF EXISTS legacy_events, audit CASCADE;").map((f) => f.message.split(" ")[2])).toEqual([
+            "legacy_events",
+            "audit",
+        ]);
     });
 
     it("a table dropped by the batch and made again is new again; one dropped and not made again is gone", () => {
-        expect(lint("CREATE TABLE t (id int);\nDROP TABLE t;\nCREATE TABLE t (id int, v text);\nCREATE INDEX ON t (v);")).toEqual([]);
+        expect(
+            lint("CREATE TABLE t (id int);\nDROP TABLE t;\nCREATE TABLE t (id int, v text);\nCREATE INDEX ON t (v);"),
+        ).toEqual([]);
     });
 
     it("reads every ALTER TABLE action of a comma list, with IF EXISTS, ONLY and optional COLUMN", () => {
-        const sql = "ALTER TABLE IF EXISTS ONLY public.users\n" +
+        const sql =
+            "ALTER TABLE IF EXISTS ONLY public.users\n" +
             "  ADD COLUMN nickname text,\n" +
             "  DROP legacy_flag CASCADE,\n" +
             "  DROP COLUMN IF EXISTS old_mail,\n" +
@@ -99,97 +171,177 @@ describe("statement forms", () => {
 
     it("ADD COLUMN NOT NULL: a default, an identity, a serial or a generated value fills the rows; a primary key does not", () => {
         expect(rulesOf("ALTER TABLE users ADD COLUMN created_at timestamptz DEFAULT now() NOT NULL;")).toEqual([]);
-        expect(rulesOf("ALTER TABLE users ADD COLUMN IF NOT EXISTS n bigint GENERATED ALWAYS AS IDENTITY NOT NULL;")).toEqual([]);
+        expect(
+            rulesOf("ALTER TABLE users ADD COLUMN IF NOT EXISTS n bigint GENERATED ALWAYS AS IDENTITY NOT NULL;"),
+        ).toEqual([]);
         expect(rulesOf("ALTER TABLE users ADD COLUMN seq bigserial NOT NULL;")).toEqual([]);
-        expect(rulesOf("ALTER TABLE users ADD COLUMN total int NOT NULL GENERATED ALWAYS AS (a + b) STORED;")).toEqual([]);
+        expect(rulesOf("ALTER TABLE users ADD COLUMN total int NOT NULL GENERATED ALWAYS AS (a + b) STORED;")).toEqual(
+            [],
+        );
         expect(rulesOf("ALTER TABLE users ADD COLUMN note text;")).toEqual([]);
         expect(rulesOf("ALTER TABLE users ADD COLUMN note text CHECK (note <> 'x');")).toEqual([]);
         expect(rulesOf("ALTER TABLE users ADD uid uuid PRIMARY KEY;")).toEqual(["not-null-column-without-default"]);
-        expect(rulesOf("alter table users add column plan text not null references plans (id);")).toEqual(["not-null-column-without-default"]);
+        expect(rulesOf("alter table users add column plan text not null references plans (id);")).toEqual([
+            "not-null-column-without-default",
+        ]);
     });
 
     it("CREATE INDEX: UNIQUE, IF NOT EXISTS, no name, USING; ON ONLY (a partitioned parent) and DROP INDEX are quiet", () => {
-        expect(rulesOf("CREATE UNIQUE INDEX IF NOT EXISTS users_email_key ON users USING btree (lower(email));")).toEqual(["index-without-concurrently"]);
-        expect(rulesOf("create index on\n  measurements (logdate) where logdate > '2024-01-01';")).toEqual(["index-without-concurrently"]);
-        expect(rulesOf("CREATE INDEX measurements_logdate_idx ON ONLY measurements (logdate);\n" +
-            "CREATE INDEX CONCURRENTLY m2024_logdate_idx ON measurements_y2024 (logdate);\n" +
-            "ALTER INDEX measurements_logdate_idx ATTACH PARTITION m2024_logdate_idx;")).toEqual([]);
+        expect(
+            rulesOf("CREATE UNIQUE INDEX IF NOT EXISTS users_email_key ON users USING btree (lower(email));"),
+        ).toEqual(["index-without-concurrently"]);
+        expect(rulesOf("create index on\n  measurements (logdate) where logdate > '2024-01-01';")).toEqual([
+            "index-without-concurrently",
+        ]);
+        expect(
+            rulesOf(
+                "CREATE INDEX measurements_logdate_idx ON ONLY measurements (logdate);\n" +
+                    "CREATE INDEX CONCURRENTLY m2024_logdate_idx ON measurements_y2024 (logdate);\n" +
+                    "ALTER INDEX measurements_logdate_idx ATTACH PARTITION m2024_logdate_idx;",
+            ),
+        ).toEqual([]);
         expect(rulesOf("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_key ON users (email);")).toEqual([]);
         expect(rulesOf("DROP INDEX CONCURRENTLY IF EXISTS users_email_key;\nDROP INDEX users_name_idx;")).toEqual([]);
-        expect(full("CREATE UNIQUE INDEX users_email_key ON public.users (email);")[0].message).toContain("users_email_key on existing table public.users");
+        expect(full("CREATE UNIQUE INDEX users_email_key ON public.users (email);")[0].message).toContain(
+            "users_email_key on existing table public.users",
+        );
     });
 
     it("ADD PRIMARY KEY / UNIQUE builds an index unless it adopts one (USING INDEX)", () => {
-        expect(rulesOf("ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);")).toEqual(["index-without-concurrently"]);
+        expect(rulesOf("ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);")).toEqual([
+            "index-without-concurrently",
+        ]);
         expect(rulesOf("ALTER TABLE users ADD PRIMARY KEY (id);")).toEqual(["index-without-concurrently"]);
-        expect(rulesOf("ALTER TABLE users ADD CONSTRAINT u UNIQUE (email) USING INDEX TABLESPACE fast;")).toEqual(["index-without-concurrently"]);
-        expect(rulesOf("CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\n" +
-            "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;")).toEqual([]);
+        expect(rulesOf("ALTER TABLE users ADD CONSTRAINT u UNIQUE (email) USING INDEX TABLESPACE fast;")).toEqual([
+            "index-without-concurrently",
+        ]);
+        expect(
+            rulesOf(
+                "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\n" +
+                    "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;",
+            ),
+        ).toEqual([]);
     });
 
     it("CHECK and FOREIGN KEY without NOT VALID; the NOT VALID twin is quiet", () => {
         expect(rulesOf("ALTER TABLE orders ADD CHECK (total >= 0);")).toEqual(["constraint-without-not-valid"]);
         expect(rulesOf("ALTER TABLE orders ADD CONSTRAINT total_positive CHECK (total >= 0) NOT VALID;")).toEqual([]);
-        expect(rulesOf("ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users;")).toEqual(["constraint-without-not-valid"]);
+        expect(rulesOf("ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users;")).toEqual([
+            "constraint-without-not-valid",
+        ]);
     });
 
     it("SET NOT NULL stays a finding when the not-null check is NOT VALID and never validated, or covers another column", () => {
         const check = "ALTER TABLE users ADD CONSTRAINT users_email_nn CHECK ((email IS NOT NULL)) NOT VALID;\n";
         expect(rulesOf(check + "ALTER TABLE users ALTER COLUMN email SET NOT NULL;")).toEqual(["set-not-null"]);
-        expect(rulesOf(check + "ALTER TABLE users VALIDATE CONSTRAINT users_email_nn;\nALTER TABLE users ALTER COLUMN name SET NOT NULL;")).toEqual(["set-not-null"]);
-        expect(rulesOf(check + "ALTER TABLE users VALIDATE CONSTRAINT users_email_nn;\nALTER TABLE public.users ALTER COLUMN \"email\" SET NOT NULL;")).toEqual([]);
+        expect(
+            rulesOf(
+                check +
+                    "ALTER TABLE users VALIDATE CONSTRAINT users_email_nn;\nALTER TABLE users ALTER COLUMN name SET NOT NULL;",
+            ),
+        ).toEqual(["set-not-null"]);
+        expect(
+            rulesOf(
+                check +
+                    'ALTER TABLE users VALIDATE CONSTRAINT users_email_nn;\nALTER TABLE public.users ALTER COLUMN "email" SET NOT NULL;',
+            ),
+        ).toEqual([]);
         // A check added valid (a scan under lock of its own, reported) also lets SET NOT NULL skip its scan.
-        expect(rulesOf("ALTER TABLE users ADD CONSTRAINT nn CHECK (email IS NOT NULL);\nALTER TABLE users ALTER email SET NOT NULL;"))
-            .toEqual(["constraint-without-not-valid"]);
+        expect(
+            rulesOf(
+                "ALTER TABLE users ADD CONSTRAINT nn CHECK (email IS NOT NULL);\nALTER TABLE users ALTER email SET NOT NULL;",
+            ),
+        ).toEqual(["constraint-without-not-valid"]);
     });
 
     it("TRUNCATE reads TABLE, ONLY, lists and options", () => {
-        expect(rulesOf("TRUNCATE TABLE ONLY sessions, tokens RESTART IDENTITY CASCADE;")).toEqual(["truncate", "truncate"]);
-        expect(full("TRUNCATE TABLE ONLY sessions, tokens RESTART IDENTITY CASCADE;")[1].message).toContain("TRUNCATE tokens");
+        expect(rulesOf("TRUNCATE TABLE ONLY sessions, tokens RESTART IDENTITY CASCADE;")).toEqual([
+            "truncate",
+            "truncate",
+        ]);
+        expect(full("TRUNCATE TABLE ONLY sessions, tokens RESTART IDENTITY CASCADE;")[1].message).toContain(
+            "TRUNCATE tokens",
+        );
     });
 
     it("DELETE / UPDATE: a WHERE of a subquery or of a CASE does not count; USING, FROM and WHERE CURRENT OF are read", () => {
-        expect(rulesOf("UPDATE users SET plan = (SELECT id FROM plans WHERE name = 'free');")).toEqual(["update-without-where"]);
+        expect(rulesOf("UPDATE users SET plan = (SELECT id FROM plans WHERE name = 'free');")).toEqual([
+            "update-without-where",
+        ]);
         expect(rulesOf("UPDATE ONLY users u SET plan = p.id FROM plans p WHERE p.name = u.plan_name;")).toEqual([]);
-        expect(rulesOf("UPDATE users SET tier = CASE WHEN paid THEN 'pro' ELSE 'free' END WHERE tier IS NULL;")).toEqual([]);
+        expect(
+            rulesOf("UPDATE users SET tier = CASE WHEN paid THEN 'pro' ELSE 'free' END WHERE tier IS NULL;"),
+        ).toEqual([]);
         expect(rulesOf("DELETE FROM ONLY sessions s USING users u WHERE s.user_id = u.id AND u.deleted;")).toEqual([]);
         expect(rulesOf("DELETE FROM sessions WHERE id IN (SELECT id FROM sessions);")).toEqual([]);
         expect(rulesOf("DELETE FROM sessions RETURNING id;")).toEqual(["delete-without-where"]);
-        expect(rulesOf("DO $$ DECLARE c CURSOR FOR SELECT * FROM users; BEGIN OPEN c; FETCH c; UPDATE users SET a = 1 WHERE CURRENT OF c; END $$;")).toEqual([]);
-        expect(rulesOf("INSERT INTO users (id, plan) VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET plan = excluded.plan;")).toEqual([]);
+        expect(
+            rulesOf(
+                "DO $$ DECLARE c CURSOR FOR SELECT * FROM users; BEGIN OPEN c; FETCH c; UPDATE users SET a = 1 WHERE CURRENT OF c; END $$;",
+            ),
+        ).toEqual([]);
+        expect(
+            rulesOf(
+                "INSERT INTO users (id, plan) VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET plan = excluded.plan;",
+            ),
+        ).toEqual([]);
     });
 
     it("WITH: a data-modifying CTE and the main statement are both read", () => {
-        expect(rulesOf("WITH gone AS (DELETE FROM sessions RETURNING user_id)\nUPDATE users SET active = false;"))
-            .toEqual(["delete-without-where", "update-without-where"]);
-        expect(rulesOf("WITH RECURSIVE stale (id) AS (SELECT id FROM sessions WHERE expires_at < now())\n" +
-            "DELETE FROM sessions WHERE id IN (SELECT id FROM stale);")).toEqual([]);
+        expect(
+            rulesOf("WITH gone AS (DELETE FROM sessions RETURNING user_id)\nUPDATE users SET active = false;"),
+        ).toEqual(["delete-without-where", "update-without-where"]);
+        expect(
+            rulesOf(
+                "WITH RECURSIVE stale (id) AS (SELECT id FROM sessions WHERE expires_at < now())\n" +
+                    "DELETE FROM sessions WHERE id IN (SELECT id FROM stale);",
+            ),
+        ).toEqual([]);
     });
 
     it("renames: of an existing table or column fire; of a new table the newness follows the new name", () => {
         expect(rulesOf("ALTER TABLE users RENAME CONSTRAINT a TO b;")).toEqual([]);
         expect(rulesOf("ALTER TABLE users RENAME name TO full_name;")).toEqual(["rename-column"]);
-        expect(lint("CREATE TABLE staging_users (id int);\nALTER TABLE staging_users RENAME TO users2;\n" +
-            "CREATE INDEX ON users2 (id);\nALTER TABLE users2 RENAME COLUMN id TO user_id;")).toEqual([]);
-        expect(rulesOf("CREATE TABLE staging_users (id int);\nALTER TABLE staging_users RENAME TO users2;\nCREATE INDEX ON staging_users (id);"))
-            .toEqual(["index-without-concurrently"]);
+        expect(
+            lint(
+                "CREATE TABLE staging_users (id int);\nALTER TABLE staging_users RENAME TO users2;\n" +
+                    "CREATE INDEX ON users2 (id);\nALTER TABLE users2 RENAME COLUMN id TO user_id;",
+            ),
+        ).toEqual([]);
+        expect(
+            rulesOf(
+                "CREATE TABLE staging_users (id int);\nALTER TABLE staging_users RENAME TO users2;\nCREATE INDEX ON staging_users (id);",
+            ),
+        ).toEqual(["index-without-concurrently"]);
     });
 
     it("CREATE TABLE … AS, TEMP and UNLOGGED tables are new; CREATE … IF NOT EXISTS is not (the table may exist, with rows)", () => {
-        expect(rulesOf("CREATE TABLE users_copy AS SELECT * FROM users;\nCREATE INDEX ON users_copy (id);")).toEqual([]);
+        expect(rulesOf("CREATE TABLE users_copy AS SELECT * FROM users;\nCREATE INDEX ON users_copy (id);")).toEqual(
+            [],
+        );
         expect(rulesOf("CREATE TEMP TABLE t (id int);\nDELETE FROM t;")).toEqual([]);
         expect(rulesOf("CREATE UNLOGGED TABLE t (id int);\nTRUNCATE t;")).toEqual([]);
-        expect(rulesOf("CREATE TABLE IF NOT EXISTS users (id int);\nCREATE INDEX ON users (id);")).toEqual(["index-without-concurrently"]);
+        expect(rulesOf("CREATE TABLE IF NOT EXISTS users (id int);\nCREATE INDEX ON users (id);")).toEqual([
+            "index-without-concurrently",
+        ]);
         expect(rulesOf("CREATE SCHEMA IF NOT EXISTS app;\nDROP SCHEMA app;")).toEqual(["drop-schema"]);
     });
 });
 
 describe("names", () => {
-    it("users, \"users\" and public.users are one table; \"Users\" is another; other schemas are apart", () => {
-        expect(rulesOf("CREATE TABLE users (id int);\nCREATE INDEX ON public.users (id);\nCREATE INDEX ON \"users\" (id);\nCREATE INDEX ON PUBLIC.USERS (id);")).toEqual([]);
-        expect(rulesOf("CREATE TABLE users (id int);\nCREATE INDEX ON \"Users\" (id);")).toEqual(["index-without-concurrently"]);
-        expect(rulesOf("CREATE TABLE users (id int);\nCREATE INDEX ON audit.users (id);")).toEqual(["index-without-concurrently"]);
-        expect(rulesOf("CREATE TABLE \"Users\" (id int);\nDROP TABLE \"Users\";")).toEqual([]);
+    it('users, "users" and public.users are one table; "Users" is another; other schemas are apart', () => {
+        expect(
+            rulesOf(
+                'CREATE TABLE users (id int);\nCREATE INDEX ON public.users (id);\nCREATE INDEX ON "users" (id);\nCREATE INDEX ON PUBLIC.USERS (id);',
+            ),
+        ).toEqual([]);
+        expect(rulesOf('CREATE TABLE users (id int);\nCREATE INDEX ON "Users" (id);')).toEqual([
+            "index-without-concurrently",
+        ]);
+        expect(rulesOf("CREATE TABLE users (id int);\nCREATE INDEX ON audit.users (id);")).toEqual([
+            "index-without-concurrently",
+        ]);
+        expect(rulesOf('CREATE TABLE "Users" (id int);\nDROP TABLE "Users";')).toEqual([]);
     });
 
     it("defaultSchema sets the schema of unqualified names", () => {
@@ -199,8 +351,12 @@ describe("names", () => {
     });
 
     it("every table of a schema created in the batch is new, however it was made", () => {
-        expect(rulesOf("CREATE SCHEMA billing;\nCREATE TABLE billing.invoices (id int);\nCREATE INDEX ON billing.invoices (id);\n" +
-            "ALTER TABLE billing.invoices ADD COLUMN total int NOT NULL;\nDROP SCHEMA billing CASCADE;")).toEqual([]);
+        expect(
+            rulesOf(
+                "CREATE SCHEMA billing;\nCREATE TABLE billing.invoices (id int);\nCREATE INDEX ON billing.invoices (id);\n" +
+                    "ALTER TABLE billing.invoices ADD COLUMN total int NOT NULL;\nDROP SCHEMA billing CASCADE;",
+            ),
+        ).toEqual([]);
         expect(rulesOf("CREATE SCHEMA AUTHORIZATION reporter;\nTRUNCATE reporter.daily;")).toEqual([]);
     });
 });
@@ -213,7 +369,7 @@ describe("what is never a finding", () => {
             "INSERT INTO notes (body) VALUES ('DROP TABLE users; DELETE FROM users', E'it\\'s; TRUNCATE users', $q$ALTER TABLE users DROP COLUMN id;$q$);",
             "INSERT INTO notes (body) VALUES ('it''s; UPDATE users SET a = 1');",
             "COMMENT ON TABLE users IS 'DROP TABLE users is forbidden';",
-            "SELECT 1 AS \"DELETE FROM users\";",
+            'SELECT 1 AS "DELETE FROM users";',
         ].join("\n");
         expect(lint(sql)).toEqual([]);
     });
@@ -285,9 +441,18 @@ $$;`;
     ${action};
   END IF;
 END $$;`;
-        expect(rulesOf(guarded("ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id)")))
-            .toEqual(["constraint-without-not-valid"]);
-        expect(rulesOf(guarded("ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID"))).toEqual([]);
+        expect(
+            rulesOf(
+                guarded("ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id)"),
+            ),
+        ).toEqual(["constraint-without-not-valid"]);
+        expect(
+            rulesOf(
+                guarded(
+                    "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID",
+                ),
+            ),
+        ).toEqual([]);
     });
 
     it("tables made in a DO block count as new; other languages, and EXECUTE strings, are not read", () => {
@@ -301,7 +466,8 @@ END $$;`;
 
 describe("lines, case and layout", () => {
     it("reports the line of the statement's first keyword, not of the comment above it, in any case and layout", () => {
-        const sql = "-- V2: tidy up\n\n/* the old\n   table */\n  drop\n    TABLE\n  Legacy_Events ;\nSELECT 1;\n\n\nTruncate\tsessions";
+        const sql =
+            "-- V2: tidy up\n\n/* the old\n   table */\n  drop\n    TABLE\n  Legacy_Events ;\nSELECT 1;\n\n\nTruncate\tsessions";
         expect(lint(sql)).toEqual([
             { file: "V2__change.sql", line: 5, rule: "drop-table" },
             { file: "V2__change.sql", line: 11, rule: "truncate" },
@@ -349,12 +515,18 @@ describe("allowing findings", () => {
             { file: "V2__change.sql", line: 5, rule: "truncate" },
             { file: "V2__change.sql", line: 7, rule: "delete-without-where" },
         ]);
-        expect(lint("DROP TABLE a;\nDROP TABLE b; -- bootstrap:allow drop-table")).toEqual([{ file: "V2__change.sql", line: 1, rule: "drop-table" }]);
+        expect(lint("DROP TABLE a;\nDROP TABLE b; -- bootstrap:allow drop-table")).toEqual([
+            { file: "V2__change.sql", line: 1, rule: "drop-table" },
+        ]);
     });
 
     it("a marker in a string literal allows nothing; one in a DO body's comment allows that block", () => {
-        expect(rulesOf("INSERT INTO t VALUES ('-- bootstrap:allow drop-table');\nDROP TABLE a;")).toEqual(["drop-table"]);
-        expect(rulesOf("DO $$ BEGIN\n  -- bootstrap:allow delete-without-where\n  DELETE FROM a;\nEND $$;")).toEqual([]);
+        expect(rulesOf("INSERT INTO t VALUES ('-- bootstrap:allow drop-table');\nDROP TABLE a;")).toEqual([
+            "drop-table",
+        ]);
+        expect(rulesOf("DO $$ BEGIN\n  -- bootstrap:allow delete-without-where\n  DELETE FROM a;\nEND $$;")).toEqual(
+            [],
+        );
     });
 });
 
@@ -425,9 +597,12 @@ COMMIT;
 
     it("a Flyway folder run from scratch and then upgraded: findings only for tables the batch did not create", () => {
         const files = {
-            "V1__init.sql": "CREATE TABLE customer (id serial PRIMARY KEY, name text NOT NULL);\nCREATE INDEX customer_name_idx ON customer (name);\n",
-            "V1.1__seed.sql": "INSERT INTO customer (name) VALUES ('acme'), ('globex');\nUPDATE customer SET name = upper(name);\n",
-            "V2__contact.sql": "ALTER TABLE customer ADD COLUMN email text NOT NULL;\nALTER TABLE customer ALTER COLUMN name TYPE varchar(100);\n",
+            "V1__init.sql":
+                "CREATE TABLE customer (id serial PRIMARY KEY, name text NOT NULL);\nCREATE INDEX customer_name_idx ON customer (name);\n",
+            "V1.1__seed.sql":
+                "INSERT INTO customer (name) VALUES ('acme'), ('globex');\nUPDATE customer SET name = upper(name);\n",
+            "V2__contact.sql":
+                "ALTER TABLE customer ADD COLUMN email text NOT NULL;\nALTER TABLE customer ALTER COLUMN name TYPE varchar(100);\n",
             "R__views.sql": "CREATE OR REPLACE VIEW customer_names AS SELECT name FROM customer;\n",
         };
         // From scratch, every table is the batch's own.
@@ -442,18 +617,77 @@ COMMIT;
 
 describe("odd input", () => {
     it("empty files, comment-only files and unterminated quotes or comments give no finding and no error", () => {
-        for (const sql of ["", "   \n", "-- only a comment", "/* open comment DROP TABLE a;", "SELECT 'open string; DROP TABLE a;",
-            "SELECT $x$ open dollar; DROP TABLE a;", "SELECT \"open ident; DROP TABLE a;", "DROP", "DROP TABLE", "ALTER TABLE", "DO", "WITH x AS ("]) {
+        for (const sql of [
+            "",
+            "   \n",
+            "-- only a comment",
+            "/* open comment DROP TABLE a;",
+            "SELECT 'open string; DROP TABLE a;",
+            "SELECT $x$ open dollar; DROP TABLE a;",
+            'SELECT "open ident; DROP TABLE a;',
+            "DROP",
+            "DROP TABLE",
+            "ALTER TABLE",
+            "DO",
+            "WITH x AS (",
+        ]) {
             expect(lint(sql)).toEqual([]);
         }
     });
 
     it("never throws, and every line it reports is in the file (a bounded, seeded mix of SQL fragments)", () => {
-        const parts = ["DROP", "TABLE", "ALTER", "ADD", "COLUMN", "(", ")", ",", ";", "'", "\"", "$$", "$a$", "--", "\n", "/*", "*/", "x",
-            ".", "DO", "BEGIN", "ATOMIC", "END", "WITH", "AS", "DELETE", "UPDATE", "SET", "NOT", "NULL", "TYPE", "CHECK", "IF", "THEN",
-            "CREATE", "INDEX", "ON", "TRUNCATE", "RENAME", "TO", "E'", "\\", "<<", ">>", "-- bootstrap:allow drop-table"];
+        const parts = [
+            "DROP",
+            "TABLE",
+            "ALTER",
+            "ADD",
+            "COLUMN",
+            "(",
+            ")",
+            ",",
+            ";",
+            "'",
+            '"',
+            "$$",
+            "$a$",
+            "--",
+            "\n",
+            "/*",
+            "*/",
+            "x",
+            ".",
+            "DO",
+            "BEGIN",
+            "ATOMIC",
+            "END",
+            "WITH",
+            "AS",
+            "DELETE",
+            "UPDATE",
+            "SET",
+            "NOT",
+            "NULL",
+            "TYPE",
+            "CHECK",
+            "IF",
+            "THEN",
+            "CREATE",
+            "INDEX",
+            "ON",
+            "TRUNCATE",
+            "RENAME",
+            "TO",
+            "E'",
+            "\\",
+            "<<",
+            ">>",
+            "-- bootstrap:allow drop-table",
+        ];
         let seed = 7;
-        const next = (n: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return Math.floor((seed / 2147483648) * n); };
+        const next = (n: number) => {
+            seed = (seed * 1103515245 + 12345) % 2147483648;
+            return Math.floor((seed / 2147483648) * n);
+        };
         let findings = 0;
         for (let k = 0; k < 3000; k++) {
             const sql = Array.from({ length: 1 + next(40) }, () => parts[next(parts.length)]).join(next(2) ? " " : "");

@@ -1,7 +1,15 @@
 /** The pure parts of the bootstrap: file names, versions, SQL scanning, SCRAM verifiers and the planner. */
 import { checkInputs } from "../../provider/check";
 import { precheckBootstrapArgs } from "../../provider/resource";
-import { compareVersions, parseScriptName, scanSql, checksumOf, transactionNeeds, versionKey, wantsNoTransaction } from "../../provider/migrations";
+import {
+    compareVersions,
+    parseScriptName,
+    scanSql,
+    checksumOf,
+    transactionNeeds,
+    versionKey,
+    wantsNoTransaction,
+} from "../../provider/migrations";
 import { appliedWhenComplete, planBootstrap } from "../../provider/plan";
 import { saslPrepared, saslPrepMayDisagree, scramVerifier, verifierMatches } from "../../provider/scram";
 import { ActualState, BootstrapInputs, HistoryRow, UNKNOWN } from "../../provider/types";
@@ -11,7 +19,11 @@ import { inputsFor } from "../support/pg";
 describe("migration file names", () => {
     it("parses Flyway names and normalises versions", () => {
         // Recorded as written, as Flyway records it; compared by value (versionKey, compareVersions).
-        expect(parseScriptName("V002__init_schema.sql")).toEqual({ kind: "versioned", version: "002", description: "init schema" });
+        expect(parseScriptName("V002__init_schema.sql")).toEqual({
+            kind: "versioned",
+            version: "002",
+            description: "init schema",
+        });
         expect(parseScriptName("V1_10__x.sql")).toEqual({ kind: "versioned", version: "1.10", description: "x" });
         expect(parseScriptName("R__views.sql")).toEqual({ kind: "repeatable", version: null, description: "views" });
         expect(parseScriptName("init.sql")).toBeNull();
@@ -62,7 +74,10 @@ INSERT INTO t VALUES ('a;b', "c;d");
     });
 
     it("does not end an E'' string at a backslash-escaped quote", () => {
-        expect(scanSql("INSERT INTO t VALUES (E'it\\'s; x');\nSELECT 2;").statements).toEqual(["INSERT INTO t VALUES (E'it\\'s; x')", "SELECT 2"]);
+        expect(scanSql("INSERT INTO t VALUES (E'it\\'s; x');\nSELECT 2;").statements).toEqual([
+            "INSERT INTO t VALUES (E'it\\'s; x')",
+            "SELECT 2",
+        ]);
         // In a standard string a backslash is a character, and the quote ends it.
         expect(scanSql("SELECT 'a\\'; SELECT 3;").statements).toEqual(["SELECT 'a\\'", "SELECT 3"]);
         // A column named e is not an E'' prefix.
@@ -70,7 +85,9 @@ INSERT INTO t VALUES ('a;b', "c;d");
     });
 
     it("finds COPY FROM stdin after a block comment", () => {
-        expect(scanSql("/* load */ COPY t FROM stdin;\n").metaCommands).toEqual([{ line: 1, text: "COPY t FROM stdin" }]);
+        expect(scanSql("/* load */ COPY t FROM stdin;\n").metaCommands).toEqual([
+            { line: 1, text: "COPY t FROM stdin" },
+        ]);
     });
 
     it("recognises the no-transaction marker", () => {
@@ -102,10 +119,25 @@ describe("SCRAM verifiers", () => {
     // conservative: "cafe" with a combining accent and a no-break space was measured to agree, and is flagged too.
     // Every one let pass was measured to agree.
     it("flags passwords that libpq might hash as typed while the pg client maps them; lets the ones they agree on pass", () => {
-        for (const pw of ["a\u00A0b\u0007c", "\uFB01x\uE000", "\u05D0\u00A0b", "a\u00A0b\u{1F642}", "cafe\u0301\u00A0", "\u00AD", "\u200D\uFEFF"]) {
+        for (const pw of [
+            "a\u00A0b\u0007c",
+            "\uFB01x\uE000",
+            "\u05D0\u00A0b",
+            "a\u00A0b\u{1F642}",
+            "cafe\u0301\u00A0",
+            "\u00AD",
+            "\u200D\uFEFF",
+        ]) {
             expect([pw, saslPrepMayDisagree(pw)]).toEqual([pw, true]);
         }
-        for (const pw of ["a\u00A0bc", "pa\u00ADss word", "tab\there\u0007", "Gr\u00FC\u00DFe", "\u05D0b", "caf\u00E9"]) {
+        for (const pw of [
+            "a\u00A0bc",
+            "pa\u00ADss word",
+            "tab\there\u0007",
+            "Gr\u00FC\u00DFe",
+            "\u05D0b",
+            "caf\u00E9",
+        ]) {
             expect([pw, saslPrepMayDisagree(pw)]).toEqual([pw, false]);
         }
     });
@@ -115,7 +147,9 @@ describe("planBootstrap", () => {
     const desired: BootstrapInputs = inputsFor({
         roles: [{ name: "app", password: "pw", memberOf: ["readers"] }],
         database: { name: "shop", owner: "app", extensions: ["pgcrypto"] },
-        migrationSets: [{ name: "app", scripts: { "V1__a.sql": "SELECT 1;", "V2__b.sql": "SELECT 2;", "R__v.sql": "SELECT 3;" } }],
+        migrationSets: [
+            { name: "app", scripts: { "V1__a.sql": "SELECT 1;", "V2__b.sql": "SELECT 2;", "R__v.sql": "SELECT 3;" } },
+        ],
     });
     const empty: ActualState = { roles: {}, database: { exists: false }, extensions: [], history: {} };
     const row = (script: string, version: string | null, sql: string, rank = 1): HistoryRow => ({
@@ -141,9 +175,13 @@ describe("planBootstrap", () => {
             'migration set "app": apply R__v.sql',
         ]);
         const role = plan.steps[0];
-        expect(role.sql[0]).toMatch(/^CREATE ROLE "app" WITH LOGIN NOCREATEDB INHERIT CONNECTION LIMIT -1 PASSWORD 'SCRAM-SHA-256\$4096:/);
+        expect(role.sql[0]).toMatch(
+            /^CREATE ROLE "app" WITH LOGIN NOCREATEDB INHERIT CONNECTION LIMIT -1 PASSWORD 'SCRAM-SHA-256\$4096:/,
+        );
         expect(role.sql.join(" ")).not.toContain("'pw'");
-        expect(plan.steps[1].sql).toEqual([`CREATE DATABASE "shop" WITH OWNER "app" ENCODING 'UTF8' TEMPLATE "template1"`]);
+        expect(plan.steps[1].sql).toEqual([
+            `CREATE DATABASE "shop" WITH OWNER "app" ENCODING 'UTF8' TEMPLATE "template1"`,
+        ]);
     });
 
     it("when everything is in place: no steps", () => {
@@ -152,19 +190,38 @@ describe("planBootstrap", () => {
             passwordMatches: { app: true },
             database: { exists: true, owner: "app", encoding: "UTF8" },
             extensions: ["plpgsql", "pgcrypto"],
-            history: { app: [row("V1__a.sql", "1", "SELECT 1;"), row("V2__b.sql", "2", "SELECT 2;", 2), row("R__v.sql", null, "SELECT 3;", 3)] },
+            history: {
+                app: [
+                    row("V1__a.sql", "1", "SELECT 1;"),
+                    row("V2__b.sql", "2", "SELECT 2;", 2),
+                    row("R__v.sql", null, "SELECT 3;", 3),
+                ],
+            },
         };
         const plan = planBootstrap(desired, desired, actual);
         expect(plan.steps).toEqual([]);
         expect(plan.errors).toEqual([]);
-        expect(plan.applied.app).toEqual({ "V1__a.sql": checksumOf("SELECT 1;"), "V2__b.sql": checksumOf("SELECT 2;"), "R__v.sql": checksumOf("SELECT 3;") });
+        expect(plan.applied.app).toEqual({
+            "V1__a.sql": checksumOf("SELECT 1;"),
+            "V2__b.sql": checksumOf("SELECT 2;"),
+            "R__v.sql": checksumOf("SELECT 3;"),
+        });
     });
 
     it("appliedWhenComplete is what a completed run leaves on a history of only the set's own files", () => {
         const many: BootstrapInputs = inputsFor({
             database: { name: "shop" },
             migrationSets: [
-                { name: "app", scripts: { "V10__j.sql": "SELECT 10;", "V9__i.sql": "SELECT 9;", "V1.10__h.sql": "SELECT 1.10;", "V1.9__g.sql": "SELECT 1.9;", "R__v.sql": "SELECT 3;" } },
+                {
+                    name: "app",
+                    scripts: {
+                        "V10__j.sql": "SELECT 10;",
+                        "V9__i.sql": "SELECT 9;",
+                        "V1.10__h.sql": "SELECT 1.10;",
+                        "V1.9__g.sql": "SELECT 1.9;",
+                        "R__v.sql": "SELECT 3;",
+                    },
+                },
                 { name: "sso", schema: "sso", scripts: { "V1__s.sql": "SELECT 's';" } },
             ],
             content: { items: { "b.sql": "SELECT 'b';", "a.sql": "SELECT 'a';" } },
@@ -172,10 +229,24 @@ describe("planBootstrap", () => {
         const fresh = planBootstrap(many, undefined, empty);
         expect(appliedWhenComplete(many)).toEqual(fresh.applied);
         // Key order too: versions numerically, then repeatables by name.
-        expect(Object.keys(appliedWhenComplete(many).app)).toEqual(["V1.9__g.sql", "V1.10__h.sql", "V9__i.sql", "V10__j.sql", "R__v.sql"]);
+        expect(Object.keys(appliedWhenComplete(many).app)).toEqual([
+            "V1.9__g.sql",
+            "V1.10__h.sql",
+            "V9__i.sql",
+            "V10__j.sql",
+            "R__v.sql",
+        ]);
         // A history row kept by ignoreMissing is not the set's own file: then the two differ, and a contender reads.
-        const kept = { ...empty, database: { exists: true, owner: "postgres", encoding: "UTF8" }, history: { app: [row("V0__gone.sql", "0", "SELECT 0;")] } };
-        const withKept = planBootstrap({ ...many, migrationSets: many.migrationSets.map((s) => ({ ...s, ignoreMissing: true })) }, undefined, kept);
+        const kept = {
+            ...empty,
+            database: { exists: true, owner: "postgres", encoding: "UTF8" },
+            history: { app: [row("V0__gone.sql", "0", "SELECT 0;")] },
+        };
+        const withKept = planBootstrap(
+            { ...many, migrationSets: many.migrationSets.map((s) => ({ ...s, ignoreMissing: true })) },
+            undefined,
+            kept,
+        );
         expect(withKept.applied.app).not.toEqual(appliedWhenComplete(many).app);
     });
 
@@ -187,11 +258,14 @@ describe("planBootstrap", () => {
             history: { app: [row("V1__a.sql", "1", "SELECT 'edited';"), row("V3__gone.sql", "3", "SELECT 3;", 2)] },
         };
         // Without Flyway's default "*:future", an applied version newer than every file is refused too.
-        const strict = { ...desired, migrationSets: desired.migrationSets.map((s) => ({ ...s, ignoreMigrationPatterns: [] })) };
+        const strict = {
+            ...desired,
+            migrationSets: desired.migrationSets.map((s) => ({ ...s, ignoreMigrationPatterns: [] })),
+        };
         const plan = planBootstrap(strict, strict, actual);
         expect(plan.steps).toEqual([]);
         expect(plan.errors).toEqual([
-            expect.stringContaining("database.encoding: database \"shop\" exists with encoding LATIN1"),
+            expect.stringContaining('database.encoding: database "shop" exists with encoding LATIN1'),
             expect.stringContaining("V1__a.sql was edited after it was applied"),
             expect.stringContaining("V3__gone.sql (version 3) is applied but newer than every file"),
             expect.stringContaining("V2__b.sql has version 2, lower than the highest applied version 3"),
@@ -202,43 +276,93 @@ describe("planBootstrap", () => {
         const actual: ActualState = {
             ...empty,
             roles: {
-                app: { login: true, createdb: false, connectionLimit: -1, inherit: true, memberOf: ["readers", "writers", "ops"] },
+                app: {
+                    login: true,
+                    createdb: false,
+                    connectionLimit: -1,
+                    inherit: true,
+                    memberOf: ["readers", "writers", "ops"],
+                },
                 old: { login: true, createdb: false, connectionLimit: -1, inherit: true, memberOf: [] },
             },
             passwordMatches: { app: true },
             database: { exists: true, owner: "app", encoding: "UTF8" },
         };
-        const previous = inputsFor({ roles: [{ name: "app", memberOf: ["readers", "writers"] }, { name: "old" }], database: { name: "shop", owner: "app" } });
-        const now = inputsFor({ roles: [{ name: "app", password: "pw", memberOf: ["readers"] }], database: { name: "shop", owner: "app" } });
+        const previous = inputsFor({
+            roles: [{ name: "app", memberOf: ["readers", "writers"] }, { name: "old" }],
+            database: { name: "shop", owner: "app" },
+        });
+        const now = inputsFor({
+            roles: [{ name: "app", password: "pw", memberOf: ["readers"] }],
+            database: { name: "shop", owner: "app" },
+        });
         const plan = planBootstrap(now, previous, actual);
-        expect(plan.steps.map((s) => [s.description, s.sql])).toEqual([["role app: revoke writers", ['REVOKE "writers" FROM "app"']]]);
-        expect(plan.notes).toEqual(["role old was removed from the inputs and is left in place (set dropRemovedRoles to drop it)"]);
-        expect(planBootstrap({ ...now, dropRemovedRoles: true }, previous, actual).steps.map((s) => s.sql[0])).toContain('DROP ROLE "old"');
+        expect(plan.steps.map((s) => [s.description, s.sql])).toEqual([
+            ["role app: revoke writers", ['REVOKE "writers" FROM "app"']],
+        ]);
+        expect(plan.notes).toEqual([
+            "role old was removed from the inputs and is left in place (set dropRemovedRoles to drop it)",
+        ]);
+        expect(
+            planBootstrap({ ...now, dropRemovedRoles: true }, previous, actual).steps.map((s) => s.sql[0]),
+        ).toContain('DROP ROLE "old"');
     });
 
     it("creates a role before the roles that are members of it, whatever the input order", () => {
-        const inputs = inputsFor({ roles: [{ name: "app", memberOf: ["readers"] }, { name: "readers", login: false, memberOf: ["base"] }, { name: "base", login: false }], database: { name: "shop", owner: "app" } });
-        expect(planBootstrap(inputs, undefined, empty).steps.filter((s) => s.kind === "role").map((s) => s.description)).toEqual([
-            "role base: create",
-            "role readers: create, grant base",
-            "role app: create, grant readers",
-        ]);
+        const inputs = inputsFor({
+            roles: [
+                { name: "app", memberOf: ["readers"] },
+                { name: "readers", login: false, memberOf: ["base"] },
+                { name: "base", login: false },
+            ],
+            database: { name: "shop", owner: "app" },
+        });
+        expect(
+            planBootstrap(inputs, undefined, empty)
+                .steps.filter((s) => s.kind === "role")
+                .map((s) => s.description),
+        ).toEqual(["role base: create", "role readers: create, grant base", "role app: create, grant readers"]);
     });
 
     it("drops a removed role only after the database has changed owner away from it", () => {
-        const previous = inputsFor({ roles: [{ name: "old" }, { name: "app" }], database: { name: "shop", owner: "old" } });
-        const now = { ...inputsFor({ roles: [{ name: "app" }], database: { name: "shop", owner: "app" } }), dropRemovedRoles: true };
+        const previous = inputsFor({
+            roles: [{ name: "old" }, { name: "app" }],
+            database: { name: "shop", owner: "old" },
+        });
+        const now = {
+            ...inputsFor({ roles: [{ name: "app" }], database: { name: "shop", owner: "app" } }),
+            dropRemovedRoles: true,
+        };
         const role = { login: true, createdb: false, connectionLimit: -1, inherit: true, memberOf: [] };
-        const actual: ActualState = { ...empty, roles: { old: role, app: role }, database: { exists: true, owner: "old", encoding: "UTF8" } };
-        expect(planBootstrap(now, previous, actual).steps.map((s) => s.description)).toEqual(["database shop: owner old -> app", "role old: drop (dropRemovedRoles)"]);
+        const actual: ActualState = {
+            ...empty,
+            roles: { old: role, app: role },
+            database: { exists: true, owner: "old", encoding: "UTF8" },
+        };
+        expect(planBootstrap(now, previous, actual).steps.map((s) => s.description)).toEqual([
+            "database shop: owner old -> app",
+            "role old: drop (dropRemovedRoles)",
+        ]);
     });
 
     it("treats V1 and V1.0 as one version: duplicates when both are files, applied when the history says 1.0", () => {
-        const both = inputsFor({ database: { name: "shop" }, migrationSets: [{ name: "app", scripts: { "V1__a.sql": "SELECT 1;", "V1.0__b.sql": "SELECT 2;" } }] });
-        expect(planBootstrap(both, undefined, empty).errors).toEqual([expect.stringContaining("V1.0__b.sql and V1__a.sql both have version 1")]);
+        const both = inputsFor({
+            database: { name: "shop" },
+            migrationSets: [{ name: "app", scripts: { "V1__a.sql": "SELECT 1;", "V1.0__b.sql": "SELECT 2;" } }],
+        });
+        expect(planBootstrap(both, undefined, empty).errors).toEqual([
+            expect.stringContaining("V1.0__b.sql and V1__a.sql both have version 1"),
+        ]);
         expect(checkInputs({}, both).map((f) => f.reason)).toEqual([expect.stringContaining("both have version 1")]);
-        const one = inputsFor({ database: { name: "shop" }, migrationSets: [{ name: "app", scripts: { "V1__a.sql": "SELECT 1;" } }] });
-        const applied: ActualState = { ...empty, database: { exists: true, owner: "postgres", encoding: "UTF8" }, history: { app: [row("V1__a.sql", "1.0", "SELECT 1;")] } };
+        const one = inputsFor({
+            database: { name: "shop" },
+            migrationSets: [{ name: "app", scripts: { "V1__a.sql": "SELECT 1;" } }],
+        });
+        const applied: ActualState = {
+            ...empty,
+            database: { exists: true, owner: "postgres", encoding: "UTF8" },
+            history: { app: [row("V1__a.sql", "1.0", "SELECT 1;")] },
+        };
         const plan = planBootstrap(one, one, applied);
         expect(plan.errors).toEqual([]);
         expect(plan.steps).toEqual([]);
@@ -251,19 +375,43 @@ describe("planBootstrap", () => {
             passwordMatches: { app: true },
             database: { exists: true, owner: "app", encoding: "UTF8" },
             extensions: ["pgcrypto"],
-            history: { app: [row("V1__a.sql", "1", "SELECT 1;"), row("V2__b.sql", "2", "SELECT 2;", 2), row("R__v.sql", null, "SELECT 3;", 3), row("R__old.sql", null, "SELECT 4;", 4)] },
+            history: {
+                app: [
+                    row("V1__a.sql", "1", "SELECT 1;"),
+                    row("V2__b.sql", "2", "SELECT 2;", 2),
+                    row("R__v.sql", null, "SELECT 3;", 3),
+                    row("R__old.sql", null, "SELECT 4;", 4),
+                ],
+            },
         };
-        expect(planBootstrap(desired, desired, actual).errors).toEqual([expect.stringContaining("R__old.sql (repeatable) was applied but its file is gone; restore the file, set ignoreMissing")]);
-        const ignoring = { ...desired, migrationSets: desired.migrationSets.map((s) => ({ ...s, ignoreMissing: true })) };
+        expect(planBootstrap(desired, desired, actual).errors).toEqual([
+            expect.stringContaining(
+                "R__old.sql (repeatable) was applied but its file is gone; restore the file, set ignoreMissing",
+            ),
+        ]);
+        const ignoring = {
+            ...desired,
+            migrationSets: desired.migrationSets.map((s) => ({ ...s, ignoreMissing: true })),
+        };
         const plan = planBootstrap(ignoring, ignoring, actual);
         expect(plan.errors).toEqual([]);
         expect(plan.steps).toEqual([]);
     });
 
     it("refuses a locale the existing database was not created with; spellings of one locale agree", () => {
-        const at = (collate: string): ActualState => ({ ...empty, roles: { app: { login: true, createdb: false, connectionLimit: -1, inherit: true, memberOf: ["readers"] } }, passwordMatches: { app: true }, database: { exists: true, owner: "app", encoding: "UTF8", collate, ctype: collate }, extensions: ["pgcrypto"] });
+        const at = (collate: string): ActualState => ({
+            ...empty,
+            roles: { app: { login: true, createdb: false, connectionLimit: -1, inherit: true, memberOf: ["readers"] } },
+            passwordMatches: { app: true },
+            database: { exists: true, owner: "app", encoding: "UTF8", collate, ctype: collate },
+            extensions: ["pgcrypto"],
+        });
         const withLocale = (locale: string) => ({ ...desired, database: { ...desired.database, locale } });
-        expect(planBootstrap(withLocale("en_US.UTF-8"), desired, at("C")).errors).toEqual([expect.stringContaining('database.locale: database "shop" exists with LC_COLLATE C and LC_CTYPE C; a locale cannot be changed in place')]);
+        expect(planBootstrap(withLocale("en_US.UTF-8"), desired, at("C")).errors).toEqual([
+            expect.stringContaining(
+                'database.locale: database "shop" exists with LC_COLLATE C and LC_CTYPE C; a locale cannot be changed in place',
+            ),
+        ]);
         expect(planBootstrap(withLocale("C.UTF-8"), desired, at("C.utf8")).errors).toEqual([]);
         expect(planBootstrap(withLocale(""), desired, at("C")).errors).toEqual([]);
         // glibc names POSIX "C", and Postgres stores that name.
@@ -272,26 +420,52 @@ describe("planBootstrap", () => {
 
     it("compares encodings by the server's name for them, and refuses one the server does not know before any step", () => {
         const eucjp = { ...desired, database: { ...desired.database, encoding: "euc-jp" } };
-        const existing: ActualState = { ...empty, database: { exists: true, owner: "app", encoding: "EUC_JP" }, encodingName: "EUC_JP" };
+        const existing: ActualState = {
+            ...empty,
+            database: { exists: true, owner: "app", encoding: "EUC_JP" },
+            encodingName: "EUC_JP",
+        };
         expect(planBootstrap(eucjp, eucjp, existing).errors).toEqual([]);
-        const unknown = planBootstrap({ ...desired, database: { ...desired.database, encoding: "bogus" } }, undefined, { ...empty, encodingName: "" });
-        expect(unknown.errors).toEqual(['database.encoding: the server knows no encoding "bogus"; use a name such as UTF8, LATIN1 or EUC_JP']);
+        const unknown = planBootstrap({ ...desired, database: { ...desired.database, encoding: "bogus" } }, undefined, {
+            ...empty,
+            encodingName: "",
+        });
+        expect(unknown.errors).toEqual([
+            'database.encoding: the server knows no encoding "bogus"; use a name such as UTF8, LATIN1 or EUC_JP',
+        ]);
         expect(unknown.steps).toEqual([]);
     });
 
     it("refuses a rename of an existing database", () => {
         const previous = { ...desired, database: { ...desired.database, name: "shop_old" } };
         const plan = planBootstrap(desired, previous, { ...empty, previousDatabaseExists: true });
-        expect(plan.errors).toEqual([expect.stringContaining('changing the name of existing database "shop_old" to "shop" is refused')]);
+        expect(plan.errors).toEqual([
+            expect.stringContaining('changing the name of existing database "shop_old" to "shop" is refused'),
+        ]);
         expect(plan.steps).toEqual([]);
     });
 });
 
 describe("checkInputs", () => {
     it("rejects a circle of role memberships, naming the roles", () => {
-        const circle = inputsFor({ roles: [{ name: "a", memberOf: ["b"] }, { name: "b", memberOf: ["c"] }, { name: "c", memberOf: ["a"] }], database: { name: "shop" } });
-        expect(checkInputs({}, circle)).toEqual([{ property: "roles.a.memberOf", reason: expect.stringContaining("roles a -> b -> c -> a are members of each other in a circle") }]);
-        const chain = inputsFor({ roles: [{ name: "a", memberOf: ["b"] }, { name: "b", memberOf: ["c"] }, { name: "c" }], database: { name: "shop" } });
+        const circle = inputsFor({
+            roles: [
+                { name: "a", memberOf: ["b"] },
+                { name: "b", memberOf: ["c"] },
+                { name: "c", memberOf: ["a"] },
+            ],
+            database: { name: "shop" },
+        });
+        expect(checkInputs({}, circle)).toEqual([
+            {
+                property: "roles.a.memberOf",
+                reason: expect.stringContaining("roles a -> b -> c -> a are members of each other in a circle"),
+            },
+        ]);
+        const chain = inputsFor({
+            roles: [{ name: "a", memberOf: ["b"] }, { name: "b", memberOf: ["c"] }, { name: "c" }],
+            database: { name: "shop" },
+        });
         expect(checkInputs({}, chain)).toEqual([]);
     });
 
@@ -299,27 +473,50 @@ describe("checkInputs", () => {
         const known = inputsFor({ roles: [{ name: "app", password: "pw" }], database: { name: "shop", owner: "app" } });
         const computed: BootstrapInputs = {
             ...known,
-            connection: { ...known.connection, host: UNKNOWN, port: UNKNOWN as unknown as number, user: UNKNOWN, password: UNKNOWN },
+            connection: {
+                ...known.connection,
+                host: UNKNOWN,
+                port: UNKNOWN as unknown as number,
+                user: UNKNOWN,
+                password: UNKNOWN,
+            },
             roles: { app: { ...known.roles.app, password: UNKNOWN } },
             database: { ...known.database, owner: UNKNOWN },
         };
         expect(checkInputs({}, computed)).toEqual([]);
         // A rename is judged once the new name is known; an unknown one is not yet a rename.
         expect(checkInputs(known, { ...known, database: { ...known.database, name: UNKNOWN } })).toEqual([]);
-        expect(checkInputs(known, { ...known, database: { ...known.database, name: "other" } })).toEqual([expect.objectContaining({ property: "database.name" })]);
+        expect(checkInputs(known, { ...known, database: { ...known.database, name: "other" } })).toEqual([
+            expect.objectContaining({ property: "database.name" }),
+        ]);
     });
 
     it("the components' precheck lets a computed connection user pass, and with it the owner that defaults to it", () => {
         const user = Promise.resolve("admin");
-        expect(precheckBootstrapArgs({ connection: { host: "db", user, password: Promise.resolve("pw") }, database: { name: "app" } })).toEqual([]);
-        expect(precheckBootstrapArgs({ connection: { host: "db", user: "bad name", password: "pw" }, database: { name: "app" } }).map((f) => f.property)).toEqual(
-            expect.arrayContaining(["connection.user", "database.owner"]),
-        );
+        expect(
+            precheckBootstrapArgs({
+                connection: { host: "db", user, password: Promise.resolve("pw") },
+                database: { name: "app" },
+            }),
+        ).toEqual([]);
+        expect(
+            precheckBootstrapArgs({
+                connection: { host: "db", user: "bad name", password: "pw" },
+                database: { name: "app" },
+            }).map((f) => f.property),
+        ).toEqual(expect.arrayContaining(["connection.user", "database.owner"]));
     });
 
     it("rejects a role password that libpq and the pg client might hash differently, without quoting it", () => {
         const mixed = inputsFor({ roles: [{ name: "app", password: "pw\u00A0\u0001" }], database: { name: "shop" } });
-        expect(checkInputs({}, mixed)).toEqual([{ property: "roles.app.password", reason: expect.stringMatching(/changes under SASLprep.*Write the password in the form SASLprep leaves it/) }]);
+        expect(checkInputs({}, mixed)).toEqual([
+            {
+                property: "roles.app.password",
+                reason: expect.stringMatching(
+                    /changes under SASLprep.*Write the password in the form SASLprep leaves it/,
+                ),
+            },
+        ]);
         const invisible = inputsFor({ roles: [{ name: "app", password: "\u00AD\u200D" }], database: { name: "shop" } });
         expect(checkInputs({}, invisible).map((f) => f.property)).toEqual(["roles.app.password"]);
         // No character of the secret, not even by its code point.
@@ -330,19 +527,33 @@ describe("checkInputs", () => {
 
     it("rejects an empty role password, which Postgres would store as none", () => {
         const empty = inputsFor({ roles: [{ name: "app", password: "" }], database: { name: "shop" } });
-        expect(checkInputs({}, empty)).toEqual([{ property: "roles.app.password", reason: expect.stringContaining("empty password") }]);
+        expect(checkInputs({}, empty)).toEqual([
+            { property: "roles.app.password", reason: expect.stringContaining("empty password") },
+        ]);
     });
 });
 
 describe("secretChanges (what preview cannot show: the engine masks secrets before comparing)", () => {
-    const props = (admin: string, roles: Record<string, { password?: string }>) => ({ connection: { password: admin }, roles });
+    const props = (admin: string, roles: Record<string, { password?: string }>) => ({
+        connection: { password: admin },
+        roles,
+    });
     it("names a changed admin password and each changed or removed role password, never a value", () => {
-        const notes = secretChanges(props("a1", { app: { password: "p1" }, ro: { password: "r1" }, owner: {} }), props("a2", { app: { password: "p2" }, ro: {}, owner: {}, added: { password: "n" } }));
-        expect(notes).toEqual(["admin password (connection.password) changes", "role app: password changes", "role ro: password is removed"]);
+        const notes = secretChanges(
+            props("a1", { app: { password: "p1" }, ro: { password: "r1" }, owner: {} }),
+            props("a2", { app: { password: "p2" }, ro: {}, owner: {}, added: { password: "n" } }),
+        );
+        expect(notes).toEqual([
+            "admin password (connection.password) changes",
+            "role app: password changes",
+            "role ro: password is removed",
+        ]);
         expect(notes.join(" ")).not.toMatch(/a1|a2|p1|p2|r1/);
     });
     it("says nothing when no secret changed", () => {
-        expect(secretChanges(props("a", { app: { password: "p" } }), props("a", { app: { password: "p" } }))).toEqual([]);
+        expect(secretChanges(props("a", { app: { password: "p" } }), props("a", { app: { password: "p" } }))).toEqual(
+            [],
+        );
     });
 });
 
@@ -361,7 +572,10 @@ describe("Flyway's transaction rule for PostgreSQL", () => {
             ["REINDEX SCHEMA public", "REINDEX TABLE t"],
             ["REINDEX (VERBOSE) INDEX CONCURRENTLY i", "REINDEX INDEX i"],
             ["DISCARD ALL", "DISCARD PLANS"],
-            ["-- comment first\n/* and a block */ CREATE\n  INDEX   CONCURRENTLY i ON t (a)", "-- CREATE INDEX CONCURRENTLY in a comment\nSELECT 1"],
+            [
+                "-- comment first\n/* and a block */ CREATE\n  INDEX   CONCURRENTLY i ON t (a)",
+                "-- CREATE INDEX CONCURRENTLY in a comment\nSELECT 1",
+            ],
         ];
         for (const [outside, inside] of cases) {
             expect([outside, needs(`${outside};`).outside.length]).toEqual([outside, 1]);
@@ -372,12 +586,19 @@ describe("Flyway's transaction rule for PostgreSQL", () => {
     });
 
     const withFile = (file: string, sql: string, mixed = false): BootstrapInputs =>
-        inputsFor({ database: { name: "shop" }, migrationSets: [{ name: "app", mixed, scripts: { "V1__a.sql": "CREATE TABLE t (a int);", [file]: sql } }] });
+        inputsFor({
+            database: { name: "shop" },
+            migrationSets: [{ name: "app", mixed, scripts: { "V1__a.sql": "CREATE TABLE t (a int);", [file]: sql } }],
+        });
     const emptyDb: ActualState = { roles: {}, database: { exists: false }, extensions: [], history: {} };
-    const migration = (inputs: BootstrapInputs, file: string) => planBootstrap(inputs, undefined, emptyDb).steps.find((s) => s.kind === "migration" && s.script === file)!;
+    const migration = (inputs: BootstrapInputs, file: string) =>
+        planBootstrap(inputs, undefined, emptyDb).steps.find((s) => s.kind === "migration" && s.script === file)!;
 
     it("runs a file of such statements outside a transaction without any marker, one statement at a time", () => {
-        const step = migration(withFile("V2__idx.sql", "CREATE INDEX CONCURRENTLY i ON t (a);\nCREATE INDEX CONCURRENTLY j ON t (a);"), "V2__idx.sql");
+        const step = migration(
+            withFile("V2__idx.sql", "CREATE INDEX CONCURRENTLY i ON t (a);\nCREATE INDEX CONCURRENTLY j ON t (a);"),
+            "V2__idx.sql",
+        );
         expect(step.kind === "migration" && step.transactional).toBe(false);
         expect(step.sql).toEqual(["CREATE INDEX CONCURRENTLY i ON t (a)", "CREATE INDEX CONCURRENTLY j ON t (a)"]);
         expect(step.description).toContain("(outside a transaction)");
@@ -391,7 +612,9 @@ describe("Flyway's transaction rule for PostgreSQL", () => {
         expect(failures).toEqual([
             {
                 property: "migrationSets[0].files",
-                reason: expect.stringMatching(/V2__mixed\.sql mixes "CREATE INDEX CONCURRENTLY I ON T \(B\)…".*with "ALTER TABLE T ADD COLUMN B INT…".*own.*mixed: true/),
+                reason: expect.stringMatching(
+                    /V2__mixed\.sql mixes "CREATE INDEX CONCURRENTLY I ON T \(B\)…".*with "ALTER TABLE T ADD COLUMN B INT…".*own.*mixed: true/,
+                ),
             },
         ]);
         expect(checkInputs({}, withFile("V2__mixed.sql", mixedSql, true))).toEqual([]);

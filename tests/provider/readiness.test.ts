@@ -22,7 +22,9 @@ afterAll(async () => {
 it("check rejects an empty list, a non-http URL and a bad timeout", async () => {
     const { failures } = await host.check({}, { urls: ["ftp://x", 3], timeoutSeconds: 0, triggers: [] });
     expect(failures.map((f) => f.property)).toEqual(["urls", "urls", "timeoutSeconds"]);
-    expect((await host.check({}, { urls: [], timeoutSeconds: 5, triggers: [] })).failures[0].reason).toContain("urls is empty");
+    expect((await host.check({}, { urls: [], timeoutSeconds: 5, triggers: [] })).failures[0].reason).toContain(
+        "urls is empty",
+    );
 });
 
 it("create returns only once every URL answers 2xx: a server that starts late, one that answers 503 first", async () => {
@@ -38,7 +40,14 @@ it("create returns only once every URL answers 2xx: a server that starts late, o
     const late = http.createServer((_req, res) => res.end("ok"));
     const timer = setTimeout(() => late.listen(latePort, "127.0.0.1"), 700);
     const started = Date.now();
-    const { inputs } = await host.check({}, { urls: [`http://127.0.0.1:${latePort}/ready`, `http://127.0.0.1:${flakyPort}/`], timeoutSeconds: 20, triggers: ["c1"] });
+    const { inputs } = await host.check(
+        {},
+        {
+            urls: [`http://127.0.0.1:${latePort}/ready`, `http://127.0.0.1:${flakyPort}/`],
+            timeoutSeconds: 20,
+            triggers: ["c1"],
+        },
+    );
     await host.create(inputs);
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(700);
@@ -50,8 +59,13 @@ it("create returns only once every URL answers 2xx: a server that starts late, o
 
 it("fails after the timeout naming each URL that is not ready and why", async () => {
     const port = await freePort();
-    const { inputs } = await host.check({}, { urls: [`http://127.0.0.1:${port}/nginx-ready/app`], timeoutSeconds: 1, triggers: [] });
-    await expect(host.create(inputs)).rejects.toThrow(new RegExp(`not ready within 1s: http://127\\.0\\.0\\.1:${port}/nginx-ready/app \\(connect ECONNREFUSED`));
+    const { inputs } = await host.check(
+        {},
+        { urls: [`http://127.0.0.1:${port}/nginx-ready/app`], timeoutSeconds: 1, triggers: [] },
+    );
+    await expect(host.create(inputs)).rejects.toThrow(
+        new RegExp(`not ready within 1s: http://127\\.0\\.0\\.1:${port}/nginx-ready/app \\(connect ECONNREFUSED`),
+    );
 });
 
 it("a change of triggers (a replaced container) is an update that waits again; the same inputs are no change", async () => {
@@ -63,8 +77,12 @@ it("a change of triggers (a replaced container) is an update that waits again; t
 it("check lets values unknown during a preview pass (the engine's placeholder), and judges them once known", async () => {
     expect(UNKNOWN).toBe((pulumi.runtime as unknown as { unknownValue: string }).unknownValue);
     expect((await host.check({}, { urls: UNKNOWN, timeoutSeconds: UNKNOWN, triggers: [] })).failures).toEqual([]);
-    expect((await host.check({}, { urls: ["http://127.0.0.1:1/", UNKNOWN], timeoutSeconds: 5, triggers: [] })).failures).toEqual([]);
-    expect((await host.check({}, { urls: ["http://127.0.0.1:1/", "ftp://x"], timeoutSeconds: 5, triggers: [] })).failures).toHaveLength(1);
+    expect(
+        (await host.check({}, { urls: ["http://127.0.0.1:1/", UNKNOWN], timeoutSeconds: 5, triggers: [] })).failures,
+    ).toEqual([]);
+    expect(
+        (await host.check({}, { urls: ["http://127.0.0.1:1/", "ftp://x"], timeoutSeconds: 5, triggers: [] })).failures,
+    ).toHaveLength(1);
 });
 
 it("fails after the timeout, instead of hanging, on a server that drops the connection mid-answer and one whose body never ends", async () => {
@@ -84,10 +102,18 @@ it("fails after the timeout, instead of hanging, on a server that drops the conn
     const url = (s: http.Server) => `http://127.0.0.1:${(s.address() as net.AddressInfo).port}/`;
     try {
         const started = Date.now();
-        const { inputs } = await host.check({}, { urls: [url(dropping), url(trickling)], timeoutSeconds: 2, triggers: [] });
-        const err = await host.create(inputs).then(() => undefined, (e: Error) => e);
+        const { inputs } = await host.check(
+            {},
+            { urls: [url(dropping), url(trickling)], timeoutSeconds: 2, triggers: [] },
+        );
+        const err = await host.create(inputs).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         expect(Date.now() - started).toBeLessThan(8000);
-        expect(err?.message).toContain(`${url(dropping)} (the connection closed before the answer was complete (HTTP 200))`);
+        expect(err?.message).toContain(
+            `${url(dropping)} (the connection closed before the answer was complete (HTTP 200))`,
+        );
         expect(err?.message).toContain(`${url(trickling)} (no complete answer within 2 s)`);
     } finally {
         trickles.forEach(clearInterval);

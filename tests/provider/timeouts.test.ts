@@ -43,7 +43,13 @@ afterAll(async () => {
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     try {
-        return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)))]);
+        return await Promise.race([
+            p,
+            new Promise<never>(
+                (_, reject) =>
+                    (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)),
+            ),
+        ]);
     } finally {
         clearTimeout(timer);
     }
@@ -65,7 +71,14 @@ async function update(next: Args): Promise<{ changes: string; outs: Props }> {
 /** The update's error (undefined if it succeeded) and how long it took, bounded by `ms`. */
 async function failedUpdate(next: Args, ms: number): Promise<{ error: Error | undefined; elapsed: number }> {
     const started = Date.now();
-    const error = await within(update(next).then(() => undefined, (e: Error) => e), ms, "the update");
+    const error = await within(
+        update(next).then(
+            () => undefined,
+            (e: Error) => e,
+        ),
+        ms,
+        "the update",
+    );
     return { error, elapsed: Date.now() - started };
 }
 
@@ -90,11 +103,20 @@ function expectMessage(error: Error | undefined, parts: string[]): void {
 }
 
 async function historyScripts(): Promise<string[]> {
-    return (await query<{ script: string }>(f.db, "SELECT script FROM public.schema_history_app ORDER BY installed_rank")).map((r) => r.script);
+    return (
+        await query<{ script: string }>(f.db, "SELECT script FROM public.schema_history_app ORDER BY installed_rank")
+    ).map((r) => r.script);
 }
 
 async function columnExists(table: string, column: string): Promise<boolean> {
-    return (await query(f.db, "SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND column_name = $2", [table, column])).length > 0;
+    return (
+        (
+            await query(f.db, "SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND column_name = $2", [
+                table,
+                column,
+            ])
+        ).length > 0
+    );
 }
 
 async function tableExists(table: string): Promise<boolean> {
@@ -109,20 +131,40 @@ function next(more: Record<string, string>, wait: Args["wait"]): Args {
 
 describe("check", () => {
     it("rejects a negative, non-number or too large timeout, naming the input and the fix; takes 0 and fractions", async () => {
-        const bad = inputsFor({ ...f.args, wait: { migrationLockTimeoutSeconds: -1, migrationStatementTimeoutSeconds: "10s" as unknown as number } });
+        const bad = inputsFor({
+            ...f.args,
+            wait: { migrationLockTimeoutSeconds: -1, migrationStatementTimeoutSeconds: "10s" as unknown as number },
+        });
         const { failures } = await host.check({}, bad);
         expect(failures).toEqual([
-            { property: "wait.migrationLockTimeoutSeconds", reason: expect.stringMatching(/^wait\.migrationLockTimeoutSeconds -1 is not a lock_timeout in seconds; give a number from 0 \(no timeout\) to 86400/) },
-            { property: "wait.migrationStatementTimeoutSeconds", reason: expect.stringMatching(/^wait\.migrationStatementTimeoutSeconds "10s" is not a statement_timeout in seconds; give a number from 0/) },
+            {
+                property: "wait.migrationLockTimeoutSeconds",
+                reason: expect.stringMatching(
+                    /^wait\.migrationLockTimeoutSeconds -1 is not a lock_timeout in seconds; give a number from 0 \(no timeout\) to 86400/,
+                ),
+            },
+            {
+                property: "wait.migrationStatementTimeoutSeconds",
+                reason: expect.stringMatching(
+                    /^wait\.migrationStatementTimeoutSeconds "10s" is not a statement_timeout in seconds; give a number from 0/,
+                ),
+            },
         ]);
         const large = await host.check({}, inputsFor({ ...f.args, wait: { migrationStatementTimeoutSeconds: 86401 } }));
         expect(large.failures.map((x) => x.property)).toEqual(["wait.migrationStatementTimeoutSeconds"]);
-        const fine = await host.check({}, inputsFor({ ...f.args, wait: { migrationLockTimeoutSeconds: 0.25, migrationStatementTimeoutSeconds: 0 } }));
+        const fine = await host.check(
+            {},
+            inputsFor({ ...f.args, wait: { migrationLockTimeoutSeconds: 0.25, migrationStatementTimeoutSeconds: 0 } }),
+        );
         expect(fine.failures).toEqual([]);
         // The program-side precheck (also PostgresCluster's) applies the same rule before any resource exists.
-        expect(precheckBootstrapArgs({ ...f.args, connection: { host: "h", password: "p" }, wait: { migrationLockTimeoutSeconds: -5 } }).map((x) => x.property)).toEqual([
-            "wait.migrationLockTimeoutSeconds",
-        ]);
+        expect(
+            precheckBootstrapArgs({
+                ...f.args,
+                connection: { host: "h", password: "p" },
+                wait: { migrationLockTimeoutSeconds: -5 },
+            }).map((x) => x.property),
+        ).toEqual(["wait.migrationLockTimeoutSeconds"]);
     });
 });
 
@@ -132,15 +174,22 @@ describe("migration timeouts", () => {
         const older = JSON.parse(JSON.stringify(outs));
         delete older.wait.migrationLockTimeoutSeconds;
         delete older.wait.migrationStatementTimeoutSeconds;
-        expect(inputs.wait).toEqual(expect.objectContaining({ migrationLockTimeoutSeconds: 0, migrationStatementTimeoutSeconds: 0 }));
+        expect(inputs.wait).toEqual(
+            expect.objectContaining({ migrationLockTimeoutSeconds: 0, migrationStatementTimeoutSeconds: 0 }),
+        );
         expect((await host.diff(id, older, inputs)).changes).toBe("none");
 
         const before = await historyScripts();
         const noop = `[bootstrap ${f.db}] nothing to do\n`;
         const noops = host.stderr.split(noop).length;
-        const r = await update({ ...args, wait: { migrationLockTimeoutSeconds: 2.5, migrationStatementTimeoutSeconds: 30 } });
+        const r = await update({
+            ...args,
+            wait: { migrationLockTimeoutSeconds: 2.5, migrationStatementTimeoutSeconds: 30 },
+        });
         expect(r.changes).toBe("some");
-        expect(r.outs.wait).toEqual(expect.objectContaining({ migrationLockTimeoutSeconds: 2.5, migrationStatementTimeoutSeconds: 30 }));
+        expect(r.outs.wait).toEqual(
+            expect.objectContaining({ migrationLockTimeoutSeconds: 2.5, migrationStatementTimeoutSeconds: 30 }),
+        );
         expect(await historyScripts()).toEqual(before);
         await within(
             (async () => {
@@ -156,7 +205,13 @@ describe("migration timeouts", () => {
         // ACCESS SHARE: enough to make ALTER TABLE wait
         await whileOpen("SELECT * FROM item", async () => {
             const before = await historyScripts();
-            const { error, elapsed } = await failedUpdate(next({ "V2__add_sku.sql": "ALTER TABLE item ADD COLUMN sku text;" }, { migrationLockTimeoutSeconds: 1 }), 15000);
+            const { error, elapsed } = await failedUpdate(
+                next(
+                    { "V2__add_sku.sql": "ALTER TABLE item ADD COLUMN sku text;" },
+                    { migrationLockTimeoutSeconds: 1 },
+                ),
+                15000,
+            );
             expectMessage(error, [
                 'migration set "app": V2__add_sku.sql failed',
                 "(SQLSTATE 55P03)",
@@ -169,7 +224,11 @@ describe("migration timeouts", () => {
             expect(await historyScripts()).toEqual(before);
             expect(await columnExists("item", "sku")).toBe(false);
         });
-        await within(update(next({}, { migrationLockTimeoutSeconds: 1 })), 15000, "the update after the transaction ended");
+        await within(
+            update(next({}, { migrationLockTimeoutSeconds: 1 })),
+            15000,
+            "the update after the transaction ended",
+        );
         expect(await historyScripts()).toContain("V2__add_sku.sql");
         expect(await columnExists("item", "sku")).toBe(true);
     }, 40000);
@@ -178,8 +237,15 @@ describe("migration timeouts", () => {
         try {
             await whileOpen("SELECT * FROM item", async () => {
                 const file = "SELECT pg_sleep(1.2);\nLOCK TABLE item IN ACCESS EXCLUSIVE MODE NOWAIT;";
-                const { error } = await failedUpdate(next({ "V2.5__nowait.sql": file }, { migrationLockTimeoutSeconds: 1 }), 15000);
-                expectMessage(error, ["V2.5__nowait.sql failed", "(SQLSTATE 55P03)", "It was rolled back and not recorded; fix the file and run again"]);
+                const { error } = await failedUpdate(
+                    next({ "V2.5__nowait.sql": file }, { migrationLockTimeoutSeconds: 1 }),
+                    15000,
+                );
+                expectMessage(error, [
+                    "V2.5__nowait.sql failed",
+                    "(SQLSTATE 55P03)",
+                    "It was rolled back and not recorded; fix the file and run again",
+                ]);
                 expect(error?.message).not.toContain("lock_timeout expired");
             });
         } finally {
@@ -190,7 +256,10 @@ describe("migration timeouts", () => {
     it("a statement running past migrationStatementTimeoutSeconds fails, rolled back and unrecorded; the timeout is per statement", async () => {
         const before = await historyScripts();
         const slow = "CREATE TABLE slow_marker (id int);\nSELECT pg_sleep(5);";
-        const { error, elapsed } = await failedUpdate(next({ "V3__slow.sql": slow }, { migrationStatementTimeoutSeconds: 1 }), 15000);
+        const { error, elapsed } = await failedUpdate(
+            next({ "V3__slow.sql": slow }, { migrationStatementTimeoutSeconds: 1 }),
+            15000,
+        );
         expectMessage(error, [
             'migration set "app": V3__slow.sql failed',
             "(SQLSTATE 57014)",
@@ -202,15 +271,31 @@ describe("migration timeouts", () => {
         expect(await historyScripts()).toEqual(before);
         expect(await tableExists("slow_marker")).toBe(false);
         // Not applied, so it may still change: two statements of 0.6 s each pass a 1 s timeout.
-        await within(update(next({ "V3__slow.sql": "CREATE TABLE slow_marker (id int);\nSELECT pg_sleep(0.6);\nSELECT pg_sleep(0.6);" }, { migrationStatementTimeoutSeconds: 1 })), 15000, "the update");
+        await within(
+            update(
+                next(
+                    {
+                        "V3__slow.sql":
+                            "CREATE TABLE slow_marker (id int);\nSELECT pg_sleep(0.6);\nSELECT pg_sleep(0.6);",
+                    },
+                    { migrationStatementTimeoutSeconds: 1 },
+                ),
+            ),
+            15000,
+            "the update",
+        );
         expect(await historyScripts()).toContain("V3__slow.sql");
     }, 40000);
 
     it("a no-transaction migration honours both timeouts too, and is not recorded when one expires", async () => {
         const before = await historyScripts();
         await whileOpen("SELECT * FROM item", async () => {
-            const file = "-- bootstrap:no-transaction\nCREATE TABLE IF NOT EXISTS outside_marker (id int);\nALTER TABLE item ADD COLUMN IF NOT EXISTS outside text;";
-            const { error, elapsed } = await failedUpdate(next({ "V4__outside.sql": file }, { migrationLockTimeoutSeconds: 1 }), 15000);
+            const file =
+                "-- bootstrap:no-transaction\nCREATE TABLE IF NOT EXISTS outside_marker (id int);\nALTER TABLE item ADD COLUMN IF NOT EXISTS outside text;";
+            const { error, elapsed } = await failedUpdate(
+                next({ "V4__outside.sql": file }, { migrationLockTimeoutSeconds: 1 }),
+                15000,
+            );
             expectMessage(error, [
                 'migration set "app": V4__outside.sql failed at statement 2 of 2',
                 "lock_timeout expired: it waited longer than wait.migrationLockTimeoutSeconds (1s)",
@@ -221,43 +306,74 @@ describe("migration timeouts", () => {
             expect(await historyScripts()).toEqual(before);
             expect(await columnExists("item", "outside")).toBe(false);
         });
-        await within(update(next({}, { migrationLockTimeoutSeconds: 1 })), 15000, "the update after the transaction ended");
+        await within(
+            update(next({}, { migrationLockTimeoutSeconds: 1 })),
+            15000,
+            "the update after the transaction ended",
+        );
         expect(await columnExists("item", "outside")).toBe(true);
 
-        const { error, elapsed } = await failedUpdate(next({ "V5__outside_slow.sql": "-- bootstrap:no-transaction\nSELECT pg_sleep(5);" }, { migrationStatementTimeoutSeconds: 1 }), 15000);
+        const { error, elapsed } = await failedUpdate(
+            next(
+                { "V5__outside_slow.sql": "-- bootstrap:no-transaction\nSELECT pg_sleep(5);" },
+                { migrationStatementTimeoutSeconds: 1 },
+            ),
+            15000,
+        );
         expectMessage(error, [
             'migration set "app": V5__outside_slow.sql failed at statement 1 of 1',
             "statement_timeout expired: a statement ran longer than wait.migrationStatementTimeoutSeconds (1s)",
         ]);
         expect(elapsed).toBeLessThan(4500);
         expect(await historyScripts()).not.toContain("V5__outside_slow.sql");
-        await within(update(next({ "V5__outside_slow.sql": "-- bootstrap:no-transaction\nSELECT 1;" }, { migrationStatementTimeoutSeconds: 1 })), 15000, "the update");
+        await within(
+            update(
+                next(
+                    { "V5__outside_slow.sql": "-- bootstrap:no-transaction\nSELECT 1;" },
+                    { migrationStatementTimeoutSeconds: 1 },
+                ),
+            ),
+            15000,
+            "the update",
+        );
         expect(await historyScripts()).toContain("V5__outside_slow.sql");
     }, 40000);
 
     it.each([
         ["in a transaction", "V6__inside.sql", "CREATE TABLE inside_six (id int);"],
-        ["outside a transaction", "V7__outside.sql", "-- bootstrap:no-transaction\nCREATE TABLE outside_seven (id int);"],
-    ])("the timeouts do not reach the history row (%s): it waits for its lock past them and is recorded", async (_how, file, sql) => {
-        // SHARE mode blocks the history INSERT (ROW EXCLUSIVE) but not the migration, nor the provider's reads.
-        let settled = false;
-        // Wrapped: an async function returning the promise itself would wait for it, inside the lock.
-        const { running } = await whileOpen("LOCK TABLE public.schema_history_app IN SHARE MODE", async () => {
-            const running = update(next({ [file]: sql }, { migrationLockTimeoutSeconds: 1, migrationStatementTimeoutSeconds: 1 })).finally(() => (settled = true));
-            running.catch(() => undefined); // judged below
-            await within(
-                (async () => {
-                    const waiting = "SELECT 1 FROM pg_locks WHERE relation = 'public.schema_history_app'::regclass AND NOT granted";
-                    while (!settled && (await query(f.db, waiting)).length === 0) await new Promise((res) => setTimeout(res, 50));
-                })(),
-                10000,
-                "the history row's wait for its lock",
-            );
-            await new Promise((res) => setTimeout(res, 1600)); // past both timeouts
-            expect(settled).toBe(false);
-            return { running };
-        });
-        await within(running, 15000, "the update after the history table was free");
-        expect(await historyScripts()).toContain(file);
-    }, 40000);
+        [
+            "outside a transaction",
+            "V7__outside.sql",
+            "-- bootstrap:no-transaction\nCREATE TABLE outside_seven (id int);",
+        ],
+    ])(
+        "the timeouts do not reach the history row (%s): it waits for its lock past them and is recorded",
+        async (_how, file, sql) => {
+            // SHARE mode blocks the history INSERT (ROW EXCLUSIVE) but not the migration, nor the provider's reads.
+            let settled = false;
+            // Wrapped: an async function returning the promise itself would wait for it, inside the lock.
+            const { running } = await whileOpen("LOCK TABLE public.schema_history_app IN SHARE MODE", async () => {
+                const running = update(
+                    next({ [file]: sql }, { migrationLockTimeoutSeconds: 1, migrationStatementTimeoutSeconds: 1 }),
+                ).finally(() => (settled = true));
+                running.catch(() => undefined); // judged below
+                await within(
+                    (async () => {
+                        const waiting =
+                            "SELECT 1 FROM pg_locks WHERE relation = 'public.schema_history_app'::regclass AND NOT granted";
+                        while (!settled && (await query(f.db, waiting)).length === 0)
+                            await new Promise((res) => setTimeout(res, 50));
+                    })(),
+                    10000,
+                    "the history row's wait for its lock",
+                );
+                await new Promise((res) => setTimeout(res, 1600)); // past both timeouts
+                expect(settled).toBe(false);
+                return { running };
+            });
+            await within(running, 15000, "the update after the history table was free");
+            expect(await historyScripts()).toContain(file);
+        },
+        40000,
+    );
 });

@@ -2,7 +2,19 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { APP_CONFIG_DIR, AppServerPool, ArgumentError, CONTENT_DIR, FILES_DIGEST_LABEL, filesDigest, imageRevision, PostgresCluster, ServiceDiscovery, ServiceImage, TieredNetwork } from "../../sdk";
+import {
+    APP_CONFIG_DIR,
+    AppServerPool,
+    ArgumentError,
+    CONTENT_DIR,
+    FILES_DIGEST_LABEL,
+    filesDigest,
+    imageRevision,
+    PostgresCluster,
+    ServiceDiscovery,
+    ServiceImage,
+    TieredNetwork,
+} from "../../sdk";
 import type { AppServerPoolArgs } from "../../sdk";
 import { generationless, Graph, peek, runProgram, thrownBy } from "./support/graph";
 
@@ -19,16 +31,26 @@ function cluster(extra: Partial<AppServerPoolArgs> = {}) {
 
 /** The 12-hex digest suffix of a shared volume holding `files` (relative path → text). */
 function suffix(files: Record<string, string> = {}): string {
-    return filesDigest(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.from(v, "utf8")]))).slice(0, 12);
+    return filesDigest(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.from(v, "utf8")]))).slice(
+        0,
+        12,
+    );
 }
 
 function poolChildren(graph: Graph): Record<string, string> {
-    return Object.fromEntries(Object.entries(graph.shape()).filter(([n]) => n === "app" || n.startsWith("app-")).map(([n, t]) => [generationless(n), t]));
+    return Object.fromEntries(
+        Object.entries(graph.shape())
+            .filter(([n]) => n === "app" || n.startsWith("app-"))
+            .map(([n, t]) => [generationless(n), t]),
+    );
 }
 
 describe("AppServerPool", () => {
     test("exact graph: config + content volumes, files container, one container per replica, all parented", async () => {
-        const { graph, result } = await runProgram(() => cluster({ configFiles: { "app.json": "{}\n" } }), { project: "shop", stack: "dev" });
+        const { graph, result } = await runProgram(() => cluster({ configFiles: { "app.json": "{}\n" } }), {
+            project: "shop",
+            stack: "dev",
+        });
         expect(poolChildren(graph)).toEqual({
             app: "dockercluster:app:AppServerPool",
             "app-config": "docker:index/volume:Volume",
@@ -39,7 +61,8 @@ describe("AppServerPool", () => {
             "app-r1": CONTAINER,
             "app-r1-healthy": GATE,
         });
-        for (const c of ["app-config", "app-content", "app-files", "app-r0", "app-r1", "app-r0-healthy"]) expect(graph.parentName(c)).toBe("app");
+        for (const c of ["app-config", "app-content", "app-files", "app-r0", "app-r1", "app-r0-healthy"])
+            expect(graph.parentName(c)).toBe("app");
         const gen = result.app.generation;
         expect(gen).toMatch(/^[0-9a-f]{8}$/);
         expect(graph.get("app-r0").name).toBe(`app-r0-${gen}`);
@@ -61,7 +84,10 @@ describe("AppServerPool", () => {
     });
 
     test("replica: app + db tiers with shared and own alias, env contract, read-only shared volumes, health check, labels", async () => {
-        const { graph, result } = await runProgram(() => cluster({ env: { WEB_CONCURRENCY: "4" } }), { project: "shop", stack: "dev" });
+        const { graph, result } = await runProgram(() => cluster({ env: { WEB_CONCURRENCY: "4" } }), {
+            project: "shop",
+            stack: "dev",
+        });
         const r1 = graph.get("app-r1");
         const gen = result.app.generation;
         // The generation's own host name is what nginx's upstream names: never shared with the replica it replaces.
@@ -85,13 +111,19 @@ describe("AppServerPool", () => {
         expect(r1.inputs.healthcheck.tests[1]).toContain("http://127.0.0.1:8000/healthz");
         // Health is waited for by the gate (which reports the last health output), not the docker provider's wait.
         expect(r1.inputs.wait).toBeUndefined();
-        expect(graph.get("app-r1-healthy").inputs).toMatchObject({ container: `shop-dev-app-r1-${gen}`, timeoutSeconds: 180 });
+        expect(graph.get("app-r1-healthy").inputs).toMatchObject({
+            container: `shop-dev-app-r1-${gen}`,
+            timeoutSeconds: 180,
+        });
         expect(graph.dependsOn("app-r1-healthy", "app-r1")).toBe(true);
         // Batches of one: r1 starts once r0 is healthy. Old replicas stop gracefully.
         expect(graph.dependencyNames("app-r1").map(generationless)).toContain("app-r0-healthy");
         expect(r1.inputs.destroyGraceSeconds).toBe(10);
         expect(r1.inputs.ports).toBeUndefined();
-        expect(graph.labelsOf("app-r1")).toMatchObject({ "dockercluster.instance": "app-r1", "dockercluster.stack": "dev" });
+        expect(graph.labelsOf("app-r1")).toMatchObject({
+            "dockercluster.instance": "app-r1",
+            "dockercluster.stack": "dev",
+        });
         expect(Object.keys(graph.labelsOf("app-r1")).some((k) => k.startsWith("SERVICE_"))).toBe(false);
     });
 
@@ -108,7 +140,10 @@ describe("AppServerPool", () => {
 
     test("shared files: uploaded by a data-only container (never started) into the volumes; digest label on replicas", async () => {
         const { graph, result } = await runProgram(() =>
-            cluster({ configFiles: { "app.json": '{"name":"x"}\n' }, contentFiles: { "locale/en.json": '{"hi":"Hello"}\n' } }),
+            cluster({
+                configFiles: { "app.json": '{"name":"x"}\n' },
+                contentFiles: { "locale/en.json": '{"hi":"Hello"}\n' },
+            }),
         );
         const files = graph.get("app-files");
         expect(files.inputs).toMatchObject({ start: false, mustRun: false, image: "sha256:appimage" });
@@ -119,31 +154,57 @@ describe("AppServerPool", () => {
         expect(files.inputs.volumes.map((v: { readOnly?: boolean }) => v.readOnly ?? false)).toEqual([false, false]);
         expect(graph.labelsOf("app-r0")[FILES_DIGEST_LABEL]).toBe(result.app.filesDigest);
 
-        const changed = await runProgram(() => cluster({ configFiles: { "app.json": '{"name":"y"}\n' }, contentFiles: { "locale/en.json": '{"hi":"Hello"}\n' } }));
+        const changed = await runProgram(() =>
+            cluster({
+                configFiles: { "app.json": '{"name":"y"}\n' },
+                contentFiles: { "locale/en.json": '{"hi":"Hello"}\n' },
+            }),
+        );
         expect(changed.graph.labelsOf("app-r0")[FILES_DIGEST_LABEL]).not.toBe(result.app.filesDigest);
     });
 
     test("shared volumes hold exactly the current files: a removed file means a fresh volume, never a stale one", async () => {
         const both = { "app.json": "{}\n", "old.json": "{}\n" };
-        const before = await runProgram(() => cluster({ configFiles: both, contentFiles: { "locale/en.json": "{}" } }), { project: "shop", stack: "dev" });
-        const after = await runProgram(() => cluster({ configFiles: { "app.json": "{}\n" }, contentFiles: { "locale/en.json": "{}" } }), { project: "shop", stack: "dev" });
+        const before = await runProgram(
+            () => cluster({ configFiles: both, contentFiles: { "locale/en.json": "{}" } }),
+            { project: "shop", stack: "dev" },
+        );
+        const after = await runProgram(
+            () => cluster({ configFiles: { "app.json": "{}\n" }, contentFiles: { "locale/en.json": "{}" } }),
+            { project: "shop", stack: "dev" },
+        );
         const name = (g: Graph, v: string): string => g.get(v).inputs.name;
 
         // The config volume is a new one, holding only what the files container uploads now (no old.json)...
         expect(name(before.graph, "app-config")).toBe(`shop-dev-app-config-${suffix(both)}`);
         expect(name(after.graph, "app-config")).toBe(`shop-dev-app-config-${suffix({ "app.json": "{}\n" })}`);
-        expect(after.graph.get("app-files").inputs.uploads.map((u: { file: string }) => u.file)).toEqual(["/etc/app/app.json", "/srv/content/locale/en.json"]);
-        expect(after.graph.get("app-files").inputs.volumes.map((v: { volumeName: string }) => v.volumeName)).toEqual([name(after.graph, "app-config"), name(after.graph, "app-content")]);
+        expect(after.graph.get("app-files").inputs.uploads.map((u: { file: string }) => u.file)).toEqual([
+            "/etc/app/app.json",
+            "/srv/content/locale/en.json",
+        ]);
+        expect(after.graph.get("app-files").inputs.volumes.map((v: { volumeName: string }) => v.volumeName)).toEqual([
+            name(after.graph, "app-config"),
+            name(after.graph, "app-content"),
+        ]);
         // ...the unchanged content volume stays, and every replica mounts the new volume (and is replaced: new digest).
         expect(name(after.graph, "app-content")).toBe(name(before.graph, "app-content"));
         for (const r of ["app-r0", "app-r1"]) {
-            expect(after.graph.get(r).inputs.volumes.map((v: { volumeName: string }) => v.volumeName)).toEqual([name(after.graph, "app-config"), name(after.graph, "app-content")]);
-            expect(after.graph.dependencyNames(r)).toEqual(expect.arrayContaining(["app-config", "app-content", "app-files"]));
+            expect(after.graph.get(r).inputs.volumes.map((v: { volumeName: string }) => v.volumeName)).toEqual([
+                name(after.graph, "app-config"),
+                name(after.graph, "app-content"),
+            ]);
+            expect(after.graph.dependencyNames(r)).toEqual(
+                expect.arrayContaining(["app-config", "app-content", "app-files"]),
+            );
         }
-        expect(after.graph.labelsOf("app-r0")[FILES_DIGEST_LABEL]).not.toBe(before.graph.labelsOf("app-r0")[FILES_DIGEST_LABEL]);
+        expect(after.graph.labelsOf("app-r0")[FILES_DIGEST_LABEL]).not.toBe(
+            before.graph.labelsOf("app-r0")[FILES_DIGEST_LABEL],
+        );
         // Create the new volume before deleting the old one: deleting first would fail while replicas still use it.
         for (const v of ["app-config", "app-content"]) expect(after.graph.get(v).deleteBeforeReplace).toBe(false);
-        expect(after.graph.labelsOf("app-config")[FILES_DIGEST_LABEL]).toBe(filesDigest({ "app.json": Buffer.from("{}\n") }));
+        expect(after.graph.labelsOf("app-config")[FILES_DIGEST_LABEL]).toBe(
+            filesDigest({ "app.json": Buffer.from("{}\n") }),
+        );
 
         // Removing every file: no files container, and empty volumes replace the ones that held files.
         const none = await runProgram(() => cluster(), { project: "shop", stack: "dev" });
@@ -161,7 +222,12 @@ describe("AppServerPool", () => {
     test("scaling 2 -> 3 adds exactly one replica and leaves the others' names and inputs unchanged", async () => {
         const two = await runProgram(() => cluster({ replicas: 2 }));
         const three = await runProgram(() => cluster({ replicas: 3 }));
-        const names = (g: Graph) => g.containers().map((c) => generationless(c.name)).filter((n) => /^app-r\d+$/.test(n)).sort();
+        const names = (g: Graph) =>
+            g
+                .containers()
+                .map((c) => generationless(c.name))
+                .filter((n) => /^app-r\d+$/.test(n))
+                .sort();
         expect(names(two.graph)).toEqual(["app-r0", "app-r1"]);
         expect(names(three.graph).filter((n) => !names(two.graph).includes(n))).toEqual(["app-r2"]);
         for (const n of names(two.graph)) {
@@ -171,13 +237,23 @@ describe("AppServerPool", () => {
 
     test("explicit replicaNames let a middle replica go without renaming the rest", async () => {
         const { graph, result } = await runProgram(() => cluster({ replicaNames: ["r0", "r2"] }));
-        expect(graph.containers().map((c) => generationless(c.name)).filter((n) => n.startsWith("app-r")).sort()).toEqual(["app-r0", "app-r2"]);
+        expect(
+            graph
+                .containers()
+                .map((c) => generationless(c.name))
+                .filter((n) => n.startsWith("app-r"))
+                .sort(),
+        ).toEqual(["app-r0", "app-r2"]);
         const gen = result.app.generation;
-        expect(result.app.upstreamServers).toEqual([{ host: `app-r0-${gen}`, port: 8000 }, { host: `app-r2-${gen}`, port: 8000 }]);
+        expect(result.app.upstreamServers).toEqual([
+            { host: `app-r0-${gen}`, port: 8000 },
+            { host: `app-r2-${gen}`, port: 8000 },
+        ]);
     });
 
     test("rollout generation: what the replicas are made of makes a new one (new names), scaling and the same program do not", async () => {
-        const gen = async (extra: Partial<AppServerPoolArgs>) => (await runProgram(() => cluster(extra))).result.app.generation;
+        const gen = async (extra: Partial<AppServerPoolArgs>) =>
+            (await runProgram(() => cluster(extra))).result.app.generation;
         const base = await gen({});
         expect(await gen({})).toBe(base);
         expect(await gen({ replicas: 4 })).toBe(base);
@@ -193,7 +269,9 @@ describe("AppServerPool", () => {
             expect(await gen(change)).not.toBe(base);
         }
         // A value known only at deployment enters by name only: its change is a restart under the same names.
-        expect(await gen({ env: { TOKEN: pulumi.secret("a") } })).toBe(await gen({ env: { TOKEN: pulumi.secret("b") } }));
+        expect(await gen({ env: { TOKEN: pulumi.secret("a") } })).toBe(
+            await gen({ env: { TOKEN: pulumi.secret("b") } }),
+        );
     });
 
     test("a ServiceImage's ref carries its build recipe's revision into the generation", async () => {
@@ -216,7 +294,9 @@ describe("AppServerPool", () => {
 
     test("two stacks on one host get disjoint container and volume names", async () => {
         const dockerNames = (g: Graph) =>
-            g.resources.filter((r) => /container:Container|volume:Volume|network:Network/.test(r.type)).map((r) => r.inputs.name as string);
+            g.resources
+                .filter((r) => /container:Container|volume:Volume|network:Network/.test(r.type))
+                .map((r) => r.inputs.name as string);
         const dev = await runProgram(() => cluster(), { project: "shop", stack: "dev" });
         const prod = await runProgram(() => cluster(), { project: "shop", stack: "prod" });
         const a = dockerNames(dev.graph);
@@ -229,7 +309,14 @@ describe("AppServerPool", () => {
         const { graph, result } = await runProgram(() => {
             const network = new TieredNetwork("net");
             const discovery = new ServiceDiscovery("sd", { network });
-            return new AppServerPool("user", { network, tiers: ["app"], image: "img", discovery, serviceTags: ["backend", "user"], port: 3000 });
+            return new AppServerPool("user", {
+                network,
+                tiers: ["app"],
+                image: "img",
+                discovery,
+                serviceTags: ["backend", "user"],
+                port: 3000,
+            });
         });
         expect(graph.labelsOf("user-r0")).toMatchObject({
             SERVICE_3000_NAME: "user",
@@ -244,7 +331,9 @@ describe("AppServerPool", () => {
 
     test("accepted: a health path with a query, and NONE when not waiting for health", async () => {
         const { graph } = await runProgram(() => cluster({ healthPath: "/health/v1.2_x~y:z@a+b,c=d&e?full=1" }));
-        expect(graph.get("app-r0").inputs.healthcheck.tests[1]).toContain("http://127.0.0.1:8000/health/v1.2_x~y:z@a+b,c=d&e?full=1");
+        expect(graph.get("app-r0").inputs.healthcheck.tests[1]).toContain(
+            "http://127.0.0.1:8000/health/v1.2_x~y:z@a+b,c=d&e?full=1",
+        );
         const none = await runProgram(() => cluster({ healthcheck: { test: ["NONE"] }, waitForHealthy: false }));
         expect(none.graph.get("app-r0").inputs.healthcheck.tests).toEqual(["NONE"]);
     });
@@ -259,41 +348,75 @@ describe("AppServerPool", () => {
             });
         const same = await attempt({ name: "api2", tiers: ["app"], serviceName: "api" });
         expect(same.result).toBeInstanceOf(ArgumentError);
-        expect((same.result as Error).message).toMatch(/AppServerPool "api2": serviceName gives the host name "api", which AppServerPool "api" already answers to on tier "app"/);
+        expect((same.result as Error).message).toMatch(
+            /AppServerPool "api2": serviceName gives the host name "api", which AppServerPool "api" already answers to on tier "app"/,
+        );
         expect(same.graph.names().filter((n) => n.startsWith("api2"))).toEqual([]);
         const replica = await attempt({ name: "api-r1", tiers: ["app"] });
-        expect((replica.result as Error).message).toMatch(/serviceName gives the host name "api-r1", which AppServerPool "api" already answers to on tier "app"/);
+        expect((replica.result as Error).message).toMatch(
+            /serviceName gives the host name "api-r1", which AppServerPool "api" already answers to on tier "app"/,
+        );
         // Another tier is another DNS namespace.
         expect((await attempt({ name: "api2", tiers: ["web"], serviceName: "api" })).result).toBeUndefined();
     });
 
     test("bad configuration fails with a clear message before any child is registered", async () => {
         const cases: [Partial<AppServerPoolArgs>, RegExp][] = [
-            [{ replicas: 0 }, /AppServerPool "app": replicas is 0, must be an integer from 1 to 100; run at least 1 replica/],
+            [
+                { replicas: 0 },
+                /AppServerPool "app": replicas is 0, must be an integer from 1 to 100; run at least 1 replica/,
+            ],
             [{ replicas: 1.5 }, /replicas is 1.5, must be an integer/],
-            [{ tiers: ["app", "backend"] }, /tiers names the unknown tier "backend"; use one of the network's tiers: web, app, db/],
-            [{ tiers: ["web", "app"] }, /tiers \(web, app\) do not include the database's tier "db"; add "db" to tiers/],
-            [{ env: { PORT: "9000" } }, /env.PORT conflicts with a variable the pool sets; set the port argument instead/],
-            [{ env: { DATABASE_URL: "postgresql://postgres:owner@db/app" } }, /env.DATABASE_URL conflicts with a variable the pool sets; pass database instead/],
+            [
+                { tiers: ["app", "backend"] },
+                /tiers names the unknown tier "backend"; use one of the network's tiers: web, app, db/,
+            ],
+            [
+                { tiers: ["web", "app"] },
+                /tiers \(web, app\) do not include the database's tier "db"; add "db" to tiers/,
+            ],
+            [
+                { env: { PORT: "9000" } },
+                /env.PORT conflicts with a variable the pool sets; set the port argument instead/,
+            ],
+            [
+                { env: { DATABASE_URL: "postgresql://postgres:owner@db/app" } },
+                /env.DATABASE_URL conflicts with a variable the pool sets; pass database instead/,
+            ],
             [{ replicas: 3, replicaNames: ["a", "b"] }, /replicas is 3 but replicaNames lists 2; set only one of them/],
             [{ replicaNames: ["a", "a"] }, /replicaNames lists "a" twice/],
-            [{ updateBatchSize: 0 }, /updateBatchSize is 0, must be an integer from 1 to 100; set updateBatchSize to a whole number/],
+            [
+                { updateBatchSize: 0 },
+                /updateBatchSize is 0, must be an integer from 1 to 100; set updateBatchSize to a whole number/,
+            ],
             [{ stopGraceSeconds: -1 }, /stopGraceSeconds is -1, must be an integer from 0 to 600/],
             [{ healthTimeoutSeconds: 0 }, /healthTimeoutSeconds is 0, must be an integer from 1 to 3600/],
-            [{ serviceName: "a-very-long-service-name-for-this-pool-of-apps", replicaNames: ["replica-one"] }, /gives the host name "a-very-long-service-name-for-this-pool-of-apps-replica-one-00000000" \(with its generation\), not a DNS label/],
+            [
+                { serviceName: "a-very-long-service-name-for-this-pool-of-apps", replicaNames: ["replica-one"] },
+                /gives the host name "a-very-long-service-name-for-this-pool-of-apps-replica-one-00000000" \(with its generation\), not a DNS label/,
+            ],
             [{ port: 0 }, /port is 0, must be an integer from 1 to 65535/],
             [{ configFiles: { "../etc/passwd": "x" } }, /configFiles\["..\/etc\/passwd"\] is not a safe relative path/],
             // healthPath lands in nginx.conf (proxy_pass ...;), single-quoted shell and a printf format.
-            [{ healthPath: "/healthz'; touch /tmp/pwned; '" }, /healthPath is "\/healthz'; touch \/tmp\/pwned; '", not a plain URL path; use "\/" followed by letters/],
+            [
+                { healthPath: "/healthz'; touch /tmp/pwned; '" },
+                /healthPath is "\/healthz'; touch \/tmp\/pwned; '", not a plain URL path; use "\/" followed by letters/,
+            ],
             [{ healthPath: "/health check" }, /healthPath is "\/health check", not a plain URL path/],
             [{ healthPath: "/h;return 200" }, /healthPath is "\/h;return 200", not a plain URL path/],
             [{ healthPath: "/h/$x" }, /healthPath is "\/h\/\$x", not a plain URL path/],
             [{ healthPath: "/100%" }, /healthPath is "\/100%", not a plain URL path/],
             [{ healthPath: "healthz" }, /healthPath is "healthz", not a plain URL path/],
             // A disabled health check can never report healthy, and waitForHealthy defaults to true.
-            [{ healthcheck: { test: ["NONE"] } }, /healthcheck\.test is \["NONE"\] \(no health check\) while waitForHealthy is true.*; set waitForHealthy: false, or give a real health check/],
+            [
+                { healthcheck: { test: ["NONE"] } },
+                /healthcheck\.test is \["NONE"\] \(no health check\) while waitForHealthy is true.*; set waitForHealthy: false, or give a real health check/,
+            ],
             // The database answers to "postgres" on the db tier; a pool of that name would share its DNS name.
-            [{ serviceName: "postgres" }, /serviceName gives the host name "postgres", which PostgresCluster "db" already answers to on tier "db"; set serviceName/],
+            [
+                { serviceName: "postgres" },
+                /serviceName gives the host name "postgres", which PostgresCluster "db" already answers to on tier "db"; set serviceName/,
+            ],
         ];
         for (const [extra, message] of cases) {
             const run = runProgram(() => {

@@ -46,7 +46,11 @@ const POSTGRES_IMAGE = "pdc/postgres:15";
 const EXAMPLE = path.resolve(__dirname, "../../examples/rails-consul");
 const appImage = (svc: string) => `pdc-example/rails-consul-${svc}:latest`;
 /** The example's tags per service (examples/rails-consul/index.ts). */
-const TAGS: Record<string, string[]> = { user: ["backend", "user"], catalog: ["backend", "catalog"], frontend: ["frontend"] };
+const TAGS: Record<string, string[]> = {
+    user: ["backend", "user"],
+    catalog: ["backend", "catalog"],
+    frontend: ["frontend"],
+};
 const APP_PASSWORD = `app-${process.pid}-${Date.now().toString(36)}`;
 const P = `disc${process.pid}`;
 const NET = `${P}-app`;
@@ -83,7 +87,12 @@ async function portInRange(taken: number[] = []): Promise<number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` every `everyMs` until it returns a value other than undefined; fails after `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60000, everyMs = 100): Promise<T> {
+async function until<T>(
+    what: string,
+    probe: () => Promise<T | undefined>,
+    timeoutMs = 60000,
+    everyMs = 100,
+): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     for (;;) {
@@ -93,13 +102,17 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
         } catch (e) {
             last = e;
         }
-        if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ""}`);
+        if (Date.now() > deadline)
+            throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ""}`);
         await sleep(everyMs);
     }
 }
 
 async function consul<T>(method: string, pathname: string, body?: unknown): Promise<T> {
-    const r = await httpRequest(consulPort, pathname, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { "Content-Type": "application/json" } } : {}) });
+    const r = await httpRequest(consulPort, pathname, {
+        method,
+        ...(body !== undefined ? { body: JSON.stringify(body), headers: { "Content-Type": "application/json" } } : {}),
+    });
     if (r.status !== 200) throw new Error(`consul ${method} ${pathname}: ${r.status} ${r.body}`);
     return (r.body ? JSON.parse(r.body) : undefined) as T;
 }
@@ -135,7 +148,16 @@ async function replica(svc: string, i: number): Promise<string> {
             ? [`USER_SERVICE_URL=http://user:${APP_PORT}`, `CATALOG_SERVICE_URL=http://catalog:${APP_PORT}`]
             : [`DATABASE_URL=postgresql://app:${APP_PASSWORD}@postgres:5432/mia`];
     await dockerCli([
-        "run", "-d", "--name", name, "--network", NET, "--network-alias", svc, "--network-alias", alias,
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        NET,
+        "--network-alias",
+        svc,
+        "--network-alias",
+        alias,
         ...[...env, `INSTANCE=${alias}`, `PORT=${APP_PORT}`].flatMap((e) => ["-e", e]),
         ...Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
         appImage(svc),
@@ -147,10 +169,26 @@ async function replica(svc: string, i: number): Promise<string> {
 async function database(): Promise<void> {
     const name = `${P}-postgres`;
     await dockerCli([
-        "run", "-d", "--name", name, "--network", NET, "--network-alias", "postgres",
-        "-e", `POSTGRES_PASSWORD=${APP_PASSWORD}-owner`, "-e", "POSTGRES_DB=mia", POSTGRES_IMAGE,
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        NET,
+        "--network-alias",
+        "postgres",
+        "-e",
+        `POSTGRES_PASSWORD=${APP_PASSWORD}-owner`,
+        "-e",
+        "POSTGRES_DB=mia",
+        POSTGRES_IMAGE,
     ]);
-    await until("Postgres accepts connections", async () => ((await execIn(name, "pg_isready -h 127.0.0.1 -U postgres -d mia")).code === 0 ? true : undefined), 60000, 250);
+    await until(
+        "Postgres accepts connections",
+        async () => ((await execIn(name, "pg_isready -h 127.0.0.1 -U postgres -d mia")).code === 0 ? true : undefined),
+        60000,
+        250,
+    );
     await dockerCli(["cp", path.join(EXAMPLE, "migrations"), `${name}:/tmp/migrations`]);
     const r = await execIn(
         name,
@@ -162,7 +200,10 @@ async function database(): Promise<void> {
 
 /** The registration registrator makes from a container's labels (`-internal -useIpFromLabel`, HTTP check). */
 async function register(container: string): Promise<string> {
-    const labels = JSON.parse(await dockerCli(["inspect", "--format", "{{json .Config.Labels}}", container])) as Record<string, string>;
+    const labels = JSON.parse(await dockerCli(["inspect", "--format", "{{json .Config.Labels}}", container])) as Record<
+        string,
+        string
+    >;
     const p = String(APP_PORT);
     const address = labels[ADDRESS_LABEL];
     const id = `${P}:${container}:${p}`;
@@ -196,7 +237,11 @@ async function answering(pathname: string, n = 12): Promise<Set<string>> {
 }
 
 async function lbState(): Promise<{ id: string; startedAt: string; restarts: number }> {
-    const [id, startedAt, restarts] = (await dockerCli(["inspect", "--format", "{{.Id}} {{.State.StartedAt}} {{.RestartCount}}", LB])).trim().split(" ");
+    const [id, startedAt, restarts] = (
+        await dockerCli(["inspect", "--format", "{{.Id}} {{.State.StartedAt}} {{.RestartCount}}", LB])
+    )
+        .trim()
+        .split(" ");
     return { id, startedAt, restarts: Number(restarts) };
 }
 
@@ -217,7 +262,9 @@ function visit(pathname: string, timeoutMs = 2000): Promise<string> {
         }, timeoutMs);
         const req = http.get({ host: "127.0.0.1", port: webPort, path: pathname, agent: false }, (res) => {
             res.resume();
-            res.on("end", () => done(res.statusCode === 200 ? String(res.headers["x-instance"]) : `HTTP ${res.statusCode}`));
+            res.on("end", () =>
+                done(res.statusCode === 200 ? String(res.headers["x-instance"]) : `HTTP ${res.statusCode}`),
+            );
             res.on("error", (e) => done(e.message));
         });
         req.on("error", (e) => done((e as NodeJS.ErrnoException).code ?? e.message));
@@ -255,7 +302,13 @@ function probeLoop(pathname: string, max = 3000, everyMs = 20): { stop: () => Pr
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
-    for (const image of [CONSUL_IMAGE, CONSUL_TEMPLATE_IMAGE, NGINX_IMAGE, POSTGRES_IMAGE, ...Object.keys(TAGS).map(appImage)]) {
+    for (const image of [
+        CONSUL_IMAGE,
+        CONSUL_TEMPLATE_IMAGE,
+        NGINX_IMAGE,
+        POSTGRES_IMAGE,
+        ...Object.keys(TAGS).map(appImage),
+    ]) {
         await dockerCli(["image", "inspect", image]).catch(() => {
             throw new Error(`image ${image} is missing: run tests/infra/build-images.sh (scripts/setup.sh does)`);
         });
@@ -264,13 +317,27 @@ beforeAll(async () => {
     webPort = await portInRange([consulPort]);
     await dockerCli(["network", "create", NET]);
     await dockerCli([
-        "run", "-d", "--name", CONSUL, "--network", NET, "--network-alias", "consul",
+        "run",
+        "-d",
+        "--name",
+        CONSUL,
+        "--network",
+        NET,
+        "--network-alias",
+        "consul",
         ...CONSUL_ENV.flatMap((e) => ["-e", e]),
-        "-p", `127.0.0.1:${consulPort}:8500`,
-        CONSUL_IMAGE, ...consulAgentCommand("consul", "dc1"),
+        "-p",
+        `127.0.0.1:${consulPort}:8500`,
+        CONSUL_IMAGE,
+        ...consulAgentCommand("consul", "dc1"),
     ]);
     const t0 = Date.now();
-    await until("Consul elects a leader", async () => ((await consul<string>("GET", "/v1/status/leader")) ? true : undefined), 90000, 250);
+    await until(
+        "Consul elects a leader",
+        async () => ((await consul<string>("GET", "/v1/status/leader")) ? true : undefined),
+        90000,
+        250,
+    );
     figures.consulLeaderMs = Date.now() - t0;
 
     // The load balancer as NginxLoadBalancer runs it in consul-template mode.
@@ -291,7 +358,18 @@ beforeAll(async () => {
         errorLog: "/var/log/nginx/error.log",
         accessLog: "/var/log/nginx/access.log",
     });
-    await dockerCli(["create", "--name", LB, "--network", NET, "-p", `127.0.0.1:${webPort}:80`, "-v", `${VOLUME}:${UPSTREAMS_DIR}`, NGINX_IMAGE]);
+    await dockerCli([
+        "create",
+        "--name",
+        LB,
+        "--network",
+        NET,
+        "-p",
+        `127.0.0.1:${webPort}:80`,
+        "-v",
+        `${VOLUME}:${UPSTREAMS_DIR}`,
+        NGINX_IMAGE,
+    ]);
     await writeFile(LB, "/etc/nginx/nginx.conf", nginxConf);
     await writeFile(LB, UPSTREAMS_FILE, renderUpstreamsFromInstances(UPSTREAMS, {}));
     await dockerCli(["start", LB]);
@@ -311,21 +389,42 @@ beforeAll(async () => {
     );
     fs.writeFileSync(path.join(ctDir, "upstreams.conf.ctmpl"), renderUpstreamsTemplate(UPSTREAMS));
     await dockerCli([
-        "create", "--name", CT, "--network", NET, "--pid", `container:${LB}`, "--user", "root",
-        "-v", `${VOLUME}:${UPSTREAMS_DIR}`, "--entrypoint", "consul-template",
-        CONSUL_TEMPLATE_IMAGE, `-config=${CONSUL_TEMPLATE_DIR}/config.hcl`,
+        "create",
+        "--name",
+        CT,
+        "--network",
+        NET,
+        "--pid",
+        `container:${LB}`,
+        "--user",
+        "root",
+        "-v",
+        `${VOLUME}:${UPSTREAMS_DIR}`,
+        "--entrypoint",
+        "consul-template",
+        CONSUL_TEMPLATE_IMAGE,
+        `-config=${CONSUL_TEMPLATE_DIR}/config.hcl`,
     ]);
     await dockerCli(["cp", ctDir, `${CT}:${CONSUL_TEMPLATE_DIR}`]);
     await dockerCli(["start", CT]);
 
     await database();
-    for (const [svc, i] of [["user", 0], ["user", 1], ["catalog", 0], ["frontend", 0]] as const) ids[`${svc}-r${i}`] = await register(await replica(svc, i));
+    for (const [svc, i] of [
+        ["user", 0],
+        ["user", 1],
+        ["catalog", 0],
+        ["frontend", 0],
+    ] as const)
+        ids[`${svc}-r${i}`] = await register(await replica(svc, i));
 }, 240000);
 
 afterAll(async () => {
-    if (process.env.PDC_DISCOVERY_FIGURES) fs.writeFileSync(process.env.PDC_DISCOVERY_FIGURES, JSON.stringify(figures, null, 2));
+    if (process.env.PDC_DISCOVERY_FIGURES)
+        fs.writeFileSync(process.env.PDC_DISCOVERY_FIGURES, JSON.stringify(figures, null, 2));
     process.stdout.write(`discovery figures: ${JSON.stringify(figures)}\n`);
-    const names = (await dockerCli(["ps", "-aq", "--filter", `name=^${P}-`]).catch(() => "")).split("\n").filter(Boolean);
+    const names = (await dockerCli(["ps", "-aq", "--filter", `name=^${P}-`]).catch(() => ""))
+        .split("\n")
+        .filter(Boolean);
     if (names.length) await dockerCli(["rm", "-f", ...names]).catch(() => undefined);
     await dockerCli(["volume", "rm", "-f", VOLUME]).catch(() => undefined);
     await dockerCli(["network", "rm", NET]).catch(() => undefined);
@@ -334,7 +433,9 @@ afterAll(async () => {
 
 describe("service discovery at run time (Consul and consul-template built here)", () => {
     it("Consul is the pinned open-source build, a one-server cluster that is its own leader", async () => {
-        const self = await consul<{ Config: { Version: string; Datacenter: string; NodeName: string; Server: boolean } }>("GET", "/v1/agent/self");
+        const self = await consul<{
+            Config: { Version: string; Datacenter: string; NodeName: string; Server: boolean };
+        }>("GET", "/v1/agent/self");
         expect(self.Config).toMatchObject({ Version: "1.14.11", Datacenter: "dc1", NodeName: "consul", Server: true });
         const peers = (await execIn(CONSUL, "consul operator raft list-peers")).output;
         expect(peers).toMatch(/consul\s.*leader\s+true/);
@@ -348,7 +449,17 @@ describe("service discovery at run time (Consul and consul-template built here)"
             return x.user.length === 2 && x.catalog.length === 1 && x.frontend.length === 1 ? x : undefined;
         });
         figures.allPassingMs = Date.now() - t0;
-        const running = (await dockerCli(["ps", "--format", "{{.Names}}", "--filter", `label=${ADDRESS_LABEL}`, "--filter", `name=^${P}-`]))
+        const running = (
+            await dockerCli([
+                "ps",
+                "--format",
+                "{{.Names}}",
+                "--filter",
+                `label=${ADDRESS_LABEL}`,
+                "--filter",
+                `name=^${P}-`,
+            ])
+        )
             .split("\n")
             .filter(Boolean)
             .map((n) => n.slice(P.length + 1))
@@ -373,17 +484,31 @@ describe("service discovery at run time (Consul and consul-template built here)"
         const h = await healthy();
         const expected = renderUpstreamsFromInstances(UPSTREAMS, h);
         const t0 = Date.now();
-        await until("consul-template renders the healthy instances", async () => ((await renderedUpstreams()) === expected ? true : undefined), 30000, 200);
+        await until(
+            "consul-template renders the healthy instances",
+            async () => ((await renderedUpstreams()) === expected ? true : undefined),
+            30000,
+            200,
+        );
         figures.renderAfterPassingMs = Date.now() - t0;
         // The reload follows the write (consul-template runs the command after it; nginx starts new workers).
-        await until("nginx routes to both user replicas", async () => ((await answering("/users")).size === 2 ? true : undefined), 15000, 200);
+        await until(
+            "nginx routes to both user replicas",
+            async () => ((await answering("/users")).size === 2 ? true : undefined),
+            15000,
+            200,
+        );
         figures.routedAfterPassingMs = Date.now() - t0;
         expect(await answering("/users")).toEqual(new Set(["user-r0", "user-r1"]));
         expect(await answering("/products", 4)).toEqual(new Set(["catalog-r0"]));
         expect(await answering("/", 2)).toEqual(new Set(["frontend-r0"]));
         // The services answer with the example's data, and the frontend reaches both by their service names.
-        expect(JSON.parse((await httpRequest(webPort, "/users")).body).map((u: { name: string }) => u.name)).toContain("Ada Lovelace");
-        expect(JSON.parse((await httpRequest(webPort, "/products")).body).map((x: { sku: string }) => x.sku)).toContain("MUG-001");
+        expect(JSON.parse((await httpRequest(webPort, "/users")).body).map((u: { name: string }) => u.name)).toContain(
+            "Ada Lovelace",
+        );
+        expect(JSON.parse((await httpRequest(webPort, "/products")).body).map((x: { sku: string }) => x.sku)).toContain(
+            "MUG-001",
+        );
         const page = await httpRequest(webPort, "/");
         expect(page.status).toBe(200);
         expect(page.body).toContain("Grace Hopper");
@@ -395,14 +520,24 @@ describe("service discovery at run time (Consul and consul-template built here)"
         const probe = probeLoop("/users");
         const t0 = Date.now();
         ids["user-r2"] = await register(await replica("user", 2));
-        await until("nginx routes to user-r2", async () => ((await answering("/users", 6)).has("user-r2") ? true : undefined), 60000, 200);
+        await until(
+            "nginx routes to user-r2",
+            async () => ((await answering("/users", 6)).has("user-r2") ? true : undefined),
+            60000,
+            200,
+        );
         figures.scaleOutToRoutedMs = Date.now() - t0;
         expect(await answering("/users", 15)).toEqual(new Set(["user-r0", "user-r1", "user-r2"]));
 
         // Scale in the way registrator does on a container's removal: deregister, then the container goes.
         const t1 = Date.now();
         await consul("PUT", `/v1/agent/service/deregister/${encodeURIComponent(ids["user-r2"])}`);
-        await until("user-r2 leaves the rendered upstreams", async () => (!(await renderedUpstreams()).includes("user-r2") ? true : undefined), 30000, 100);
+        await until(
+            "user-r2 leaves the rendered upstreams",
+            async () => (!(await renderedUpstreams()).includes("user-r2") ? true : undefined),
+            30000,
+            100,
+        );
         figures.scaleInToRenderedMs = Date.now() - t1;
         await sleep(500); // the reload's old workers finish their requests
         await dockerCli(["rm", "-f", `${P}-user-r2`]);
@@ -427,14 +562,24 @@ describe("service discovery at run time (Consul and consul-template built here)"
             await until(
                 "user-r1's check is critical",
                 async () => {
-                    const checks = await consul<Record<string, { ServiceID: string; Status: string }>>("GET", "/v1/agent/checks");
-                    return Object.values(checks).some((c) => c.ServiceID === ids["user-r1"] && c.Status === "critical") ? true : undefined;
+                    const checks = await consul<Record<string, { ServiceID: string; Status: string }>>(
+                        "GET",
+                        "/v1/agent/checks",
+                    );
+                    return Object.values(checks).some((c) => c.ServiceID === ids["user-r1"] && c.Status === "critical")
+                        ? true
+                        : undefined;
                 },
                 30000,
                 100,
             );
             const criticalMs = Date.now() - t0;
-            await until("user-r1 leaves the rendered upstreams", async () => (!(await renderedUpstreams()).includes("user-r1") ? true : undefined), 30000, 100);
+            await until(
+                "user-r1 leaves the rendered upstreams",
+                async () => (!(await renderedUpstreams()).includes("user-r1") ? true : undefined),
+                30000,
+                100,
+            );
             const renderedAt = Date.now();
             await sleep(4000);
             const log = await probe.stop();
@@ -446,7 +591,10 @@ describe("service discovery at run time (Consul and consul-template built here)"
                 renderedMs: renderedAt - t0,
                 requests: log.length,
                 requestsInWindow: log.filter((x) => x.t + x.ms >= t0 && x.t <= renderedAt).length,
-                slowestInWindowMs: Math.max(0, ...log.filter((x) => x.t + x.ms >= t0 && x.t <= renderedAt).map((x) => x.ms)),
+                slowestInWindowMs: Math.max(
+                    0,
+                    ...log.filter((x) => x.t + x.ms >= t0 && x.t <= renderedAt).map((x) => x.ms),
+                ),
                 failed: failed.length,
                 failures: failed.map((x) => x.outcome),
             };
@@ -462,7 +610,12 @@ describe("service discovery at run time (Consul and consul-template built here)"
             // Started again, it passes its check and nginx routes to it again.
             await dockerCli(["start", `${P}-user-r1`]);
         }
-        await until("user-r1 back in nginx", async () => ((await answering("/users", 6)).has("user-r1") ? true : undefined), 60000, 200);
+        await until(
+            "user-r1 back in nginx",
+            async () => ((await answering("/users", 6)).has("user-r1") ? true : undefined),
+            60000,
+            200,
+        );
     });
 
     it("Consul restarted: the registrations come back and nginx keeps routing throughout", async () => {
@@ -485,7 +638,12 @@ describe("service discovery at run time (Consul and consul-template built here)"
         const log = await probe.stop();
         const failed = log.filter((x) => !/^user-r\d$/.test(x.outcome));
         figures.consulRestart = { restartedMs, backMs, requests: log.length, failed: failed.length };
-        expect(Object.values(h).flat().map((i) => i.address).sort()).toEqual(["catalog-r0", "frontend-r0", "user-r0", "user-r1"]);
+        expect(
+            Object.values(h)
+                .flat()
+                .map((i) => i.address)
+                .sort(),
+        ).toEqual(["catalog-r0", "frontend-r0", "user-r0", "user-r1"]);
         expect(failed).toEqual([]);
         expect(await renderedUpstreams()).toBe(renderUpstreamsFromInstances(UPSTREAMS, h));
     });

@@ -22,7 +22,12 @@ function run(script: string, pathDirs: string[]): Promise<number> {
 /** A PATH holding only `tool` (a symlink to the real one) plus what /bin/sh needs. */
 function pathWithOnly(tool: string): string[] | undefined {
     const real = ["/usr/bin", "/usr/local/bin", "/bin"].map((d) => path.join(d, tool)).find((p) => fs.existsSync(p));
-    const which = real ?? (process.env.PATH ?? "").split(":").map((d) => path.join(d, tool)).find((p) => fs.existsSync(p));
+    const which =
+        real ??
+        (process.env.PATH ?? "")
+            .split(":")
+            .map((d) => path.join(d, tool))
+            .find((p) => fs.existsSync(p));
     if (!which) return undefined;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `probe-${tool}-`));
     fs.symlinkSync(fs.realpathSync(which), path.join(dir, tool));

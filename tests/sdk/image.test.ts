@@ -8,9 +8,16 @@ describe("ServiceImage", () => {
     test("build mode: docker.RemoteImage built from the Dockerfile with BASE_IMAGE on the host; rebuilt when the context's files change", async () => {
         const context = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-image-ctx-"));
         fs.writeFileSync(path.join(context, "Dockerfile"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n");
-        const build = () => new ServiceImage("app-image", { imageName: "pdc-example/x-app:latest", build: { context, baseImage: "debian:bookworm-slim" } });
+        const build = () =>
+            new ServiceImage("app-image", {
+                imageName: "pdc-example/x-app:latest",
+                build: { context, baseImage: "debian:bookworm-slim" },
+            });
         const { graph, result } = await runProgram(build);
-        expect(graph.shape()).toEqual({ "app-image": "dockercluster:image:ServiceImage", "app-image-image": "docker:index/remoteImage:RemoteImage" });
+        expect(graph.shape()).toEqual({
+            "app-image": "dockercluster:image:ServiceImage",
+            "app-image-image": "docker:index/remoteImage:RemoteImage",
+        });
         const inputs = graph.get("app-image-image").inputs;
         expect(inputs).toEqual({
             name: "pdc-example/x-app:latest",
@@ -28,7 +35,9 @@ describe("ServiceImage", () => {
     });
 
     test("prebuilt mode: docker.RemoteImage of the tag, kept locally; ref is the image id", async () => {
-        const { graph, result } = await runProgram(() => new ServiceImage("app-image", { imageName: "pdc-example/x-app:latest" }));
+        const { graph, result } = await runProgram(
+            () => new ServiceImage("app-image", { imageName: "pdc-example/x-app:latest" }),
+        );
         expect(graph.get("app-image-image").type).toBe("docker:index/remoteImage:RemoteImage");
         expect(graph.get("app-image-image").inputs).toEqual({ name: "pdc-example/x-app:latest", keepLocally: true });
         expect((await peek(result.ref)).value).toBe("sha256:app-image-image");

@@ -18,12 +18,18 @@ describe("TieredNetwork", () => {
             expect(graph.parentName(`net-${tier}`)).toBe("net");
             expect(n.deleteBeforeReplace).toBe(true);
         }
-        expect(graph.labelsOf("net-db")).toMatchObject({ "dockercluster.project": "shop", "dockercluster.stack": "dev", "dockercluster.role": "tier:db" });
+        expect(graph.labelsOf("net-db")).toMatchObject({
+            "dockercluster.project": "shop",
+            "dockercluster.stack": "dev",
+            "dockercluster.role": "tier:db",
+        });
     });
 
     test("custom tiers with subnets; attach() gives networksAdvanced with aliases", async () => {
         const { graph, result } = await runProgram(() => {
-            const n = new TieredNetwork("n", { tiers: { webapp: { subnet: "10.20.0.0/24" }, appdb: { internal: true } } });
+            const n = new TieredNetwork("n", {
+                tiers: { webapp: { subnet: "10.20.0.0/24" }, appdb: { internal: true } },
+            });
             return { n, attachment: n.attach(["appdb"], ["postgres"]) };
         });
         expect(graph.get("n-webapp").inputs.ipamConfigs).toEqual([{ subnet: "10.20.0.0/24" }]);
@@ -40,8 +46,12 @@ describe("TieredNetwork", () => {
         };
         expect(await bad({})).toMatch(/TieredNetwork "net": tiers is empty; declare at least one tier/);
         expect(await bad({ Web_Tier: {} })).toMatch(/tiers.Web_Tier is not a valid tier name; use lower-case letters/);
-        expect(await bad({ a: { subnet: "10.0.0.0/33" } })).toMatch(/tiers.a.subnet is "10.0.0.0\/33", not an IPv4 CIDR/);
-        expect(await bad({ a: { subnet: "10.0.0.0/24" }, b: { subnet: "10.0.0.0/24" } })).toMatch(/use the subnet 10.0.0.0\/24 twice/);
+        expect(await bad({ a: { subnet: "10.0.0.0/33" } })).toMatch(
+            /tiers.a.subnet is "10.0.0.0\/33", not an IPv4 CIDR/,
+        );
+        expect(await bad({ a: { subnet: "10.0.0.0/24" }, b: { subnet: "10.0.0.0/24" } })).toMatch(
+            /use the subnet 10.0.0.0\/24 twice/,
+        );
     });
 
     test("a failed construction registers nothing", async () => {

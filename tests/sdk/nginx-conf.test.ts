@@ -30,7 +30,15 @@ function baseSpec(over: Partial<NginxConfigSpec> = {}): NginxConfigSpec {
         listenPort: 80,
         serverName: "_",
         user: "nginx",
-        upstreams: [{ name: "app", servers: [{ host: "app-r0", port: 8000 }, { host: "app-r1", port: 8000 }] }],
+        upstreams: [
+            {
+                name: "app",
+                servers: [
+                    { host: "app-r0", port: 8000 },
+                    { host: "app-r1", port: 8000 },
+                ],
+            },
+        ],
         locations: [{ path: "/", upstream: "app" }],
         static: { urlPath: "/static/", root: "/usr/share/nginx/static/" },
         clientMaxBodySize: "1m",
@@ -44,7 +52,15 @@ function baseSpec(over: Partial<NginxConfigSpec> = {}): NginxConfigSpec {
 
 describe("renderNginxConf (pure)", () => {
     test("upstream lists every replica with passive health checks and keep-alive", () => {
-        expect(renderUpstreamBlock({ name: "app", servers: [{ host: "app-r0", port: 8000 }, { host: "app-r1", port: 8000 }] })).toBe(
+        expect(
+            renderUpstreamBlock({
+                name: "app",
+                servers: [
+                    { host: "app-r0", port: 8000 },
+                    { host: "app-r1", port: 8000 },
+                ],
+            }),
+        ).toBe(
             [
                 "upstream app {",
                 "    server app-r0:8000 max_fails=3 fail_timeout=10s;",
@@ -61,7 +77,12 @@ describe("renderNginxConf (pure)", () => {
         const conf = renderNginxConf(baseSpec());
         expect(conf).toContain("location /static/ {\n            alias /usr/share/nginx/static/;");
         expect(conf).toMatch(/location \/ \{\n\s+proxy_pass http:\/\/app;/);
-        for (const h of ["Host $host", "X-Real-IP $remote_addr", "X-Forwarded-For $proxy_add_x_forwarded_for", "X-Forwarded-Proto $scheme"]) {
+        for (const h of [
+            "Host $host",
+            "X-Real-IP $remote_addr",
+            "X-Forwarded-For $proxy_add_x_forwarded_for",
+            "X-Forwarded-Proto $scheme",
+        ]) {
             expect(conf).toContain(`proxy_set_header ${h};`);
         }
         expect(conf).toContain("listen 80;");
@@ -99,8 +120,16 @@ describe("consul-template (pure): the template renders exactly renderUpstreamsFr
     ];
     const cases: Record<string, Record<string, { address: string; port: number }[]>> = {
         "no instances yet": {},
-        "one healthy instance each": { user: [{ address: "user-r0", port: 8000 }], catalog: [{ address: "catalog-r0", port: 8000 }] },
-        "several, one service empty": { user: [{ address: "user-r0", port: 8000 }, { address: "user-r2", port: 8000 }] },
+        "one healthy instance each": {
+            user: [{ address: "user-r0", port: 8000 }],
+            catalog: [{ address: "catalog-r0", port: 8000 }],
+        },
+        "several, one service empty": {
+            user: [
+                { address: "user-r0", port: 8000 },
+                { address: "user-r2", port: 8000 },
+            ],
+        },
     };
     for (const [label, instances] of Object.entries(cases)) {
         test(label, () => {
@@ -141,7 +170,9 @@ describe("consul-template (pure): the template renders exactly renderUpstreamsFr
 
 function requireNginx(): string {
     if (NGINX && MIME) return NGINX;
-    throw new Error("nginx is not installed (Debian package `nginx`); run scripts/setup.sh or apt-get install nginx-light");
+    throw new Error(
+        "nginx is not installed (Debian package `nginx`); run scripts/setup.sh or apt-get install nginx-light",
+    );
 }
 
 /** A scratch directory nginx's workers (which drop to `nobody` when nginx runs as root) can read. */
@@ -167,7 +198,9 @@ function nginxTest(nginx: string, conf: string, dir: string): { ok: boolean; out
     const file = path.join(dir, "nginx.conf");
     fs.writeFileSync(file, conf);
     try {
-        const out = execFileSync(nginx, ["-t", "-q", "-p", dir, "-c", file, "-g", `pid ${dir}/nginx.pid;`], { stdio: "pipe" });
+        const out = execFileSync(nginx, ["-t", "-q", "-p", dir, "-c", file, "-g", `pid ${dir}/nginx.pid;`], {
+            stdio: "pipe",
+        });
         return { ok: true, output: out.toString() };
     } catch (e) {
         const err = e as { stderr?: Buffer; stdout?: Buffer };
@@ -182,7 +215,15 @@ describe("real nginx", () => {
         const { text: conf, digest } = sealNginxConf(
             renderNginxConf(
                 localSpec(dir, {
-                    upstreams: [{ name: "app", servers: [{ host: "127.0.0.1", port: 18000 }, { host: "127.0.0.1", port: 18001 }] }],
+                    upstreams: [
+                        {
+                            name: "app",
+                            servers: [
+                                { host: "127.0.0.1", port: 18000 },
+                                { host: "127.0.0.1", port: 18001 },
+                            ],
+                        },
+                    ],
                     static: { urlPath: "/static/", root: `${dir}/static/` },
                     configDigestPath: "/nginx-config",
                     comments: ["replica containers: a,b"],
@@ -211,7 +252,10 @@ describe("real nginx", () => {
         for (const instances of cases) {
             const dir = tmpdir();
             fs.mkdirSync(path.join(dir, "upstreams"));
-            fs.writeFileSync(path.join(dir, "upstreams", "upstreams.conf"), renderGoTemplate(renderUpstreamsTemplate(upstreams), instances));
+            fs.writeFileSync(
+                path.join(dir, "upstreams", "upstreams.conf"),
+                renderGoTemplate(renderUpstreamsTemplate(upstreams), instances),
+            );
             const conf = renderNginxConf(
                 localSpec(dir, {
                     upstreams: { include: `${dir}/upstreams/*.conf` },
@@ -242,7 +286,13 @@ describe("real nginx", () => {
                 localSpec(dir, {
                     serverName,
                     clientMaxBodySize,
-                    upstreams: [{ name: "app", servers: [{ host: "127.0.0.1", port: 18000 }], healthPath: "/health/v1.2_x~y:z@a+b,c=d&e?full=1" }],
+                    upstreams: [
+                        {
+                            name: "app",
+                            servers: [{ host: "127.0.0.1", port: 18000 }],
+                            healthPath: "/health/v1.2_x~y:z@a+b,c=d&e?full=1",
+                        },
+                    ],
                     readinessPath: "/nginx-ready",
                     static: undefined,
                 }),
@@ -305,7 +355,11 @@ describe("real nginx", () => {
                 }),
             );
             fs.writeFileSync(path.join(dir, "nginx.conf"), conf);
-            nginxProc = spawn(nginx, ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", `daemon off; pid ${dir}/nginx.pid;`], { stdio: "ignore" });
+            nginxProc = spawn(
+                nginx,
+                ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", `daemon off; pid ${dir}/nginx.pid;`],
+                { stdio: "ignore" },
+            );
             const deadline = Date.now() + 10000;
             for (;;) {
                 const ok = await new Promise<boolean>((resolve) => {
@@ -315,7 +369,10 @@ describe("real nginx", () => {
                     }).on("error", () => resolve(false));
                 });
                 if (ok) break;
-                if (Date.now() > deadline) throw new Error(`nginx did not come up; ${fs.existsSync(path.join(dir, "error.log")) ? fs.readFileSync(path.join(dir, "error.log"), "utf8") : ""}`);
+                if (Date.now() > deadline)
+                    throw new Error(
+                        `nginx did not come up; ${fs.existsSync(path.join(dir, "error.log")) ? fs.readFileSync(path.join(dir, "error.log"), "utf8") : ""}`,
+                    );
                 await new Promise((r) => setTimeout(r, 100));
             }
         });
@@ -325,7 +382,10 @@ describe("real nginx", () => {
             await Promise.all(upstreamsServers.map((s) => new Promise<void>((r) => s.close(() => r()))));
         });
 
-        function get(p: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+        function get(
+            p: string,
+            headers: Record<string, string> = {},
+        ): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
             return new Promise((resolve, reject) => {
                 http.get({ host: "127.0.0.1", port, path: p, headers }, (res) => {
                     let body = "";
@@ -380,13 +440,26 @@ describe("real nginx: end-to-end readiness locations", () => {
         const conf = renderNginxConf(
             localSpec(dir, {
                 listenPort: port,
-                upstreams: [{ name: "app", servers: [{ host: "127.0.0.1", port: upstreamPort }, { host: "127.0.0.1", port: otherPort }], healthPath: "/healthz" }],
+                upstreams: [
+                    {
+                        name: "app",
+                        servers: [
+                            { host: "127.0.0.1", port: upstreamPort },
+                            { host: "127.0.0.1", port: otherPort },
+                        ],
+                        healthPath: "/healthz",
+                    },
+                ],
                 readinessPath: "/nginx-ready",
                 static: undefined,
             }),
         );
         expect(nginxTest(nginx, conf, dir)).toEqual({ ok: true, output: "" });
-        nginxProc = spawn(nginx, ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", `daemon off; pid ${dir}/nginx.pid;`], { stdio: "ignore" });
+        nginxProc = spawn(
+            nginx,
+            ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", `daemon off; pid ${dir}/nginx.pid;`],
+            { stdio: "ignore" },
+        );
         const deadline = Date.now() + 10000;
         while ((await status("/nginx-health")) !== 200) {
             if (Date.now() > deadline) throw new Error("nginx did not come up");

@@ -50,7 +50,8 @@ async function until(what: () => Promise<boolean>, ms = 15000): Promise<void> {
     }
 }
 
-const master = async () => (await execIn(NAME, "cat /proc/1/stat | cut -d' ' -f1-2; cat /proc/1/cmdline | tr '\\0' ' '")).output.trim();
+const master = async () =>
+    (await execIn(NAME, "cat /proc/1/stat | cut -d' ' -f1-2; cat /proc/1/cmdline | tr '\\0' ' '")).output.trim();
 
 beforeAll(async () => {
     port = await freePortIn(18000, 18999);
@@ -58,8 +59,19 @@ beforeAll(async () => {
     fs.writeFileSync(path.join(dir, "nginx.conf"), conf("1m").text);
     fs.writeFileSync(path.join(dir, "replicas"), "a\n");
     await dockerCli([
-        "run", "-d", "--name", NAME, "-p", `127.0.0.1:${port}:80`, "-v", `${dir}:${NGINX_CONF_DIR}:ro`,
-        "--entrypoint", "/bin/sh", "nginx:stable-bookworm", "-c", nginxWatcherScript(),
+        "run",
+        "-d",
+        "--name",
+        NAME,
+        "-p",
+        `127.0.0.1:${port}:80`,
+        "-v",
+        `${dir}:${NGINX_CONF_DIR}:ro`,
+        "--entrypoint",
+        "/bin/sh",
+        "nginx:stable-bookworm",
+        "-c",
+        nginxWatcherScript(),
     ]);
     await until(async () => (await httpRequest(port, "/nginx-health").catch(() => ({ status: 0 }))).status === 200);
 });
@@ -109,6 +121,8 @@ test("new replica ids alone reload nginx (a re-created replica's address is reso
 /** The container's log, stdout and stderr both (the watcher reports on stderr). */
 function logs(): Promise<string> {
     return new Promise((resolve) => {
-        execFile("docker", ["logs", NAME], { env: { ...process.env, DOCKER_HOST }, encoding: "utf8" }, (_e, out, err) => resolve(`${out}${err}`));
+        execFile("docker", ["logs", NAME], { env: { ...process.env, DOCKER_HOST }, encoding: "utf8" }, (_e, out, err) =>
+            resolve(`${out}${err}`),
+        );
     });
 }

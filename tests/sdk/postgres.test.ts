@@ -30,7 +30,15 @@ describe("PostgresCluster", () => {
             "net-db": "docker:index/network:Network",
             "net-web": "docker:index/network:Network",
         });
-        for (const child of ["db-admin", "db-admin-password", "db-app-password", "db-bootstrap", "db-data", "db-image", "db-server"]) {
+        for (const child of [
+            "db-admin",
+            "db-admin-password",
+            "db-app-password",
+            "db-bootstrap",
+            "db-data",
+            "db-image",
+            "db-server",
+        ]) {
             expect(graph.parentName(child)).toBe("db");
         }
         expect(graph.get("db-image").inputs).toMatchObject({ name: "postgres:15-bookworm", keepLocally: true });
@@ -38,28 +46,52 @@ describe("PostgresCluster", () => {
     });
 
     test("data volume: scoped name, retained on delete by default, protect optional", async () => {
-        const { graph } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net") }), { project: "shop", stack: "dev" });
+        const { graph } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net") }), {
+            project: "shop",
+            stack: "dev",
+        });
         const vol = graph.get("db-data");
         expect(vol.inputs.name).toBe("shop-dev-db-data");
         expect(vol.retainOnDelete).toBe(true);
         expect(vol.protect).toBe(false);
         const server = graph.get("db-server");
-        expect(server.inputs.volumes).toEqual([{ volumeName: "shop-dev-db-data", containerPath: "/var/lib/postgresql/data" }]);
+        expect(server.inputs.volumes).toEqual([
+            { volumeName: "shop-dev-db-data", containerPath: "/var/lib/postgresql/data" },
+        ]);
 
-        const p = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), protectDataVolume: true }));
+        const p = await runProgram(
+            () => new PostgresCluster("db", { network: new TieredNetwork("net"), protectDataVolume: true }),
+        );
         expect(p.graph.get("db-data").protect).toBe(true);
-        const r = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), retainDataVolume: false }));
+        const r = await runProgram(
+            () => new PostgresCluster("db", { network: new TieredNetwork("net"), retainDataVolume: false }),
+        );
         expect(r.graph.get("db-data").retainOnDelete).toBe(false);
     });
 
     test("server: db tier (alias postgres) + its private admin network only, no published port, init-proof health check", async () => {
-        const { graph } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net") }), { project: "shop", stack: "dev" });
+        const { graph } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net") }), {
+            project: "shop",
+            stack: "dev",
+        });
         const s = graph.get("db-server");
         expect(s.inputs.name).toBe("shop-dev-db-server");
         expect(s.inputs.image).toBe("sha256:db-image");
-        expect(s.inputs.networksAdvanced).toEqual([{ name: "shop-dev-net-db", aliases: ["postgres"] }, { name: "shop-dev-db-admin" }]);
+        expect(s.inputs.networksAdvanced).toEqual([
+            { name: "shop-dev-net-db", aliases: ["postgres"] },
+            { name: "shop-dev-db-admin" },
+        ]);
         expect(s.inputs.ports).toBeUndefined();
-        expect(s.inputs.healthcheck.tests).toEqual(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"]);
+        expect(s.inputs.healthcheck.tests).toEqual([
+            "CMD",
+            "pg_isready",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ]);
         // The bootstrap's own readiness wait replaces Docker's health polling (see waitForHealthy).
         expect(s.inputs.wait).toBe(false);
         expect(s.inputs.restart).toBe("unless-stopped");
@@ -73,21 +105,45 @@ describe("PostgresCluster", () => {
         // Starts through the wrapper that sets the admin password on a kept data directory, then the image's own.
         expect(s.inputs.entrypoints).toEqual([ADMIN_PASSWORD_SCRIPT_PATH]);
         expect(s.inputs.command).toEqual(["postgres"]);
-        expect(s.inputs.uploads).toEqual([{ file: ADMIN_PASSWORD_SCRIPT_PATH, content: ADMIN_PASSWORD_SCRIPT, executable: true }]);
+        expect(s.inputs.uploads).toEqual([
+            { file: ADMIN_PASSWORD_SCRIPT_PATH, content: ADMIN_PASSWORD_SCRIPT, executable: true },
+        ]);
         expect(ADMIN_PASSWORD_SCRIPT).toContain("exec docker-entrypoint.sh");
-        expect(graph.get("db-admin").inputs).toMatchObject({ name: "shop-dev-db-admin", internal: false, driver: "bridge" });
+        expect(graph.get("db-admin").inputs).toMatchObject({
+            name: "shop-dev-db-admin",
+            internal: false,
+            driver: "bridge",
+        });
         expect(s.deleteBeforeReplace).toBe(true);
     });
 
     test("bootstrap: after the server, connects to the server's admin-network address, app role only in the URL", async () => {
-        const { graph, result } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net") }), { project: "shop", stack: "dev" });
-        expect(graph.dependencyNames("db-bootstrap")).toEqual(["db-admin", "db-admin-password", "db-app-password", "db-server"]);
+        const { graph, result } = await runProgram(
+            () => new PostgresCluster("db", { network: new TieredNetwork("net") }),
+            { project: "shop", stack: "dev" },
+        );
+        expect(graph.dependencyNames("db-bootstrap")).toEqual([
+            "db-admin",
+            "db-admin-password",
+            "db-app-password",
+            "db-server",
+        ]);
         expect(graph.get("db-bootstrap").dependencies).toContain(graph.get("db-server").urn);
         const b = graph.get("db-bootstrap");
-        const serverIp = (await peek(result.container.networkDatas)).value.find((d) => d.networkName === "shop-dev-db-admin")?.ipAddress;
+        const serverIp = (await peek(result.container.networkDatas)).value.find(
+            (d) => d.networkName === "shop-dev-db-admin",
+        )?.ipAddress;
         expect(serverIp).toMatch(/^172\./);
-        expect(b.inputs.connection).toMatchObject({ host: serverIp, port: 5432, user: "postgres", password: "pw-db-admin-password", maintenanceDatabase: "postgres" });
-        expect(b.inputs.roles).toEqual({ app: expect.objectContaining({ login: true, password: "pw-db-app-password" }) });
+        expect(b.inputs.connection).toMatchObject({
+            host: serverIp,
+            port: 5432,
+            user: "postgres",
+            password: "pw-db-admin-password",
+            maintenanceDatabase: "postgres",
+        });
+        expect(b.inputs.roles).toEqual({
+            app: expect.objectContaining({ login: true, password: "pw-db-app-password" }),
+        });
         expect(b.inputs.database).toMatchObject({ name: "app", owner: "postgres" });
         expect(b.inputs.onDelete).toBe("retain");
         // Secretness is decided by the inputs we pass (the mocks ignore additionalSecretOutputs).
@@ -102,14 +158,24 @@ describe("PostgresCluster", () => {
     });
 
     test("adminHostPort publishes 5432 on 127.0.0.1 only and points the bootstrap there", async () => {
-        const { graph } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), adminHostPort: 15432 }));
+        const { graph } = await runProgram(
+            () => new PostgresCluster("db", { network: new TieredNetwork("net"), adminHostPort: 15432 }),
+        );
         expect(graph.get("db-server").inputs.ports).toEqual([{ internal: 5432, external: 15432, ip: "127.0.0.1" }]);
         expect(graph.get("db-bootstrap").inputs.connection).toMatchObject({ host: "127.0.0.1", port: 15432 });
     });
 
     test("a given admin password (e.g. from config) is used, kept secret, and no generator is created", async () => {
-        const { graph } = await runProgram(() =>
-            new PostgresCluster("db", { network: new TieredNetwork("net"), adminPassword: "from-config", database: "shop", appRole: "shop_app", tier: "db", alias: "pg" }),
+        const { graph } = await runProgram(
+            () =>
+                new PostgresCluster("db", {
+                    network: new TieredNetwork("net"),
+                    adminPassword: "from-config",
+                    database: "shop",
+                    appRole: "shop_app",
+                    tier: "db",
+                    alias: "pg",
+                }),
         );
         expect(graph.has("db-admin-password")).toBe(false);
         expect(graph.envOf("db-server").POSTGRES_PASSWORD).toBe("from-config");
@@ -121,22 +187,39 @@ describe("PostgresCluster", () => {
     test("migrations and content reach the bootstrap as per-file checksums", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-mig-"));
         fs.writeFileSync(path.join(dir, "V1__init.sql"), "CREATE TABLE t (id int);");
-        const { graph } = await runProgram(() =>
-            new PostgresCluster("db", { network: new TieredNetwork("net"), migrationSets: [{ name: "app", directory: dir }], content: { items: { "001.sql": "SELECT 1;" } } }),
+        const { graph } = await runProgram(
+            () =>
+                new PostgresCluster("db", {
+                    network: new TieredNetwork("net"),
+                    migrationSets: [{ name: "app", directory: dir }],
+                    content: { items: { "001.sql": "SELECT 1;" } },
+                }),
         );
-        const sets = graph.get("db-bootstrap").inputs.migrationSets as { name: string; files: Record<string, { checksum: string }> }[];
+        const sets = graph.get("db-bootstrap").inputs.migrationSets as {
+            name: string;
+            files: Record<string, { checksum: string }>;
+        }[];
         expect(sets.map((s) => s.name)).toEqual(["app", "content"]);
         expect(Object.keys(sets[0].files)).toEqual(["V1__init.sql"]);
     });
 
     test("bad arguments fail with a clear message before any child is registered", async () => {
         const cases: [Record<string, unknown>, RegExp][] = [
-            [{ tier: "data" }, /PostgresCluster "db": tier names the unknown tier "data"; use one of the network's tiers: web, app, db/],
+            [
+                { tier: "data" },
+                /PostgresCluster "db": tier names the unknown tier "data"; use one of the network's tiers: web, app, db/,
+            ],
             [{ appRole: "postgres" }, /appRole equals adminUser \("postgres"\); give the applications their own role/],
             [{ adminHostPort: 70000 }, /adminHostPort is 70000, must be an integer from 1 to 65535/],
-            [{ retainDataVolume: false, protectDataVolume: true }, /protectDataVolume is true while retainDataVolume is false/],
+            [
+                { retainDataVolume: false, protectDataVolume: true },
+                /protectDataVolume is true while retainDataVolume is false/,
+            ],
             [{ alias: "Postgres_1" }, /alias is "Postgres_1", not a DNS label/],
-            [{ migrationSets: [{ name: "a" }, { name: "a" }] }, /migrationSets\[1\]\.name is rejected by the bootstrap: migration set "a" is listed twice; give each set its own name/],
+            [
+                { migrationSets: [{ name: "a" }, { name: "a" }] },
+                /migrationSets\[1\]\.name is rejected by the bootstrap: migration set "a" is listed twice; give each set its own name/,
+            ],
         ];
         for (const [extra, message] of cases) {
             const run = runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), ...extra }));
@@ -152,22 +235,51 @@ describe("PostgresCluster", () => {
         const cases: [Record<string, unknown>, RegExp[]][] = [
             // A missing directory used to throw a plain Error from the Bootstrap, after the server was registered.
             [
-                { migrationSets: [{ name: "app", directory: missing }], content: { directory: path.join(dir, "nope") } },
+                {
+                    migrationSets: [{ name: "app", directory: missing }],
+                    content: { directory: path.join(dir, "nope") },
+                },
                 [
                     /migrationSets\[0\]\.directory is rejected by the bootstrap: directory ".*missing" does not exist; create it or fix the path/,
                     /content\.directory is rejected by the bootstrap: directory ".*nope" does not exist/,
                 ],
             ],
             // These used to pass the component and fail only in the provider's check, during `up`.
-            [{ migrationSets: [{ name: "content" }], content: { items: {} } }, [/migrationSets\[0\]\.name is rejected by the bootstrap: set name "content" is reserved for the content set while content is given; rename the set/]],
+            [
+                { migrationSets: [{ name: "content" }], content: { items: {} } },
+                [
+                    /migrationSets\[0\]\.name is rejected by the bootstrap: set name "content" is reserved for the content set while content is given; rename the set/,
+                ],
+            ],
             [{ migrationSets: [{ name: "content" }] }, []], // not reserved without content
-            [{ migrationSets: [{ name: "App" }] }, [/migrationSets\[0\]\.name is rejected by the bootstrap: set name "App" must be lower-case letters, digits or "_"; change migrationSets\[0\]\.name/]],
-            [{ migrationSets: [{ name: "x", table: "content_history" }], content: { items: {} } }, [/migrationSets\[0\]\.table is rejected by the bootstrap: history table public\.content_history is the content set's/]],
+            [
+                { migrationSets: [{ name: "App" }] },
+                [
+                    /migrationSets\[0\]\.name is rejected by the bootstrap: set name "App" must be lower-case letters, digits or "_"; change migrationSets\[0\]\.name/,
+                ],
+            ],
+            [
+                { migrationSets: [{ name: "x", table: "content_history" }], content: { items: {} } },
+                [
+                    /migrationSets\[0\]\.table is rejected by the bootstrap: history table public\.content_history is the content set's/,
+                ],
+            ],
             // Flyway ignores a misnamed file (the plan warns); strictNaming refuses it, as validateMigrationNaming does.
             [{ migrationSets: [{ name: "app", directory: dir }] }, []],
-            [{ migrationSets: [{ name: "app", directory: dir, strictNaming: true }] }, [/migrationSets\[0\]\.files is rejected by the bootstrap: migration set "app": notes\.sql fits no migration name \(V<version>__<description>\.sql/]],
-            [{ extensions: ["pg trgm"] }, [/extensions is rejected by the bootstrap: extension name "pg trgm" is not allowed/]],
-            [{ database: "template1" }, [/database is rejected by the bootstrap: "template1" is a template database; choose another name/]],
+            [
+                { migrationSets: [{ name: "app", directory: dir, strictNaming: true }] },
+                [
+                    /migrationSets\[0\]\.files is rejected by the bootstrap: migration set "app": notes\.sql fits no migration name \(V<version>__<description>\.sql/,
+                ],
+            ],
+            [
+                { extensions: ["pg trgm"] },
+                [/extensions is rejected by the bootstrap: extension name "pg trgm" is not allowed/],
+            ],
+            [
+                { database: "template1" },
+                [/database is rejected by the bootstrap: "template1" is a template database; choose another name/],
+            ],
             [{ bootstrapWait: { timeoutSeconds: 0 } }, [/bootstrapWait\.timeoutSeconds is rejected by the bootstrap/]],
         ];
         for (const [extra, messages] of cases) {
@@ -188,10 +300,21 @@ describe("PostgresCluster", () => {
 
     test("a disabled health check (NONE) with waitForHealthy is rejected; without waiting it is accepted", async () => {
         const none = { test: ["NONE"] };
-        const run = runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), healthcheck: none, waitForHealthy: true }));
+        const run = runProgram(
+            () =>
+                new PostgresCluster("db", {
+                    network: new TieredNetwork("net"),
+                    healthcheck: none,
+                    waitForHealthy: true,
+                }),
+        );
         await expect(run).rejects.toThrow(ArgumentError);
-        await expect(run).rejects.toThrow(/healthcheck\.test is \["NONE"\] \(no health check\) while waitForHealthy is true.*; set waitForHealthy: false, or give a real health check/);
-        const { graph } = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net"), healthcheck: none }));
+        await expect(run).rejects.toThrow(
+            /healthcheck\.test is \["NONE"\] \(no health check\) while waitForHealthy is true.*; set waitForHealthy: false, or give a real health check/,
+        );
+        const { graph } = await runProgram(
+            () => new PostgresCluster("db", { network: new TieredNetwork("net"), healthcheck: none }),
+        );
         expect(graph.get("db-server").inputs.healthcheck.tests).toEqual(["NONE"]);
     });
 
@@ -202,7 +325,9 @@ describe("PostgresCluster", () => {
             return thrownBy(() => new PostgresCluster("db2", { network, alias: "postgres" }));
         });
         expect(result).toBeInstanceOf(ArgumentError);
-        expect((result as Error).message).toMatch(/PostgresCluster "db2": alias gives the host name "postgres", which PostgresCluster "db" already answers to on tier "db"; set alias/);
+        expect((result as Error).message).toMatch(
+            /PostgresCluster "db2": alias gives the host name "postgres", which PostgresCluster "db" already answers to on tier "db"; set alias/,
+        );
         expect(graph.names().filter((n) => n.startsWith("db2"))).toEqual([]);
     });
 

@@ -68,6 +68,9 @@ export class BootstrapStack {
     }
 
     history(): Promise<Record<string, unknown>[]> {
-        return query(this.db, `SELECT installed_rank, version, description, type, script, checksum, success FROM ${this.table} ORDER BY installed_rank`);
+        return query(
+            this.db,
+            `SELECT installed_rank, version, description, type, script, checksum, success FROM ${this.table} ORDER BY installed_rank`,
+        );
     }
 }

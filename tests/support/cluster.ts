@@ -7,11 +7,19 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-const BIN = process.env.PDC_PG_BIN ?? fs.readdirSync("/usr/lib/postgresql").sort().map((v) => `/usr/lib/postgresql/${v}/bin`).pop()!;
+const BIN =
+    process.env.PDC_PG_BIN ??
+    fs
+        .readdirSync("/usr/lib/postgresql")
+        .sort()
+        .map((v) => `/usr/lib/postgresql/${v}/bin`)
+        .pop()!;
 const asRoot = process.getuid?.() === 0;
 
 function run(cmd: string, args: string[]): string {
-    const [file, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", path.join(BIN, cmd), ...args]] : [path.join(BIN, cmd), args];
+    const [file, argv] = asRoot
+        ? ["runuser", ["-u", "postgres", "--", path.join(BIN, cmd), ...args]]
+        : [path.join(BIN, cmd), args];
     return execFileSync(file, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
@@ -20,17 +28,42 @@ export class PrivateCluster {
     readonly password = `private-${Math.random().toString(36).slice(2)}`;
 
     /** `parent`: where its data directory goes (the benchmarks use memory, to measure without disk noise). */
-    constructor(readonly port: number, parent: string = os.tmpdir()) {
+    constructor(
+        readonly port: number,
+        parent: string = os.tmpdir(),
+    ) {
         this.dir = fs.mkdtempSync(path.join(parent, "pdc-private-pg-"));
         if (asRoot) execFileSync("chown", ["postgres", this.dir]);
         const pw = path.join(this.dir, "pw");
         fs.writeFileSync(pw, this.password + "\n");
         if (asRoot) execFileSync("chown", ["postgres", pw]);
-        run("initdb", ["-D", path.join(this.dir, "data"), "-U", "postgres", "--auth-host=scram-sha-256", "--auth-local=trust", `--pwfile=${pw}`, "-E", "UTF8", "--locale=C.UTF-8"]);
+        run("initdb", [
+            "-D",
+            path.join(this.dir, "data"),
+            "-U",
+            "postgres",
+            "--auth-host=scram-sha-256",
+            "--auth-local=trust",
+            `--pwfile=${pw}`,
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]);
     }
 
     start(): void {
-        run("pg_ctl", ["-D", path.join(this.dir, "data"), "-l", path.join(this.dir, "server.log"), "-w", "-t", "60", "-o", `-c listen_addresses=127.0.0.1 -p ${this.port} -k ${this.dir} -c fsync=off`, "start"]);
+        run("pg_ctl", [
+            "-D",
+            path.join(this.dir, "data"),
+            "-l",
+            path.join(this.dir, "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            `-c listen_addresses=127.0.0.1 -p ${this.port} -k ${this.dir} -c fsync=off`,
+            "start",
+        ]);
     }
 
     /** Stops the server; "immediate" is a crash (no checkpoint, connections cut). */

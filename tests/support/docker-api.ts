@@ -42,7 +42,12 @@ export function api<T = any>(method: string, path: string, body?: unknown, timeo
                     }
                     if ((res.statusCode ?? 500) >= 400) {
                         const msg = (parsed as { message?: string })?.message ?? text;
-                        reject(new DockerApiError(`docker ${method} ${path}: ${res.statusCode} ${msg}`, res.statusCode ?? 500));
+                        reject(
+                            new DockerApiError(
+                                `docker ${method} ${path}: ${res.statusCode} ${msg}`,
+                                res.statusCode ?? 500,
+                            ),
+                        );
                     } else resolve(parsed as T);
                 });
             },
@@ -58,11 +63,25 @@ export function api<T = any>(method: string, path: string, body?: unknown, timeo
 export function putArchive(container: string, tar: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
         const req = http.request(
-            { socketPath: SOCKET, method: "PUT", path: `/v1.41/containers/${encodeURIComponent(container)}/archive?path=%2F`, headers: { "Content-Type": "application/x-tar", "Content-Length": tar.length } },
+            {
+                socketPath: SOCKET,
+                method: "PUT",
+                path: `/v1.41/containers/${encodeURIComponent(container)}/archive?path=%2F`,
+                headers: { "Content-Type": "application/x-tar", "Content-Length": tar.length },
+            },
             (res) => {
                 let text = "";
                 res.on("data", (c) => (text += c));
-                res.on("end", () => ((res.statusCode ?? 500) >= 400 ? reject(new DockerApiError(`docker PUT archive ${container}: ${res.statusCode} ${text}`, res.statusCode ?? 500)) : resolve()));
+                res.on("end", () =>
+                    (res.statusCode ?? 500) >= 400
+                        ? reject(
+                              new DockerApiError(
+                                  `docker PUT archive ${container}: ${res.statusCode} ${text}`,
+                                  res.statusCode ?? 500,
+                              ),
+                          )
+                        : resolve(),
+                );
             },
         );
         req.on("error", reject);
@@ -81,10 +100,12 @@ export function tarOf(files: { path: string; content: Buffer; mode: number }[]):
             const cut = name.lastIndexOf("/", 155);
             prefix = name.slice(0, cut);
             name = name.slice(cut + 1);
-            if (cut < 0 || Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) throw new Error(`tarOf: path too long: ${f.path}`);
+            if (cut < 0 || Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155)
+                throw new Error(`tarOf: path too long: ${f.path}`);
         }
         const field = (value: string, offset: number, length: number) => h.write(value, offset, length, "utf8");
-        const octal = (value: number, offset: number, length: number) => field(value.toString(8).padStart(length - 1, "0") + "\0", offset, length);
+        const octal = (value: number, offset: number, length: number) =>
+            field(value.toString(8).padStart(length - 1, "0") + "\0", offset, length);
         field(name, 0, 100);
         octal(f.mode, 100, 8);
         octal(0, 108, 8);
@@ -111,8 +132,16 @@ export function dockerCli(args: string[], opts: { timeoutMs?: number; input?: Bu
         const child = execFile(
             "docker",
             args,
-            { env: { ...process.env, DOCKER_HOST, DOCKER_BUILDKIT: "0" }, timeout: opts.timeoutMs ?? 600000, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
-            (err, stdout, stderr) => (err ? reject(new Error(`docker ${args.slice(0, 3).join(" ")} failed: ${stderr || err.message}`)) : resolve(stdout)),
+            {
+                env: { ...process.env, DOCKER_HOST, DOCKER_BUILDKIT: "0" },
+                timeout: opts.timeoutMs ?? 600000,
+                maxBuffer: 64 * 1024 * 1024,
+                encoding: "utf8",
+            },
+            (err, stdout, stderr) =>
+                err
+                    ? reject(new Error(`docker ${args.slice(0, 3).join(" ")} failed: ${stderr || err.message}`))
+                    : resolve(stdout),
         );
         if (opts.input) child.stdin!.end(opts.input);
     });
@@ -122,7 +151,7 @@ export function dockerCli(args: string[], opts: { timeoutMs?: number; input?: Bu
 export function durationNs(d: string | undefined): number | undefined {
     if (d === undefined || d === "") return undefined;
     const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-    const unit: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+    const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
     let total = 0;
     let matched = "";
     for (const m of d.matchAll(re)) {

@@ -16,7 +16,7 @@ import type { EngineRequest, EngineResult } from "./engine";
 async function main(): Promise<void> {
     const req = JSON.parse(process.argv[2]) as EngineRequest;
     const cli = process.env.PDC_PULUMI;
-    if (!cli) throw new Error("PDC_PULUMI is not set: run under `eval \"$(bash scripts/pulumi.sh env)\"`");
+    if (!cli) throw new Error('PDC_PULUMI is not set: run under `eval "$(bash scripts/pulumi.sh env)"`');
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(cli)) });
     const work = path.join(req.dir, "work");
     fs.mkdirSync(work, { recursive: true });

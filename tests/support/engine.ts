@@ -73,7 +73,10 @@ let cliEnv: NodeJS.ProcessEnv | undefined;
 /** The environment of scripts/pulumi.sh env (the CLI built or found once per test process). */
 export function engineEnv(): NodeJS.ProcessEnv {
     if (!cliEnv) {
-        const lines = execFileSync("bash", [path.join(ROOT, "scripts/pulumi.sh"), "env"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+        const lines = execFileSync("bash", [path.join(ROOT, "scripts/pulumi.sh"), "env"], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "inherit"],
+        });
         const env: NodeJS.ProcessEnv = { ...process.env };
         for (const line of lines.split("\n")) {
             const m = /^export (\w+)="?(.*?)"?$/.exec(line);
@@ -96,13 +99,23 @@ export function stackDir(prefix: string): string {
 
 /** Runs one engine operation and returns what happened (asynchronously, so a test can probe while it runs). */
 export function engine(req: EngineRequest): Promise<EngineResult> {
-    const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tests/support/engine-cli.ts"), JSON.stringify(req)];
+    const args = [
+        "-r",
+        "ts-node/register/transpile-only",
+        path.join(ROOT, "tests/support/engine-cli.ts"),
+        JSON.stringify(req),
+    ];
     const env = { ...engineEnv(), PULUMI_CONFIG_PASSPHRASE: "engine-tests" };
     return new Promise((resolve, reject) => {
-        execFile(process.execPath, args, { cwd: ROOT, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-            if (err) reject(new Error(`engine-cli ${req.op} failed: ${err.message}\n${stderr}`));
-            else resolve(JSON.parse(stdout) as EngineResult);
-        });
+        execFile(
+            process.execPath,
+            args,
+            { cwd: ROOT, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+            (err, stdout, stderr) => {
+                if (err) reject(new Error(`engine-cli ${req.op} failed: ${err.message}\n${stderr}`));
+                else resolve(JSON.parse(stdout) as EngineResult);
+            },
+        );
     });
 }
 
@@ -110,7 +123,10 @@ export function engine(req: EngineRequest): Promise<EngineResult> {
 export function steps(output: string): string[] {
     const out: string[] = [];
     for (const line of output.split("\n")) {
-        const m = /^\s*(?:\+\+|\+-|--|\+|-|~)\s+(\S+)\s+(\S+)\s+(created|updated|deleted|replaced|deleting original)\b/.exec(line);
+        const m =
+            /^\s*(?:\+\+|\+-|--|\+|-|~)\s+(\S+)\s+(\S+)\s+(created|updated|deleted|replaced|deleting original)\b/.exec(
+                line,
+            );
         if (m && m[1] !== "pulumi:pulumi:Stack") out.push(`${m[3]} ${m[1]} ${m[2]}`);
     }
     return out;

@@ -36,7 +36,9 @@ export interface FlywayOptions {
  * `"postgresql.transactional.lock": false`: with its default advisory lock Flyway waits on itself forever.
  */
 export function runFlyway(command: FlywayCommand, opts: FlywayOptions): Promise<FlywayRun> {
-    const locations = (Array.isArray(opts.locations) ? opts.locations : [opts.locations]).map((l) => `filesystem:${path.resolve(l)}`);
+    const locations = (Array.isArray(opts.locations) ? opts.locations : [opts.locations]).map(
+        (l) => `filesystem:${path.resolve(l)}`,
+    );
     const args = [
         "run",
         command,
@@ -48,13 +50,18 @@ export function runFlyway(command: FlywayCommand, opts: FlywayOptions): Promise<
     // The password goes through Flyway's environment variable, not the process list.
     const env = { ...process.env, FLYWAY_PASSWORD: opts.password ?? PG.password };
     return new Promise((resolve, reject) => {
-        execFile("bash", [SCRIPT, ...args], { env, maxBuffer: 32 * 1024 * 1024, timeout: 180_000 }, (err, stdout, stderr) => {
-            if (err && typeof err.code !== "number") {
-                reject(new Error(`flyway ${command} did not run: ${err.message}\n${stderr}`));
-                return;
-            }
-            resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-        });
+        execFile(
+            "bash",
+            [SCRIPT, ...args],
+            { env, maxBuffer: 32 * 1024 * 1024, timeout: 180_000 },
+            (err, stdout, stderr) => {
+                if (err && typeof err.code !== "number") {
+                    reject(new Error(`flyway ${command} did not run: ${err.message}\n${stderr}`));
+                    return;
+                }
+                resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+            },
+        );
     });
 }
 
@@ -75,7 +82,11 @@ function quoteIdent(name: string): string {
 }
 
 /** The rows of `schema.table` (Flyway's default: public.flyway_schema_history), in installed_rank order. */
-export async function flywayHistory(database: string, table = "flyway_schema_history", schema = "public"): Promise<FlywayHistoryRow[]> {
+export async function flywayHistory(
+    database: string,
+    table = "flyway_schema_history",
+    schema = "public",
+): Promise<FlywayHistoryRow[]> {
     return query<FlywayHistoryRow & Record<string, unknown>>(
         database,
         `SELECT installed_rank, version, description, type, script, checksum, installed_by, success
@@ -92,7 +103,11 @@ export interface ColumnType {
 }
 
 /** The columns of `schema.table` in their order, with their exact types. */
-export async function columnTypes(database: string, table = "flyway_schema_history", schema = "public"): Promise<ColumnType[]> {
+export async function columnTypes(
+    database: string,
+    table = "flyway_schema_history",
+    schema = "public",
+): Promise<ColumnType[]> {
     return query<ColumnType & Record<string, unknown>>(
         database,
         `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
@@ -114,7 +129,8 @@ export async function createOracleDatabase(): Promise<string> {
 
 /** Drops a database made by `createOracleDatabase`, ending its sessions first. */
 export async function dropOracleDatabase(name: string): Promise<void> {
-    if (!name.startsWith("oracle_")) throw new Error(`dropOracleDatabase: refusing to drop ${name}, which is not an oracle_ database`);
+    if (!name.startsWith("oracle_"))
+        throw new Error(`dropOracleDatabase: refusing to drop ${name}, which is not an oracle_ database`);
     await query("postgres", `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
 }
 

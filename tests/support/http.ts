@@ -9,13 +9,26 @@ export interface HttpResult {
 }
 
 /** One HTTP request to 127.0.0.1:port. */
-export function httpRequest(port: number, path: string, opts: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<HttpResult> {
+export function httpRequest(
+    port: number,
+    path: string,
+    opts: { method?: string; body?: string; headers?: Record<string, string> } = {},
+): Promise<HttpResult> {
     return new Promise((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers, timeout: 10000 }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c) => chunks.push(c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-        });
+        const req = http.request(
+            { host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers, timeout: 10000 },
+            (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c) => chunks.push(c));
+                res.on("end", () =>
+                    resolve({
+                        status: res.statusCode ?? 0,
+                        headers: res.headers,
+                        body: Buffer.concat(chunks).toString("utf8"),
+                    }),
+                );
+            },
+        );
         req.on("timeout", () => req.destroy(new Error(`GET ${path}: timed out`)));
         req.on("error", reject);
         if (opts.body) req.write(opts.body);

@@ -22,8 +22,14 @@ export class InstalledPackage {
         const modules = path.join(this.project, "node_modules");
         const pkg = path.join(modules, NAME);
         const tsc = require.resolve("typescript/bin/tsc", { paths: [ROOT] });
-        execFileSync(process.execPath, [tsc, "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", path.join(pkg, "bin")], { cwd: ROOT, stdio: "pipe" });
-        const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+        execFileSync(
+            process.execPath,
+            [tsc, "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", path.join(pkg, "bin")],
+            { cwd: ROOT, stdio: "pipe" },
+        );
+        const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+            dependencies: Record<string, string>;
+        };
         fs.copyFileSync(path.join(ROOT, "package.json"), path.join(pkg, "package.json"));
         // Dependencies as links into this repository's node_modules; theirs resolve from where the links point.
         for (const dep of Object.keys(manifest.dependencies)) {
@@ -31,7 +37,10 @@ export class InstalledPackage {
             fs.mkdirSync(path.dirname(link), { recursive: true });
             fs.symlinkSync(path.join(ROOT, "node_modules", dep), link);
         }
-        fs.writeFileSync(path.join(this.project, "package.json"), JSON.stringify({ name: "user-project", dependencies: { [NAME]: "*" } }));
+        fs.writeFileSync(
+            path.join(this.project, "package.json"),
+            JSON.stringify({ name: "user-project", dependencies: { [NAME]: "*" } }),
+        );
     }
 
     /** A provider serialized as `dynamic.Resource` does it in a program of this project. */

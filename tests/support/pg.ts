@@ -19,7 +19,11 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Runs one query as the admin against `database` and returns the rows. */
-export async function query<T extends Record<string, unknown> = Record<string, unknown>>(database: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function query<T extends Record<string, unknown> = Record<string, unknown>>(
+    database: string,
+    sql: string,
+    params: unknown[] = [],
+): Promise<T[]> {
     const c = new Client({ ...PG, database });
     await c.connect();
     try {
@@ -30,7 +34,12 @@ export async function query<T extends Record<string, unknown> = Record<string, u
 }
 
 /** The wire inputs for `args`, connected to the tests' cluster unless `args.connection` says otherwise. */
-export function inputsFor(args: Omit<BootstrapArgs, "connection"> & { connection?: Partial<BootstrapArgs["connection"]> }): BootstrapInputs {
-    const full: BootstrapArgs = { ...args, connection: { host: PG.host, port: PG.port, user: PG.user, password: PG.password, ...args.connection } };
+export function inputsFor(
+    args: Omit<BootstrapArgs, "connection"> & { connection?: Partial<BootstrapArgs["connection"]> },
+): BootstrapInputs {
+    const full: BootstrapArgs = {
+        ...args,
+        connection: { host: PG.host, port: PG.port, user: PG.user, password: PG.password, ...args.connection },
+    };
     return JSON.parse(JSON.stringify(wireInputs(full, (v) => v))) as BootstrapInputs;
 }

@@ -9,13 +9,12 @@ import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import type { InstalledPackage } from "./installed-package";
 
-/* eslint-disable @typescript-eslint/no-var-requires */
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
 const structproto = require("google-protobuf/google/protobuf/struct_pb");
 
 const ROOT = path.resolve(__dirname, "../..");
-type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- engine property bags
+type Props = Record<string, any>;
 
 /** The dynamic providers of this repository. */
 export type ProviderName = "bootstrap" | "readiness";
@@ -28,8 +27,17 @@ const serialized = new Map<string, string>();
 export function serializedProvider(which: ProviderName = "bootstrap", project?: string): string {
     const key = `${which}\0${project ?? ""}`;
     if (!serialized.has(key)) {
-        const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tests/support/serialize-provider.ts"), which, ...(project ? [project] : [])];
-        serialized.set(key, execFileSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }));
+        const args = [
+            "-r",
+            "ts-node/register/transpile-only",
+            path.join(ROOT, "tests/support/serialize-provider.ts"),
+            which,
+            ...(project ? [project] : []),
+        ];
+        serialized.set(
+            key,
+            execFileSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }),
+        );
     }
     return serialized.get(key)!;
 }
@@ -50,7 +58,7 @@ export interface CheckFailure {
 
 export class ProviderHost {
     private proc?: ChildProcess;
-    private client?: grpc.Client & Record<string, Function>;
+    private client?: grpc.Client & Record<string, (...args: any[]) => any>;
     /** Everything the host wrote to stderr (the provider's log). */
     public stderr = "";
     /** Where the host listens for gRPC, once started. */
@@ -67,13 +75,21 @@ export class ProviderHost {
     ) {}
 
     async start(): Promise<void> {
-        const hostScript = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js", { paths: [this.installed?.project ?? ROOT] });
-        const proc = spawn(process.execPath, [hostScript, "127.0.0.1:1"], { cwd: this.installed?.project ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
+        const hostScript = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js", {
+            paths: [this.installed?.project ?? ROOT],
+        });
+        const proc = spawn(process.execPath, [hostScript, "127.0.0.1:1"], {
+            cwd: this.installed?.project ?? ROOT,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         this.proc = proc;
         proc.stderr!.on("data", (d) => (this.stderr += d.toString()));
         const port = await new Promise<string>((resolve, reject) => {
             let out = "";
-            const timer = setTimeout(() => reject(new Error(`dynamic provider host printed no port in 30s; stderr: ${this.stderr}`)), 30000);
+            const timer = setTimeout(
+                () => reject(new Error(`dynamic provider host printed no port in 30s; stderr: ${this.stderr}`)),
+                30000,
+            );
             proc.stdout!.on("data", (d) => {
                 out += d.toString();
                 const m = /^(\d+)\s*$/m.exec(out);
@@ -92,7 +108,8 @@ export class ProviderHost {
     async waitForLog(text: string): Promise<void> {
         const deadline = Date.now() + 5000;
         while (!this.stderr.includes(text)) {
-            if (Date.now() > deadline) throw new Error(`provider log never contained ${JSON.stringify(text)}; log:\n${this.stderr}`);
+            if (Date.now() > deadline)
+                throw new Error(`provider log never contained ${JSON.stringify(text)}; log:\n${this.stderr}`);
             await new Promise((r) => setTimeout(r, 20));
         }
     }
@@ -108,14 +125,22 @@ export class ProviderHost {
 
     private call<T>(method: string, req: unknown): Promise<T> {
         return new Promise((resolve, reject) => {
-            this.client![method](req, (err: grpc.ServiceError | null, resp: T) => (err ? reject(new Error(err.details || err.message)) : resolve(resp)));
+            this.client![method](req, (err: grpc.ServiceError | null, resp: T) =>
+                err ? reject(new Error(err.details || err.message)) : resolve(resp),
+            );
         });
     }
 
     /** `props` with the serialized provider: the one they carry (a program's own), else this repository's. */
     private withProvider(props: object): Props {
         const own = (props as Props).__provider;
-        return { ...props, __provider: typeof own === "string" && own.length > 0 ? own : serializedProvider(this.provider, this.installed?.project) };
+        return {
+            ...props,
+            __provider:
+                typeof own === "string" && own.length > 0
+                    ? own
+                    : serializedProvider(this.provider, this.installed?.project),
+        };
     }
 
     /** Check: returns the checked inputs (with __provider) and failures. */
@@ -132,7 +157,11 @@ export class ProviderHost {
     }
 
     /** Diff: "some" | "none" | "unknown", and the replaced properties. */
-    async diff(id: string, olds: object, news: object): Promise<{ changes: "some" | "none" | "unknown"; replaces: string[] }> {
+    async diff(
+        id: string,
+        olds: object,
+        news: object,
+    ): Promise<{ changes: "some" | "none" | "unknown"; replaces: string[] }> {
         const req = new provproto.DiffRequest();
         req.setId(id);
         req.setUrn("urn:pulumi:test::test::pulumi-nodejs:dynamic/postgres:Bootstrap::b");
@@ -141,7 +170,10 @@ export class ProviderHost {
         const resp = await this.call<any>("diff", req);
         const c = resp.getChanges();
         const D = provproto.DiffResponse.DiffChanges;
-        return { changes: c === D.DIFF_SOME ? "some" : c === D.DIFF_NONE ? "none" : "unknown", replaces: resp.getReplacesList() };
+        return {
+            changes: c === D.DIFF_SOME ? "some" : c === D.DIFF_NONE ? "none" : "unknown",
+            replaces: resp.getReplacesList(),
+        };
     }
 
     /**
@@ -201,7 +233,11 @@ export class ProviderHost {
         req.setUrn("urn:pulumi:test::test::pulumi-nodejs:dynamic/postgres:Bootstrap::b");
         req.setProperties(struct(this.withProvider(props)));
         const resp = await this.call<any>("read", req);
-        return { id: resp.getId(), props: resp.getProperties().toJavaScript(), inputs: resp.getInputs()?.toJavaScript() };
+        return {
+            id: resp.getId(),
+            props: resp.getProperties().toJavaScript(),
+            inputs: resp.getInputs()?.toJavaScript(),
+        };
     }
 
     async delete(id: string, props: object): Promise<void> {

@@ -33,6 +33,18 @@ export function threeTierProgram(): Record<string, pulumi.Input<unknown>> {
         configFiles: { "app.json": JSON.stringify({ name: cfg.require("title") }, null, 2) + "\n" },
         resources: { memoryMb: 256 },
     });
-    const web = new NginxLoadBalancer("web", { network, tiers: ["webapp"], image: "nginx:stable-bookworm", hostIp: "127.0.0.1", hostPort: cfg.requireNumber("webPort"), routes: [{ path: "/", pool: app }] });
-    return { url: web.url, replicas: app.instanceNames, databaseUrl: db.applicationUrl, dataVolume: db.dataVolume.name };
+    const web = new NginxLoadBalancer("web", {
+        network,
+        tiers: ["webapp"],
+        image: "nginx:stable-bookworm",
+        hostIp: "127.0.0.1",
+        hostPort: cfg.requireNumber("webPort"),
+        routes: [{ path: "/", pool: app }],
+    });
+    return {
+        url: web.url,
+        replicas: app.instanceNames,
+        databaseUrl: db.applicationUrl,
+        dataVolume: db.dataVolume.name,
+    };
 }

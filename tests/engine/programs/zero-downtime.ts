@@ -5,7 +5,14 @@
  * nginx publishes on 127.0.0.1 only (tests reach servers on the loopback only).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AppServerPool, httpHealthcheck, NginxLoadBalancer, PostgresCluster, ServiceImage, TieredNetwork } from "../../../sdk";
+import {
+    AppServerPool,
+    httpHealthcheck,
+    NginxLoadBalancer,
+    PostgresCluster,
+    ServiceImage,
+    TieredNetwork,
+} from "../../../sdk";
 
 export function zeroDowntimeProgram(): Record<string, pulumi.Input<unknown>> {
     const cfg = new pulumi.Config();

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 // js-yaml ships with jest (a dev dependency's dependency); only tests use it.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const yaml = require("js-yaml") as { load(src: string): unknown };
 import { Graph, runProgram, RunOptions } from "../../sdk/support/graph";
 
@@ -25,7 +25,9 @@ export function projectFile(dir: string): ProjectFile {
 
 /** Raw `config:` of Pulumi.<stack>.yaml. */
 export function stackFile(dir: string, stack: string): Record<string, unknown> {
-    const doc = yaml.load(fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+    const doc = yaml.load(fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8")) as {
+        config?: Record<string, unknown>;
+    };
     return doc.config ?? {};
 }
 
@@ -45,7 +47,9 @@ export function schemaDefaults(dir: string): Record<string, unknown> {
 
 /** Names of Docker objects (containers, volumes, networks) in a graph. */
 export function dockerObjectNames(g: Graph): string[] {
-    return g.resources.filter((r) => /container:Container|volume:Volume|network:Network/.test(r.type)).map((r) => String(r.inputs.name));
+    return g.resources
+        .filter((r) => /container:Container|volume:Volume|network:Network/.test(r.type))
+        .map((r) => String(r.inputs.name));
 }
 
 /** Containers publishing a host port. */
@@ -61,14 +65,19 @@ export function publishing(g: Graph): string[] {
  * Times `program` under mocks: the first evaluation (in a fresh jest module registry the very first one also
  * serializes the bootstrap provider's closure) and the median of `warm` more. Prints the numbers.
  */
-export async function timeEvaluation<T>(label: string, program: () => T, opts: RunOptions = {}, warm = 3): Promise<{ coldMs: number; warmMs: number; resources: number }> {
+export async function timeEvaluation<T>(
+    label: string,
+    program: () => T,
+    opts: RunOptions = {},
+    warm = 3,
+): Promise<{ coldMs: number; warmMs: number; resources: number }> {
     const cold = await runProgram(program, opts);
     const times: number[] = [];
     for (let i = 0; i < warm; i++) times.push((await runProgram(program, opts)).ms);
     times.sort((a, b) => a - b);
     const warmMs = times[Math.floor(times.length / 2)];
     const line = `mock evaluation of ${label}: ${cold.graph.resources.length} resources, first run ${cold.ms.toFixed(0)} ms, then median of ${warm} runs ${warmMs.toFixed(0)} ms`;
-    // eslint-disable-next-line no-console
+
     console.log(line);
     return { coldMs: cold.ms, warmMs, resources: cold.graph.resources.length };
 }

@@ -92,7 +92,9 @@ function evaluate(nodes: Node[], services: Readonly<Record<string, readonly Inst
                 return n.field === "Address" ? dot.address : String(dot.port);
             }
             const list = services[n.service] ?? [];
-            return list.length === 0 ? evaluate(n.otherwise, services) : list.map((inst) => evaluate(n.body, services, inst)).join("");
+            return list.length === 0
+                ? evaluate(n.otherwise, services)
+                : list.map((inst) => evaluate(n.body, services, inst)).join("");
         })
         .join("");
 }

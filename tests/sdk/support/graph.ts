@@ -14,15 +14,21 @@ import type { MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi
 
 /** The SDK's internal runtime hooks that `setMocks` itself uses (marked @internal, so not in the .d.ts). */
 interface InternalSettings {
-    setMockOptions(monitor: MockMonitor, project?: string, stack?: string, preview?: boolean, organization?: string): void;
+    setMockOptions(
+        monitor: MockMonitor,
+        project?: string,
+        stack?: string,
+        preview?: boolean,
+        organization?: string,
+    ): void;
     waitForRPCs(): Promise<void>;
 }
 interface InternalState {
     getStore(): Record<string, unknown>;
 }
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const settings = require("@pulumi/pulumi/runtime/settings") as InternalSettings;
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const state = require("@pulumi/pulumi/runtime/state") as InternalState;
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -92,12 +98,25 @@ export function mockOutputs(args: MockResourceArgs): MockResourceResult {
         case "random:index/randomPassword:RandomPassword":
             return { id, state: { ...inputs, result: `pw-${args.name}`, bcryptHash: `bcrypt-${args.name}` } };
         case "docker:index/remoteImage:RemoteImage":
-            return { id, state: { ...inputs, imageId: `sha256:${args.name}`, repoDigest: `${unwrapSecrets(inputs.name).value}@sha256:${args.name}` } };
+            return {
+                id,
+                state: {
+                    ...inputs,
+                    imageId: `sha256:${args.name}`,
+                    repoDigest: `${unwrapSecrets(inputs.name).value}@sha256:${args.name}`,
+                },
+            };
         case "docker:index/image:Image":
-            return { id, state: { ...inputs, repoDigest: `${unwrapSecrets(inputs.imageName).value}@sha256:${args.name}` } };
+            return {
+                id,
+                state: { ...inputs, repoDigest: `${unwrapSecrets(inputs.imageName).value}@sha256:${args.name}` },
+            };
         case "docker:index/container:Container": {
             const nets = (unwrapSecrets(inputs.networksAdvanced ?? []).value as { name: string }[]) ?? [];
-            const networkDatas = nets.map((n) => ({ networkName: n.name, ipAddress: fakeIp(n.name, String(inputs.name)) }));
+            const networkDatas = nets.map((n) => ({
+                networkName: n.name,
+                ipAddress: fakeIp(n.name, String(inputs.name)),
+            }));
             return { id: `${args.name}-container-id`, state: { ...inputs, networkDatas } };
         }
         case "pulumi-nodejs:dynamic/postgres:Bootstrap": {
@@ -181,7 +200,8 @@ export class Graph {
     get(name: string): RecordedResource {
         let found = this.resources.filter((r) => r.name === name);
         if (found.length === 0) found = this.resources.filter((r) => generationless(r.name) === name);
-        if (found.length !== 1) throw new Error(`expected one resource named "${name}", found ${found.length}: ${this.names().join(", ")}`);
+        if (found.length !== 1)
+            throw new Error(`expected one resource named "${name}", found ${found.length}: ${this.names().join(", ")}`);
         return found[0];
     }
 
@@ -221,7 +241,10 @@ export class Graph {
     dependencyNames(name: string): string[] {
         const r = this.get(name);
         const urns = new Set([...r.dependencies, ...Object.values(r.propertyDependencies).flat()]);
-        return this.resources.filter((x) => urns.has(x.urn)).map((x) => x.name).sort();
+        return this.resources
+            .filter((x) => urns.has(x.urn))
+            .map((x) => x.name)
+            .sort();
     }
 
     /** Whether `a` depends on `b`, directly or through other resources (or through b's children if b is a component). */
@@ -256,7 +279,9 @@ export class Graph {
 
     /** Labels of a container or volume as a map. */
     labelsOf(name: string): Record<string, string> {
-        return Object.fromEntries(((this.get(name).inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+        return Object.fromEntries(
+            ((this.get(name).inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value]),
+        );
     }
 }
 
