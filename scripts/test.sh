@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets everything up (scripts/setup.sh), checks types, lint and format (`npm run lint`), runs the
-# whole jest suite, and stops the services it started, also when setup fails or the run is interrupted. Services that were already running stay running.
+# whole jest suite, and stops the services it started, also when setup fails or the run is interrupted. Services
+# that were already running stay running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pg_before=false; docker_before=false
