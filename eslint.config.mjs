@@ -22,9 +22,9 @@ export default tseslint.config(
         rules: { "@typescript-eslint/no-require-imports": "off" },
     },
     {
-        // Pulumi programs export their function with `export =` (the root program re-exports the default example).
-        files: ["index.ts", "examples/*/index.ts"],
-        rules: { "@typescript-eslint/no-require-imports": "off", "@typescript-eslint/no-namespace": "off" },
+        // The root Pulumi program re-exports the default example's program as it is (`export =`).
+        files: ["index.ts"],
+        rules: { "@typescript-eslint/no-require-imports": "off" },
     },
     {
         // Tests read loosely typed engine and provider payloads.

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import flaskProgram = require("../../examples/flask-nginx-postgres");
+import * as flaskProgram from "../../examples/flask-nginx-postgres/cluster";
+import flaskIndex = require("../../examples/flask-nginx-postgres");
 import { ArgumentError, FILES_DIGEST_LABEL, NGINX_CONF_PATH, STATIC_ROOT } from "../../sdk";
 import { Graph, peek, runProgram } from "../sdk/support/graph";
 import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "./support/examples";
@@ -162,7 +163,7 @@ describe("examples/flask-nginx-postgres", () => {
     });
 
     test("index program with Pulumi.prod.yaml: 3 replicas x 4 workers, port 80, protected data", async () => {
-        const prod = await runProgram(() => flaskProgram(), {
+        const prod = await runProgram(() => flaskIndex(), {
             project: "flask-nginx-postgres",
             stack: "prod",
             config: stackConfig(DIR, "prod", { buildAppImage: "false" }),

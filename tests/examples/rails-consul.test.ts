@@ -1,5 +1,6 @@
 import * as path from "path";
-import railsProgram = require("../../examples/rails-consul");
+import * as railsProgram from "../../examples/rails-consul/cluster";
+import railsIndex = require("../../examples/rails-consul");
 import { ArgumentError, NGINX_CONF_PATH, renderUpstreamsFromInstances } from "../../sdk";
 import { peek, runProgram } from "../sdk/support/graph";
 import { renderGoTemplate } from "../sdk/support/gotemplate";
@@ -186,12 +187,12 @@ describe("examples/rails-consul", () => {
     });
 
     test("dev and prod on one host: disjoint Docker names; prod stack file scales every service", async () => {
-        const dev = await runProgram(() => railsProgram(), {
+        const dev = await runProgram(() => railsIndex(), {
             project: "rails-consul",
             stack: "dev",
             config: stackConfig(DIR, "dev", { buildImages: "false" }),
         });
-        const prod = await runProgram(() => railsProgram(), {
+        const prod = await runProgram(() => railsIndex(), {
             project: "rails-consul",
             stack: "prod",
             config: stackConfig(DIR, "prod", { buildImages: "false" }),

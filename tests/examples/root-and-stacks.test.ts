@@ -5,9 +5,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import rootProgram = require("../../index");
-import flaskProgram = require("../../examples/flask-nginx-postgres");
-import threeTierProgram = require("../../examples/three-tier");
-import railsProgram = require("../../examples/rails-consul");
+import * as flaskProgram from "../../examples/flask-nginx-postgres/cluster";
+import flaskIndex = require("../../examples/flask-nginx-postgres");
+import * as threeTierProgram from "../../examples/three-tier/cluster";
+import * as railsProgram from "../../examples/rails-consul/cluster";
 import { runProgram } from "../sdk/support/graph";
 import { projectFile, publishing, REPO, schemaDefaults, stackConfig, timeEvaluation } from "./support/examples";
 
@@ -47,7 +48,7 @@ describe("root program", () => {
         const p = projectFile(ROOT);
         expect(p).toMatchObject({ name: "pulumi-docker-cluster", runtime: "nodejs", main: "index.ts" });
         expect(schemaDefaults(ROOT)).toEqual(schemaDefaults(path.join(REPO, "examples", "flask-nginx-postgres")));
-        expect(rootProgram).toBe(flaskProgram);
+        expect(rootProgram).toBe(flaskIndex);
     });
 
     test("with Pulumi.dev.yaml it stands up the flask-nginx-postgres cluster on :8080", async () => {

@@ -1,5 +1,6 @@
 import * as path from "path";
-import threeTierProgram = require("../../examples/three-tier");
+import * as threeTierProgram from "../../examples/three-tier/cluster";
+import threeTierIndex = require("../../examples/three-tier");
 import { AppServerPool, ArgumentError } from "../../sdk";
 import { peek, runProgram } from "../sdk/support/graph";
 import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "./support/examples";
@@ -124,7 +125,7 @@ describe("examples/three-tier", () => {
     });
 
     test("index program: reads Pulumi.dev.yaml / Pulumi.prod.yaml (replicas, port, protection) and a secret password", async () => {
-        const dev = await runProgram(() => threeTierProgram(), {
+        const dev = await runProgram(() => threeTierIndex(), {
             project: "three-tier",
             stack: "dev",
             config: stackConfig(DIR, "dev", { buildAppImage: "false" }),
@@ -134,7 +135,7 @@ describe("examples/three-tier", () => {
         expect(dev.graph.get("db-data").protect).toBe(false);
 
         const prodConfig = stackConfig(DIR, "prod", { dbAdminPassword: "s3cret-from-config" });
-        const prod = await runProgram(() => threeTierProgram(), {
+        const prod = await runProgram(() => threeTierIndex(), {
             project: "three-tier",
             stack: "prod",
             config: prodConfig,
