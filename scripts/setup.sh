@@ -16,6 +16,9 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v curl >/dev/null || need+=(curl)
+# The health-check probe is tested with each interpreter an app image may carry instead of curl.
+command -v python3 >/dev/null || need+=(python3)
+command -v ruby >/dev/null || need+=(ruby)
 if [ ${#need[@]} -gt 0 ]; then
   step "apt-get install ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
