@@ -58,6 +58,28 @@ async function settle(): Promise<void> {
     execFileSync("sync");
 }
 
+/** `psql -1 -f file` into `db`: the whole file in one transaction, the floor a migration tool is compared with. */
+function psqlFile(db: string, file: string): Buffer {
+    const args = [
+        "-q",
+        "-X",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-1",
+        "-h",
+        PG.host,
+        "-p",
+        String(PG.port),
+        "-U",
+        PG.user,
+        "-d",
+        db,
+        "-f",
+        file,
+    ];
+    return execFileSync("psql", args, { env: { ...process.env, PGPASSWORD: PG.password } });
+}
+
 async function timed<T>(f: () => Promise<T>): Promise<[number, T]> {
     const t = process.hrtime.bigint();
     const r = await f();
@@ -87,29 +109,7 @@ async function applyVsPsql(host: ProviderHost, m: number, rows: number): Promise
                 .map((k) => scripts[k])
                 .join("\n"),
         );
-        const [pms] = await timed(async () =>
-            execFileSync(
-                "psql",
-                [
-                    "-q",
-                    "-X",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-1",
-                    "-h",
-                    PG.host,
-                    "-p",
-                    String(PG.port),
-                    "-U",
-                    PG.user,
-                    "-d",
-                    db2,
-                    "-f",
-                    file,
-                ],
-                { env: { ...process.env, PGPASSWORD: PG.password } },
-            ),
-        );
+        const [pms] = await timed(async () => psqlFile(db2, file));
         psqlRuns.push(pms);
         fs.rmSync(file);
         await dropBenchDatabase(db);
@@ -203,33 +203,7 @@ async function applyVsFlyway(host: ProviderHost, m: number, rows: number): Promi
             Array.from({ length: m }, (_, i) => scripts[`V${i + 1}__table_${i + 1}.sql`]).join("\n"),
         );
         await settle();
-        psql.push(
-            (
-                await timed(async () =>
-                    execFileSync(
-                        "psql",
-                        [
-                            "-q",
-                            "-X",
-                            "-v",
-                            "ON_ERROR_STOP=1",
-                            "-1",
-                            "-h",
-                            PG.host,
-                            "-p",
-                            String(PG.port),
-                            "-U",
-                            PG.user,
-                            "-d",
-                            db3,
-                            "-f",
-                            file,
-                        ],
-                        { env: { ...process.env, PGPASSWORD: PG.password } },
-                    ),
-                )
-            )[0],
-        );
+        psql.push((await timed(async () => psqlFile(db3, file)))[0]);
         for (const d of [db, db2, db3]) await dropBenchDatabase(d);
     }
     fs.rmSync(dir, { recursive: true, force: true });

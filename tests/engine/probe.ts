@@ -2,7 +2,7 @@
  * A bounded HTTP probe loop against a published port while something runs (a `pulumi up`): how many requests
  * failed and the longest stretch without a good answer. Each request is a new connection, as a new visitor's.
  */
-import * as http from "http";
+import { requestOutcome } from "../support/load";
 
 export interface ProbeResult {
     requests: number;
@@ -11,31 +11,6 @@ export interface ProbeResult {
     longestOutageMs: number;
     /** Statuses or errors of the failed requests, counted. */
     failures: Record<string, number>;
-}
-
-function get(port: number, pathname: string, timeoutMs: number): Promise<string> {
-    return new Promise((resolve) => {
-        let settled = false;
-        const done = (outcome: string) => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            resolve(outcome);
-        };
-        // One deadline for the whole exchange: a connection reset after the headers ends no response stream.
-        const timer = setTimeout(() => {
-            req.destroy();
-            done("timeout");
-        }, timeoutMs);
-        const req = http.get({ host: "127.0.0.1", port, path: pathname, agent: false }, (res) => {
-            const status = res.statusCode === 200 ? "ok" : `HTTP ${res.statusCode}`;
-            res.on("error", (e) => done((e as NodeJS.ErrnoException).code ?? e.message));
-            res.on("end", () => done(status));
-            res.on("close", () => done(res.complete ? status : "incomplete answer"));
-            res.resume();
-        });
-        req.on("error", (e) => done((e as NodeJS.ErrnoException).code ?? e.message));
-    });
 }
 
 /**
@@ -54,7 +29,7 @@ export async function probeWhile<T>(
     const max = opts.maxRequests ?? 20000;
     while (!done && probe.requests < max) {
         const start = Date.now();
-        const outcome = await get(port, opts.pathname ?? "/", 2000);
+        const outcome = await requestOutcome(port, opts.pathname ?? "/", 2000);
         probe.requests++;
         if (outcome === "ok") {
             if (downSince !== undefined) probe.longestOutageMs = Math.max(probe.longestOutageMs, start - downSince);

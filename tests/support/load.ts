@@ -17,7 +17,11 @@ export interface LoadResult {
     durationMs: number;
 }
 
-function once(port: number, pathname: string, timeoutMs: number): Promise<string> {
+/**
+ * One `GET` on a new connection to 127.0.0.1:`port`, with one deadline for the whole exchange (a reset after the
+ * headers ends no response stream): "ok", "HTTP <status>", "timeout", "incomplete answer" or the socket error's code.
+ */
+export function requestOutcome(port: number, pathname: string, timeoutMs: number): Promise<string> {
     return new Promise((resolve) => {
         let settled = false;
         const done = (outcome: string) => {
@@ -82,7 +86,7 @@ export async function loadWhile<T>(
     const worker = async () => {
         while (!stop && Date.now() < hardStop) {
             const t = process.hrtime.bigint();
-            const outcome = await once(port, opts.pathname ?? "/", opts.timeoutMs ?? 5000);
+            const outcome = await requestOutcome(port, opts.pathname ?? "/", opts.timeoutMs ?? 5000);
             latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
             load.requests++;
             if (outcome !== "ok") {
