@@ -1,4 +1,5 @@
-export { Bootstrap, readScripts, migrationSetSpecs } from "./resource";
+/** The database bootstrap: its resource, its arguments, and the one path from arguments to checked inputs. */
+export { Bootstrap } from "./resource";
 export type {
     BootstrapArgs,
     BootstrapConnectionArgs,
@@ -7,7 +8,11 @@ export type {
     BootstrapDatabaseArgs,
     BootstrapMigrationSetArgs,
     BootstrapContentArgs,
-} from "./resource";
+} from "./args";
+export { prepareBootstrap, withLateValues, readScripts, parseScriptConfig, wireInputs } from "./prepare";
+export type { PreparedBootstrap, LateBootstrapValues } from "./prepare";
+export { engineFailure, reasonOf } from "./check";
+export type { CheckFailure } from "./check";
 export { bootstrapProvider } from "./provider";
 export type { BootstrapInputs, AppliedMigrations } from "./types";
 export { HttpReadiness, httpReadinessProvider } from "./readiness";

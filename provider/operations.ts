@@ -3,7 +3,7 @@
  * ends its own clients: nothing here keeps a client, pool or socket between calls.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { checkInputs } from "./check";
+import { checkInputs, engineFailure } from "./check";
 import { appliedWhenComplete, planBootstrap, previewLines, previewPlan } from "./plan";
 import { acquireLock, connectWithWait, endClient, Log, readActualState, releaseLock, runStep } from "./postgres";
 import { AppliedMigrations, BootstrapInputs, MigrationSetSpec } from "./types";
@@ -316,7 +316,7 @@ export async function check(
     const failures = checkInputs(inputsOf(olds ?? {}), inputsOf(news));
     // A new resource gets no diff: its preview's plan is told here.
     if (!failures.length && Object.keys(olds ?? {}).length === 0) logPreview(inputsOf(news), undefined);
-    return { inputs: news, failures };
+    return { inputs: news, failures: failures.map(engineFailure) };
 }
 
 /**

@@ -433,10 +433,10 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
         }
         const parsed = parseScriptName(file);
         if (!parsed) {
-            if (set.strictNaming) errors.push(`${where}: ${file} ${NAMING_HINT}`);
+            if (set.strictNaming) errors.push(`${where}: ${file} ${NAMING_HINT.problem}; ${NAMING_HINT.fix}`);
             else
                 plan.notes.push(
-                    `${where}: ${file} is ignored: ${NAMING_HINT.replace(/; rename it.*/, "")} (set strictNaming to refuse such files)`,
+                    `${where}: ${file} is ignored: ${NAMING_HINT.problem} (set strictNaming to refuse such files)`,
                 );
             continue;
         }
@@ -662,8 +662,11 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
 }
 
 /** What to do with a file whose name fits nothing (also check's wording). */
-export const NAMING_HINT =
-    "fits no migration name (V<version>__<description>.sql, R__<description>.sql) or callback name (afterMigrate.sql, beforeEachMigrate__x.sql, …); rename it";
+export const NAMING_HINT = {
+    problem:
+        "fits no migration name (V<version>__<description>.sql, R__<description>.sql) or callback name (afterMigrate.sql, beforeEachMigrate__x.sql, …)",
+    fix: "rename it",
+};
 
 /** Flyway's own history table layout (its PostgreSQL DDL, names and types), so Flyway itself can carry on from it. */
 export function historyTableSql(set: Pick<MigrationSetSpec, "schema" | "table">): string[] {

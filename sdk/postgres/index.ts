@@ -8,9 +8,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { Bootstrap } from "../../provider";
+import { Bootstrap, prepareBootstrap, withLateValues } from "../../provider";
 import type { BootstrapArgs, BootstrapContentArgs, BootstrapMigrationSetArgs, BootstrapWaitArgs } from "../../provider";
-import { precheckBootstrapArgs } from "../../provider/resource";
 import {
     checkHealthcheck,
     checkResources,
@@ -164,27 +163,23 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
     checkHealthcheck(c, "healthcheck", args.healthcheck, r.waitForHealthy);
     checkResources(c, "resources", args.resources);
     // The bootstrap's own check (names, extensions, migration sets, content, their files), run now rather than
-    // during `up`: the same rules, on the inputs this component will give it (unknown values as placeholders).
-    for (const f of precheckBootstrapArgs(
+    // during `up`: the same rules, on the inputs this component will give it. The admin endpoint and generated
+    // passwords exist only once the resources do; placeholders stand in for them here (`withLateValues`).
+    const bootstrap = prepareBootstrap(
         bootstrapArgs(
             r,
             args,
-            { host: "placeholder", port: 5432, password: args.adminPassword ?? "placeholder" },
+            { host: "placeholder", port: args.adminHostPort ?? 5432, password: args.adminPassword ?? "placeholder" },
             args.appPassword ?? "placeholder",
         ),
-    )) {
+    );
+    for (const f of bootstrap.failures) {
         const argument = bootstrapArgument(f.property, r.appRole);
         if (c.has(argument)) continue; // already reported by the stricter checks above
-        const cut = f.reason.indexOf("; ");
-        c.check(
-            false,
-            argument,
-            `is rejected by the bootstrap: ${cut >= 0 ? f.reason.slice(0, cut) : f.reason}`,
-            cut >= 0 ? f.reason.slice(cut + 2) : `change ${argument}`,
-        );
+        c.check(false, argument, `is rejected by the bootstrap: ${f.problem}`, f.fix);
     }
     c.throwIfAny();
-    return r;
+    return { ...r, bootstrap };
 }
 
 /** The Bootstrap's arguments for these component arguments; `resolvePostgresArgs` checks exactly these. Pure. */
@@ -371,7 +366,10 @@ export class PostgresCluster extends pulumi.ComponentResource {
 
         this.bootstrap = new Bootstrap(
             `${name}-bootstrap`,
-            bootstrapArgs(r, args, { host: adminHost, port: adminPort, password: adminPassword }, appPassword),
+            withLateValues(r.bootstrap, {
+                connection: { host: adminHost, password: adminPassword },
+                rolePasswords: { [r.appRole]: appPassword },
+            }),
             { parent: this, dependsOn: [this.container] },
         );
 

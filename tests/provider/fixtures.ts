@@ -1,5 +1,5 @@
 /** Shared bootstrap fixtures for the provider tests: two migration sets (app, sso) and content. */
-import { BootstrapArgs } from "../../provider/resource";
+import { BootstrapArgs } from "../../provider";
 import { BootstrapInputs } from "../../provider/types";
 import { inputsFor, uniqueName } from "../support/pg";
 

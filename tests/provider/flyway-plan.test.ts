@@ -5,9 +5,9 @@
 import { flywayChecksum, parseScriptName, replacePlaceholders } from "../../provider/migrations";
 import { checkInputs } from "../../provider/check";
 import { checksumMatches, patternIgnores, planBootstrap, previewLines, previewPlan } from "../../provider/plan";
-import { parseScriptConfig, precheckBootstrapArgs } from "../../provider/resource";
+import { engineFailure, parseScriptConfig, prepareBootstrap, reasonOf } from "../../provider";
 import { ActualState, BootstrapInputs, HistoryRow } from "../../provider/types";
-import { BootstrapMigrationSetArgs } from "../../provider/resource";
+import { BootstrapMigrationSetArgs } from "../../provider";
 import { inputsFor } from "../support/pg";
 
 const NOW = new Date("2026-12-02T10:11:12Z");
@@ -280,7 +280,7 @@ describe("files as Flyway takes them", () => {
             expect.stringContaining("notes.sql fits no migration name"),
         ]);
         expect(checkInputs({}, inputs({ scripts }))).toEqual([]);
-        expect(checkInputs({}, inputs({ scripts, strictNaming: true })).map((f) => f.reason)).toEqual([
+        expect(checkInputs({}, inputs({ scripts, strictNaming: true })).map(reasonOf)).toEqual([
             expect.stringContaining("notes.sql fits no migration name"),
         ]);
     });
@@ -353,11 +353,11 @@ describe("files as Flyway takes them", () => {
             'migration set "app": apply V1__a.sql (outside a transaction)',
         ]);
         expect(
-            precheckBootstrapArgs({
+            prepareBootstrap({
                 connection: { host: "h", password: "p" },
                 database: { name: "shop" },
                 migrationSets: [{ name: "app", scripts: { "V9__x.sql.conf": "executeInTransaction=false" } }],
-            }),
+            }).failures.map(engineFailure),
         ).toEqual([
             {
                 property: "migrationSets[0].directory",

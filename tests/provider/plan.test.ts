@@ -1,6 +1,6 @@
 /** The pure parts of the bootstrap: file names, versions, SQL scanning, SCRAM verifiers and the planner. */
 import { checkInputs } from "../../provider/check";
-import { precheckBootstrapArgs } from "../../provider/resource";
+import { engineFailure, prepareBootstrap, reasonOf } from "../../provider";
 import {
     compareVersions,
     parseScriptName,
@@ -353,7 +353,7 @@ describe("planBootstrap", () => {
         expect(planBootstrap(both, undefined, empty).errors).toEqual([
             expect.stringContaining("V1.0__b.sql and V1__a.sql both have version 1"),
         ]);
-        expect(checkInputs({}, both).map((f) => f.reason)).toEqual([expect.stringContaining("both have version 1")]);
+        expect(checkInputs({}, both).map(reasonOf)).toEqual([expect.stringContaining("both have version 1")]);
         const one = inputsFor({
             database: { name: "shop" },
             migrationSets: [{ name: "app", scripts: { "V1__a.sql": "SELECT 1;" } }],
@@ -456,7 +456,7 @@ describe("checkInputs", () => {
             ],
             database: { name: "shop" },
         });
-        expect(checkInputs({}, circle)).toEqual([
+        expect(checkInputs({}, circle).map(engineFailure)).toEqual([
             {
                 property: "roles.a.memberOf",
                 reason: expect.stringContaining("roles a -> b -> c -> a are members of each other in a circle"),
@@ -494,22 +494,22 @@ describe("checkInputs", () => {
     it("the components' precheck lets a computed connection user pass, and with it the owner that defaults to it", () => {
         const user = Promise.resolve("admin");
         expect(
-            precheckBootstrapArgs({
+            prepareBootstrap({
                 connection: { host: "db", user, password: Promise.resolve("pw") },
                 database: { name: "app" },
-            }),
+            }).failures,
         ).toEqual([]);
         expect(
-            precheckBootstrapArgs({
+            prepareBootstrap({
                 connection: { host: "db", user: "bad name", password: "pw" },
                 database: { name: "app" },
-            }).map((f) => f.property),
+            }).failures.map((f) => f.property),
         ).toEqual(expect.arrayContaining(["connection.user", "database.owner"]));
     });
 
     it("rejects a role password that libpq and the pg client might hash differently, without quoting it", () => {
         const mixed = inputsFor({ roles: [{ name: "app", password: "pw\u00A0\u0001" }], database: { name: "shop" } });
-        expect(checkInputs({}, mixed)).toEqual([
+        expect(checkInputs({}, mixed).map(engineFailure)).toEqual([
             {
                 property: "roles.app.password",
                 reason: expect.stringMatching(
@@ -527,7 +527,7 @@ describe("checkInputs", () => {
 
     it("rejects an empty role password, which Postgres would store as none", () => {
         const empty = inputsFor({ roles: [{ name: "app", password: "" }], database: { name: "shop" } });
-        expect(checkInputs({}, empty)).toEqual([
+        expect(checkInputs({}, empty).map(engineFailure)).toEqual([
             { property: "roles.app.password", reason: expect.stringContaining("empty password") },
         ]);
     });
@@ -608,7 +608,7 @@ describe("Flyway's transaction rule for PostgreSQL", () => {
 
     it("refuses a file that mixes them with other statements, naming both and the two ways out; mixed: true allows it", () => {
         const mixedSql = "ALTER TABLE t ADD COLUMN b int;\nCREATE INDEX CONCURRENTLY i ON t (b);";
-        const failures = checkInputs({}, withFile("V2__mixed.sql", mixedSql));
+        const failures = checkInputs({}, withFile("V2__mixed.sql", mixedSql)).map(engineFailure);
         expect(failures).toEqual([
             {
                 property: "migrationSets[0].files",

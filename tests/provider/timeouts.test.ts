@@ -5,7 +5,7 @@
  * unrecorded, instead of waiting for ever; the timeouts never reach our own history rows.
  */
 import { Client } from "pg";
-import { precheckBootstrapArgs } from "../../provider/resource";
+import { prepareBootstrap } from "../../provider";
 import { ProviderHost } from "../support/provider-host";
 import { inputsFor, PG, query } from "../support/pg";
 import { fixture, withScripts } from "./fixtures";
@@ -159,11 +159,11 @@ describe("check", () => {
         expect(fine.failures).toEqual([]);
         // The program-side precheck (also PostgresCluster's) applies the same rule before any resource exists.
         expect(
-            precheckBootstrapArgs({
+            prepareBootstrap({
                 ...f.args,
                 connection: { host: "h", password: "p" },
                 wait: { migrationLockTimeoutSeconds: -5 },
-            }).map((x) => x.property),
+            }).failures.map((x) => x.property),
         ).toEqual(["wait.migrationLockTimeoutSeconds"]);
     });
 });

@@ -2,10 +2,23 @@ import * as fs from "fs";
 import { ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "../../sdk/postgres/adminPassword";
 import * as os from "os";
 import * as path from "path";
-import { ArgumentError, PostgresCluster, TieredNetwork } from "../../sdk";
+import { ArgumentError, Bootstrap, PostgresCluster, TieredNetwork } from "../../sdk";
 import { peek, runProgram, thrownBy } from "./support/graph";
 
 const BOOTSTRAP = "pulumi-nodejs:dynamic/postgres:Bootstrap";
+
+// Every folder listing the program makes, to show each migration folder is read once.
+const listed: string[] = [];
+jest.mock("fs", () => {
+    const real = jest.requireActual<typeof import("fs")>("fs");
+    return {
+        ...real,
+        readdirSync: (...a: Parameters<typeof real.readdirSync>) => {
+            listed.push(String(a[0]));
+            return real.readdirSync(...a);
+        },
+    };
+});
 
 describe("PostgresCluster", () => {
     test("exact graph: passwords, image, retained volume, admin network, server, bootstrap — all parented", async () => {
@@ -228,6 +241,52 @@ describe("PostgresCluster", () => {
         }
     });
 
+    test("each migration and content folder is read once, and the bootstrap gets what was read and checked", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-once-"));
+        fs.mkdirSync(path.join(dir, "app"));
+        fs.mkdirSync(path.join(dir, "content"));
+        fs.writeFileSync(path.join(dir, "app", "V1__init.sql"), "CREATE TABLE t (id int);");
+        fs.writeFileSync(path.join(dir, "content", "pages.sql"), "SELECT 1;");
+        listed.length = 0;
+        const { graph } = await runProgram(() => {
+            return new PostgresCluster("db", {
+                network: new TieredNetwork("net"),
+                migrationSets: [{ name: "app", directory: path.join(dir, "app") }],
+                content: { directory: path.join(dir, "content") },
+            });
+        });
+        expect(listed.filter((d) => d.startsWith(dir)).sort()).toEqual([
+            path.join(dir, "app"),
+            path.join(dir, "content"),
+        ]);
+        const sets = graph.get("db-bootstrap").inputs.migrationSets as { files: Record<string, { sql: string }> }[];
+        expect(sets[0].files["V1__init.sql"].sql).toBe("CREATE TABLE t (id int);");
+        expect(Object.keys(sets[1].files)).toEqual(["pages.sql"]);
+    });
+
+    test("a Bootstrap on its own refuses every bad argument in one error before it exists", async () => {
+        const { graph, result } = await runProgram(() =>
+            thrownBy(
+                () =>
+                    new Bootstrap("boot", {
+                        connection: { host: "db", password: "pw", port: 0 },
+                        roles: [{ name: "app" }, { name: "app" }],
+                        database: { name: "template1" },
+                        applicationRole: "web",
+                    }),
+            ),
+        );
+        const lines = (result as Error).message.split("\n");
+        expect(lines[0]).toBe("Bootstrap boot: arguments refused:");
+        expect(lines.slice(1)).toEqual([
+            '  roles: role "app" is listed twice; list each role once',
+            '  applicationRole: applicationRole "web" is not in roles; add it to roles or fix the name',
+            "  connection.port: connection.port 0 is not a port; use an integer from 1 to 65535",
+            '  database.name: "template1" is a template database; choose another name',
+        ]);
+        expect(graph.names()).not.toContain("boot");
+    });
+
     test("migration and content problems the bootstrap's check would find fail before any child, as one ArgumentError", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-mig-"));
         fs.writeFileSync(path.join(dir, "notes.sql"), "SELECT 1;");
@@ -255,7 +314,7 @@ describe("PostgresCluster", () => {
             [
                 { migrationSets: [{ name: "App" }] },
                 [
-                    /migrationSets\[0\]\.name is rejected by the bootstrap: set name "App" must be lower-case letters, digits or "_"; change migrationSets\[0\]\.name/,
+                    /migrationSets\[0\]\.name is rejected by the bootstrap: set name "App" is not lower-case letters, digits or "_"; rename the set/,
                 ],
             ],
             [

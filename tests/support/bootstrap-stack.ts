@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BootstrapMigrationSetArgs } from "../../provider/resource";
+import { BootstrapMigrationSetArgs } from "../../provider";
 import { inputsFor, query, uniqueName } from "./pg";
 import { ProviderHost } from "./provider-host";
 
