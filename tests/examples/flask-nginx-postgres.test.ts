@@ -101,7 +101,7 @@ describe("examples/flask-nginx-postgres", () => {
         expect(css?.content).toBe(fs.readFileSync(path.join(DIR, "app", "static", "css", "style.css"), "utf8"));
     });
 
-    test("seed 000 steps 7-8: app.json and locale files land in the shared volumes before the replicas start", async () => {
+    test("app.json and locale files land in the shared volumes before the replicas start", async () => {
         const { graph } = await runProgram(
             () => flaskProgram.flaskNginxPostgres(cfg({ locale: "de", title: "Kommentare" })),
             PROJECT,

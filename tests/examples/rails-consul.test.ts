@@ -78,7 +78,7 @@ describe("examples/rails-consul", () => {
         );
     });
 
-    test("registrator labels (seed 003's SERVICE_<port>_NAME / _TAGS) on every service replica", async () => {
+    test("registrator labels (SERVICE_<port>_NAME / _TAGS) on every service replica", async () => {
         const { graph, result } = await runProgram(() => railsProgram.railsConsul(cfg()), PROJECT);
         expect(graph.labelsOf("user-r1")).toMatchObject({
             SERVICE_8000_NAME: "user",

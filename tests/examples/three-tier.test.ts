@@ -61,7 +61,7 @@ describe("examples/three-tier", () => {
         for (const top of ["net", "app-image", "db", "app", "web"]) expect(graph.parentName(top)).toBe("");
     });
 
-    test("seed 002's two networks: web on webapp, app on both, db on appdb (internal); web cannot reach db", async () => {
+    test("two networks: web on webapp, app on both, db on appdb (internal); web cannot reach db", async () => {
         const { graph } = await runProgram(() => threeTierProgram.threeTier(cfg()), {
             project: "three-tier",
             stack: "dev",

@@ -73,7 +73,7 @@ describe("renderNginxConf (pure)", () => {
         expect(renderUpstreamBlock({ name: "app", servers: [] })).toContain(`server ${DOWN_PLACEHOLDER} down;`);
     });
 
-    test("seed 004's site: /static served by nginx, / proxied with Host, X-Real-IP, X-Forwarded-For, X-Forwarded-Proto", () => {
+    test("the comments site: /static served by nginx, / proxied with Host, X-Real-IP, X-Forwarded-For, X-Forwarded-Proto", () => {
         const conf = renderNginxConf(baseSpec());
         expect(conf).toContain("location /static/ {\n            alias /usr/share/nginx/static/;");
         expect(conf).toMatch(/location \/ \{\n\s+proxy_pass http:\/\/app;/);
