@@ -9,7 +9,7 @@ export type {
     BootstrapMigrationSetArgs,
     BootstrapContentArgs,
 } from "./args";
-export { prepareBootstrap, withLateValues, readScripts, parseScriptConfig, wireInputs } from "./prepare";
+export { prepareBootstrap, withLateValues, parseScriptConfig, wireInputs } from "./prepare";
 export type { PreparedBootstrap, LateBootstrapValues } from "./prepare";
 export { engineFailure, reasonOf } from "./check";
 export type { CheckFailure } from "./check";

@@ -35,27 +35,45 @@ export interface LateBootstrapValues {
 const CONTENT_SET = "content";
 const CONTENT_TABLE = "content_history";
 
+/** A folder's scripts, and the symbolic links in it that lead outside it (never read). */
+interface Listing {
+    files: Record<string, string>;
+    outside: string[];
+}
+
 /**
- * Reads a directory's `.sql` files and their Flyway script configs (`<file>.sql.conf`) into relative path → text,
- * subfolders included (as Flyway scans them), sorted by path. A missing directory is an error naming it.
+ * Lists a folder's `.sql` files and Flyway script configs (`<file>.sql.conf`) as relative path → text, subfolders
+ * included (as Flyway scans them), sorted by path. A symbolic link is followed only while it stays inside the folder:
+ * one leading elsewhere would put a file from outside it into the state and into every preview.
  */
-export function readScripts(directory: string, what: string): Record<string, string> {
-    if (!fs.existsSync(directory) || !fs.statSync(directory).isDirectory()) {
-        throw new Error(`${what}: directory "${directory}" does not exist; create it or fix the path`);
-    }
-    const out: Record<string, string> = {};
+function listScripts(directory: string): Listing {
+    const root = fs.realpathSync(directory);
+    const out: Listing = { files: {}, outside: [] };
     const walk = (dir: string, prefix: string) => {
         for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
             const rel = prefix + entry.name;
             const full = path.join(dir, entry.name);
-            const isDir = entry.isDirectory() || (entry.isSymbolicLink() && fs.statSync(full).isDirectory());
-            if (isDir) walk(full, `${rel}/`);
-            else if (entry.name.endsWith(".sql") || entry.name.endsWith(".sql.conf"))
-                out[rel] = fs.readFileSync(full, "utf8");
+            const wanted = entry.name.endsWith(".sql") || entry.name.endsWith(".sql.conf");
+            if (entry.isSymbolicLink()) {
+                const real = fs.realpathSync(full);
+                if (real !== root && !real.startsWith(root + path.sep)) {
+                    if (wanted || fs.statSync(full).isDirectory()) out.outside.push(rel);
+                    continue;
+                }
+            }
+            if (fs.statSync(full).isDirectory()) walk(full, `${rel}/`);
+            else if (wanted) out.files[rel] = fs.readFileSync(full, "utf8");
         }
     };
     walk(directory, "");
     return out;
+}
+
+function outsideProblem(outside: string[]): { problem: string; fix: string } {
+    return {
+        problem: `${outside.join(", ")} ${outside.length > 1 ? "are symbolic links" : "is a symbolic link"} leading outside the folder`,
+        fix: "copy the file into the folder, or point the directory argument at the folder that holds it",
+    };
 }
 
 /**
@@ -87,18 +105,24 @@ export function parseScriptConfig(file: string, text: string): { executeInTransa
 type Report = (problem: string, fix: string) => void;
 
 /** A directory's scripts, or none with a failure when it cannot be read. */
-function readDirectory(directory: string | undefined, what: string, report: Report): Record<string, string> {
+function readDirectory(directory: string | undefined, report: Report): Record<string, string> {
     if (directory === undefined) return {};
     if (!fs.existsSync(directory) || !fs.statSync(directory).isDirectory()) {
         report(`directory "${directory}" does not exist`, "create it or fix the path");
         return {};
     }
+    let listing: Listing;
     try {
-        return readScripts(directory, what);
+        listing = listScripts(directory);
     } catch (e) {
         report(`directory "${directory}" cannot be read (${(e as Error).message})`, "fix its permissions or the path");
         return {};
     }
+    if (listing.outside.length > 0) {
+        const { problem, fix } = outsideProblem(listing.outside);
+        report(`in directory "${directory}", ${problem}`, fix);
+    }
+    return listing.files;
 }
 
 /**
@@ -337,11 +361,11 @@ export function prepareBootstrap(args: BootstrapArgs): PreparedBootstrap {
             failures.push({ property, problem, fix });
     const sets = (args.migrationSets ?? []).map((s, i) => {
         const report = reporter(`migrationSets[${i}].directory`);
-        return migrationSetSpec(s, readDirectory(s.directory, `migration set "${s.name}"`, report), report);
+        return migrationSetSpec(s, readDirectory(s.directory, report), report);
     });
     if (args.content) {
         const report = reporter("content.directory");
-        sets.push(contentSpec(args.content, readDirectory(args.content.directory, "content", report), report));
+        sets.push(contentSpec(args.content, readDirectory(args.content.directory, report), report));
     }
     const contentIndex = args.content ? sets.length - 1 : -1;
     const wire = wireInputs(args, sets, (v) => v) as unknown as BootstrapInputs;

@@ -14,14 +14,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STACK=${1:-dev}
 say() { echo "scripts/up.sh: $*" >&2; }
+# The passphrase encrypts the stack's secrets (database passwords) in .pulumi-state: empty is a local try-out's
+# choice, never a shared or production stack's. Refused before anything runs.
+if [ "$STACK" != dev ] && [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  say "stack \"$STACK\" would keep its secrets under an empty passphrase: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) first; only the dev stack may go without one"
+  exit 2
+fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 eval "$(bash scripts/pulumi.sh env)"
 # State and secrets stay in the checkout; chosen for these commands only (not `pulumi login`, which would switch
-# the user's backend for every project). The file backend encrypts secrets with a passphrase; an empty one is
-# allowed for a local try-out.
+# the user's backend for every project). The file backend encrypts secrets with a passphrase (empty: dev only).
 mkdir -p .pulumi-state
 export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"

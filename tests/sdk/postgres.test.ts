@@ -264,6 +264,48 @@ describe("PostgresCluster", () => {
         expect(Object.keys(sets[1].files)).toEqual(["pages.sql"]);
     });
 
+    test("a symbolic link leading outside a migration or content folder is refused, and its target never read", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-links-"));
+        const app = path.join(dir, "app");
+        fs.mkdirSync(path.join(app, "views"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "secret.sql"), "SELECT 'outside';");
+        fs.writeFileSync(path.join(app, "V1__init.sql"), "CREATE TABLE t (id int);");
+        // Inside the folder: followed, as Flyway follows it.
+        fs.symlinkSync(path.join(app, "V1__init.sql"), path.join(app, "views", "V2__same.sql"));
+        const inside = await runProgram(
+            () =>
+                new PostgresCluster("db", {
+                    network: new TieredNetwork("net"),
+                    migrationSets: [{ name: "app", directory: app }],
+                }),
+        );
+        const sets = inside.graph.get("db-bootstrap").inputs.migrationSets as { files: Record<string, unknown> }[];
+        expect(Object.keys(sets[0].files)).toEqual(["V1__init.sql", "views/V2__same.sql"]);
+
+        fs.symlinkSync(path.join(dir, "secret.sql"), path.join(app, "V3__leak.sql"));
+        fs.symlinkSync(dir, path.join(app, "up"));
+        const { graph, result } = await runProgram(() =>
+            thrownBy(
+                () =>
+                    new PostgresCluster("db", {
+                        network: new TieredNetwork("net"),
+                        migrationSets: [{ name: "app", directory: app }],
+                        content: { directory: app },
+                    }),
+            ),
+        );
+        expect(result).toBeInstanceOf(ArgumentError);
+        const message = (result as Error).message;
+        expect(message).toContain(
+            `migrationSets[0].directory is rejected by the bootstrap: in directory "${app}", V3__leak.sql, up are symbolic links leading outside the folder; copy the file into the folder`,
+        );
+        expect(message).toContain(
+            `content.directory is rejected by the bootstrap: in directory "${app}", V3__leak.sql, up are symbolic`,
+        );
+        expect(message).not.toContain("outside';");
+        expect(graph.names().filter((n) => n.startsWith("db"))).toEqual([]);
+    });
+
     test("a Bootstrap on its own refuses every bad argument in one error before it exists", async () => {
         const { graph, result } = await runProgram(() =>
             thrownBy(
