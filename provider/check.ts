@@ -153,15 +153,8 @@ function checkFlywaySwitches(f: CheckFailure[], p: string, s: MigrationSetSpec):
     }
 }
 
-/** Validates the wire-form inputs. `olds` are the previous inputs (empty object on create). */
-export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInputs): CheckFailure[] {
-    const f: CheckFailure[] = [];
-    const c = news.connection;
-    if (!c || typeof c !== "object") {
-        return [
-            { property: "connection", problem: "connection is missing", fix: "give host, port, user and password" },
-        ];
-    }
+/** The admin connection: host, port, user, password, maintenance database, TLS. */
+function checkConnection(f: CheckFailure[], c: BootstrapInputs["connection"]): void {
     if (!isUnknown(c.host) && (typeof c.host !== "string" || c.host.length === 0))
         fail(f, "connection.host", "connection.host is empty", "give the Postgres host name or address");
     if (!isInt(c.port, 1, 65535))
@@ -187,13 +180,19 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
             `connection.tls.mode is ${JSON.stringify(c.tls?.mode)}`,
             `use one of ${TLS_MODES.join(", ")}`,
         );
-    const w = news.wait;
+}
+
+/** Readiness, lock and migration waits. */
+function checkWait(f: CheckFailure[], w: BootstrapInputs["wait"] | undefined): void {
     checkInt(f, "wait.timeoutSeconds", w?.timeoutSeconds, 1, 3600);
     checkInt(f, "wait.maxBackoffMs", w?.maxBackoffMs, 10, 60000);
     checkInt(f, "wait.lockTimeoutSeconds", w?.lockTimeoutSeconds, 1, 86400);
     checkMigrationTimeout(f, w, "migrationLockTimeoutSeconds", "lock_timeout");
     checkMigrationTimeout(f, w, "migrationStatementTimeoutSeconds", "statement_timeout");
+}
 
+/** Roles: names, passwords, limits, memberships (and no circle of them); onDelete. */
+function checkRoles(f: CheckFailure[], news: BootstrapInputs): void {
     for (const [name, r] of Object.entries(news.roles ?? {})) {
         const p = `roles.${name}`;
         checkName(f, p, name, "role name");
@@ -237,7 +236,10 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
         );
     if (!["retain", "drop"].includes(news.onDelete))
         fail(f, "onDelete", `onDelete is ${JSON.stringify(news.onDelete)}`, `use "retain" or "drop"`);
+}
 
+/** The database, and a rename of an existing one (refused). */
+function checkDatabase(f: CheckFailure[], olds: Partial<BootstrapInputs>, news: BootstrapInputs): void {
     const db = news.database;
     if (!db || typeof db !== "object") {
         fail(f, "database", "database is missing", "give at least its name");
@@ -272,7 +274,10 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
             );
         }
     }
+}
 
+/** Migration sets: names, history tables, and each file's name, version, checksum and transaction needs. */
+function checkMigrationSets(f: CheckFailure[], news: BootstrapInputs): void {
     const setNames = new Set<string>();
     const tables = new Set<string>();
     (news.migrationSets ?? []).forEach((s, i) => {
@@ -363,5 +368,21 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
         }
         checkFlywaySwitches(f, p, s);
     });
+}
+
+/** Validates the wire-form inputs. `olds` are the previous inputs (empty object on create). */
+export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInputs): CheckFailure[] {
+    const f: CheckFailure[] = [];
+    const c = news.connection;
+    if (!c || typeof c !== "object") {
+        return [
+            { property: "connection", problem: "connection is missing", fix: "give host, port, user and password" },
+        ];
+    }
+    checkConnection(f, c);
+    checkWait(f, news.wait);
+    checkRoles(f, news);
+    checkDatabase(f, olds, news);
+    checkMigrationSets(f, news);
     return f;
 }

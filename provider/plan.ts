@@ -389,110 +389,157 @@ function scriptStep(
     };
 }
 
-function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: SetContext, plan: Plan): void {
-    const where = `migration set "${set.name}"`;
-    const errors: string[] = [];
-    const history = rows ?? [];
-    const table = historyTableOf(set);
-    const validate = set.validateOnMigrate !== false;
-    const patterns = set.ignoreMigrationPatterns ?? ["*:future"];
-    const ignores = (type: "versioned" | "repeatable", state: "missing" | "future" | "ignored") =>
-        patternIgnores(patterns, type, state) || (state === "missing" && set.ignoreMissing);
-    const repair: string[] = [];
-    const repairWhat: string[] = [];
-    const nextRank = `(SELECT coalesce(max(installed_rank), 0) + 1 FROM ${table})`;
-    const historyRow = (
-        version: string | null,
-        description: string,
-        type: string,
-        script: string,
-        checksum: string | null,
-    ) =>
-        `INSERT INTO ${table} (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) ` +
-        `VALUES (${nextRank}, ${version === null ? "NULL" : lit(version)}, ${lit(description)}, ${lit(type)}, ${lit(script)}, ${checksum === null ? "NULL" : lit(checksum)}, current_user, 0, true)`;
+/** One set's planning in progress: what it refuses, notes, and the history rows a repair or baseline writes. */
+interface SetPlanning {
+    set: MigrationSetSpec;
+    /** `migration set "<name>"`, the prefix of every message. */
+    where: string;
+    /** The history table, quoted. */
+    table: string;
+    validate: boolean;
+    errors: string[];
+    notes: string[];
+    /** History writes (repair, baseline), each with what it does. */
+    repair: { sql: string; what: string }[];
+}
 
-    for (const row of history.filter((r) => !r.success)) {
-        if (set.repair) {
-            repair.push(`DELETE FROM ${table} WHERE installed_rank = ${Math.trunc(row.rank)}`);
-            repairWhat.push(`delete the failed row of ${row.script}`);
-        } else {
-            errors.push(
-                `${where}: ${row.script} is recorded as failed in ${set.schema}.${set.table}; undo what it applied by hand, then set repair: true on the set ` +
-                    `for one up (it deletes failed rows, as Flyway's repair does)`,
-            );
-        }
-    }
-    const ok = history.filter((r) => r.success);
-    const versioned = new Map<string, Pending>(); // keyed by versionKey: "1" and "1.0" are one version
-    const repeatable: Pending[] = [];
-    const callbacks = new Map<MigrateCallback, string[]>();
+/** The set's files by kind: versioned (keyed by versionKey: "1" and "1.0" are one), repeatables in run order, callbacks. */
+interface SetFiles {
+    versioned: Map<string, Pending>;
+    repeatable: Pending[];
+    callbacks: Map<MigrateCallback, string[]>;
+}
+
+/** What the history holds, as validation left it. */
+interface AppliedState {
+    baseline: string | null;
+    /** The highest applied (or baseline) version, as a versionKey. */
+    highest: string | null;
+    appliedVersions: Set<string>;
+    /** version → [script, checksum]: the versioned history afterwards. */
+    byVersion: Map<string, [string, string]>;
+    /** repeatable script → checksum of its latest run. */
+    latest: Map<string, string>;
+}
+
+/** Whether `ignoreMigrationPatterns` (or `ignoreMissing`) lets a migration in this state pass validation. */
+function ignores(set: MigrationSetSpec, type: "versioned" | "repeatable", state: "missing" | "future" | "ignored") {
+    return (
+        patternIgnores(set.ignoreMigrationPatterns ?? ["*:future"], type, state) ||
+        (state === "missing" && set.ignoreMissing)
+    );
+}
+
+/** A history row written by the bootstrap itself (baseline, deleted marker), ranked after the last one. */
+function historyRowSql(
+    table: string,
+    version: string | null,
+    description: string,
+    type: string,
+    script: string,
+    checksum: string | null,
+): string {
+    const nextRank = `(SELECT coalesce(max(installed_rank), 0) + 1 FROM ${table})`;
+    return (
+        `INSERT INTO ${table} (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) ` +
+        `VALUES (${nextRank}, ${version === null ? "NULL" : lit(version)}, ${lit(description)}, ${lit(type)}, ${lit(script)}, ${checksum === null ? "NULL" : lit(checksum)}, current_user, 0, true)`
+    );
+}
+
+/** Sorts the set's files by kind; misnamed and undo files are noted (or refused under strictNaming). */
+function classifyFiles(p: SetPlanning): SetFiles {
+    const { set, where } = p;
+    const out: SetFiles = { versioned: new Map(), repeatable: [], callbacks: new Map() };
     for (const file of Object.keys(set.files).sort()) {
         if (set.kind === "content") {
-            repeatable.push({ file, version: null, description: file.replace(/\.sql$/, "") });
+            out.repeatable.push({ file, version: null, description: file.replace(/\.sql$/, "") });
             continue;
         }
         const parsed = parseScriptName(file);
         if (!parsed) {
-            if (set.strictNaming) errors.push(`${where}: ${file} ${NAMING_HINT.problem}; ${NAMING_HINT.fix}`);
+            if (set.strictNaming) p.errors.push(`${where}: ${file} ${NAMING_HINT.problem}; ${NAMING_HINT.fix}`);
             else
-                plan.notes.push(
+                p.notes.push(
                     `${where}: ${file} is ignored: ${NAMING_HINT.problem} (set strictNaming to refuse such files)`,
                 );
             continue;
         }
         if (parsed.kind === "undo") {
-            plan.notes.push(`${where}: ${file} is an undo migration (a Flyway Teams feature) and is ignored`);
+            p.notes.push(`${where}: ${file} is an undo migration (a Flyway Teams feature) and is ignored`);
         } else if (parsed.kind === "callback") {
-            callbacks.set(parsed.event, [...(callbacks.get(parsed.event) ?? []), file]);
+            out.callbacks.set(parsed.event, [...(out.callbacks.get(parsed.event) ?? []), file]);
         } else if (parsed.kind === "versioned") {
             const key = versionKey(parsed.version!);
-            if (versioned.has(key))
-                errors.push(
-                    `${where}: ${versioned.get(key)!.file} and ${file} both have version ${key}; give each migration its own version`,
+            if (out.versioned.has(key))
+                p.errors.push(
+                    `${where}: ${out.versioned.get(key)!.file} and ${file} both have version ${key}; give each migration its own version`,
                 );
-            else versioned.set(key, { file, version: parsed.version, description: parsed.description });
+            else out.versioned.set(key, { file, version: parsed.version, description: parsed.description });
         } else if (parsed.kind === "repeatable") {
-            repeatable.push({ file, version: null, description: parsed.description });
+            out.repeatable.push({ file, version: null, description: parsed.description });
         }
     }
     // Flyway runs repeatables in the order of their descriptions.
     if (set.kind !== "content")
-        repeatable.sort((a, b) =>
+        out.repeatable.sort((a, b) =>
             a.description < b.description ? -1 : a.description > b.description ? 1 : a.file < b.file ? -1 : 1,
         );
+    return out;
+}
 
-    // A baseline: the one Flyway's baseline wrote, or one to write now (baselineOnMigrate on a schema with tables).
-    let baseline = ok.find((r) => r.type === "BASELINE" && r.version !== null)?.version ?? null;
-    const baselineNow = rows === undefined && set.baseline !== undefined && ctx.schemaHasTables === true;
-    if (baselineNow) baseline = set.baseline!.version;
+/** Failed rows: deleted by a repair, else refused. */
+function checkFailedRows(p: SetPlanning, history: HistoryRow[]): void {
+    for (const row of history.filter((r) => !r.success)) {
+        if (p.set.repair) {
+            p.repair.push({
+                sql: `DELETE FROM ${p.table} WHERE installed_rank = ${Math.trunc(row.rank)}`,
+                what: `delete the failed row of ${row.script}`,
+            });
+        } else {
+            p.errors.push(
+                `${p.where}: ${row.script} is recorded as failed in ${p.set.schema}.${p.set.table}; undo what it applied by hand, then set repair: true on the set ` +
+                    `for one up (it deletes failed rows, as Flyway's repair does)`,
+            );
+        }
+    }
+}
+
+/** Applied versioned migrations against their files: edited, renamed, gone or future ones are refused or repaired. */
+function validateApplied(p: SetPlanning, ok: HistoryRow[], files: SetFiles, baseline: string | null): AppliedState {
+    const { set, where } = p;
     const deleted = new Set(
         ok
             .filter((r) => r.type === "DELETE")
             .map((r) => (r.version === null ? `R:${r.script}` : versionKey(r.version))),
     );
     const applied = ok.filter((r) => r.type !== "BASELINE" && r.type !== "SCHEMA" && r.type !== "DELETE");
-
-    let highest: string | null = baseline === null ? null : versionKey(baseline);
-    const highestFile = [...versioned.keys()].sort(compareVersions).pop() ?? null;
-    const appliedVersions = new Set<string>();
-    const byVersion = new Map<string, [string, string]>(); // what the history holds afterwards: version → [script, checksum]
+    const state: AppliedState = {
+        baseline,
+        highest: baseline === null ? null : versionKey(baseline),
+        appliedVersions: new Set(),
+        byVersion: new Map(),
+        latest: new Map(),
+    };
+    const highestFile = [...files.versioned.keys()].sort(compareVersions).pop() ?? null;
     for (const row of applied.filter((r) => r.version !== null)) {
         const version = versionKey(row.version!);
         if (deleted.has(version)) continue;
-        appliedVersions.add(version);
-        if (highest === null || compareVersions(version, highest) > 0) highest = version;
-        const entry = versioned.get(version);
+        state.appliedVersions.add(version);
+        if (state.highest === null || compareVersions(version, state.highest) > 0) state.highest = version;
+        const entry = files.versioned.get(version);
         if (entry === undefined) {
-            byVersion.set(version, [row.script, row.checksum ?? ""]);
+            state.byVersion.set(version, [row.script, row.checksum ?? ""]);
             const future = highestFile === null || compareVersions(version, highestFile) > 0;
-            if (!validate || ignores("versioned", future ? "future" : "missing")) continue;
+            if (!p.validate || ignores(set, "versioned", future ? "future" : "missing")) continue;
             if (set.repair && !future) {
-                repair.push(historyRow(row.version, row.description, "DELETE", row.script, row.checksum));
-                repairWhat.push(`mark ${row.script} (version ${version}) deleted: its file is gone`);
-                byVersion.delete(version);
+                p.repair.push({
+                    sql: historyRowSql(p.table, row.version, row.description, "DELETE", row.script, row.checksum),
+                    what: `mark ${row.script} (version ${version}) deleted: its file is gone`,
+                });
+                state.byVersion.delete(version);
                 continue;
             }
-            errors.push(
+            p.errors.push(
                 future
                     ? `${where}: ${row.script} (version ${version}) is applied but newer than every file (a later release migrated this database); run that release, or add "versioned:future" to the set's ignoreMigrationPatterns`
                     : `${where}: ${row.script} (version ${version}) was applied but its file is gone; restore the file, set ignoreMissing (or ignoreMigrationPatterns ["*:missing"]) on the set, or set repair: true for one up to mark it deleted`,
@@ -500,18 +547,18 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
             continue;
         }
         const spec = set.files[entry.file];
-        byVersion.set(version, [row.script, row.checksum ?? recordedChecksum(spec)]);
+        state.byVersion.set(version, [row.script, row.checksum ?? recordedChecksum(spec)]);
         const sameChecksum = checksumMatches(row.checksum, spec);
         const sameDescription = row.description === entry.description;
         if (sameChecksum && sameDescription) continue;
         if (set.repair) {
-            repair.push(
-                `UPDATE ${table} SET checksum = ${lit(recordedChecksum(spec))}, description = ${lit(entry.description)} WHERE installed_rank = ${Math.trunc(row.rank)}`,
-            );
-            repairWhat.push(`realign ${entry.file} with its file`);
-            byVersion.set(version, [row.script, recordedChecksum(spec)]);
-        } else if (validate) {
-            errors.push(
+            p.repair.push({
+                sql: `UPDATE ${p.table} SET checksum = ${lit(recordedChecksum(spec))}, description = ${lit(entry.description)} WHERE installed_rank = ${Math.trunc(row.rank)}`,
+                what: `realign ${entry.file} with its file`,
+            });
+            state.byVersion.set(version, [row.script, recordedChecksum(spec)]);
+        } else if (p.validate) {
+            p.errors.push(
                 sameChecksum
                     ? `${where}: ${entry.file} has description "${entry.description}" but was applied as "${row.description}"; rename it back, or set repair: true on the set for one up to realign the history`
                     : `${where}: ${entry.file} was edited after it was applied (applied checksum ${row.checksum}, file checksum ${recordedChecksum(spec)}); ` +
@@ -519,124 +566,120 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
             );
         }
     }
-    const pending: Pending[] = [];
-    for (const v of [...versioned.keys()].filter((k) => !appliedVersions.has(k)).sort(compareVersions)) {
-        const p = versioned.get(v)!;
-        if (baseline !== null && compareVersions(v, versionKey(baseline)) <= 0) continue; // below the baseline: the schema has it
-        if (highest !== null && compareVersions(v, highest) < 0 && !set.outOfOrder) {
-            if (ignores("versioned", "ignored") || !validate) {
-                plan.notes.push(
-                    `${where}: ${p.file} (version ${v}) is lower than the applied version ${highest} and is not applied (set outOfOrder to apply it)`,
-                );
-                continue;
-            }
-            errors.push(
-                `${where}: ${p.file} has version ${v}, lower than the highest applied version ${highest}; give it a higher version, or set outOfOrder on the set`,
-            );
-            continue;
-        }
-        pending.push(p);
-    }
-    const latest = new Map<string, string>(); // repeatable script -> checksum of its latest run
     for (const row of applied.filter((r) => r.version === null)) {
-        if (!deleted.has(`R:${row.script}`)) latest.set(row.script, row.checksum ?? "");
+        if (!deleted.has(`R:${row.script}`)) state.latest.set(row.script, row.checksum ?? "");
     }
-    const repeatableFiles = new Map(repeatable.map((r) => [r.file, r]));
-    for (const script of [...latest.keys()]) {
-        if (repeatableFiles.has(script) || !validate || ignores("repeatable", "missing")) continue;
+    return state;
+}
+
+/** Applied repeatables whose file is gone: refused, or marked deleted by a repair. */
+function checkRepeatablesGone(p: SetPlanning, ok: HistoryRow[], files: SetFiles, state: AppliedState): void {
+    const { set, where } = p;
+    const applied = ok.filter((r) => r.type !== "BASELINE" && r.type !== "SCHEMA" && r.type !== "DELETE");
+    const repeatableFiles = new Set(files.repeatable.map((r) => r.file));
+    for (const script of [...state.latest.keys()]) {
+        if (repeatableFiles.has(script) || !p.validate || ignores(set, "repeatable", "missing")) continue;
         if (set.repair) {
             const row = applied.filter((r) => r.script === script).pop()!;
-            repair.push(historyRow(null, row.description, "DELETE", script, row.checksum));
-            repairWhat.push(`mark ${script} (repeatable) deleted: its file is gone`);
-            latest.delete(script);
+            p.repair.push({
+                sql: historyRowSql(p.table, null, row.description, "DELETE", script, row.checksum),
+                what: `mark ${script} (repeatable) deleted: its file is gone`,
+            });
+            state.latest.delete(script);
             continue;
         }
-        errors.push(
+        p.errors.push(
             `${where}: ${script} (repeatable) was applied but its file is gone; restore the file, set ignoreMissing on the set, or set repair: true for one up to mark it deleted`,
         );
     }
-    for (const r of repeatable) {
-        const was = latest.get(r.file);
-        if (was === undefined || !checksumMatches(was, set.files[r.file])) pending.push(r);
+}
+
+/** Versioned files not applied that run: above the baseline, and in order unless outOfOrder. */
+function pendingVersioned(p: SetPlanning, files: SetFiles, state: AppliedState): Pending[] {
+    const { set, where } = p;
+    const pending: Pending[] = [];
+    const versions = [...files.versioned.keys()].filter((k) => !state.appliedVersions.has(k)).sort(compareVersions);
+    for (const v of versions) {
+        const file = files.versioned.get(v)!;
+        if (state.baseline !== null && compareVersions(v, versionKey(state.baseline)) <= 0) continue; // below the baseline: the schema has it
+        if (state.highest !== null && compareVersions(v, state.highest) < 0 && !set.outOfOrder) {
+            if (ignores(set, "versioned", "ignored") || !p.validate) {
+                p.notes.push(
+                    `${where}: ${file.file} (version ${v}) is lower than the applied version ${state.highest} and is not applied (set outOfOrder to apply it)`,
+                );
+                continue;
+            }
+            p.errors.push(
+                `${where}: ${file.file} has version ${v}, lower than the highest applied version ${state.highest}; give it a higher version, or set outOfOrder on the set`,
+            );
+            continue;
+        }
+        pending.push(file);
     }
+    return pending;
+}
 
-    // Callbacks run when the set runs a migration, or when one of them is new or changed since the last up.
-    const previousFiles = ctx.previous?.files ?? {};
-    const callbackFiles = [...callbacks.values()].flat();
-    const callbacksChanged = callbackFiles.some((f) => previousFiles[f]?.checksum !== set.files[f].checksum);
-    const runs = pending.length > 0 || (callbacksChanged && callbackFiles.length > 0);
+/** Repeatables that run: new ones, and those whose checksum changed since their latest run. */
+function pendingRepeatables(set: MigrationSetSpec, files: SetFiles, state: AppliedState): Pending[] {
+    return files.repeatable.filter((r) => {
+        const was = state.latest.get(r.file);
+        return was === undefined || !checksumMatches(was, set.files[r.file]);
+    });
+}
 
-    // Only files about to run are scanned: applied ones passed these checks when they ran, and a no-op must not
-    // cost more as history grows.
+/**
+ * The SQL of the files about to run, placeholders replaced, meta-commands refused and the migrations linted. Only
+ * these are scanned: applied ones passed when they ran, and a no-op must not cost more as history grows.
+ */
+function scriptsToRun(p: SetPlanning, files: string[], pending: Pending[], ctx: SetContext): Map<string, string> {
+    const { set, where } = p;
     const sqlOf = new Map<string, string>();
-    const toRun = runs ? [...pending.map((p) => p.file), ...callbackFiles] : [];
-    for (const file of toRun) {
-        const sql = scriptSql(set, file, ctx, errors);
+    for (const file of files) {
+        const sql = scriptSql(set, file, ctx, p.errors);
         sqlOf.set(file, sql);
         for (const m of scanSql(sql).metaCommands) {
-            errors.push(
+            p.errors.push(
                 `${where}: ${file} line ${m.line} has a psql meta-command (${m.text}) the server cannot run; use plain SQL (INSERT instead of COPY FROM stdin, one database per set instead of \\connect)`,
             );
         }
     }
     // Lint what is about to run, in run order: tables the batch creates are new, so changing them is no risk.
     if (set.lint !== "off" && pending.length) {
-        const files = pending.map((p) => ({ file: p.file, sql: sqlOf.get(p.file)! }));
-        for (const x of lintMigrations(set.name, files, {
+        const linted = pending.map((x) => ({ file: x.file, sql: sqlOf.get(x.file)! }));
+        for (const x of lintMigrations(set.name, linted, {
             allow: (set.lintAllow ?? []) as LintRule[],
             defaultSchema: set.schema,
         })) {
             const finding = `lint: ${where}: ${x.file} line ${x.line}: ${x.rule}: ${x.message}`;
             if (set.lint === "error")
-                errors.push(`${finding} (lint is "error" on the set; set it to "warn" to run it anyway)`);
-            else plan.notes.push(finding);
+                p.errors.push(`${finding} (lint is "error" on the set; set it to "warn" to run it anyway)`);
+            else p.notes.push(finding);
         }
     }
-    if (errors.length) {
-        plan.errors.push(...errors);
-        return;
-    }
-    if (rows === undefined) {
-        plan.steps.push({
-            target: "database",
-            kind: "history-table",
-            description: `${where}: create history table ${set.schema}.${set.table}`,
-            sql: historyTableSql(set),
-        });
-    }
-    if (baselineNow) {
-        repair.unshift(
-            historyRow(set.baseline!.version, set.baseline!.description, "BASELINE", set.baseline!.description, null),
-        );
-        repairWhat.unshift(
-            `baseline at version ${set.baseline!.version} (the schema has tables and no history: baselineOnMigrate)`,
-        );
-        if (highest === null || compareVersions(versionKey(set.baseline!.version), highest) > 0)
-            highest = versionKey(set.baseline!.version);
-    }
-    if (repair.length)
-        plan.steps.push({
-            target: "database",
-            kind: "history",
-            description: `${where}: ${repairWhat.join("; ")}`,
-            sql: repair,
-        });
-    if (!runs) {
-        plan.applied[set.name] = historyAfter(byVersion, latest);
-        return;
-    }
+    return sqlOf;
+}
+
+/** The steps of a set that runs: beforeMigrate, each migration wrapped in its per-migration callbacks, afterMigrate. */
+function runSteps(
+    set: MigrationSetSpec,
+    callbacks: Map<MigrateCallback, string[]>,
+    pending: Pending[],
+    sqlOf: Map<string, string>,
+    ctx: SetContext,
+): Step[] {
+    const steps: Step[] = [];
     const cb = (event: MigrateCallback) => (callbacks.get(event) ?? []).map((f) => sqlOf.get(f)!);
     const onError = [...cb("afterEachMigrateError"), ...cb("afterMigrateError")];
     for (const f of callbacks.get("beforeMigrate") ?? [])
-        plan.steps.push(
+        steps.push(
             scriptStep(set, f, sqlOf.get(f)!, undefined, ctx, {
                 callback: "beforeMigrate",
                 onError: cb("afterMigrateError"),
             }),
         );
-    for (const p of pending) {
-        plan.steps.push(
-            scriptStep(set, p.file, sqlOf.get(p.file)!, p, ctx, {
+    for (const x of pending) {
+        steps.push(
+            scriptStep(set, x.file, sqlOf.get(x.file)!, x, ctx, {
                 before: cb("beforeEachMigrate"),
                 after: cb("afterEachMigrate"),
                 onError,
@@ -647,18 +690,88 @@ function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: Set
         pending.length > 0 ? ["afterMigrate", "afterMigrateApplied"] : ["afterMigrate"];
     for (const event of afterEvents) {
         for (const f of callbacks.get(event) ?? [])
-            plan.steps.push(
+            steps.push(
                 scriptStep(set, f, sqlOf.get(f)!, undefined, ctx, {
                     callback: event,
                     onError: cb("afterMigrateError"),
                 }),
             );
     }
-    for (const p of pending.filter((p) => p.version !== null))
-        byVersion.set(versionKey(p.version!), [p.file, recordedChecksum(set.files[p.file])]);
-    const rep = new Map(latest);
-    for (const p of pending.filter((p) => p.version === null)) rep.set(p.file, recordedChecksum(set.files[p.file]));
-    plan.applied[set.name] = historyAfter(byVersion, rep);
+    return steps;
+}
+
+/**
+ * One migration set: validate the history against the files (Flyway's validate), then plan the history table, the
+ * repair or baseline rows, and the scripts to run with their callbacks. Refusals go to `plan.errors`, nothing else then.
+ */
+function planSet(set: MigrationSetSpec, rows: HistoryRow[] | undefined, ctx: SetContext, plan: Plan): void {
+    const where = `migration set "${set.name}"`;
+    const p: SetPlanning = {
+        set,
+        where,
+        table: historyTableOf(set),
+        validate: set.validateOnMigrate !== false,
+        errors: [],
+        notes: plan.notes,
+        repair: [],
+    };
+    const history = rows ?? [];
+    checkFailedRows(p, history);
+    const files = classifyFiles(p);
+    const ok = history.filter((r) => r.success);
+    // A baseline: the one Flyway's baseline wrote, or one to write now (baselineOnMigrate on a schema with tables).
+    const baselineNow = rows === undefined && set.baseline !== undefined && ctx.schemaHasTables === true;
+    const baseline = baselineNow
+        ? set.baseline!.version
+        : (ok.find((r) => r.type === "BASELINE" && r.version !== null)?.version ?? null);
+    const state = validateApplied(p, ok, files, baseline);
+    const pending = pendingVersioned(p, files, state);
+    checkRepeatablesGone(p, ok, files, state);
+    pending.push(...pendingRepeatables(set, files, state));
+
+    // Callbacks run when the set runs a migration, or when one of them is new or changed since the last up.
+    const previousFiles = ctx.previous?.files ?? {};
+    const callbackFiles = [...files.callbacks.values()].flat();
+    const callbacksChanged = callbackFiles.some((f) => previousFiles[f]?.checksum !== set.files[f].checksum);
+    const runs = pending.length > 0 || (callbacksChanged && callbackFiles.length > 0);
+    const sqlOf = scriptsToRun(p, runs ? [...pending.map((x) => x.file), ...callbackFiles] : [], pending, ctx);
+    if (p.errors.length) {
+        plan.errors.push(...p.errors);
+        return;
+    }
+
+    if (rows === undefined) {
+        plan.steps.push({
+            target: "database",
+            kind: "history-table",
+            description: `${where}: create history table ${set.schema}.${set.table}`,
+            sql: historyTableSql(set),
+        });
+    }
+    if (baselineNow) {
+        const b = set.baseline!;
+        p.repair.unshift({
+            sql: historyRowSql(p.table, b.version, b.description, "BASELINE", b.description, null),
+            what: `baseline at version ${b.version} (the schema has tables and no history: baselineOnMigrate)`,
+        });
+    }
+    if (p.repair.length)
+        plan.steps.push({
+            target: "database",
+            kind: "history",
+            description: `${where}: ${p.repair.map((r) => r.what).join("; ")}`,
+            sql: p.repair.map((r) => r.sql),
+        });
+    if (!runs) {
+        plan.applied[set.name] = historyAfter(state.byVersion, state.latest);
+        return;
+    }
+    plan.steps.push(...runSteps(set, files.callbacks, pending, sqlOf, ctx));
+    for (const x of pending.filter((x) => x.version !== null))
+        state.byVersion.set(versionKey(x.version!), [x.file, recordedChecksum(set.files[x.file])]);
+    const rep = new Map(state.latest);
+    for (const x of pending.filter((x) => x.version === null)) rep.set(x.file, recordedChecksum(set.files[x.file]));
+    plan.applied[set.name] = historyAfter(state.byVersion, rep);
 }
 
 /** What to do with a file whose name fits nothing (also check's wording). */
