@@ -192,6 +192,22 @@ export function checkInputs(olds: Partial<BootstrapInputs>, news: BootstrapInput
                 });
         }
     }
+    const owners: string[] = [];
+    for (const [name, r] of Object.entries(news.roles ?? {})) {
+        if (r.privileges === undefined) continue;
+        if (!["owner", "readwrite", "readonly"].includes(r.privileges))
+            f.push({
+                property: `roles.${name}.privileges`,
+                reason: `privileges ${JSON.stringify(r.privileges)} is not a preset; use "owner", "readwrite", "readonly" or "none"`,
+            });
+        if (r.privileges === "owner") owners.push(name);
+    }
+    // Two roles creating tables in one schema could not alter each other's: one role migrates.
+    if (owners.length > 1)
+        f.push({
+            property: `roles.${owners[1]}.privileges`,
+            reason: `roles ${owners.join(", ")} all have privileges "owner", but only one role may migrate the schemas (each could not alter the other's tables); give the others "readwrite"`,
+        });
     const { cycle } = grantOrder(news.roles ?? {});
     if (cycle)
         f.push({

@@ -53,6 +53,13 @@ export interface PostgresClusterArgs {
     readonly appRole?: string;
     /** Application role's password. @default generated (random.RandomPassword, 32 chars) */
     readonly appPassword?: pulumi.Input<string>;
+    /**
+     * The application role's privileges preset: "owner" when the app migrates itself at start (Rails, Django, Go
+     * ORMs: Postgres 15+ lets no one but the owner create in `public`), "readwrite" / "readonly" when the
+     * migration sets migrate (the bootstrap grants on every table, and on tables later migrations create).
+     * See provider/README.md "Database privileges". @default "none" (the bootstrap grants nothing; the migrations GRANT)
+     */
+    readonly appPrivileges?: "owner" | "readwrite" | "readonly" | "none";
     /** Extensions created in the database. @default [] */
     readonly extensions?: readonly string[];
     /** Ordered migration sets (e.g. app, then sso), run once by the bootstrap as the administrator. @default [] */
@@ -209,7 +216,7 @@ function bootstrapArgs(
             maintenanceDatabase: "postgres",
         },
         ...(args.bootstrapWait ? { wait: args.bootstrapWait } : {}),
-        roles: [{ name: r.appRole, login: true, password: appPassword }],
+        roles: [{ name: r.appRole, login: true, password: appPassword, privileges: args.appPrivileges }],
         database: { name: r.database, extensions: r.extensions },
         migrationSets: [...(args.migrationSets ?? [])],
         ...(args.content ? { content: args.content } : {}),
