@@ -55,7 +55,7 @@ export interface PostgresClusterArgs {
     readonly appPassword?: pulumi.Input<string>;
     /**
      * The application role's privileges preset: "owner" when the app migrates itself at start (Rails, Django, Go
-     * ORMs: Postgres 15+ lets no one but the owner create in `public`), "readwrite" / "readonly" when the
+     * ORMs: Postgres 15+ lets only the database owner create in `public`), "readwrite" / "readonly" when the
      * migration sets migrate (the bootstrap grants on every table, and on tables later migrations create).
      * See provider/README.md "Database privileges". @default "none" (the bootstrap grants nothing; the migrations GRANT)
      */
