@@ -295,7 +295,9 @@ export function privilegeStatements(
         revoke: managed.filter((p) => held.includes(p) && !wanted.includes(p)),
     });
 
-    const db = change(want.database, have?.database ?? [], MANAGED_PRIVILEGES.database);
+    const db = have?.ownsDatabase
+        ? { grant: [], revoke: [] }
+        : change(want.database, have?.database ?? [], MANAGED_PRIVILEGES.database);
     if (db.grant.length) {
         sql.push(`GRANT ${list(db.grant)} ON DATABASE ${id(desired.database.name)} TO ${role}`);
         what.push(`grant ${list(db.grant)} on the database`);
@@ -314,7 +316,7 @@ export function privilegeStatements(
     for (const s of schemas.filter((x) => existing.has(x))) {
         const w = covered.includes(s) ? want : PRIVILEGE_PRESETS.none;
         const h = have?.schemas[s] ?? NO_SCHEMA_PRIVILEGES;
-        const schema = change(w.schema, h.schema, MANAGED_PRIVILEGES.schema);
+        const schema = h.owns ? { grant: [], revoke: [] } : change(w.schema, h.schema, MANAGED_PRIVILEGES.schema);
         if (schema.grant.length) {
             sql.push(`GRANT ${list(schema.grant)} ON SCHEMA ${id(s)} TO ${role}`);
             what.push(`grant ${list(schema.grant)} on schema ${s}`);

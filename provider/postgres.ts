@@ -380,6 +380,8 @@ export async function readActualState(
 interface AclRow {
     role: string;
     on: "database" | "schema" | "tables" | "sequences" | "history" | "defaults-tables" | "defaults-sequences";
+    /** Whether the role owns the database or schema (rows "database" and "schema"). */
+    owns?: boolean;
     schema: string | null;
     /** The relation (tables, sequences, history), or the creating role (defaults). */
     object: string | null;
@@ -400,21 +402,22 @@ async function readPrivileges(
     const history = desired.migrationSets.map((x) => `${x.schema}.${x.table}`);
     const r = await db.query<{ schemas: string[]; acl: AclRow[] }>(
         `WITH r AS (SELECT oid, rolname::text AS name FROM pg_roles WHERE rolname = ANY($1::text[])),
-              n AS (SELECT oid, nspname::text AS name, nspacl FROM pg_namespace WHERE nspname = ANY($2::text[])),
+              n AS (SELECT oid, nspname::text AS name, nspacl, nspowner FROM pg_namespace WHERE nspname = ANY($2::text[])),
               acl AS (
-                SELECT r.name AS role, 'database' AS on, NULL AS schema, NULL AS object, ARRAY(SELECT a.privilege_type FROM aclexplode(d.datacl) a WHERE a.grantee = r.oid) AS privileges
+                SELECT r.name AS role, 'database' AS on, NULL AS schema, NULL AS object, ARRAY(SELECT a.privilege_type FROM aclexplode(d.datacl) a WHERE a.grantee = r.oid) AS privileges,
+                       d.datdba = r.oid AS owns
                   FROM r, pg_database d WHERE d.datname = current_database()
                 UNION ALL
-                SELECT r.name, 'schema', n.name, NULL, ARRAY(SELECT a.privilege_type FROM aclexplode(n.nspacl) a WHERE a.grantee = r.oid)
+                SELECT r.name, 'schema', n.name, NULL, ARRAY(SELECT a.privilege_type FROM aclexplode(n.nspacl) a WHERE a.grantee = r.oid), n.nspowner = r.oid
                   FROM r, n
                 UNION ALL
                 SELECT r.name, CASE WHEN c.relkind = 'S' THEN 'sequences' WHEN n.name || '.' || c.relname = ANY($4::text[]) THEN 'history' ELSE 'tables' END,
-                       n.name, c.relname::text, ARRAY(SELECT a.privilege_type FROM aclexplode(c.relacl) a WHERE a.grantee = r.oid)
+                       n.name, c.relname::text, ARRAY(SELECT a.privilege_type FROM aclexplode(c.relacl) a WHERE a.grantee = r.oid), NULL
                   FROM r, n JOIN pg_class c ON c.relnamespace = n.oid
                   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND c.relowner <> r.oid
                 UNION ALL
                 SELECT r.name, CASE WHEN d.defaclobjtype = 'S' THEN 'defaults-sequences' ELSE 'defaults-tables' END, n.name, pg_get_userbyid(d.defaclrole)::text,
-                       ARRAY(SELECT a.privilege_type FROM aclexplode(d.defaclacl) a WHERE a.grantee = r.oid)
+                       ARRAY(SELECT a.privilege_type FROM aclexplode(d.defaclacl) a WHERE a.grantee = r.oid), NULL
                   FROM r, n JOIN pg_default_acl d ON d.defaclnamespace = n.oid
                   WHERE d.defaclobjtype IN ('r', 'S') AND pg_get_userbyid(d.defaclrole) = ANY($3::text[]))
          SELECT ARRAY(SELECT name FROM n) AS schemas, coalesce((SELECT json_agg(acl) FROM acl), '[]') AS acl`,
@@ -446,6 +449,7 @@ function privilegesOf(rows: AclRow[], roles: string[], schemas: string[]): Recor
             }
             per[s] = {
                 schema: of("schema", s).flatMap((x) => x.privileges),
+                ...(of("schema", s).some((x) => x.owns) ? { owns: true } : {}),
                 tables: fold(of("tables", s), universe.tables),
                 sequences: fold(of("sequences", s), universe.sequences),
                 history: of("history", s)
@@ -454,7 +458,12 @@ function privilegesOf(rows: AclRow[], roles: string[], schemas: string[]): Recor
                 defaults,
             };
         }
-        out[role] = { database: mine.filter((x) => x.on === "database").flatMap((x) => x.privileges), schemas: per };
+        const database = mine.filter((x) => x.on === "database");
+        out[role] = {
+            database: database.flatMap((x) => x.privileges),
+            ...(database.some((x) => x.owns) ? { ownsDatabase: true } : {}),
+            schemas: per,
+        };
     }
     return out;
 }

@@ -62,6 +62,8 @@ export type PrivilegePreset = "owner" | "readwrite" | "readonly";
 export interface SchemaPrivileges {
     /** Privileges held directly on the schema (USAGE, CREATE). */
     schema: string[];
+    /** The role owns the schema: ownership gives what it gives, and the preset does not change it. */
+    owns?: boolean;
     /** Privileges held on every table (views and the like too) of the schema, and per table those it holds. */
     tables: { all: string[]; held: Record<string, string[]> };
     /** Likewise for the sequences. */
@@ -76,6 +78,8 @@ export interface SchemaPrivileges {
 export interface RolePrivileges {
     /** Privileges held directly on the database (CREATE, CONNECT, TEMPORARY). */
     database: string[];
+    /** The role owns the database (`database.owner`): its privileges there are ownership's, left alone. */
+    ownsDatabase?: boolean;
     /** Schema (among those the presets cover, when it exists) → what the role holds there. */
     schemas: Record<string, SchemaPrivileges>;
 }

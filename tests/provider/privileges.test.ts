@@ -38,6 +38,8 @@ class Stack {
     readonly db = uniqueName("priv");
     readonly app = { name: uniqueName("app"), password: `app-${Math.random().toString(36).slice(2)}` };
     readonly reader = { name: uniqueName("rd"), password: `rd-${Math.random().toString(36).slice(2)}` };
+    /** Make the application role the database's owner (`database.owner`). */
+    appOwnsDatabase = false;
     id = "";
     outs: Props = {};
     inputs: Props = {};
@@ -48,7 +50,7 @@ class Stack {
                 { name: this.app.name, password: this.app.password, privileges: app },
                 ...(reader ? [{ name: this.reader.name, password: this.reader.password, privileges: reader }] : []),
             ],
-            database: { name: this.db },
+            database: { name: this.db, ...(this.appOwnsDatabase ? { owner: this.app.name } : {}) },
             migrationSets: [{ name: "app", scripts }],
         };
     }
@@ -166,6 +168,17 @@ describe("privilege presets", () => {
         expect(await as(s.reader, s.db, "SELECT v FROM own")).toEqual([{ v: "x" }]);
         expect(await as(s.reader, s.db, "INSERT INTO own (v) VALUES ('y')")).toMatch(/permission denied/);
         expect(await as(s.reader, s.db, "CREATE TABLE r (x int)")).toMatch(/permission denied for schema public/);
+    });
+
+    it("a role that owns the database keeps what ownership gives it, and its preset still converges", async () => {
+        const s = new Stack();
+        s.appOwnsDatabase = true;
+        // The other role's "owner" grants CREATE on the database, so its ACL lists the owner's own privileges too.
+        await s.up("readonly", V1, "owner");
+        expect(await as(s.app, s.db, "CREATE SCHEMA mine")).toEqual([]);
+        expect(await as(s.app, s.db, "SELECT count(*)::int AS n FROM first")).toEqual([{ n: 0 }]);
+        await host.update(s.id, s.outs, s.inputs);
+        await host.waitForLog(`[bootstrap ${s.db}] nothing to do`);
     });
 
     it("the default grants nothing: the migrations' own GRANTs are all the role has, and the wire carries no field", async () => {
