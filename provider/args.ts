@@ -70,6 +70,15 @@ export interface BootstrapRoleArgs {
     inherit?: boolean;
     /** Roles granted to this role. @default [] */
     memberOf?: string[];
+    /**
+     * What the role may do in the database, kept by the bootstrap on `public` and every migration set's schema
+     * (README "Database privileges"): "owner" (the application migrates itself: CREATE on the schemas and the
+     * database, every privilege on the bootstrap's tables; one role at most), "readwrite" (rows of every table,
+     * sequences, and tables later migrations create), "readonly" (SELECT, likewise), "none" (the bootstrap grants
+     * nothing; the migrations grant what they want). Switching revokes what the old preset kept.
+     * @default "none"
+     */
+    privileges?: "owner" | "readwrite" | "readonly" | "none";
 }
 
 /** The application database. */

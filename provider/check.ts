@@ -226,6 +226,26 @@ function checkRoles(f: CheckFailure[], news: BootstrapInputs): void {
                 fail(f, `${p}.memberOf`, `role ${name} cannot be a member of itself`, "remove it from memberOf");
         }
     }
+    const owners: string[] = [];
+    for (const [name, r] of Object.entries(news.roles ?? {})) {
+        if (r.privileges === undefined) continue;
+        if (!["owner", "readwrite", "readonly"].includes(r.privileges))
+            fail(
+                f,
+                `roles.${name}.privileges`,
+                `privileges ${JSON.stringify(r.privileges)} is not a preset`,
+                `use "owner", "readwrite", "readonly" or "none"`,
+            );
+        if (r.privileges === "owner") owners.push(name);
+    }
+    // Two roles creating tables in one schema could not alter each other's: one role migrates.
+    if (owners.length > 1)
+        fail(
+            f,
+            `roles.${owners[1]}.privileges`,
+            `roles ${owners.join(", ")} all have privileges "owner", but only one role may migrate the schemas (each could not alter the other's tables)`,
+            `give the others "readwrite"`,
+        );
     const { cycle } = grantOrder(news.roles ?? {});
     if (cycle)
         fail(

@@ -4,7 +4,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { checkInputs, engineFailure } from "./check";
-import { appliedWhenComplete, planBootstrap, previewLines, previewPlan } from "./plan";
+import {
+    appliedWhenComplete,
+    managedPrivilegeRoles,
+    planBootstrap,
+    previewLines,
+    previewPlan,
+    privilegeStatements,
+} from "./plan";
 import { acquireLock, connectWithWait, endClient, Log, readActualState, releaseLock, runStep } from "./postgres";
 import { AppliedMigrations, BootstrapInputs, MigrationSetSpec } from "./types";
 
@@ -236,6 +243,16 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
             if (gone.length) {
                 drift.push(`extensions missing: ${gone.join(", ")}`);
                 seen.database.extensions = known.database.extensions.filter((e) => actual.extensions.includes(e));
+            }
+        }
+        if (actual.database.exists) {
+            const ctx = { newSchemas: [], newHistory: [], migrating: false };
+            for (const name of managedPrivilegeRoles(known, undefined).filter((n) => actual.roles[n])) {
+                const { what } = privilegeStatements(name, known, undefined, actual, ctx);
+                if (what.length)
+                    drift.push(
+                        `role ${name}: privileges differ from preset "${known.roles[name].privileges}" (up will ${what.join("; ")})`,
+                    );
             }
         }
         const applied: AppliedMigrations = {};

@@ -24,7 +24,9 @@ import {
     BootstrapInputs,
     HistoryRow,
     MigrationSetSpec,
+    PrivilegePreset,
     RoleSpec,
+    SchemaPrivileges,
     ScriptSpec,
     WaitSpec,
 } from "./types";
@@ -38,7 +40,12 @@ export interface MigrationTimeouts {
 /** One step of work. `description` is safe to log; `sql` may carry password verifiers and is never logged. */
 export type Step =
     | { target: "cluster"; kind: "role" | "database"; description: string; sql: string[] }
-    | { target: "database"; kind: "extension" | "history-table" | "history"; description: string; sql: string[] }
+    | {
+          target: "database";
+          kind: "extension" | "history-table" | "history" | "privileges";
+          description: string;
+          sql: string[];
+      }
     | {
           target: "database";
           kind: "migration";
@@ -188,6 +195,223 @@ function planRoles(
     }
 }
 
+/** What a preset keeps, per kind of object; privileges of a kind not listed are revoked while a preset applies. */
+export interface PrivilegeSet {
+    database: string[];
+    schema: string[];
+    tables: string[];
+    sequences: string[];
+}
+
+/**
+ * The presets. "owner": the role migrates itself (CREATE on the schemas, so it owns what it creates, and on the
+ * database, for schemas of its own), and has every privilege on the tables the bootstrap's migrations make.
+ * "readwrite": the bootstrap migrates, the role reads and writes rows. "readonly": it reads. "none" keeps nothing:
+ * the migrations grant what they want (the default, and what switching away from a preset leaves).
+ */
+export const PRIVILEGE_PRESETS: Record<PrivilegePreset | "none", PrivilegeSet> = {
+    owner: {
+        database: ["CREATE"],
+        schema: ["USAGE", "CREATE"],
+        tables: ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"],
+        sequences: ["USAGE", "SELECT", "UPDATE"],
+    },
+    readwrite: {
+        database: [],
+        schema: ["USAGE"],
+        tables: ["SELECT", "INSERT", "UPDATE", "DELETE"],
+        sequences: ["USAGE", "SELECT"],
+    },
+    readonly: { database: [], schema: ["USAGE"], tables: ["SELECT"], sequences: ["SELECT"] },
+    none: { database: [], schema: [], tables: [], sequences: [] },
+};
+
+/** Everything a preset may hold, so everything a preset revokes when it does not keep it. */
+const MANAGED_PRIVILEGES = PRIVILEGE_PRESETS.owner;
+
+/** The schemas the presets cover: `public` and each migration set's. */
+export function privilegeSchemas(inputs: Pick<BootstrapInputs, "migrationSets">): string[] {
+    return [...new Set(["public", ...(inputs.migrationSets ?? []).map((s) => s.schema)])];
+}
+
+/** The role whose preset is "owner", if one is. */
+export function ownerRole(inputs: Pick<BootstrapInputs, "roles"> | undefined): string | undefined {
+    return Object.entries(inputs?.roles ?? {}).find(([, r]) => r.privileges === "owner")?.[0];
+}
+
+/** Roles with a preset now or in the previous inputs: the ones whose privileges are read and planned. */
+export function managedPrivilegeRoles(desired: BootstrapInputs, previous: BootstrapInputs | undefined): string[] {
+    const names = [...Object.keys(desired.roles), ...Object.keys(previous?.roles ?? {})];
+    return [...new Set(names)].filter((n) => desired.roles[n]?.privileges || previous?.roles[n]?.privileges);
+}
+
+/**
+ * The roles whose default privileges the presets set: the admin, who runs the migrations, and the "owner" role,
+ * whose own migrations create tables the other roles must reach (now or in the previous inputs, to revoke).
+ */
+export function privilegeCreators(desired: BootstrapInputs, previous: BootstrapInputs | undefined): string[] {
+    const all = [desired.connection.user, ownerRole(desired), previous?.connection.user, ownerRole(previous)];
+    return [...new Set(all.filter((c): c is string => typeof c === "string"))];
+}
+
+/** What the plan knows of this run beyond the actual state: schemas and history tables its sets create, whether it migrates. */
+export interface PrivilegeContext {
+    newSchemas: string[];
+    /** History tables created by this run, as `schema.table`. */
+    newHistory: string[];
+    /** Migrations run before the privileges: their tables are new, so the grants on all tables are made again. */
+    migrating: boolean;
+}
+
+const NO_SCHEMA_PRIVILEGES: SchemaPrivileges = {
+    schema: [],
+    tables: { all: [], held: {} },
+    sequences: { all: [], held: {} },
+    history: [],
+    defaults: {},
+};
+
+/**
+ * The statements that bring `name`'s privileges to its preset (to none when it has none now but had one), and
+ * what they do in words. Empty when the role is in shape. `first`, the default privileges taken away, must run
+ * before this run's migrations, or the tables they create would still get them. Pure; `read` reports drift with it.
+ */
+export function privilegeStatements(
+    name: string,
+    desired: BootstrapInputs,
+    previous: BootstrapInputs | undefined,
+    actual: ActualState,
+    ctx: PrivilegeContext,
+): { first: string[]; sql: string[]; what: string[] } {
+    const first: string[] = [];
+    const sql: string[] = [];
+    const what: string[] = [];
+    const want = PRIVILEGE_PRESETS[desired.roles[name]?.privileges ?? "none"];
+    const have = actual.privileges?.[name];
+    const role = id(name);
+    const list = (ps: string[]) => ps.join(", ");
+    const change = (wanted: string[], held: string[], managed: string[]) => ({
+        grant: wanted.filter((p) => !held.includes(p)),
+        revoke: managed.filter((p) => held.includes(p) && !wanted.includes(p)),
+    });
+
+    const db = have?.ownsDatabase
+        ? { grant: [], revoke: [] }
+        : change(want.database, have?.database ?? [], MANAGED_PRIVILEGES.database);
+    if (db.grant.length) {
+        sql.push(`GRANT ${list(db.grant)} ON DATABASE ${id(desired.database.name)} TO ${role}`);
+        what.push(`grant ${list(db.grant)} on the database`);
+    }
+    if (db.revoke.length) {
+        sql.push(`REVOKE ${list(db.revoke)} ON DATABASE ${id(desired.database.name)} FROM ${role}`);
+        what.push(`revoke ${list(db.revoke)} on the database`);
+    }
+
+    // A new database is made from a template that has `public`; a set's schema exists once its history table does.
+    const existing = new Set([...(actual.database.exists ? (actual.schemas ?? []) : ["public"]), ...ctx.newSchemas]);
+    const covered = privilegeSchemas(desired);
+    const schemas = [...new Set([...covered, ...(previous ? privilegeSchemas(previous) : [])])];
+    const wantedCreators = [desired.connection.user, ownerRole(desired)].filter((c) => c !== undefined && c !== name);
+    const creators = privilegeCreators(desired, previous).filter((c) => c !== name);
+    for (const s of schemas.filter((x) => existing.has(x))) {
+        const w = covered.includes(s) ? want : PRIVILEGE_PRESETS.none;
+        const h = have?.schemas[s] ?? NO_SCHEMA_PRIVILEGES;
+        const schema = h.owns ? { grant: [], revoke: [] } : change(w.schema, h.schema, MANAGED_PRIVILEGES.schema);
+        if (schema.grant.length) {
+            sql.push(`GRANT ${list(schema.grant)} ON SCHEMA ${id(s)} TO ${role}`);
+            what.push(`grant ${list(schema.grant)} on schema ${s}`);
+        }
+        let grantedAll = false;
+        for (const kind of ["tables", "sequences"] as const) {
+            const missing = w[kind].filter((p) => !h[kind].all.includes(p));
+            if (w[kind].length && (missing.length || ctx.migrating)) {
+                sql.push(`GRANT ${list(w[kind])} ON ALL ${kind.toUpperCase()} IN SCHEMA ${id(s)} TO ${role}`);
+                if (missing.length) what.push(`grant ${list(missing)} on ${kind} in ${s}`);
+                grantedAll ||= kind === "tables";
+            }
+            // Table by table, not ON ALL: that would also take from the role its privileges on the tables it owns.
+            const revoked = new Set<string>();
+            for (const [rel, held] of Object.entries(h[kind].held)) {
+                const extra = MANAGED_PRIVILEGES[kind].filter((p) => held.includes(p) && !w[kind].includes(p));
+                if (!extra.length) continue;
+                const on = kind === "tables" ? "TABLE" : "SEQUENCE";
+                sql.push(`REVOKE ${list(extra)} ON ${on} ${id(s)}.${id(rel)} FROM ${role}`);
+                extra.forEach((p) => revoked.add(p));
+            }
+            if (revoked.size)
+                what.push(`revoke ${list(MANAGED_PRIVILEGES[kind].filter((p) => revoked.has(p)))} on ${kind} in ${s}`);
+        }
+        for (const c of creators) {
+            const wc = wantedCreators.includes(c) ? w : PRIVILEGE_PRESETS.none;
+            const hc = h.defaults[c] ?? { tables: [], sequences: [] };
+            for (const kind of ["tables", "sequences"] as const) {
+                const d = change(wc[kind], hc[kind], MANAGED_PRIVILEGES[kind]);
+                const alter = `ALTER DEFAULT PRIVILEGES FOR ROLE ${id(c)} IN SCHEMA ${id(s)}`;
+                if (d.grant.length) {
+                    sql.push(`${alter} GRANT ${list(d.grant)} ON ${kind.toUpperCase()} TO ${role}`);
+                    what.push(`grant ${list(d.grant)} on ${kind} ${c} creates in ${s}`);
+                }
+                if (d.revoke.length) {
+                    first.push(`${alter} REVOKE ${list(d.revoke)} ON ${kind.toUpperCase()} FROM ${role}`);
+                    what.push(`revoke ${list(d.revoke)} on ${kind} ${c} creates in ${s}`);
+                }
+            }
+        }
+        // History tables are the bootstrap's alone: a grant on all tables, or default privileges, reach them too.
+        const ours = desired.migrationSets.filter((x) => x.schema === s).map((x) => `${x.schema}.${x.table}`);
+        const revokeOn = grantedAll ? ours : [...h.history, ...ctx.newHistory];
+        for (const x of desired.migrationSets.filter(
+            (x) => revokeOn.includes(`${x.schema}.${x.table}`) && x.schema === s,
+        ))
+            sql.push(`REVOKE ALL ON TABLE ${historyTableOf(x)} FROM ${role}`);
+        if (h.history.length) what.push(`revoke privileges on history tables ${h.history.join(", ")}`);
+        if (schema.revoke.length) {
+            sql.push(`REVOKE ${list(schema.revoke)} ON SCHEMA ${id(s)} FROM ${role}`);
+            what.push(`revoke ${list(schema.revoke)} on schema ${s}`);
+        }
+    }
+    return { first, sql, what };
+}
+
+/**
+ * Each role's privileges brought to its preset, after the migration sets: their schemas and history tables exist by
+ * then, and the grants on all tables reach the tables they made. Default privileges taken away go before the sets
+ * (at `setsStart`). Only roles with a preset (now or before) are touched.
+ */
+function planPrivileges(
+    desired: BootstrapInputs,
+    previous: BootstrapInputs | undefined,
+    actual: ActualState,
+    plan: Plan,
+    setsStart: number,
+): void {
+    const created = desired.migrationSets.filter((s) => actual.history[s.name] === undefined);
+    const ctx: PrivilegeContext = {
+        newSchemas: created.map((s) => s.schema),
+        newHistory: created.map((s) => `${s.schema}.${s.table}`),
+        migrating: plan.steps.some((x) => x.kind === "migration"),
+    };
+    for (const name of managedPrivilegeRoles(desired, previous)) {
+        if (!(name in desired.roles)) continue; // a removed role is revoked before its drop, or left in place
+        const { first, sql, what } = privilegeStatements(name, desired, previous, actual, ctx);
+        const preset = desired.roles[name].privileges ?? "none";
+        if (first.length)
+            plan.steps.splice(setsStart, 0, {
+                target: "database",
+                kind: "privileges",
+                description: `role ${name}: privileges ${preset}: default privileges taken away before the migrations`,
+                sql: first,
+            });
+        if (!sql.length) continue;
+        plan.steps.push({
+            target: "database",
+            kind: "privileges",
+            description: `role ${name}: privileges ${preset}${what.length ? `: ${what.join("; ")}` : ""}`,
+            sql,
+        });
+    }
+}
+
 /**
  * Roles removed from the inputs: dropped only on request, and after the database changed owner (a role that still
  * owns the database cannot be dropped).
@@ -201,6 +425,19 @@ function planRemovedRoles(
     for (const name of Object.keys(previous?.roles ?? {})) {
         if (name in desired.roles || !actual.roles[name]) continue;
         if (desired.dropRemovedRoles) {
+            // A role that still holds privileges cannot be dropped: a preset's go first.
+            if (previous?.roles[name]?.privileges && actual.database.exists) {
+                const ctx = { newSchemas: [], newHistory: [], migrating: false };
+                const x = privilegeStatements(name, desired, previous, actual, ctx);
+                const sql = [...x.first, ...x.sql];
+                if (sql.length)
+                    plan.steps.push({
+                        target: "database",
+                        kind: "privileges",
+                        description: `role ${name}: revoke its privileges before the drop`,
+                        sql,
+                    });
+            }
             plan.steps.push({
                 target: "cluster",
                 kind: "role",
@@ -859,6 +1096,7 @@ export function planBootstrap(
         }
     }
     const timeouts = migrationTimeouts(desired.wait);
+    const setsStart = plan.steps.length;
     for (const set of desired.migrationSets) {
         const ctx: SetContext = {
             user: desired.connection.user,
@@ -870,6 +1108,7 @@ export function planBootstrap(
         };
         planSet(set, actual.history[set.name], ctx, plan);
     }
+    planPrivileges(desired, previous, actual, plan, setsStart);
     if (plan.errors.length) plan.steps = [];
     return plan;
 }

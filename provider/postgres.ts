@@ -5,9 +5,18 @@
  */
 import type { Client as PgClient, ClientConfig } from "pg";
 import { createHash } from "crypto";
-import { historyTableOf, MigrationTimeouts, Step, timeoutSql } from "./plan";
+import {
+    historyTableOf,
+    managedPrivilegeRoles,
+    MigrationTimeouts,
+    PRIVILEGE_PRESETS,
+    privilegeCreators,
+    privilegeSchemas,
+    Step,
+    timeoutSql,
+} from "./plan";
 import { saslPrepMayDisagree, verifierMatches } from "./scram";
-import { ActualState, BootstrapInputs, ConnectionSpec, WaitSpec } from "./types";
+import { ActualState, BootstrapInputs, ConnectionSpec, RolePrivileges, SchemaPrivileges, WaitSpec } from "./types";
 
 /** Log sink: one line per call, never SQL text (it may carry password verifiers). */
 export type Log = (line: string) => void;
@@ -314,6 +323,8 @@ export async function readActualState(
         [tables],
     );
     state.extensions = found.rows[0].extensions;
+    const managed = managedPrivilegeRoles(desired, previous);
+    if (managed.length) Object.assign(state, await readPrivileges(db, desired, previous, managed));
     const existing = desired.migrationSets
         .map((set, i) => ({ set, i }))
         .filter(({ i }) => found.rows[0].tables[i] !== null);
@@ -363,6 +374,98 @@ export async function readActualState(
         });
     }
     return { state };
+}
+
+/** One privilege a role holds, as the catalogs' ACLs say (`aclexplode`), on the object `on`. */
+interface AclRow {
+    role: string;
+    on: "database" | "schema" | "tables" | "sequences" | "history" | "defaults-tables" | "defaults-sequences";
+    /** Whether the role owns the database or schema (rows "database" and "schema"). */
+    owns?: boolean;
+    schema: string | null;
+    /** The relation (tables, sequences, history), or the creating role (defaults). */
+    object: string | null;
+    privileges: string[];
+}
+
+/**
+ * The privileges of the roles with a preset, on the database, the schemas the presets cover, the relations in them
+ * (the role's own aside) and the default privileges the creating roles give them there: one round trip.
+ */
+async function readPrivileges(
+    db: PgClient,
+    desired: BootstrapInputs,
+    previous: BootstrapInputs | undefined,
+    roles: string[],
+): Promise<Pick<ActualState, "schemas" | "privileges">> {
+    const schemas = [...new Set([...privilegeSchemas(desired), ...(previous ? privilegeSchemas(previous) : [])])];
+    const history = desired.migrationSets.map((x) => `${x.schema}.${x.table}`);
+    const r = await db.query<{ schemas: string[]; acl: AclRow[] }>(
+        `WITH r AS (SELECT oid, rolname::text AS name FROM pg_roles WHERE rolname = ANY($1::text[])),
+              n AS (SELECT oid, nspname::text AS name, nspacl, nspowner FROM pg_namespace WHERE nspname = ANY($2::text[])),
+              acl AS (
+                SELECT r.name AS role, 'database' AS on, NULL AS schema, NULL AS object, ARRAY(SELECT a.privilege_type FROM aclexplode(d.datacl) a WHERE a.grantee = r.oid) AS privileges,
+                       d.datdba = r.oid AS owns
+                  FROM r, pg_database d WHERE d.datname = current_database()
+                UNION ALL
+                SELECT r.name, 'schema', n.name, NULL, ARRAY(SELECT a.privilege_type FROM aclexplode(n.nspacl) a WHERE a.grantee = r.oid), n.nspowner = r.oid
+                  FROM r, n
+                UNION ALL
+                SELECT r.name, CASE WHEN c.relkind = 'S' THEN 'sequences' WHEN n.name || '.' || c.relname = ANY($4::text[]) THEN 'history' ELSE 'tables' END,
+                       n.name, c.relname::text, ARRAY(SELECT a.privilege_type FROM aclexplode(c.relacl) a WHERE a.grantee = r.oid), NULL
+                  FROM r, n JOIN pg_class c ON c.relnamespace = n.oid
+                  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND c.relowner <> r.oid
+                UNION ALL
+                SELECT r.name, CASE WHEN d.defaclobjtype = 'S' THEN 'defaults-sequences' ELSE 'defaults-tables' END, n.name, pg_get_userbyid(d.defaclrole)::text,
+                       ARRAY(SELECT a.privilege_type FROM aclexplode(d.defaclacl) a WHERE a.grantee = r.oid), NULL
+                  FROM r, n JOIN pg_default_acl d ON d.defaclnamespace = n.oid
+                  WHERE d.defaclobjtype IN ('r', 'S') AND pg_get_userbyid(d.defaclrole) = ANY($3::text[]))
+         SELECT ARRAY(SELECT name FROM n) AS schemas, coalesce((SELECT json_agg(acl) FROM acl), '[]') AS acl`,
+        [roles, schemas, privilegeCreators(desired, previous), history],
+    );
+    return { schemas: r.rows[0].schemas, privileges: privilegesOf(r.rows[0].acl, roles, r.rows[0].schemas) };
+}
+
+/** The ACL rows folded per role and schema: on all or some relations, default privileges per creating role. */
+function privilegesOf(rows: AclRow[], roles: string[], schemas: string[]): Record<string, RolePrivileges> {
+    const out: Record<string, RolePrivileges> = {};
+    const universe = PRIVILEGE_PRESETS.owner;
+    for (const role of roles) {
+        const mine = rows.filter((x) => x.role === role);
+        if (!mine.length) continue; // no such role yet
+        const of = (on: AclRow["on"], schema: string) => mine.filter((x) => x.on === on && x.schema === schema);
+        const fold = (rs: AclRow[], all: string[]) => ({
+            all: all.filter((p) => rs.every((x) => x.privileges.includes(p))),
+            held: Object.fromEntries(rs.filter((x) => x.privileges.length).map((x) => [x.object!, x.privileges])),
+        });
+        const per: Record<string, SchemaPrivileges> = {};
+        for (const s of schemas) {
+            const defaults: SchemaPrivileges["defaults"] = {};
+            for (const kind of ["tables", "sequences"] as const) {
+                for (const d of of(`defaults-${kind}`, s)) {
+                    defaults[d.object!] ??= { tables: [], sequences: [] };
+                    defaults[d.object!][kind] = d.privileges;
+                }
+            }
+            per[s] = {
+                schema: of("schema", s).flatMap((x) => x.privileges),
+                ...(of("schema", s).some((x) => x.owns) ? { owns: true } : {}),
+                tables: fold(of("tables", s), universe.tables),
+                sequences: fold(of("sequences", s), universe.sequences),
+                history: of("history", s)
+                    .filter((x) => x.privileges.length)
+                    .map((x) => `${s}.${x.object}`),
+                defaults,
+            };
+        }
+        const database = mine.filter((x) => x.on === "database");
+        out[role] = {
+            database: database.flatMap((x) => x.privileges),
+            ...(database.some((x) => x.owns) ? { ownsDatabase: true } : {}),
+            schemas: per,
+        };
+    }
+    return out;
 }
 
 /** Describes a pg error with its position (in the file: `prefix` characters were sent ahead of it). */

@@ -248,6 +248,8 @@ export function wireInputs(
                     connectionLimit: r.connectionLimit ?? -1,
                     inherit: r.inherit ?? true,
                     memberOf: r.memberOf ?? [],
+                    // Off the wire at its default, so states written before it existed show no change.
+                    ...(r.privileges !== undefined && r.privileges !== "none" ? { privileges: r.privileges } : {}),
                 },
             ]),
         ),

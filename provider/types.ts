@@ -47,6 +47,41 @@ export interface RoleSpec {
     inherit: boolean;
     /** Roles this role is granted membership in. */
     memberOf: string[];
+    /**
+     * The preset of privileges the bootstrap keeps on the database's schemas (see `plan.ts#PRIVILEGE_PRESETS`).
+     * Absent means "none": the bootstrap grants nothing and the migrations grant what they want (kept off the wire
+     * when "none", so states written before it existed show no change).
+     */
+    privileges?: PrivilegePreset;
+}
+
+/** A role's privileges on the bootstrap's database and the schemas its migration sets use (and `public`). */
+export type PrivilegePreset = "owner" | "readwrite" | "readonly";
+
+/** What a role holds on one schema and the relations in it (relations it owns and history tables aside). */
+export interface SchemaPrivileges {
+    /** Privileges held directly on the schema (USAGE, CREATE). */
+    schema: string[];
+    /** The role owns the schema: ownership gives what it gives, and the preset does not change it. */
+    owns?: boolean;
+    /** Privileges held on every table (views and the like too) of the schema, and per table those it holds. */
+    tables: { all: string[]; held: Record<string, string[]> };
+    /** Likewise for the sequences. */
+    sequences: { all: string[]; held: Record<string, string[]> };
+    /** History tables (`schema.table`) in the schema the role holds any privilege on. */
+    history: string[];
+    /** Creating role → the default privileges it gives the role on tables and sequences created in the schema. */
+    defaults: Record<string, { tables: string[]; sequences: string[] }>;
+}
+
+/** A role's privileges as read back, only for roles with a preset (now or in the previous inputs). */
+export interface RolePrivileges {
+    /** Privileges held directly on the database (CREATE, CONNECT, TEMPORARY). */
+    database: string[];
+    /** The role owns the database (`database.owner`): its privileges there are ownership's, left alone. */
+    ownsDatabase?: boolean;
+    /** Schema (among those the presets cover, when it exists) → what the role holds there. */
+    schemas: Record<string, SchemaPrivileges>;
 }
 
 export interface DatabaseSpec {
@@ -165,6 +200,10 @@ export interface ActualState {
     extensions: string[];
     /** Set name → its history rows (empty when the table does not exist yet). */
     history: Record<string, HistoryRow[]>;
+    /** The schemas the presets cover that exist (read only when a role has a preset). */
+    schemas?: string[];
+    /** Role → its privileges (read only for roles with a preset, now or in the previous inputs). */
+    privileges?: Record<string, RolePrivileges>;
     /** Set name → whether its schema holds tables other than the sets' history tables (read only for a set with a baseline and no history). */
     schemaHasTables?: Record<string, boolean>;
 }

@@ -52,6 +52,13 @@ export interface PostgresClusterArgs {
     readonly appRole?: string;
     /** Application role's password. @default generated (random.RandomPassword, 32 chars) */
     readonly appPassword?: pulumi.Input<string>;
+    /**
+     * The application role's privileges preset: "owner" when the app migrates itself at start (Rails, Django, Go
+     * ORMs: Postgres 15+ lets only the database owner create in `public`), "readwrite" / "readonly" when the
+     * migration sets migrate (the bootstrap grants on every table, and on tables later migrations create).
+     * See provider/README.md "Database privileges". @default "none" (the bootstrap grants nothing; the migrations GRANT)
+     */
+    readonly appPrivileges?: "owner" | "readwrite" | "readonly" | "none";
     /** Extensions created in the database. @default [] */
     readonly extensions?: readonly string[];
     /** Ordered migration sets (e.g. app, then sso), run once by the bootstrap as the administrator. @default [] */
@@ -204,7 +211,7 @@ function bootstrapArgs(
             maintenanceDatabase: "postgres",
         },
         ...(args.bootstrapWait ? { wait: args.bootstrapWait } : {}),
-        roles: [{ name: r.appRole, login: true, password: appPassword }],
+        roles: [{ name: r.appRole, login: true, password: appPassword, privileges: args.appPrivileges }],
         database: { name: r.database, extensions: r.extensions },
         migrationSets: [...(args.migrationSets ?? [])],
         ...(args.content ? { content: args.content } : {}),
@@ -222,6 +229,7 @@ function bootstrapArgument(property: string, appRole: string): string {
     if (property === "onDelete") return "bootstrapOnDelete";
     if (property === "connection.password") return "adminPassword";
     if (property === `roles.${appRole}.password`) return "appPassword";
+    if (property === `roles.${appRole}.privileges`) return "appPrivileges";
     if (property === `roles.${appRole}` || property.startsWith(`roles.${appRole}.`)) return "appRole";
     if (property.startsWith("wait.")) return `bootstrapWait.${property.slice("wait.".length)}`;
     return property; // migrationSets[i]..., content...: the same names as this component's arguments

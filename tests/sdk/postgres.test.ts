@@ -178,6 +178,15 @@ describe("PostgresCluster", () => {
         expect(graph.get("db-bootstrap").inputs.connection).toMatchObject({ host: "127.0.0.1", port: 15432 });
     });
 
+    test("appPrivileges reaches the application role; by default the role carries no preset", async () => {
+        const owner = await runProgram(
+            () => new PostgresCluster("db", { network: new TieredNetwork("net"), appPrivileges: "owner" }),
+        );
+        expect(owner.graph.get("db-bootstrap").inputs.roles.app).toMatchObject({ login: true, privileges: "owner" });
+        const plain = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net") }));
+        expect(plain.graph.get("db-bootstrap").inputs.roles.app).not.toHaveProperty("privileges");
+    });
+
     test("a given admin password (e.g. from config) is used, kept secret, and no generator is created", async () => {
         const { graph } = await runProgram(
             () =>
@@ -382,6 +391,12 @@ describe("PostgresCluster", () => {
                 [/database is rejected by the bootstrap: "template1" is a template database; choose another name/],
             ],
             [{ bootstrapWait: { timeoutSeconds: 0 } }, [/bootstrapWait\.timeoutSeconds is rejected by the bootstrap/]],
+            [
+                { appPrivileges: "admin" },
+                [
+                    /appPrivileges is rejected by the bootstrap: privileges "admin" is not a preset; use "owner", "readwrite"/,
+                ],
+            ],
         ];
         for (const [extra, messages] of cases) {
             const { graph, result } = await runProgram(() => {
