@@ -3,8 +3,8 @@ import * as path from "path";
 import * as flaskProgram from "../../examples/flask-nginx-postgres/cluster";
 import flaskIndex = require("../../examples/flask-nginx-postgres");
 import { ArgumentError, FILES_DIGEST_LABEL, NGINX_CONF_PATH, STATIC_ROOT } from "../../sdk";
-import { Graph, peek, runProgram } from "../sdk/support/graph";
-import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "./support/examples";
+import { Graph, peek, runProgram } from "../support/graph";
+import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "../support/examples";
 
 const DIR = path.join(REPO, "examples", "flask-nginx-postgres");
 type Config = flaskProgram.Config;

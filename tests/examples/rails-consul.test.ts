@@ -2,9 +2,9 @@ import * as path from "path";
 import * as railsProgram from "../../examples/rails-consul/cluster";
 import railsIndex = require("../../examples/rails-consul");
 import { ArgumentError, NGINX_CONF_PATH, renderUpstreamsFromInstances } from "../../sdk";
-import { peek, runProgram } from "../sdk/support/graph";
-import { renderGoTemplate } from "../sdk/support/gotemplate";
-import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "./support/examples";
+import { peek, runProgram } from "../support/graph";
+import { renderGoTemplate } from "../support/gotemplate";
+import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "../support/examples";
 
 const DIR = path.join(REPO, "examples", "rails-consul");
 type Config = railsProgram.Config;

@@ -10,7 +10,7 @@ import {
     TieredNetwork,
 } from "../../sdk";
 import type { NginxLoadBalancerArgs } from "../../sdk";
-import { Graph, runProgram, thrownBy } from "./support/graph";
+import { Graph, runProgram, thrownBy } from "../support/graph";
 
 const conf = async (lb: NginxLoadBalancer): Promise<string> => lb.nginxConf;
 

@@ -7,9 +7,9 @@ import * as path from "path";
 // js-yaml ships with jest (a dev dependency's dependency); only tests use it.
 
 const yaml = require("js-yaml") as { load(src: string): unknown };
-import { Graph, runProgram, RunOptions } from "../../sdk/support/graph";
+import { Graph, runProgram, RunOptions } from "./graph";
 
-export const REPO = path.resolve(__dirname, "..", "..", "..");
+export const REPO = path.resolve(__dirname, "..", "..");
 
 export interface ProjectFile {
     name: string;
