@@ -52,15 +52,6 @@ export function dockerObjectNames(g: Graph): string[] {
         .map((r) => String(r.inputs.name));
 }
 
-/** Containers publishing a host port. */
-export function publishing(g: Graph): string[] {
-    return g
-        .containers()
-        .filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0)
-        .map((c) => c.name)
-        .sort();
-}
-
 /**
  * Times `program` under mocks: the first evaluation (in a fresh jest module registry the very first one also
  * serializes the bootstrap provider's closure) and the median of `warm` more. Prints the numbers.
