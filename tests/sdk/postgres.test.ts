@@ -3,7 +3,7 @@ import { ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "../../sdk/pos
 import * as os from "os";
 import * as path from "path";
 import { ArgumentError, Bootstrap, PostgresCluster, TieredNetwork } from "../../sdk";
-import { peek, runProgram, thrownBy } from "./support/graph";
+import { peek, runProgram, thrownBy } from "../support/graph";
 
 const BOOTSTRAP = "pulumi-nodejs:dynamic/postgres:Bootstrap";
 

@@ -285,6 +285,32 @@ export class Graph {
     }
 }
 
+/** Containers publishing a host port, sorted. */
+export function publishing(g: Graph): string[] {
+    return g
+        .containers()
+        .filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0)
+        .map((c) => c.name)
+        .sort();
+}
+
+/** A file a container is created with (docker's `uploads` input). */
+export interface Upload {
+    file: string;
+    content?: string;
+    contentBase64?: string;
+}
+
+/** The files container `name` is created with. */
+export function uploads(g: Graph, name: string): Upload[] {
+    return g.get(name).inputs.uploads;
+}
+
+/** The text of `file` among container `name`'s uploads (undefined if none has that path). */
+export function upload(g: Graph, name: string, file: string): string | undefined {
+    return uploads(g, name).find((u) => u.file === file)?.content;
+}
+
 export interface RunOptions {
     readonly project?: string;
     readonly stack?: string;
