@@ -7,7 +7,7 @@
  * Like the other providers here it is a plain object with `require` inside its methods, so it serializes cleanly.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { isUnknown } from "./types";
+import { isUnknown } from "../../provider";
 
 export interface ContainerHealthGateInputs {
     /** Docker name or id of the container. */
