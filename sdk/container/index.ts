@@ -8,6 +8,8 @@ import * as path from "path";
 import type * as docker from "@pulumi/docker";
 import { ArgChecker } from "../validation";
 
+export { gateProvider, type GateSpec } from "./gate";
+
 /** CPU and memory limits of a container. */
 export interface ContainerResources {
     /** Hard memory limit in MiB. @default undefined (no limit) */

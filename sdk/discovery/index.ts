@@ -12,7 +12,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { checkResources, ContainerResources, healthcheckInput, resourceInputs } from "../container";
-import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
+import { componentLabels, dockerName, isDnsLabel, labelList } from "../naming";
 import { checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 
@@ -159,8 +159,6 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
         super("dockercluster:discovery:ServiceDiscovery", name, {}, opts);
         r.network.claim(r.claim);
 
-        const project = pulumi.getProject();
-        const stack = pulumi.getStack();
         const consulImage = new docker.RemoteImage(
             `${name}-consul-image`,
             { name: r.consulImage, keepLocally: true },
@@ -192,7 +190,7 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
                 wait: true,
                 waitTimeout: 120,
                 restart: "unless-stopped",
-                labels: labelList(standardLabels(project, stack, name, "consul")),
+                labels: labelList(componentLabels(name, "consul")),
                 ...resourceInputs(r.resources),
             },
             { parent: this, deleteBeforeReplace: true },
@@ -215,7 +213,7 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
                 volumes: [{ hostPath: r.dockerSocket, containerPath: "/tmp/docker.sock", readOnly: true }],
                 networksAdvanced: r.network.attach([r.tier], []),
                 restart: "unless-stopped",
-                labels: labelList(standardLabels(project, stack, name, "registrator")),
+                labels: labelList(componentLabels(name, "registrator")),
             },
             { parent: this, deleteBeforeReplace: true, dependsOn: [this.consul] },
         );

@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
+import { componentLabels, dockerName, isDnsLabel, labelList } from "../naming";
 import { ArgChecker } from "../validation";
 
 /** Settings of one tier (one Docker network). */
@@ -200,8 +200,6 @@ export class TieredNetwork extends pulumi.ComponentResource {
         const r = resolveNetworkArgs(name, args);
         super("dockercluster:network:TieredNetwork", name, {}, opts);
 
-        const project = pulumi.getProject();
-        const stack = pulumi.getStack();
         this.tierNames = r.tierNames;
         const networks: Record<string, docker.Network> = {};
         const networkNames: Record<string, pulumi.Output<string>> = {};
@@ -216,7 +214,7 @@ export class TieredNetwork extends pulumi.ComponentResource {
                     driver: s.driver,
                     internal: s.internal,
                     ...(s.subnet !== undefined ? { ipamConfigs: [{ subnet: s.subnet }] } : {}),
-                    labels: labelList({ ...standardLabels(project, stack, name, `tier:${tier}`), ...s.labels }),
+                    labels: labelList({ ...componentLabels(name, `tier:${tier}`), ...s.labels }),
                 },
                 { parent: this, deleteBeforeReplace: true },
             );
