@@ -180,6 +180,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     const port = args.port ?? 8000;
     const healthPath = args.healthPath ?? "/healthz";
     const waitForHealthy = args.waitForHealthy ?? true;
+    const network = checkNetworkArg(c, args.network);
     const replicaIds = checkReplicas(c, args.replicas, args.replicaNames);
     const instanceNames = replicaIds.map((id) => `${serviceName}-${id}`);
     const serviceAlias: AliasClaim = {
@@ -198,7 +199,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         tiers,
         aliases: [serviceAlias, replicaAliases(instanceNames)],
     };
-    if (checkNetworkArg(c, args.network)) args.network.checkClaim(c, claim);
+    if (network) args.network.checkClaim(c, claim);
 
     c.check(
         isDnsLabel(serviceName),

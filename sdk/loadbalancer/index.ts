@@ -43,7 +43,14 @@ import { componentLabels, dockerName, labelList } from "../naming";
 import { checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 import { renderConsulTemplateConfig, renderUpstreamsFromInstances, renderUpstreamsTemplate } from "./consulTemplate";
-import { LocationSpec, readinessPaths, renderNginxConf, sealNginxConf, UpstreamSpec } from "./nginxConf";
+import {
+    LocationSpec,
+    NginxConfigSpec,
+    readinessPaths,
+    renderNginxConf,
+    sealNginxConf,
+    UpstreamSpec,
+} from "./nginxConf";
 import { HttpReadiness } from "./readiness";
 
 export {
@@ -524,23 +531,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             ? pulumi.output([] as string[])
             : pulumi.all(pools.map((p) => p.servingIds)).apply((ids) => ids.flat());
         const replicaResources = pools.flatMap((p) => p.replicaIds.map((id) => p.healthGates[id] ?? p.containers[id]));
-        const sealed = sealNginxConf(
-            renderNginxConf({
-                listenPort: r.listenPort,
-                serverName: r.serverName,
-                user: "nginx",
-                upstreams: consulMode ? { include: `${UPSTREAMS_DIR}/*.conf` } : upstreams,
-                locations,
-                ...(r.staticUrlPath ? { static: { urlPath: r.staticUrlPath, root: `${staticDir}/` } } : {}),
-                clientMaxBodySize: r.clientMaxBodySize,
-                healthPath: HEALTH_PATH,
-                ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
-                configDigestPath: CONFIG_DIGEST_PATH,
-                mimeTypes: "/etc/nginx/mime.types",
-                errorLog: "/var/log/nginx/error.log",
-                accessLog: "/var/log/nginx/access.log",
-            }),
-        );
+        const sealed = sealNginxConf(renderNginxConf(nginxConfigSpec(r, upstreams, locations, staticDir)));
         this.nginxConf = sealed.text;
         this.configDigest = sealed.digest;
         const consulUpstreams = upstreams.map((u) => ({
@@ -669,6 +660,31 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             url: this.url,
         });
     }
+}
+
+/** The nginx.conf of a load balancer, its static files under `staticDir`. Pure. */
+function nginxConfigSpec(
+    r: ResolvedLbArgs,
+    upstreams: UpstreamSpec[],
+    locations: LocationSpec[],
+    staticDir: string,
+): NginxConfigSpec {
+    const consulMode = r.mode === "consul-template";
+    return {
+        listenPort: r.listenPort,
+        serverName: r.serverName,
+        user: "nginx",
+        upstreams: consulMode ? { include: `${UPSTREAMS_DIR}/*.conf` } : upstreams,
+        locations,
+        ...(r.staticUrlPath ? { static: { urlPath: r.staticUrlPath, root: `${staticDir}/` } } : {}),
+        clientMaxBodySize: r.clientMaxBodySize,
+        healthPath: HEALTH_PATH,
+        ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
+        configDigestPath: CONFIG_DIGEST_PATH,
+        mimeTypes: "/etc/nginx/mime.types",
+        errorLog: "/var/log/nginx/error.log",
+        accessLog: "/var/log/nginx/access.log",
+    };
 }
 
 /**

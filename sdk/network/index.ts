@@ -232,7 +232,7 @@ export class TieredNetwork extends pulumi.ComponentResource {
      * Who already publishes host port `port` on `ip` in this cluster (components that share this network), or
      * undefined. `0.0.0.0` and `::` conflict with every address.
      */
-    hostPortOwner(ip: string, port: number): string | undefined {
+    private hostPortOwner(ip: string, port: number): string | undefined {
         const any = (a: string): boolean => a === "0.0.0.0" || a === "::";
         for (const claim of this.hostPorts) {
             if (claim.port === port && (claim.ip === ip || any(claim.ip) || any(ip))) return claim.owner;
@@ -241,7 +241,7 @@ export class TieredNetwork extends pulumi.ComponentResource {
     }
 
     /** Which component's containers already answer to host name `alias` on `tier`, or undefined. */
-    aliasOwner(tier: string, alias: string): string | undefined {
+    private aliasOwner(tier: string, alias: string): string | undefined {
         return this.aliases.get(`${tier}/${alias}`);
     }
 
@@ -249,10 +249,10 @@ export class TieredNetwork extends pulumi.ComponentResource {
      * Checks `claim` against this network and what other components claimed before; records each problem in `c`
      * under the claim's argument: a tier this network does not have (or one listed twice), a host name another
      * component already answers to on one of the tiers (Docker DNS would round-robin it across both, sending some
-     * connections to the wrong container), a host port another component publishes. Returns `claim`, to be
-     * recorded with {@link claim} once the component is constructed.
+     * connections to the wrong container), a host port another component publishes. The component records `claim`
+     * with {@link claim} once it is constructed.
      */
-    checkClaim(c: ArgChecker, claim: NetworkClaim): NetworkClaim {
+    checkClaim(c: ArgChecker, claim: NetworkClaim): void {
         checkTierNames(c, claim.tiersArgument, claim.tiers, this.tierNames);
         for (const { argument, names, fix } of claim.aliases ?? []) {
             for (const tier of claim.tiers) {
@@ -272,7 +272,6 @@ export class TieredNetwork extends pulumi.ComponentResource {
             const owner = this.hostPortOwner(ip, port);
             c.check(owner === undefined, argument, `${port} is already published by ${owner}`, fix);
         }
-        return claim;
     }
 
     /**
