@@ -51,6 +51,7 @@ export { ArgChecker, ArgumentError, ConfigChecker } from "./validation";
 export type { ArgProblem } from "./validation";
 export { httpHealthcheck } from "./container";
 export type { ContainerResources, HealthcheckArgs, RestartPolicy, UpstreamServer } from "./container";
+export { clusterMockOutputs, clusterMocks } from "./testing";
 
 // Not public: helpers the tests reach through the package's entry point. Each is marked @internal where declared
 // and may change without notice.
