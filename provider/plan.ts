@@ -3,7 +3,6 @@
  * read from the server. It returns ordered steps (with the SQL to run) or the errors that forbid running anything.
  * No I/O here; `postgres.ts` reads the state and carries the steps out.
  */
-import { escapeIdentifier as id, escapeLiteral as lit } from "pg";
 import {
     baseName,
     compareVersions,
@@ -30,6 +29,18 @@ import {
     ScriptSpec,
     WaitSpec,
 } from "./types";
+
+// `pg` is required where it is used, never at module top, in every provider file: the provider is serialized into
+// the state with the functions it reaches, and a require inside a function stays a require of the installed package.
+/** An identifier quoted for SQL. */
+function id(name: string): string {
+    return (require("pg") as typeof import("pg")).escapeIdentifier(name);
+}
+
+/** A literal quoted for SQL. */
+function lit(value: string): string {
+    return (require("pg") as typeof import("pg")).escapeLiteral(value);
+}
 
 /** A migration's `lock_timeout` and `statement_timeout` in whole milliseconds; 0 sets none. */
 export interface MigrationTimeouts {
