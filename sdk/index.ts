@@ -31,6 +31,8 @@ export {
 export type { AppServerPoolArgs, ContainerHealthGateArgs } from "./app";
 export { DEFAULT_CONSUL_TEMPLATE_IMAGE, DEFAULT_NGINX_IMAGE, HttpReadiness, NginxLoadBalancer } from "./loadbalancer";
 export type { HttpReadinessArgs, NginxLoadBalancerArgs, NginxRoute, NginxStaticArgs } from "./loadbalancer";
+export { Service } from "./service";
+export type { ServiceAdoptArgs, ServiceArgs, ServicePort, ServiceVolume } from "./service";
 
 // The once-only database bootstrap (provider/), which PostgresCluster wires after its container.
 export { Bootstrap } from "../provider";

@@ -1,7 +1,7 @@
 /**
  * rails-consul: two microservices (user, catalog) and a frontend behind an nginx load balancer that
  * consul-template keeps current from Consul, with registrator registering every app replica, Postgres with its
- * bootstrap, and the supporting services (memcached, RabbitMQ) as plain containers.
+ * bootstrap, and the supporting services (memcached, RabbitMQ) as `Service`s.
  *
  * - Registrator registers each replica from its labels SERVICE_8000_NAME / SERVICE_8000_TAGS (set by
  *   AppServerPool because a discovery is given) with an HTTP check on /healthz; consul-template renders nginx's
@@ -17,15 +17,14 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import {
     AppServerPool,
     ConfigChecker,
-    dockerName,
-    labelList,
     NginxLoadBalancer,
     PostgresCluster,
+    Service,
+    ServiceArgs,
     ServiceDiscovery,
     ServiceImage,
     standardLabels,
@@ -118,41 +117,25 @@ export interface Cluster {
     readonly network: TieredNetwork;
     readonly discovery: ServiceDiscovery;
     readonly db: PostgresCluster;
-    readonly memcached: docker.Container;
-    readonly rabbitmq: docker.Container;
+    readonly memcached: Service;
+    readonly rabbitmq: Service;
     readonly pools: Readonly<Record<"user" | "catalog" | "frontend", AppServerPool>>;
     readonly lb: NginxLoadBalancer;
     readonly outputs: Outputs;
 }
 
-/** A plain infrastructure container on the app tier (memcached, RabbitMQ): no port published. */
-function infraContainer(
-    name: string,
-    image: string,
-    network: TieredNetwork,
-    alias: string,
-    extra: Partial<docker.ContainerArgs> = {},
-): docker.Container {
-    // Like the components, record the host name, so a pool or service later named like it is rejected.
-    network.claim({
-        owner: `container "${name}"`,
-        tiersArgument: "tier",
-        tiers: ["app"],
-        aliases: [{ argument: "alias", names: [alias], fix: "rename the container's alias" }],
+/**
+ * A supporting service on the app tier (memcached, RabbitMQ), nothing published. Stacks created before it was a
+ * `Service` had a hand-made container of the same name: `adopt` keeps that container (Docker name, labels) and
+ * aliases its resources, so upgrading replaces nothing.
+ */
+function infraService(name: string, image: string, network: TieredNetwork, extra: Partial<ServiceArgs> = {}): Service {
+    return new Service(name, {
+        network,
+        image,
+        adopt: { container: name, labels: standardLabels(pulumi.getProject(), pulumi.getStack(), name, name) },
+        ...extra,
     });
-    const img = new docker.RemoteImage(`${name}-image`, { name: image, keepLocally: true });
-    return new docker.Container(
-        name,
-        {
-            name: dockerName(name),
-            image: img.imageId,
-            networksAdvanced: network.attach(["app"], [alias]),
-            restart: "unless-stopped",
-            labels: labelList(standardLabels(pulumi.getProject(), pulumi.getStack(), name, alias)),
-            ...extra,
-        },
-        { deleteBeforeReplace: true },
-    );
 }
 
 /** The whole platform. */
@@ -185,12 +168,12 @@ export function railsConsul(cfg: Config): Cluster {
         protectDataVolume: cfg.protectData,
     });
 
-    const memcached = infraContainer("memcached", cfg.memcachedImage, network, "memcached");
+    const memcached = infraService("memcached", cfg.memcachedImage, network);
     const rabbitPassword = new random.RandomPassword("rabbitmq-password", { length: 32, special: false });
     const rabbitSecret = pulumi.secret(rabbitPassword.result);
-    const rabbitmq = infraContainer("rabbitmq", cfg.rabbitmqImage, network, "rabbitmq", {
-        hostname: "rabbitmq",
-        envs: pulumi.secret(rabbitSecret.apply((pw) => ["RABBITMQ_DEFAULT_USER=mia", `RABBITMQ_DEFAULT_PASS=${pw}`])),
+    const rabbitmq = infraService("rabbitmq", cfg.rabbitmqImage, network, {
+        hostname: "rabbitmq", // RabbitMQ's node name (rabbit@rabbitmq), kept across restarts
+        env: { RABBITMQ_DEFAULT_USER: "mia", RABBITMQ_DEFAULT_PASS: rabbitSecret },
     });
     const amqpUrl = pulumi.secret(rabbitSecret.apply((pw) => `amqp://mia:${encodeURIComponent(pw)}@rabbitmq:5672/`));
 

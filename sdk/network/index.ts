@@ -105,6 +105,8 @@ export interface HostPortClaim {
     readonly argument: string;
     readonly ip: string;
     readonly port: number;
+    /** A TCP and a UDP port of one number do not clash. @default "tcp" */
+    readonly protocol?: "tcp" | "udp";
     /** The fix named when the port is taken. */
     readonly fix: string;
 }
@@ -192,7 +194,7 @@ export class TieredNetwork extends pulumi.ComponentResource {
     /** Tier name → whether it is internal. */
     public readonly internal: Readonly<Record<string, boolean>>;
     /** Published host ports, each with the claim's owner and argument, e.g. `NginxLoadBalancer "web" (hostPort)`. */
-    private readonly hostPorts: { ip: string; port: number; owner: string }[] = [];
+    private readonly hostPorts: { ip: string; port: number; protocol: "tcp" | "udp"; owner: string }[] = [];
     /** `<tier>/<alias>` → the component whose containers answer to that name. */
     private readonly aliases = new Map<string, string>();
 
@@ -232,10 +234,11 @@ export class TieredNetwork extends pulumi.ComponentResource {
      * Who already publishes host port `port` on `ip` in this cluster (components that share this network), or
      * undefined. `0.0.0.0` and `::` conflict with every address.
      */
-    private hostPortOwner(ip: string, port: number): string | undefined {
+    private hostPortOwner(ip: string, port: number, protocol: "tcp" | "udp"): string | undefined {
         const any = (a: string): boolean => a === "0.0.0.0" || a === "::";
         for (const claim of this.hostPorts) {
-            if (claim.port === port && (claim.ip === ip || any(claim.ip) || any(ip))) return claim.owner;
+            if (claim.port === port && claim.protocol === protocol && (claim.ip === ip || any(claim.ip) || any(ip)))
+                return claim.owner;
         }
         return undefined;
     }
@@ -267,10 +270,11 @@ export class TieredNetwork extends pulumi.ComponentResource {
                 }
             }
         }
-        for (const { argument, ip, port, fix } of claim.hostPorts ?? []) {
+        for (const { argument, ip, port, protocol, fix } of claim.hostPorts ?? []) {
             if (!Number.isInteger(port)) continue; // reported by the component's own port check
-            const owner = this.hostPortOwner(ip, port);
-            c.check(owner === undefined, argument, `${port} is already published by ${owner}`, fix);
+            const owner = this.hostPortOwner(ip, port, protocol ?? "tcp");
+            const shown = protocol === "udp" ? `${port}/udp` : `${port}`;
+            c.check(owner === undefined, argument, `${shown} is already published by ${owner}`, fix);
         }
     }
 
@@ -282,8 +286,8 @@ export class TieredNetwork extends pulumi.ComponentResource {
         for (const { names } of claim.aliases ?? [])
             for (const tier of claim.tiers)
                 for (const alias of names) this.aliases.set(`${tier}/${alias}`, claim.owner);
-        for (const { argument, ip, port } of claim.hostPorts ?? [])
-            this.hostPorts.push({ ip, port, owner: `${claim.owner} (${argument})` });
+        for (const { argument, ip, port, protocol } of claim.hostPorts ?? [])
+            this.hostPorts.push({ ip, port, protocol: protocol ?? "tcp", owner: `${claim.owner} (${argument})` });
     }
 
     /** Whether `tier` is one of this network's tiers. */

@@ -64,14 +64,17 @@ describe("examples/rails-consul", () => {
                     "lb-nginx": C,
                     "lb-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
                     "lb-upstreams": "docker:index/volume:Volume",
-                    memcached: C,
+                    // Services since issue 15 (their containers adopt the hand-made ones: see "adopted" below).
+                    memcached: "dockercluster:service:Service",
                     "memcached-image": RI,
+                    "memcached-r0": C,
                     net: "dockercluster:network:TieredNetwork",
                     "net-app": "docker:index/network:Network",
                     "net-db": "docker:index/network:Network",
                     "net-web": "docker:index/network:Network",
-                    rabbitmq: C,
+                    rabbitmq: "dockercluster:service:Service",
                     "rabbitmq-image": RI,
+                    "rabbitmq-r0": C,
                     "rabbitmq-password": "random:index/randomPassword:RandomPassword",
                 }).sort(([a], [b]) => a.localeCompare(b)),
             ),
@@ -93,7 +96,7 @@ describe("examples/rails-consul", () => {
             SERVICE_8000_NAME: "frontend",
             SERVICE_8000_TAGS: "frontend",
         });
-        for (const infra of ["db-server", "memcached", "rabbitmq", "lb-nginx", "discovery-consul"]) {
+        for (const infra of ["db-server", "memcached-r0", "rabbitmq-r0", "lb-nginx", "discovery-consul"]) {
             expect(Object.keys(graph.labelsOf(infra)).some((k) => k.startsWith("SERVICE_"))).toBe(false);
         }
         expect(graph.get("discovery-registrator").inputs.volumes).toEqual([
@@ -108,8 +111,8 @@ describe("examples/rails-consul", () => {
         expect(graph.networksOf("user-r0")).toEqual([n("app"), n("db")]);
         expect(graph.networksOf("frontend-r0")).toEqual([n("app")]);
         expect(graph.networksOf("lb-nginx")).toEqual([n("app"), n("web")]);
-        expect(graph.networksOf("memcached")).toEqual([n("app")]);
-        expect(graph.networksOf("rabbitmq")).toEqual([n("app")]);
+        expect(graph.networksOf("memcached-r0")).toEqual([n("app")]);
+        expect(graph.networksOf("rabbitmq-r0")).toEqual([n("app")]);
         expect(graph.networksOf("discovery-consul")).toEqual([n("app")]);
         expect(graph.envOf("frontend-r0")).toMatchObject({
             USER_SERVICE_URL: "http://user:8000",
@@ -122,8 +125,8 @@ describe("examples/rails-consul", () => {
         const { graph } = await runProgram(() => railsProgram.railsConsul(cfg()), PROJECT);
         for (const r of ["user-r0", "user-r1", "catalog-r0", "catalog-r1"]) {
             expect(graph.dependsOn(r, "db-bootstrap")).toBe(true);
-            expect(graph.dependsOn(r, "memcached")).toBe(true);
-            expect(graph.dependsOn(r, "rabbitmq")).toBe(true);
+            expect(graph.dependsOn(r, "memcached-r0")).toBe(true);
+            expect(graph.dependsOn(r, "rabbitmq-r0")).toBe(true);
         }
         for (const r of ["user-r0", "catalog-r1", "frontend-r0"]) expect(graph.dependsOn("lb-nginx", r)).toBe(true);
         expect(graph.dependsOn("lb-nginx", "discovery-consul")).toBe(true);
@@ -131,16 +134,46 @@ describe("examples/rails-consul", () => {
         expect(graph.dependsOn("discovery-registrator", "discovery-consul")).toBe(true);
     });
 
+    test("adopted: memcached and RabbitMQ as Services keep the containers stacks made before had (no replacement)", async () => {
+        const { graph } = await runProgram(() => railsProgram.railsConsul(cfg()), PROJECT);
+        for (const svc of ["memcached", "rabbitmq"]) {
+            const c = graph.get(`${svc}-r0`);
+            expect(graph.parentName(`${svc}-r0`)).toBe(svc);
+            expect(graph.parentName(`${svc}-image`)).toBe(svc);
+            // What the hand-made container had: Docker name, labels, alias, image, restart; the old root resources
+            // are this container's and image's aliases, so `pulumi up` after the upgrade changes nothing.
+            expect(c.inputs.name).toBe(`rails-consul-dev-${svc}`);
+            expect(graph.labelsOf(`${svc}-r0`)).toEqual({
+                "dockercluster.component": svc,
+                "dockercluster.project": "rails-consul",
+                "dockercluster.role": svc,
+                "dockercluster.stack": "dev",
+            });
+            expect(c.inputs.networksAdvanced).toEqual([{ name: "rails-consul-dev-net-app", aliases: [svc] }]);
+            expect(c.inputs.image).toBe(`sha256:${svc}-image`);
+            expect(c.inputs.restart).toBe("unless-stopped");
+            expect(c.inputs.healthcheck).toBeUndefined();
+            expect(c.inputs.volumes).toBeUndefined();
+            expect(c.deleteBeforeReplace).toBe(true);
+            expect(c.aliases).toEqual([{ name: svc, noParent: true }]);
+            expect(graph.get(`${svc}-image`).aliases).toEqual([{ name: `${svc}-image`, noParent: true }]);
+            expect(graph.get(`${svc}-image`).inputs).toMatchObject({ keepLocally: true });
+        }
+        expect(graph.get("memcached-r0").inputs.envs).toBeUndefined();
+        expect(graph.get("rabbitmq-r0").inputs.hostname).toBe("rabbitmq");
+        expect(graph.get("memcached-r0").inputs.hostname).toBeUndefined();
+    });
+
     test("secrets: owner password only in Postgres; RabbitMQ password generated and secret wherever it goes", async () => {
         const { graph, result } = await runProgram(() => railsProgram.railsConsul(cfg()), PROJECT);
         for (const c of graph.containers().filter((c) => c.name !== "db-server")) {
             expect(JSON.stringify(c.inputs)).not.toContain("pw-db-admin-password");
         }
-        expect(graph.envOf("rabbitmq")).toMatchObject({
+        expect(graph.envOf("rabbitmq-r0")).toMatchObject({
             RABBITMQ_DEFAULT_USER: "mia",
             RABBITMQ_DEFAULT_PASS: "pw-rabbitmq-password",
         });
-        expect(graph.get("rabbitmq").secretInputs.has("envs")).toBe(true);
+        expect(graph.get("rabbitmq-r0").secretInputs.has("envs")).toBe(true);
         expect(graph.envOf("user-r0").AMQP_URL).toBe("amqp://mia:pw-rabbitmq-password@rabbitmq:5672/");
         expect(graph.get("user-r0").secretInputs.has("envs")).toBe(true);
         expect(graph.envOf("user-r0").DATABASE_URL).toBe("postgresql://app:pw-db-app-password@postgres:5432/mia");

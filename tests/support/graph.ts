@@ -53,6 +53,8 @@ export interface RecordedResource {
     readonly protect: boolean;
     readonly retainOnDelete: boolean;
     readonly deleteBeforeReplace: boolean;
+    /** The resource's Pulumi aliases: an alias URN, or a spec's name (when given) and whether it has no parent. */
+    readonly aliases: readonly { readonly urn?: string; readonly name?: string; readonly noParent?: boolean }[];
 }
 
 function isSecretValue(v: unknown): v is { value: unknown } {
@@ -125,6 +127,11 @@ export class RecordingMonitor extends MockMonitor {
             protect: req.getProtect(),
             retainOnDelete: req.getRetainondelete(),
             deleteBeforeReplace: req.getDeletebeforereplace(),
+            aliases: req.getAliasesList().map((a: any) => {
+                const spec = a.getSpec();
+                if (!spec) return { urn: a.getUrn() };
+                return { ...(spec.getName() ? { name: spec.getName() } : {}), noParent: spec.getNoparent() };
+            }),
         });
         return super.registerResource(req, callback);
     }

@@ -1,0 +1,83 @@
+/**
+ * `Service` on the private Docker engine under the real Pulumi engine: a hand-made container taken over with
+ * `adopt` without a replacement, replicas sharing a created volume and gated on their health check, UDP and TCP
+ * ports published on 127.0.0.1, a second `up` that changes nothing (the inputs are stored as given), and a
+ * destroy that keeps the created volume (retainOnDelete).
+ */
+import { dockerCli } from "../support/docker-api";
+import { freePort } from "../support/net";
+import { engine, EngineRequest, EngineResult, stackDir, stateFiles, steps } from "../support/engine";
+
+jest.setTimeout(600000);
+
+const STACK = `svc${process.pid}`;
+const PREFIX = `service-${STACK}-`;
+const dir = stackDir("service");
+let port = 0;
+
+async function run(op: EngineRequest["op"], mode: "raw" | "service" = "service"): Promise<EngineResult> {
+    const r = await engine({
+        op,
+        dir,
+        project: "service",
+        stack: STACK,
+        program: { module: "tests/engine/programs/service.ts", export: "serviceProgram" },
+        config: { mode: { value: mode }, port: { value: String(port) } },
+    });
+    if (r.error) throw new Error(`pulumi ${op} failed: ${r.error}\n${r.output}`);
+    return r;
+}
+
+const inspect = async (name: string, format: string): Promise<string> =>
+    (await dockerCli(["inspect", "--format", format, `${PREFIX}${name}`])).trim();
+
+beforeAll(async () => {
+    port = await freePort();
+});
+
+afterAll(async () => {
+    await run("destroy").catch(() => undefined);
+    await dockerCli(["volume", "rm", "-f", `${PREFIX}workers-vol-data`]).catch(() => undefined);
+});
+
+describe("Service (real engine)", () => {
+    it("adopt: a hand-made container becomes a Service's child with no replacement", async () => {
+        await run("up", "raw");
+        const id = await inspect("cache", "{{.Id}}");
+        const up = await run("up", "service");
+        // Only the new component itself: the container and its image are the old ones under their aliases.
+        expect(steps(up.output).filter((s) => s.includes("docker:"))).toEqual([]);
+        expect(await inspect("cache", "{{.Id}}")).toBe(id);
+    });
+
+    it("replicas share the created volume, are healthy, get their host names and the secret env", async () => {
+        for (const r of ["r0", "r1"]) {
+            expect(await inspect(`workers-${r}`, "{{.State.Health.Status}}")).toBe("healthy");
+            expect(await inspect(`workers-${r}`, "{{.Config.Hostname}}")).toBe(`worker-${r}`);
+        }
+        const seen = await dockerCli(["exec", `${PREFIX}workers-r0`, "cat", "/data/seen"]);
+        expect(seen.trim().split("\n").sort()).toEqual(["worker-r0 hello", "worker-r1 hello"]);
+        expect(stateFiles(dir)).not.toContain("GREETING=hello");
+    });
+
+    it("ports: UDP and TCP published on 127.0.0.1", async () => {
+        const bindings = JSON.parse(await inspect("pub-r0", "{{json .HostConfig.PortBindings}}"));
+        expect(bindings).toEqual({
+            "5353/udp": [{ HostIp: "127.0.0.1", HostPort: String(port) }],
+            "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }],
+        });
+    });
+
+    it("a second up changes nothing", async () => {
+        const again = await run("up");
+        expect(steps(again.output)).toEqual([]);
+    });
+
+    it("destroy keeps the created volume", async () => {
+        await run("destroy");
+        expect(await dockerCli(["ps", "-a", "-q", "--filter", `name=^${PREFIX}`])).toBe("");
+        expect((await dockerCli(["volume", "ls", "-q", "--filter", `name=^${PREFIX}workers-vol-data$`])).trim()).toBe(
+            `${PREFIX}workers-vol-data`,
+        );
+    });
+});
