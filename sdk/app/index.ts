@@ -1,10 +1,10 @@
 /**
- * AppServerPool: N replicas of an app image (seed 000's "two or three app servers behind a load balancer").
+ * AppServerPool: N replicas of an app image, the "two or three app servers behind a load balancer".
  *
  * - Each replica `dependsOn` the database bootstrap, so the app starts only once roles, database, migrations and
- *   content exist (seed 000 steps 1–6) — no wait-for-it, no "first replica does the init" trick.
+ *   content exist — no wait-for-it, no "first replica does the init" trick.
  * - Replicas get the application role's `DATABASE_URL`, never the owner password.
- * - Seed 000 steps 7–8 (locale files, app configuration): `configFiles` and `contentFiles` are written into two
+ * - Locale files and app configuration: `configFiles` and `contentFiles` are written into two
  *   shared volumes by a data-only "files" container (created, never started; the docker provider uploads files
  *   into its volume mounts before it would start). Each volume is named by the digest of its files, so it holds
  *   exactly the current files (see `sharedVolumeName`). Replicas mount them read-only at APP_CONFIG_DIR and
@@ -482,7 +482,7 @@ export function sharedVolumeName(logicalName: string, files: Readonly<Record<str
     return dockerName(`${logicalName}-${filesDigest(files).slice(0, 12)}`);
 }
 
-/** The registrator labels of one replica (seed 003's SERVICE_<port>_NAME / _TAGS, plus a Consul HTTP check). @internal */
+/** The registrator labels of one replica (SERVICE_<port>_NAME / _TAGS, plus a Consul HTTP check). @internal */
 export function discoveryLabels(
     serviceName: string,
     port: number,

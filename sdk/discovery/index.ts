@@ -1,5 +1,5 @@
 /**
- * ServiceDiscovery (seed 003): a Consul server and registrator. Registrator watches the Docker socket and
+ * ServiceDiscovery: a Consul server and registrator. Registrator watches the Docker socket and
  * registers every container that carries `SERVICE_<port>_NAME` (AppServerPool sets it when given a discovery),
  * with a Consul HTTP health check on the pool's health path, so consul-template sees only healthy instances.
  *

@@ -1,5 +1,5 @@
 /**
- * consul-template mode of the load balancer (seed 003): the upstream blocks are rendered by consul-template from
+ * consul-template mode of the load balancer: the upstream blocks are rendered by consul-template from
  * Consul's healthy instances of each service, and nginx is reloaded only when the rendered file changed
  * (consul-template runs a template's `command` only when its output differs from the file on disk).
  *

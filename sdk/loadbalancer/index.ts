@@ -1,5 +1,5 @@
 /**
- * NginxLoadBalancer: the cluster's only published port (seed 002: "only web publishes port 80").
+ * NginxLoadBalancer: the cluster's front door ("only web publishes port 80").
  *
  * The nginx container is replaced only when something it is made of changes (image, published port, listen port,
  * tiers, resources, restart policy): its config never is. The rendered nginx.conf (and the static files) live on a
@@ -14,8 +14,8 @@
  * to end), then waits `drainSeconds` so requests still in flight on the old workers finish before anything that
  * left the config (an old replica) is removed.
  *
- * Static mode (default): upstreams generated from the pools' replica host names (seed 004's site, generalised to
- * several pools routed by path prefix, seed 003). The replica container ids are written next to the config, so a
+ * Static mode (default): upstreams generated from the pools' replica host names (a Flask site, generalised to
+ * several pools routed by path prefix). The replica container ids are written next to the config, so a
  * replica re-created under the same name (say after a refresh) is a reload too, which resolves its new address.
  *
  * consul-template mode: nginx.conf includes upstream blocks rendered by a consul-template sidecar from Consul's
@@ -104,7 +104,7 @@ export interface NginxRoute {
     readonly pool: AppServerPool;
 }
 
-/** Static files served by nginx itself (seed 004's `/static`). */
+/** Static files served by nginx itself (e.g. a Flask app's `/static`). */
 export interface NginxStaticArgs {
     /** URL prefix. @default "/static/" */
     readonly urlPath?: string;

@@ -1,8 +1,8 @@
 /**
  * nginx.conf generation — pure functions, tested directly and checked with a real `nginx -t`.
  *
- * The shape follows seed 004's site (static files served by nginx, everything else proxied with Host / X-Real-IP /
- * X-Forwarded-For) plus X-Forwarded-Proto, upstream keep-alive and route matching by path prefix (seed 003).
+ * The shape follows a typical Flask site behind nginx (static files served by nginx, everything else proxied with Host / X-Real-IP /
+ * X-Forwarded-For) plus X-Forwarded-Proto, upstream keep-alive and route matching by path prefix.
  */
 import { createHash } from "crypto";
 import type { UpstreamServer } from "../container";

@@ -4,7 +4,7 @@
  * Pulumi logical names (`${name}-<role>`) are unique inside one stack; Docker object names (containers, volumes,
  * networks) share one namespace per Docker host. Every Docker object this library creates is therefore named
  * `${project}-${stack}-${logicalName}`, sanitised to Docker's name rules, so two stacks (dev and prod, or two
- * developers) on one host never collide — the trap of seed 000, where Compose silently prefixes `docker_`.
+ * developers) on one host never collide — the trap of compose, which silently prefixes names with the folder's name.
  */
 import * as pulumi from "@pulumi/pulumi";
 

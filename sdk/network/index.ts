@@ -1,5 +1,5 @@
 /**
- * Tiered networks: seed 002's web/app/db layout, generalised to named tiers.
+ * Tiered networks: the web/app/db layout, generalised to named tiers.
  *
  * Each tier is one Docker bridge network. A container joins the tiers it must talk on; Docker's DNS answers a
  * name only on the networks both containers share, so a container on the web tier cannot even resolve the

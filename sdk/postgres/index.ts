@@ -2,7 +2,7 @@
  * PostgresCluster: Postgres on the database tier with a retained data volume, generated passwords, and the
  * once-only database bootstrap (roles, database, migrations, content) from provider/ wired after the container.
  *
- * Seed 000's steps 1–6 become one tracked resource; seed 004's "`docker-compose rm` lost my data" becomes a data
+ * The hand-run setup steps become one tracked resource; compose's "`docker-compose rm` lost my data" becomes a data
  * volume that survives `pulumi destroy` (retainOnDelete) unless the user opts out.
  */
 import * as pulumi from "@pulumi/pulumi";
