@@ -119,6 +119,15 @@ export function mockOutputs(args: MockResourceArgs): MockResourceResult {
             }));
             return { id: `${args.name}-container-id`, state: { ...inputs, networkDatas } };
         }
+        case "docker:index/network:Network":
+            // Docker picks a subnet when none is given, and the provider reads it back.
+            return {
+                id,
+                state: {
+                    ...inputs,
+                    ipamConfigs: inputs.ipamConfigs ?? [{ subnet: "172.31.0.0/16", gateway: "172.31.0.1" }],
+                },
+            };
         case "pulumi-nodejs:dynamic/postgres:Bootstrap": {
             const { __provider: _p, ...rest } = inputs;
             const db = unwrapSecrets(inputs.database).value as { name: string };
