@@ -10,9 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { httpProbeScript } from "../sdk/container";
-import { DOCKER_HOST } from "../tests/support/docker-api";
-import { freePort, httpRequest } from "../tests/support/http";
-import { engine, stackDir } from "../tests/support/engine";
+import { DOCKER_HOST, engine, freePort, httpRequest, stackDir } from "../tests/support";
 
 const APP_IMAGE = "pdc-example/three-tier-app:latest";
 

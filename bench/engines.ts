@@ -9,7 +9,7 @@
  * Pulumi's own dynamic-provider host on grpc-js.
  */
 import { Worker } from "worker_threads";
-import { ProviderHost } from "../tests/support/provider-host";
+import { ProviderHost } from "../tests/support";
 
 const WORKER = `
 const { parentPort, workerData } = require("worker_threads");

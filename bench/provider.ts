@@ -13,13 +13,19 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { InstalledPackage } from "../tests/support/installed-package";
-import { ProviderHost, serializedProvider } from "../tests/support/provider-host";
+import {
+    freePort,
+    inputsFor,
+    InstalledPackage,
+    PG,
+    PrivateCluster,
+    ProviderHost,
+    query,
+    runFlyway,
+    serializedProvider,
+    uniqueName,
+} from "../tests/support";
 import { Engines } from "./engines";
-import { PrivateCluster } from "../tests/support/cluster";
-import { freePort } from "../tests/support/net";
-import { inputsFor, PG, query, uniqueName } from "../tests/support/pg";
-import { runFlyway } from "../tests/support/flyway";
 
 /** `target` absent: a reference figure (a floor), not a goal. */
 type Result = { name: string; ours: number; baseline: number; ratio: number; target?: number; rounds?: string };

@@ -14,11 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { httpProbeScript } from "../sdk/container";
-import { DOCKER_HOST } from "../tests/support/docker-api";
-import { engine, stackDir } from "../tests/support/engine";
-import { httpRequest } from "../tests/support/http";
-import { loadWhile, LoadResult } from "../tests/support/load";
-import { freePortIn } from "../tests/support/net";
+import { DOCKER_HOST, engine, freePortIn, httpRequest, LoadResult, loadWhile, stackDir } from "../tests/support";
 
 const IMAGE_A = "pdc-example/three-tier-app:latest";
 const IMAGE_B = "pdc-bench/three-tier-app:rolled";

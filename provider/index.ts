@@ -15,7 +15,5 @@ export { engineFailure, reasonOf } from "./check";
 export type { CheckFailure } from "./check";
 export { bootstrapProvider } from "./provider";
 export type { BootstrapInputs, AppliedMigrations } from "./types";
-export { HttpReadiness, httpReadinessProvider } from "./readiness";
-export type { HttpReadinessArgs } from "./readiness";
-export { ContainerHealthGate, containerHealthGateProvider } from "./health";
-export type { ContainerHealthGateArgs } from "./health";
+// The engine's unknown-value placeholder, which the sdk's dynamic providers (readiness, health gate) let pass too.
+export { isUnknown } from "./types";

@@ -1,17 +1,39 @@
 /**
  * pulumi-docker-cluster: Pulumi components that stand up a whole application cluster on Docker.
- * This file only re-exports; each concern lives in its own folder.
+ * This file only re-exports, and lists the public API by name; each concern lives in its own folder, whose index is
+ * the only way in from another folder.
  */
-export * from "./naming";
-export * from "./validation";
-export * from "./container";
-export * from "./network";
-export * from "./image";
-export * from "./postgres";
-export * from "./discovery";
-export * from "./app";
-export * from "./loadbalancer";
-export { Bootstrap, ContainerHealthGate, HttpReadiness } from "../provider";
+
+// The components, their arguments and the defaults they document.
+export { STANDARD_TIERS, TieredNetwork } from "./network";
+export type {
+    AliasClaim,
+    HostPortClaim,
+    NetworkAttachment,
+    NetworkClaim,
+    TierArgs,
+    TieredNetworkArgs,
+} from "./network";
+export { ServiceImage } from "./image";
+export type { ServiceImageArgs, ServiceImageBuildArgs } from "./image";
+export { DEFAULT_POSTGRES_IMAGE, PostgresCluster } from "./postgres";
+export type { PostgresClusterArgs } from "./postgres";
+export { DEFAULT_CONSUL_IMAGE, DEFAULT_REGISTRATOR_IMAGE, ServiceDiscovery } from "./discovery";
+export type { ServiceDiscoveryArgs } from "./discovery";
+export {
+    APP_CONFIG_DIR,
+    AppServerPool,
+    CONTENT_DIR,
+    ContainerHealthGate,
+    FILES_DIGEST_LABEL,
+    GENERATION_LABEL,
+} from "./app";
+export type { AppServerPoolArgs, ContainerHealthGateArgs } from "./app";
+export { DEFAULT_CONSUL_TEMPLATE_IMAGE, DEFAULT_NGINX_IMAGE, HttpReadiness, NginxLoadBalancer } from "./loadbalancer";
+export type { HttpReadinessArgs, NginxLoadBalancerArgs, NginxRoute, NginxStaticArgs } from "./loadbalancer";
+
+// The once-only database bootstrap (provider/), which PostgresCluster wires after its container.
+export { Bootstrap } from "../provider";
 export type {
     AppliedMigrations,
     BootstrapArgs,
@@ -21,6 +43,37 @@ export type {
     BootstrapMigrationSetArgs,
     BootstrapRoleArgs,
     BootstrapWaitArgs,
-    ContainerHealthGateArgs,
-    HttpReadinessArgs,
 } from "../provider";
+
+// For programs that add containers of their own next to the components, and check their configuration.
+export { dockerName, labelList, scopedName, standardLabels } from "./naming";
+export { ArgChecker, ArgumentError, ConfigChecker } from "./validation";
+export type { ArgProblem } from "./validation";
+export { httpHealthcheck } from "./container";
+export type { ContainerResources, HealthcheckArgs, RestartPolicy, UpstreamServer } from "./container";
+export { clusterMockOutputs, clusterMocks } from "./testing";
+
+// Not public: helpers the tests reach through the package's entry point. Each is marked @internal where declared
+// and may change without notice.
+export { contextDigest, imageRevision } from "./image";
+export { isDnsLabel, replicaIdsFor, sanitizeDockerName } from "./naming";
+export { filesDigest, httpProbeScript } from "./container";
+export { ADDRESS_LABEL, CONSUL_ENV, consulAgentCommand } from "./discovery";
+export { discoveryLabels } from "./app";
+export {
+    CONSUL_TEMPLATE_DIR,
+    DOWN_PLACEHOLDER,
+    NGINX_CONF_DIR,
+    NGINX_CONF_PATH,
+    nginxWatcherScript,
+    renderConsulTemplateConfig,
+    renderNginxConf,
+    renderUpstreamBlock,
+    renderUpstreamsFromInstances,
+    renderUpstreamsTemplate,
+    sealNginxConf,
+    STATIC_ROOT,
+    UPSTREAMS_DIR,
+    UPSTREAMS_FILE,
+} from "./loadbalancer";
+export type { NginxConfigSpec, ServiceInstance } from "./loadbalancer";

@@ -134,7 +134,12 @@ function infraContainer(
     extra: Partial<docker.ContainerArgs> = {},
 ): docker.Container {
     // Like the components, record the host name, so a pool or service later named like it is rejected.
-    network.claimAliases(["app"], [alias], `container "${name}"`);
+    network.claim({
+        owner: `container "${name}"`,
+        tiersArgument: "tier",
+        tiers: ["app"],
+        aliases: [{ argument: "alias", names: [alias], fix: "rename the container's alias" }],
+    });
     const img = new docker.RemoteImage(`${name}-image`, { name: image, keepLocally: true });
     return new docker.Container(
         name,

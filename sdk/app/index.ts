@@ -19,33 +19,34 @@
  *   its name and last health output, before the load balancer or the old replicas are touched.
  * - Replica ids are stable: `r0`, `r1`, … or `replicaNames`; scaling 2→3 adds `r2` only, 3→2 removes it.
  */
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import {
     checkHealthcheck,
     checkResources,
     ContainerResources,
-    fileUpload,
     filesDigest,
-    FileUpload,
     healthcheckInput,
     HealthcheckArgs,
     httpHealthcheck,
     isSafeRelativePath,
     isSafeUrlPath,
-    readTree,
+    overlayFiles,
     resourceInputs,
     RestartPolicy,
+    UpstreamServer,
+    uploadsUnder,
 } from "../container";
-import { createHash } from "crypto";
-import { ContainerHealthGate } from "../../provider/health";
 import { ADDRESS_LABEL, ServiceDiscovery } from "../discovery";
 import { imageRevision } from "../image";
-import { dockerName, isDnsLabel, labelList, replicaIdsFor, standardLabels } from "../naming";
-import { checkAliases, checkTierNames, TieredNetwork } from "../network";
+import { componentLabels, dockerName, isDnsLabel, labelList, replicaIdsFor } from "../naming";
+import { AliasClaim, checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
 import { PostgresCluster } from "../postgres";
-import { UpstreamServer } from "../loadbalancer/nginxConf";
 import { ArgChecker } from "../validation";
+import { ContainerHealthGate } from "./healthGate";
+
+export { ContainerHealthGate, containerHealthGateProvider, type ContainerHealthGateArgs } from "./healthGate";
 
 /** Mount point of the shared configuration volume (read-only in the replicas). */
 export const APP_CONFIG_DIR = "/etc/app";
@@ -129,75 +130,76 @@ export interface AppServerPoolArgs {
     readonly healthTimeoutSeconds?: number;
 }
 
-/** Arguments with defaults applied. */
+/** AppServerPool's arguments with every default applied, the shared files read and the rollout generation. */
 export interface ResolvedPoolArgs {
+    readonly network: TieredNetwork;
+    readonly image: pulumi.Input<string>;
     readonly tiers: string[];
     readonly replicaIds: string[];
+    /** Per replica, `<serviceName>-<id>`: its host name on the tiers and its INSTANCE. */
+    readonly instanceNames: string[];
+    /** Per replica, `<serviceName>-<id>-<generation>`: the generation's host name (upstream, Consul address). */
+    readonly generationHosts: string[];
     readonly serviceName: string;
     readonly port: number;
+    readonly database: PostgresCluster | undefined;
+    readonly env: Readonly<Record<string, pulumi.Input<string>>>;
+    readonly command: readonly string[] | undefined;
+    /** APP_CONFIG_DIR's files (relative path → bytes): `configDirectory` overlaid by `configFiles`. */
+    readonly configFiles: Readonly<Record<string, Buffer>>;
+    /** CONTENT_DIR's files: `contentDirectory` overlaid by `contentFiles`. */
+    readonly contentFiles: Readonly<Record<string, Buffer>>;
+    /** Digest of both file sets. */
+    readonly filesDigest: string;
+    readonly healthcheck: HealthcheckArgs;
     readonly healthPath: string;
     readonly waitForHealthy: boolean;
+    readonly discovery: ServiceDiscovery | undefined;
     readonly serviceTags: string[];
+    readonly labels: Readonly<Record<string, string>>;
+    readonly resources: ContainerResources | undefined;
     readonly restart: RestartPolicy;
+    readonly startAfter: readonly pulumi.Resource[];
     readonly updateBatchSize: number;
     readonly stopGraceSeconds: number;
     readonly healthTimeoutSeconds: number;
+    /** See `rolloutGeneration`. */
+    readonly generation: string;
+    /** The replicas' host names on their tiers, for `network.claim`. */
+    readonly claim: NetworkClaim;
 }
 
-/** Applies defaults and validates every argument; throws an ArgumentError before anything is created. Pure. */
+/**
+ * Applies defaults and checks every argument, then reads the shared files and computes the rollout generation;
+ * throws an ArgumentError before anything is created. Pure but for reading `configDirectory` and `contentDirectory`.
+ */
 export function resolvePoolArgs(name: string, args: AppServerPoolArgs): ResolvedPoolArgs {
     const c = new ArgChecker("AppServerPool", name);
     const tiers = [...(args.tiers ?? ["app", "db"])];
     const serviceName = args.serviceName ?? name;
     const port = args.port ?? 8000;
     const healthPath = args.healthPath ?? "/healthz";
-
-    c.check(
-        args.network instanceof TieredNetwork,
-        "network",
-        "is not a TieredNetwork",
-        "pass the cluster's TieredNetwork",
-    );
-    const net = args.network instanceof TieredNetwork ? args.network : undefined;
-    if (net) checkTierNames(c, "tiers", tiers, net.tierNames);
-
-    c.integer(args.replicas, "replicas", 1, 100, "run at least 1 replica (and at most 100)");
-    if (args.replicas !== undefined && typeof args.replicas !== "number") {
-        c.check(
-            false,
-            "replicas",
-            `is ${JSON.stringify(args.replicas)}, not a number`,
-            "set replicas to a whole number from 1 to 100",
-        );
-    }
-    if (args.replicaNames !== undefined) {
-        c.check(
-            args.replicaNames.length >= 1,
-            "replicaNames",
-            "is empty",
-            "list at least one replica id, or leave it out and set replicas",
-        );
-        for (const id of args.replicaNames) {
-            c.check(
-                isDnsLabel(id),
-                "replicaNames",
-                `contains "${id}", not a DNS label`,
-                "use lower-case letters, digits and inner hyphens",
-            );
-        }
-        const dup = args.replicaNames.find((n, i) => args.replicaNames!.indexOf(n) !== i);
-        c.check(dup === undefined, "replicaNames", `lists "${dup}" twice`, "list each replica once");
-        if (args.replicas !== undefined) {
-            c.check(
-                args.replicas === args.replicaNames.length,
-                "replicas",
-                `is ${args.replicas} but replicaNames lists ${args.replicaNames.length}`,
-                "set only one of them, or make them agree",
-            );
-        }
-    }
-    const n = args.replicas ?? 2;
-    const ids = replicaIdsFor(Number.isInteger(n) && n >= 1 && n <= 100 ? n : 0, args.replicaNames);
+    const waitForHealthy = args.waitForHealthy ?? true;
+    const network = checkNetworkArg(c, args.network);
+    const replicaIds = checkReplicas(c, args.replicas, args.replicaNames);
+    const instanceNames = replicaIds.map((id) => `${serviceName}-${id}`);
+    const serviceAlias: AliasClaim = {
+        argument: "serviceName",
+        names: [serviceName],
+        fix: "set serviceName (default: the pool's name) to a name no other container on those tiers uses",
+    };
+    const replicaAliases = (names: string[]): AliasClaim => ({
+        argument: "replicaNames",
+        names,
+        fix: "change serviceName or replicaNames so the replica host names are unique on those tiers",
+    });
+    const claim: NetworkClaim = {
+        owner: `AppServerPool "${name}"`,
+        tiersArgument: "tiers",
+        tiers,
+        aliases: [serviceAlias, replicaAliases(instanceNames)],
+    };
+    if (network) args.network.checkClaim(c, claim);
 
     c.check(
         isDnsLabel(serviceName),
@@ -205,32 +207,14 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         `is "${serviceName}", not a DNS label`,
         "set serviceName to lower-case letters, digits and inner hyphens",
     );
-    for (const id of ids) {
+    for (const instance of instanceNames) {
         // The longest host name is a generation's: `<serviceName>-<id>-<generation>`.
-        const host = `${serviceName}-${id}-${"0".repeat(GENERATION_LENGTH)}`;
+        const host = `${instance}-${"0".repeat(GENERATION_LENGTH)}`;
         c.check(
             isDnsLabel(host),
             "replicaNames",
             `gives the host name "${host}" (with its generation), not a DNS label (at most 63 characters)`,
             "use a shorter serviceName or shorter replica ids",
-        );
-    }
-    if (net) {
-        checkAliases(
-            c,
-            "serviceName",
-            net,
-            tiers,
-            [serviceName],
-            "set serviceName (default: the pool's name) to a name no other container on those tiers uses",
-        );
-        checkAliases(
-            c,
-            "replicaNames",
-            net,
-            tiers,
-            ids.map((id) => `${serviceName}-${id}`),
-            "change serviceName or replicaNames so the replica host names are unique on those tiers",
         );
     }
     c.port(port, "port");
@@ -247,8 +231,148 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         "is empty",
         "pass an image reference, e.g. ServiceImage.ref",
     );
+    checkEnv(c, args.env ?? {});
+    for (const [arg, files] of [
+        ["configFiles", args.configFiles],
+        ["contentFiles", args.contentFiles],
+    ] as const) {
+        for (const p of Object.keys(files ?? {})) {
+            c.check(
+                isSafeRelativePath(p),
+                `${arg}["${p}"]`,
+                "is not a safe relative path",
+                'use a path like "app.json" or "locale/en.json"',
+            );
+        }
+    }
+    checkPeers(c, tiers, args.database, args.discovery);
+    const serviceTags = [...(args.serviceTags ?? [serviceName])];
+    for (const t of serviceTags)
+        c.check(/^[A-Za-z0-9_.-]+$/.test(t), "serviceTags", `contains "${t}"`, "use letters, digits, '_', '.' and '-'");
+    checkHealthcheck(c, "healthcheck", args.healthcheck, waitForHealthy);
+    checkResources(c, "resources", args.resources);
+    c.integer(
+        args.updateBatchSize,
+        "updateBatchSize",
+        1,
+        100,
+        "set updateBatchSize to a whole number from 1 to 100, or leave it out (1)",
+    );
+    c.integer(
+        args.stopGraceSeconds,
+        "stopGraceSeconds",
+        0,
+        600,
+        "set stopGraceSeconds to a whole number of seconds from 0 to 600, or leave it out (10)",
+    );
+    c.integer(
+        args.healthTimeoutSeconds,
+        "healthTimeoutSeconds",
+        1,
+        3600,
+        "set healthTimeoutSeconds to a whole number of seconds from 1 to 3600, or leave it out (180)",
+    );
+    c.throwIfAny();
 
-    for (const k of Object.keys(args.env ?? {})) {
+    const what = `AppServerPool "${name}"`;
+    const configFiles = overlayFiles(args.configDirectory, args.configFiles, `${what} configDirectory`);
+    const contentFiles = overlayFiles(args.contentDirectory, args.contentFiles, `${what} contentDirectory`);
+    const digest = filesDigest({
+        ...Object.fromEntries(Object.entries(configFiles).map(([k, v]) => [`config/${k}`, v])),
+        ...Object.fromEntries(Object.entries(contentFiles).map(([k, v]) => [`content/${k}`, v])),
+    });
+    const healthcheck = args.healthcheck ?? httpHealthcheck(port, healthPath);
+    const restart = args.restart ?? "unless-stopped";
+    const generation = rolloutGeneration({
+        image: imageRevision(args.image),
+        command: args.command,
+        env: args.env ?? {},
+        filesDigest: digest,
+        database: args.database ? args.database.host : null,
+        serviceName,
+        port,
+        tiers,
+        healthcheck,
+        healthPath,
+        resources: args.resources ?? null,
+        restart,
+        labels: args.labels ?? {},
+        discovery: args.discovery ? serviceTags : null,
+    });
+    const generationHosts = instanceNames.map((instance) => `${instance}-${generation}`);
+    return {
+        network: args.network,
+        image: args.image,
+        tiers,
+        replicaIds,
+        instanceNames,
+        generationHosts,
+        serviceName,
+        port,
+        database: args.database,
+        env: args.env ?? {},
+        command: args.command,
+        configFiles,
+        contentFiles,
+        filesDigest: digest,
+        healthcheck,
+        healthPath,
+        waitForHealthy,
+        discovery: args.discovery,
+        serviceTags,
+        labels: args.labels ?? {},
+        resources: args.resources,
+        restart,
+        startAfter: args.startAfter ?? [],
+        updateBatchSize: args.updateBatchSize ?? 1,
+        stopGraceSeconds: args.stopGraceSeconds ?? 10,
+        healthTimeoutSeconds: args.healthTimeoutSeconds ?? 180,
+        generation,
+        // The generation's host names are claimed too (unchecked: their generation is known only now).
+        claim: { ...claim, aliases: [serviceAlias, replicaAliases([...instanceNames, ...generationHosts])] },
+    };
+}
+
+/** Checks `replicas` and `replicaNames`; returns the replica ids (none when the count is unusable). */
+function checkReplicas(
+    c: ArgChecker,
+    replicas: number | undefined,
+    replicaNames: readonly string[] | undefined,
+): string[] {
+    c.integer(replicas, "replicas", 1, 100, "run at least 1 replica (and at most 100)");
+    if (replicaNames !== undefined) {
+        c.check(
+            replicaNames.length >= 1,
+            "replicaNames",
+            "is empty",
+            "list at least one replica id, or leave it out and set replicas",
+        );
+        for (const id of replicaNames) {
+            c.check(
+                isDnsLabel(id),
+                "replicaNames",
+                `contains "${id}", not a DNS label`,
+                "use lower-case letters, digits and inner hyphens",
+            );
+        }
+        const dup = replicaNames.find((n, i) => replicaNames.indexOf(n) !== i);
+        c.check(dup === undefined, "replicaNames", `lists "${dup}" twice`, "list each replica once");
+        if (replicas !== undefined) {
+            c.check(
+                replicas === replicaNames.length,
+                "replicas",
+                `is ${replicas} but replicaNames lists ${replicaNames.length}`,
+                "set only one of them, or make them agree",
+            );
+        }
+    }
+    const n = replicas ?? 2;
+    return replicaIdsFor(Number.isInteger(n) && n >= 1 && n <= 100 ? n : 0, replicaNames);
+}
+
+/** Checks the names of `env`: no variable the pool sets, none registrator would read. */
+function checkEnv(c: ArgChecker, env: Readonly<Record<string, unknown>>): void {
+    for (const k of Object.keys(env)) {
         const reserved = (RESERVED_ENV as readonly string[]).includes(k);
         c.check(
             !reserved,
@@ -273,92 +397,47 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
             "use serviceTags / discovery, or rename it",
         );
     }
-    for (const [arg, files] of [
-        ["configFiles", args.configFiles],
-        ["contentFiles", args.contentFiles],
-    ] as const) {
-        for (const p of Object.keys(files ?? {})) {
-            c.check(
-                isSafeRelativePath(p),
-                `${arg}["${p}"]`,
-                "is not a safe relative path",
-                'use a path like "app.json" or "locale/en.json"',
-            );
-        }
-    }
+}
 
-    if (args.database !== undefined) {
+/** Checks the database and discovery the replicas use: the right kind, and on one of the replicas' tiers. */
+function checkPeers(
+    c: ArgChecker,
+    tiers: readonly string[],
+    database: PostgresCluster | undefined,
+    discovery: ServiceDiscovery | undefined,
+): void {
+    if (database !== undefined) {
         c.check(
-            args.database instanceof PostgresCluster,
+            database instanceof PostgresCluster,
             "database",
             "is not a PostgresCluster",
             "pass the cluster's PostgresCluster",
         );
-        if (args.database instanceof PostgresCluster) {
+        if (database instanceof PostgresCluster) {
             c.check(
-                tiers.includes(args.database.tier),
+                tiers.includes(database.tier),
                 "tiers",
-                `(${tiers.join(", ")}) do not include the database's tier "${args.database.tier}"`,
-                `add "${args.database.tier}" to tiers so the replicas can reach ${args.database.host}:5432`,
+                `(${tiers.join(", ")}) do not include the database's tier "${database.tier}"`,
+                `add "${database.tier}" to tiers so the replicas can reach ${database.host}:5432`,
             );
         }
     }
-    if (args.discovery !== undefined) {
+    if (discovery !== undefined) {
         c.check(
-            args.discovery instanceof ServiceDiscovery,
+            discovery instanceof ServiceDiscovery,
             "discovery",
             "is not a ServiceDiscovery",
             "pass the cluster's ServiceDiscovery",
         );
-        if (args.discovery instanceof ServiceDiscovery) {
+        if (discovery instanceof ServiceDiscovery) {
             c.check(
-                tiers.includes(args.discovery.tier),
+                tiers.includes(discovery.tier),
                 "tiers",
-                `(${tiers.join(", ")}) do not include the discovery tier "${args.discovery.tier}"`,
-                `add "${args.discovery.tier}" so Consul can health-check the replicas`,
+                `(${tiers.join(", ")}) do not include the discovery tier "${discovery.tier}"`,
+                `add "${discovery.tier}" so Consul can health-check the replicas`,
             );
         }
     }
-    const serviceTags = [...(args.serviceTags ?? [serviceName])];
-    for (const t of serviceTags)
-        c.check(/^[A-Za-z0-9_.-]+$/.test(t), "serviceTags", `contains "${t}"`, "use letters, digits, '_', '.' and '-'");
-    checkHealthcheck(c, "healthcheck", args.healthcheck, args.waitForHealthy ?? true);
-    checkResources(c, "resources", args.resources);
-    c.integer(
-        args.updateBatchSize,
-        "updateBatchSize",
-        1,
-        100,
-        "set updateBatchSize to a whole number from 1 to 100, or leave it out (1)",
-    );
-    c.integer(
-        args.stopGraceSeconds,
-        "stopGraceSeconds",
-        0,
-        600,
-        "set stopGraceSeconds to a whole number of seconds from 0 to 600, or leave it out (10)",
-    );
-    c.integer(
-        args.healthTimeoutSeconds,
-        "healthTimeoutSeconds",
-        1,
-        3600,
-        "set healthTimeoutSeconds to a whole number of seconds from 1 to 3600, or leave it out (180)",
-    );
-    c.throwIfAny();
-    return {
-        tiers,
-        replicaIds: ids,
-        serviceName,
-        port,
-        healthPath,
-        waitForHealthy: args.waitForHealthy ?? true,
-        serviceTags,
-        restart: args.restart ?? "unless-stopped",
-        updateBatchSize: args.updateBatchSize ?? 1,
-        stopGraceSeconds: args.stopGraceSeconds ?? 10,
-        healthTimeoutSeconds: args.healthTimeoutSeconds ?? 180,
-    };
 }
 
 /**
@@ -389,21 +468,6 @@ export function rolloutGeneration(spec: {
     return createHash("sha256").update(canonical).digest("hex").slice(0, GENERATION_LENGTH);
 }
 
-/** The files for one shared volume: directory files overlaid by inline files, as uploads under `mount`. */
-export function sharedFiles(
-    mount: string,
-    directory: string | undefined,
-    inline: Readonly<Record<string, string>> | undefined,
-    what: string,
-): { uploads: FileUpload[]; files: Record<string, Buffer> } {
-    const files: Record<string, Buffer> = { ...(directory ? readTree(directory, what) : {}) };
-    for (const [p, text] of Object.entries(inline ?? {})) files[p] = Buffer.from(text, "utf8");
-    const uploads = Object.keys(files)
-        .sort()
-        .map((p) => fileUpload(`${mount}/${p}`, files[p]));
-    return { uploads, files };
-}
-
 /**
  * Docker name of a shared-files volume: `<logicalName>-<digest of its files>`, scoped to project and stack.
  *
@@ -418,7 +482,7 @@ export function sharedVolumeName(logicalName: string, files: Readonly<Record<str
     return dockerName(`${logicalName}-${filesDigest(files).slice(0, 12)}`);
 }
 
-/** The registrator labels of one replica (seed 003's SERVICE_<port>_NAME / _TAGS, plus a Consul HTTP check). */
+/** The registrator labels of one replica (seed 003's SERVICE_<port>_NAME / _TAGS, plus a Consul HTTP check). @internal */
 export function discoveryLabels(
     serviceName: string,
     port: number,
@@ -477,78 +541,35 @@ export class AppServerPool extends pulumi.ComponentResource {
 
     constructor(name: string, args: AppServerPoolArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const r = resolvePoolArgs(name, args);
-        const config = sharedFiles(
-            APP_CONFIG_DIR,
-            args.configDirectory,
-            args.configFiles,
-            `AppServerPool "${name}" configDirectory`,
-        );
-        const content = sharedFiles(
-            CONTENT_DIR,
-            args.contentDirectory,
-            args.contentFiles,
-            `AppServerPool "${name}" contentDirectory`,
-        );
         super("dockercluster:app:AppServerPool", name, {}, opts);
+        r.network.claim(r.claim);
 
-        const project = pulumi.getProject();
-        const stack = pulumi.getStack();
-        const net = args.network;
         this.serviceName = r.serviceName;
         this.port = r.port;
         this.healthPath = r.healthPath;
         this.tiers = r.tiers;
         this.replicaIds = r.replicaIds;
-        this.instanceNames = r.replicaIds.map((id) => `${r.serviceName}-${id}`);
-        this.discovery = args.discovery;
-        this.filesDigest = filesDigest({
-            ...Object.fromEntries(Object.entries(config.files).map(([k, v]) => [`config/${k}`, v])),
-            ...Object.fromEntries(Object.entries(content.files).map(([k, v]) => [`content/${k}`, v])),
-        });
-        const healthcheck = args.healthcheck ?? httpHealthcheck(r.port, r.healthPath);
-        this.generation = rolloutGeneration({
-            image: imageRevision(args.image),
-            command: args.command,
-            env: args.env ?? {},
-            filesDigest: this.filesDigest,
-            database: args.database ? args.database.host : null,
-            serviceName: r.serviceName,
-            port: r.port,
-            tiers: r.tiers,
-            healthcheck,
-            healthPath: r.healthPath,
-            resources: args.resources ?? null,
-            restart: r.restart,
-            labels: args.labels ?? {},
-            discovery: args.discovery ? r.serviceTags : null,
-        });
-        const gen = this.generation;
-        const hostOf = (id: string) => `${r.serviceName}-${id}-${gen}`;
-        this.upstreamServers = r.replicaIds.map((id) => ({ host: hostOf(id), port: r.port }));
-        args.network.claimAliases(
-            r.tiers,
-            [r.serviceName, ...this.instanceNames, ...r.replicaIds.map(hostOf)],
-            `AppServerPool "${name}"`,
-        );
+        this.instanceNames = r.instanceNames;
+        this.discovery = r.discovery;
+        this.filesDigest = r.filesDigest;
+        this.generation = r.generation;
+        this.upstreamServers = r.generationHosts.map((host) => ({ host, port: r.port }));
 
         // Named by their files' digest (see sharedVolumeName), so a change is a new volume created before the old
         // one is deleted: no deleteBeforeReplace, which would try to remove the old volume while replicas use it.
-        const sharedVolume = (role: "config" | "content", files: Record<string, Buffer>): docker.Volume =>
+        const sharedVolume = (role: "config" | "content", files: Readonly<Record<string, Buffer>>): docker.Volume =>
             new docker.Volume(
                 `${name}-${role}`,
                 {
                     name: sharedVolumeName(`${name}-${role}`, files),
-                    labels: labelList({
-                        ...standardLabels(project, stack, name, role),
-                        [FILES_DIGEST_LABEL]: filesDigest(files),
-                    }),
+                    labels: labelList({ ...componentLabels(name, role), [FILES_DIGEST_LABEL]: filesDigest(files) }),
                 },
                 { parent: this },
             );
-        this.configVolume = sharedVolume("config", config.files);
-        this.contentVolume = sharedVolume("content", content.files);
+        this.configVolume = sharedVolume("config", r.configFiles);
+        this.contentVolume = sharedVolume("content", r.contentFiles);
 
-        const uploads = [...config.uploads, ...content.uploads];
+        const uploads = [...uploadsUnder(APP_CONFIG_DIR, r.configFiles), ...uploadsUnder(CONTENT_DIR, r.contentFiles)];
         // Named by the files' digest: created before the old one is deleted (a delete-before-replace would first
         // delete what depends on the old one: the replicas still serving). Its image only lends the files a
         // container (never started): a new image is no reason to write the same files again.
@@ -558,8 +579,8 @@ export class AppServerPool extends pulumi.ComponentResource {
                 : new docker.Container(
                       `${name}-files`,
                       {
-                          name: dockerName(`${name}-files-${this.filesDigest.slice(0, 12)}`),
-                          image: args.image,
+                          name: dockerName(`${name}-files-${r.filesDigest.slice(0, 12)}`),
+                          image: r.image,
                           start: false,
                           mustRun: false,
                           restart: "no",
@@ -568,47 +589,22 @@ export class AppServerPool extends pulumi.ComponentResource {
                               { volumeName: this.contentVolume.name, containerPath: CONTENT_DIR },
                           ],
                           uploads,
-                          labels: labelList({
-                              ...standardLabels(project, stack, name, "files"),
-                              [FILES_DIGEST_LABEL]: this.filesDigest,
-                          }),
+                          labels: labelList({ ...componentLabels(name, "files"), [FILES_DIGEST_LABEL]: r.filesDigest }),
                       },
                       { parent: this, ignoreChanges: ["image"] },
                   );
 
         const dependsOn: pulumi.Resource[] = [];
-        if (args.database) dependsOn.push(args.database.bootstrap);
+        if (r.database) dependsOn.push(r.database.bootstrap);
         if (this.filesContainer) dependsOn.push(this.filesContainer);
-        dependsOn.push(...(args.startAfter ?? []));
+        dependsOn.push(...r.startAfter);
 
         const containers: Record<string, docker.Container> = {};
         const gates: Record<string, ContainerHealthGate | undefined> = {};
         r.replicaIds.forEach((id, index) => {
-            const instance = `${r.serviceName}-${id}`;
-            const logical = `${name}-${id}-${gen}`;
-            const plainEnv: Record<string, pulumi.Input<string>> = {
-                ...(args.env ?? {}),
-                PORT: String(r.port),
-                APP_CONFIG_DIR,
-                CONTENT_DIR,
-                INSTANCE: instance,
-            };
-            if (args.database) plainEnv.DATABASE_URL = args.database.applicationUrl;
-            const keys = Object.keys(plainEnv).sort();
-            const envs = pulumi
-                .all(keys.map((k) => pulumi.output(plainEnv[k])))
-                .apply((vals) => keys.map((k, i) => `${k}=${vals[i]}`));
-
-            const labels: Record<string, string> = {
-                ...(args.labels ?? {}),
-                ...standardLabels(project, stack, name, "replica"),
-                "dockercluster.instance": instance,
-                [FILES_DIGEST_LABEL]: this.filesDigest,
-                [GENERATION_LABEL]: gen,
-                ...(args.discovery
-                    ? discoveryLabels(r.serviceName, r.port, r.serviceTags, r.healthPath, hostOf(id))
-                    : {}),
-            };
+            const instance = r.instanceNames[index];
+            const host = r.generationHosts[index];
+            const logical = `${name}-${id}-${r.generation}`;
             // Batches: replica k starts once replica k - updateBatchSize is healthy (or started, without gates).
             const previous = index >= r.updateBatchSize ? r.replicaIds[index - r.updateBatchSize] : undefined;
             const after = previous === undefined ? [] : [gates[previous] ?? containers[previous]];
@@ -616,19 +612,28 @@ export class AppServerPool extends pulumi.ComponentResource {
                 logical,
                 {
                     name: dockerName(logical),
-                    image: args.image,
-                    ...(args.command ? { command: [...args.command] } : {}),
-                    envs: args.database ? pulumi.secret(envs) : envs,
-                    networksAdvanced: net.attach(r.tiers, [r.serviceName, instance, hostOf(id)]),
+                    image: r.image,
+                    ...(r.command ? { command: [...r.command] } : {}),
+                    envs: replicaEnvs(r, instance),
+                    networksAdvanced: r.network.attach(r.tiers, [r.serviceName, instance, host]),
                     volumes: [
                         { volumeName: this.configVolume.name, containerPath: APP_CONFIG_DIR, readOnly: true },
                         { volumeName: this.contentVolume.name, containerPath: CONTENT_DIR, readOnly: true },
                     ],
-                    healthcheck: healthcheckInput(healthcheck),
+                    healthcheck: healthcheckInput(r.healthcheck),
                     restart: r.restart,
                     destroyGraceSeconds: r.stopGraceSeconds,
-                    labels: labelList(labels),
-                    ...resourceInputs(args.resources),
+                    labels: labelList({
+                        ...r.labels,
+                        ...componentLabels(name, "replica"),
+                        "dockercluster.instance": instance,
+                        [FILES_DIGEST_LABEL]: r.filesDigest,
+                        [GENERATION_LABEL]: r.generation,
+                        ...(r.discovery
+                            ? discoveryLabels(r.serviceName, r.port, r.serviceTags, r.healthPath, host)
+                            : {}),
+                    }),
+                    ...resourceInputs(r.resources),
                 },
                 // A change known only at deployment (see rolloutGeneration) replaces a replica under its own name.
                 { parent: this, deleteBeforeReplace: true, dependsOn: [...dependsOn, ...after] },
@@ -655,4 +660,21 @@ export class AppServerPool extends pulumi.ComponentResource {
             port: this.port,
         });
     }
+}
+
+/** A replica's environment, `KEY=value` sorted by key; secret when it holds the database URL. */
+function replicaEnvs(r: ResolvedPoolArgs, instance: string): pulumi.Output<string[]> {
+    const env: Record<string, pulumi.Input<string>> = {
+        ...r.env,
+        PORT: String(r.port),
+        APP_CONFIG_DIR,
+        CONTENT_DIR,
+        INSTANCE: instance,
+        ...(r.database ? { DATABASE_URL: r.database.applicationUrl } : {}),
+    };
+    const keys = Object.keys(env).sort();
+    const envs = pulumi
+        .all(keys.map((k) => pulumi.output(env[k])))
+        .apply((vals) => keys.map((k, i) => `${k}=${vals[i]}`));
+    return r.database ? pulumi.secret(envs) : envs;
 }

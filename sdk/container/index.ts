@@ -8,12 +8,24 @@ import * as path from "path";
 import type * as docker from "@pulumi/docker";
 import { ArgChecker } from "../validation";
 
+export { gateProvider, type GateSpec } from "./gate";
+
 /** CPU and memory limits of a container. */
 export interface ContainerResources {
     /** Hard memory limit in MiB. @default undefined (no limit) */
     readonly memoryMb?: number;
     /** Relative CPU weight (Docker `--cpu-shares`; 1024 is one "normal" container). @default undefined (Docker's 1024) */
     readonly cpuShares?: number;
+}
+
+/**
+ * One server a load balancer forwards to: what an app pool offers and nginx's config names. Here, so the pool and
+ * the load balancer share it without importing each other.
+ */
+export interface UpstreamServer {
+    /** Host name (a replica's network alias) or address. */
+    readonly host: string;
+    readonly port: number;
 }
 
 /** Docker restart policies. */
@@ -148,6 +160,7 @@ export function isSafeUrlPath(p: string): boolean {
 /**
  * A shell script that exits 0 when `GET http://127.0.0.1:<port><path>` answers 2xx, using whichever of bash, curl,
  * wget, python3 or ruby the image has — so one default health check fits slim Debian images with any of those runtimes.
+ * @internal
  */
 export function httpProbeScript(port: number, pathname: string): string {
     // Components validate paths first; this guards direct callers against shell or printf injection.
@@ -220,12 +233,33 @@ export function readTree(dir: string, what: string): Record<string, Buffer> {
     return out;
 }
 
+/**
+ * The files of a volume: those under `directory` (read now; an Error naming `what` when it does not exist)
+ * overlaid by `inline` (relative path → UTF-8 text).
+ */
+export function overlayFiles(
+    directory: string | undefined,
+    inline: Readonly<Record<string, string>> | undefined,
+    what: string,
+): Record<string, Buffer> {
+    const files: Record<string, Buffer> = directory ? readTree(directory, what) : {};
+    for (const [p, text] of Object.entries(inline ?? {})) files[p] = Buffer.from(text, "utf8");
+    return files;
+}
+
+/** `files` (relative path → bytes) as uploads under the directory `dir`, in path order. */
+export function uploadsUnder(dir: string, files: Readonly<Record<string, Buffer>>): FileUpload[] {
+    return Object.keys(files)
+        .sort()
+        .map((p) => fileUpload(`${dir}/${p}`, files[p]));
+}
+
 /** A relative file path is safe when it has no empty, "." or ".." segment and no leading "/". */
 export function isSafeRelativePath(p: string): boolean {
     return p.length > 0 && !p.startsWith("/") && p.split("/").every((s) => s !== "" && s !== "." && s !== "..");
 }
 
-/** sha256 over sorted (path, bytes) pairs: a stable fingerprint of a file set. */
+/** sha256 over sorted (path, bytes) pairs: a stable fingerprint of a file set. @internal */
 export function filesDigest(files: Readonly<Record<string, Buffer | string>>): string {
     const h = crypto.createHash("sha256");
     for (const k of Object.keys(files).sort()) {

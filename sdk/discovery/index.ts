@@ -12,18 +12,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { checkResources, ContainerResources, healthcheckInput, resourceInputs } from "../container";
-import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
-import { checkAliases, checkTierNames, TieredNetwork } from "../network";
+import { componentLabels, dockerName, isDnsLabel, labelList } from "../naming";
+import { checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 
 export const DEFAULT_CONSUL_IMAGE = "hashicorp/consul:1.15";
 /** `master`: the first registrator build with `-useIpFromLabel` (v7, the `latest` tag, predates it). */
 export const DEFAULT_REGISTRATOR_IMAGE = "gliderlabs/registrator:master";
-/** The label that carries a container's registration address. */
+/** The label that carries a container's registration address. @internal */
 export const ADDRESS_LABEL = "dockercluster.address";
 export const CONSUL_HTTP_PORT = 8500;
 
-/** The Consul server's arguments (after the image's entry point): one server, its own leader, UI and HTTP on every interface. */
+/** The Consul server's arguments (after the image's entry point): one server, its own leader, UI and HTTP on every interface. @internal */
 export function consulAgentCommand(alias: string, datacenter: string): string[] {
     return [
         "agent",
@@ -36,7 +36,7 @@ export function consulAgentCommand(alias: string, datacenter: string): string[] 
     ];
 }
 
-/** The Consul server's environment: gossip and RPC bound to the container's first interface. */
+/** The Consul server's environment: gossip and RPC bound to the container's first interface. @internal */
 export const CONSUL_ENV: readonly string[] = ["CONSUL_BIND_INTERFACE=eth0"];
 
 export interface ServiceDiscoveryArgs {
@@ -62,6 +62,83 @@ export interface ServiceDiscoveryArgs {
     readonly resources?: ContainerResources;
 }
 
+/** ServiceDiscovery's arguments with every default applied. */
+export interface ResolvedDiscoveryArgs {
+    readonly network: TieredNetwork;
+    readonly tier: string;
+    readonly alias: string;
+    readonly consulImage: pulumi.Input<string>;
+    readonly registratorImage: pulumi.Input<string>;
+    readonly dockerSocket: string;
+    readonly resyncSeconds: number;
+    readonly uiHostPort: number | undefined;
+    readonly datacenter: string;
+    readonly resources: ContainerResources | undefined;
+    /** Consul's host name on its tier and the published UI port, for `network.claim`. */
+    readonly claim: NetworkClaim;
+}
+
+/** Applies defaults and checks every argument; throws an ArgumentError before anything is created. Pure. */
+export function resolveDiscoveryArgs(name: string, args: ServiceDiscoveryArgs): ResolvedDiscoveryArgs {
+    const tier = args.tier ?? "app";
+    const alias = args.alias ?? "consul";
+    const resyncSeconds = args.resyncSeconds ?? 30;
+    const datacenter = args.datacenter ?? "dc1";
+    const claim: NetworkClaim = {
+        owner: `ServiceDiscovery "${name}"`,
+        tiersArgument: "tier",
+        tiers: [tier],
+        aliases: [
+            { argument: "alias", names: [alias], fix: "set alias to a name no other container on the tier uses" },
+        ],
+        hostPorts:
+            args.uiHostPort === undefined
+                ? []
+                : [{ argument: "uiHostPort", ip: "127.0.0.1", port: args.uiHostPort, fix: "pick another port" }],
+    };
+    const c = new ArgChecker("ServiceDiscovery", name);
+    if (checkNetworkArg(c, args.network)) {
+        args.network.checkClaim(c, claim);
+        if (args.network.hasTier(tier)) {
+            c.check(
+                !args.network.internal[tier],
+                "tier",
+                `"${tier}" is internal`,
+                "registrator and consul need a non-internal tier shared with the apps",
+            );
+        }
+    }
+    c.check(
+        isDnsLabel(alias),
+        "alias",
+        `is "${alias}", not a DNS label`,
+        "use lower-case letters, digits and inner hyphens",
+    );
+    c.integer(resyncSeconds, "resyncSeconds", 0, 86400);
+    c.check(
+        /^[a-z0-9-]+$/.test(datacenter),
+        "datacenter",
+        `is "${datacenter}"`,
+        "use lower-case letters, digits and hyphens",
+    );
+    c.port(args.uiHostPort, "uiHostPort");
+    checkResources(c, "resources", args.resources);
+    c.throwIfAny();
+    return {
+        network: args.network,
+        tier,
+        alias,
+        consulImage: args.consulImage ?? DEFAULT_CONSUL_IMAGE,
+        registratorImage: args.registratorImage ?? DEFAULT_REGISTRATOR_IMAGE,
+        dockerSocket: args.dockerSocket ?? "/var/run/docker.sock",
+        resyncSeconds,
+        uiHostPort: args.uiHostPort,
+        datacenter,
+        resources: args.resources,
+        claim,
+    };
+}
+
 /**
  * A Consul server and registrator on one tier.
  */
@@ -78,76 +155,18 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
     public readonly address: string;
 
     constructor(name: string, args: ServiceDiscoveryArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        const tier = args.tier ?? "app";
-        const alias = args.alias ?? "consul";
-        const resync = args.resyncSeconds ?? 30;
-        const datacenter = args.datacenter ?? "dc1";
-        const c = new ArgChecker("ServiceDiscovery", name);
-        c.check(
-            args.network instanceof TieredNetwork,
-            "network",
-            "is not a TieredNetwork",
-            "pass the cluster's TieredNetwork",
-        );
-        if (args.network instanceof TieredNetwork) {
-            checkTierNames(c, "tier", [tier], args.network.tierNames);
-            if (args.network.hasTier(tier)) {
-                c.check(
-                    !args.network.internal[tier],
-                    "tier",
-                    `"${tier}" is internal`,
-                    "registrator and consul need a non-internal tier shared with the apps",
-                );
-            }
-            checkAliases(
-                c,
-                "alias",
-                args.network,
-                [tier],
-                [alias],
-                "set alias to a name no other container on the tier uses",
-            );
-        }
-        c.check(
-            isDnsLabel(alias),
-            "alias",
-            `is "${alias}", not a DNS label`,
-            "use lower-case letters, digits and inner hyphens",
-        );
-        c.integer(resync, "resyncSeconds", 0, 86400);
-        c.check(
-            /^[a-z0-9-]+$/.test(datacenter),
-            "datacenter",
-            `is "${datacenter}"`,
-            "use lower-case letters, digits and hyphens",
-        );
-        c.port(args.uiHostPort, "uiHostPort");
-        if (args.uiHostPort !== undefined && args.network instanceof TieredNetwork) {
-            const owner = args.network.hostPortOwner("127.0.0.1", args.uiHostPort);
-            c.check(
-                owner === undefined,
-                "uiHostPort",
-                `${args.uiHostPort} is already published by ${owner}`,
-                "pick another port",
-            );
-        }
-        checkResources(c, "resources", args.resources);
-        c.throwIfAny();
+        const r = resolveDiscoveryArgs(name, args);
         super("dockercluster:discovery:ServiceDiscovery", name, {}, opts);
-        if (args.uiHostPort !== undefined)
-            args.network.claimHostPort("127.0.0.1", args.uiHostPort, `ServiceDiscovery "${name}" (uiHostPort)`);
-        args.network.claimAliases([tier], [alias], `ServiceDiscovery "${name}"`);
+        r.network.claim(r.claim);
 
-        const project = pulumi.getProject();
-        const stack = pulumi.getStack();
         const consulImage = new docker.RemoteImage(
             `${name}-consul-image`,
-            { name: args.consulImage ?? DEFAULT_CONSUL_IMAGE, keepLocally: true },
+            { name: r.consulImage, keepLocally: true },
             { parent: this },
         );
         const registratorImage = new docker.RemoteImage(
             `${name}-registrator-image`,
-            { name: args.registratorImage ?? DEFAULT_REGISTRATOR_IMAGE, keepLocally: true },
+            { name: r.registratorImage, keepLocally: true },
             { parent: this },
         );
 
@@ -156,11 +175,11 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
             {
                 name: dockerName(`${name}-consul`),
                 image: consulImage.imageId,
-                command: consulAgentCommand(alias, datacenter),
+                command: consulAgentCommand(r.alias, r.datacenter),
                 envs: [...CONSUL_ENV],
-                networksAdvanced: args.network.attach([tier], [alias]),
-                ...(args.uiHostPort !== undefined
-                    ? { ports: [{ internal: CONSUL_HTTP_PORT, external: args.uiHostPort, ip: "127.0.0.1" }] }
+                networksAdvanced: r.network.attach([r.tier], [r.alias]),
+                ...(r.uiHostPort !== undefined
+                    ? { ports: [{ internal: CONSUL_HTTP_PORT, external: r.uiHostPort, ip: "127.0.0.1" }] }
                     : {}),
                 healthcheck: healthcheckInput({
                     test: ["CMD", "consul", "operator", "raft", "list-peers"],
@@ -171,13 +190,12 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
                 wait: true,
                 waitTimeout: 120,
                 restart: "unless-stopped",
-                labels: labelList(standardLabels(project, stack, name, "consul")),
-                ...resourceInputs(args.resources),
+                labels: labelList(componentLabels(name, "consul")),
+                ...resourceInputs(r.resources),
             },
             { parent: this, deleteBeforeReplace: true },
         );
 
-        const socket = args.dockerSocket ?? "/var/run/docker.sock";
         this.registrator = new docker.Container(
             `${name}-registrator`,
             {
@@ -187,22 +205,22 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
                     "-internal",
                     "-explicit",
                     `-useIpFromLabel=${ADDRESS_LABEL}`,
-                    `-resync=${resync}`,
+                    `-resync=${r.resyncSeconds}`,
                     "-retry-attempts=-1",
                     "-retry-interval=2000",
-                    `consul://${alias}:${CONSUL_HTTP_PORT}`,
+                    `consul://${r.alias}:${CONSUL_HTTP_PORT}`,
                 ],
-                volumes: [{ hostPath: socket, containerPath: "/tmp/docker.sock", readOnly: true }],
-                networksAdvanced: args.network.attach([tier], []),
+                volumes: [{ hostPath: r.dockerSocket, containerPath: "/tmp/docker.sock", readOnly: true }],
+                networksAdvanced: r.network.attach([r.tier], []),
                 restart: "unless-stopped",
-                labels: labelList(standardLabels(project, stack, name, "registrator")),
+                labels: labelList(componentLabels(name, "registrator")),
             },
             { parent: this, deleteBeforeReplace: true, dependsOn: [this.consul] },
         );
 
-        this.tier = tier;
-        this.host = alias;
-        this.address = `${alias}:${CONSUL_HTTP_PORT}`;
+        this.tier = r.tier;
+        this.host = r.alias;
+        this.address = `${r.alias}:${CONSUL_HTTP_PORT}`;
         this.registerOutputs({
             consulName: this.consul.name,
             registratorName: this.registrator.name,

@@ -37,6 +37,7 @@ export interface ServiceImageArgs {
 /**
  * sha256 over the build context's files (relative path and content, in name order), leaving out `.git` and
  * `node_modules`. A missing context is left to the build to report.
+ * @internal
  */
 export function contextDigest(context: string): string {
     const h = createHash("sha256");
@@ -70,10 +71,85 @@ export function withImageRevision<T extends pulumi.Output<string>>(ref: T, revis
     return ref;
 }
 
-/** The revision recorded for an image reference: the string itself, a recorded revision, or undefined. */
+/** The revision recorded for an image reference: the string itself, a recorded revision, or undefined. @internal */
 export function imageRevision(image: pulumi.Input<string>): string | undefined {
     if (typeof image === "string") return image;
     return typeof image === "object" && image !== null ? imageRevisions.get(image) : undefined;
+}
+
+/** ServiceImage's arguments with every default applied, and what the image is made of. */
+export interface ResolvedImageArgs {
+    readonly imageName: pulumi.Input<string>;
+    readonly keepLocally: boolean;
+    /** The build, with `baseImage` folded into the build arguments; undefined for a prebuilt image. */
+    readonly build:
+        | {
+              readonly context: string;
+              readonly dockerfile: string | undefined;
+              readonly buildArgs: Readonly<Record<string, pulumi.Input<string>>>;
+              readonly platform: string | undefined;
+              /** Digest of the context's files (see `contextDigest`). */
+              readonly contextDigest: string;
+          }
+        | undefined;
+    /** See `ServiceImage.revision`. */
+    readonly revision: string;
+}
+
+/**
+ * Applies defaults and checks every argument; throws an ArgumentError before anything is created. Pure but for
+ * reading the build context.
+ */
+export function resolveImageArgs(name: string, args: ServiceImageArgs): ResolvedImageArgs {
+    const c = new ArgChecker("ServiceImage", name);
+    c.check(
+        args.imageName !== undefined && args.imageName !== "",
+        "imageName",
+        "is empty",
+        "give the image reference, e.g. myorg/app:1.0",
+    );
+    if (args.build)
+        c.check(
+            args.build.context.trim() !== "",
+            "build.context",
+            "is empty",
+            "give the directory holding the Dockerfile",
+        );
+    c.throwIfAny();
+
+    const known = (v: pulumi.Input<string> | undefined) =>
+        typeof v === "string" ? v : v === undefined ? null : "<known at deployment>";
+    if (!args.build)
+        return {
+            imageName: args.imageName,
+            keepLocally: args.keepLocally ?? true,
+            build: undefined,
+            revision: String(known(args.imageName)),
+        };
+    const b = args.build;
+    const buildArgs: Record<string, pulumi.Input<string>> = { ...(b.args ?? {}) };
+    if (b.baseImage !== undefined) buildArgs.BASE_IMAGE = b.baseImage;
+    const ctx = contextDigest(b.context);
+    const revision = createHash("sha256")
+        .update(
+            JSON.stringify({
+                context: ctx,
+                imageName: known(args.imageName),
+                dockerfile: b.dockerfile ?? null,
+                args: Object.keys(buildArgs)
+                    .sort()
+                    .map((k) => [k, known(buildArgs[k])]),
+                platform: b.platform ?? null,
+            }),
+        )
+        .digest("hex");
+    return {
+        imageName: args.imageName,
+        // A built image is the stack's own: kept on the host, like any build output.
+        keepLocally: true,
+        build: { context: b.context, dockerfile: b.dockerfile, buildArgs, platform: b.platform, contextDigest: ctx },
+        revision,
+    };
 }
 
 /**
@@ -95,75 +171,37 @@ export class ServiceImage extends pulumi.ComponentResource {
     public readonly revision: string;
 
     constructor(name: string, args: ServiceImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        const c = new ArgChecker("ServiceImage", name);
-        c.check(
-            args.imageName !== undefined && args.imageName !== "",
-            "imageName",
-            "is empty",
-            "give the image reference, e.g. myorg/app:1.0",
-        );
-        if (args.build)
-            c.check(
-                args.build.context.trim() !== "",
-                "build.context",
-                "is empty",
-                "give the directory holding the Dockerfile",
-            );
-        c.throwIfAny();
+        const r = resolveImageArgs(name, args);
         super("dockercluster:image:ServiceImage", name, {}, opts);
 
-        this.built = args.build !== undefined;
-        const known = (v: pulumi.Input<string> | undefined) =>
-            typeof v === "string" ? v : v === undefined ? null : "<known at deployment>";
-        if (args.build) {
-            const b = args.build;
-            const ctx = contextDigest(b.context);
-            const buildArgs: Record<string, pulumi.Input<string>> = { ...(b.args ?? {}) };
-            if (b.baseImage !== undefined) buildArgs.BASE_IMAGE = b.baseImage;
-            const image = new docker.RemoteImage(
-                `${name}-image`,
-                {
-                    name: args.imageName,
-                    keepLocally: true,
-                    build: {
-                        context: b.context,
-                        ...(b.dockerfile !== undefined ? { dockerfile: b.dockerfile } : {}),
-                        ...(Object.keys(buildArgs).length > 0 ? { buildArgs } : {}),
-                        ...(b.platform !== undefined ? { platform: b.platform } : {}),
-                        // The classic builder: any engine serves it (BuildKit needs a builder set up on the host).
-                        useLegacyBuilder: true,
-                    },
-                    // The provider does not look at the context's files: a change in them must be told, or the
-                    // image would never be rebuilt.
-                    triggers: { context: ctx },
-                },
-                { parent: this },
-            );
-            this.revision = createHash("sha256")
-                .update(
-                    JSON.stringify({
-                        context: ctx,
-                        imageName: known(args.imageName),
-                        dockerfile: b.dockerfile ?? null,
-                        args: Object.keys(buildArgs)
-                            .sort()
-                            .map((k) => [k, known(buildArgs[k])]),
-                        platform: b.platform ?? null,
-                    }),
-                )
-                .digest("hex");
-            this.ref = withImageRevision(image.imageId, this.revision);
-            this.imageName = image.name;
-        } else {
-            const image = new docker.RemoteImage(
-                `${name}-image`,
-                { name: args.imageName, keepLocally: args.keepLocally ?? true },
-                { parent: this },
-            );
-            this.revision = String(known(args.imageName));
-            this.ref = withImageRevision(image.imageId, this.revision);
-            this.imageName = image.name;
-        }
+        this.built = r.build !== undefined;
+        this.revision = r.revision;
+        const b = r.build;
+        const image = new docker.RemoteImage(
+            `${name}-image`,
+            {
+                name: r.imageName,
+                keepLocally: r.keepLocally,
+                ...(b
+                    ? {
+                          build: {
+                              context: b.context,
+                              ...(b.dockerfile !== undefined ? { dockerfile: b.dockerfile } : {}),
+                              ...(Object.keys(b.buildArgs).length > 0 ? { buildArgs: b.buildArgs } : {}),
+                              ...(b.platform !== undefined ? { platform: b.platform } : {}),
+                              // The classic builder: any engine serves it (BuildKit needs a builder set up on the host).
+                              useLegacyBuilder: true,
+                          },
+                          // The provider does not look at the context's files: a change in them must be told, or
+                          // the image would never be rebuilt.
+                          triggers: { context: b.contextDigest },
+                      }
+                    : {}),
+            },
+            { parent: this },
+        );
+        this.ref = withImageRevision(image.imageId, this.revision);
+        this.imageName = image.name;
         this.registerOutputs({ ref: this.ref, imageName: this.imageName });
     }
 }

@@ -23,49 +23,75 @@
  * rendered file changed. Apps come and go without touching the load balancer's resources.
  */
 import { isIP } from "net";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { AppServerPool } from "../app";
 import {
     checkResources,
     ContainerResources,
-    fileUpload,
     filesDigest,
     healthcheckInput,
     httpHealthcheck,
-    readTree,
+    isSafeRelativePath,
+    overlayFiles,
     resourceInputs,
     RestartPolicy,
+    uploadsUnder,
 } from "../container";
-import { HttpReadiness } from "../../provider";
 import { ServiceDiscovery } from "../discovery";
-import { dockerName, labelList, standardLabels } from "../naming";
-import { checkAliases, checkTierNames, TieredNetwork } from "../network";
+import { componentLabels, dockerName, labelList } from "../naming";
+import { checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 import { renderConsulTemplateConfig, renderUpstreamsFromInstances, renderUpstreamsTemplate } from "./consulTemplate";
-import { LocationSpec, readinessPaths, renderNginxConf, sealNginxConf, UpstreamSpec } from "./nginxConf";
+import {
+    LocationSpec,
+    NginxConfigSpec,
+    readinessPaths,
+    renderNginxConf,
+    sealNginxConf,
+    UpstreamSpec,
+} from "./nginxConf";
+import { HttpReadiness } from "./readiness";
 
-export * from "./nginxConf";
-export * from "./consulTemplate";
+export {
+    DOWN_PLACEHOLDER,
+    renderNginxConf,
+    renderUpstreamBlock,
+    sealNginxConf,
+    type LocationSpec,
+    type NginxConfigSpec,
+    type StaticSpec,
+    type UpstreamSpec,
+} from "./nginxConf";
+export {
+    renderConsulTemplateConfig,
+    renderUpstreamsFromInstances,
+    renderUpstreamsTemplate,
+    type ConsulTemplateConfigSpec,
+    type ConsulUpstream,
+    type ServiceInstance,
+} from "./consulTemplate";
+export { HttpReadiness, httpReadinessProvider, type HttpReadinessArgs } from "./readiness";
 
 export const DEFAULT_NGINX_IMAGE = "nginx:stable-bookworm";
 export const DEFAULT_CONSUL_TEMPLATE_IMAGE = "hashicorp/consul-template:0.39";
-/** Mount point of the config volume (config and static files) in the nginx and files containers. */
+/** Mount point of the config volume (config and static files) in the nginx and files containers. @internal */
 export const NGINX_CONF_DIR = "/etc/nginx/pdc";
-/** Where the generated config goes on the config volume. */
+/** Where the generated config goes on the config volume. @internal */
 export const NGINX_CONF_PATH = `${NGINX_CONF_DIR}/nginx.conf`;
 /** The replica container ids the config was written for, one a line, next to it on the config volume. */
 export const NGINX_REPLICAS_PATH = `${NGINX_CONF_DIR}/replicas`;
-/** Where static files go on the config volume: `${STATIC_ROOT}-<digest of the files>/`, so a change is a new directory. */
+/** Where static files go on the config volume: `${STATIC_ROOT}-<digest of the files>/`, so a change is a new directory. @internal */
 export const STATIC_ROOT = `${NGINX_CONF_DIR}/static`;
 /** Where the watcher keeps the config nginx runs (inside the nginx container). */
 export const NGINX_LIVE_DIR = "/run/pdc-nginx";
 /** Path where nginx answers the digest of the config it serves. */
 export const CONFIG_DIGEST_PATH = "/nginx-config";
-/** consul-template mode: the shared directory holding the rendered upstreams. */
+/** consul-template mode: the shared directory holding the rendered upstreams. @internal */
 export const UPSTREAMS_DIR = "/etc/nginx/upstreams";
+/** @internal */
 export const UPSTREAMS_FILE = `${UPSTREAMS_DIR}/upstreams.conf`;
+/** @internal */
 export const CONSUL_TEMPLATE_DIR = "/etc/consul-template";
 /** Label carrying the digest of the config a files container wrote. */
 export const CONFIG_DIGEST_LABEL = "dockercluster.nginx-config-digest";
@@ -135,20 +161,35 @@ const HEALTH_PATH = "/nginx-health";
 /** Prefix of the end-to-end readiness locations (static mode): `/nginx-ready/<upstream>`. */
 const READINESS_PATH = "/nginx-ready";
 
-/** Arguments with defaults applied. */
+/** NginxLoadBalancer's arguments with every default applied and the static files read. */
 export interface ResolvedLbArgs {
+    readonly network: TieredNetwork;
     readonly tiers: string[];
+    readonly routes: readonly NginxRoute[];
     readonly hostPort: number;
     readonly hostIp: string;
     readonly listenPort: number;
+    readonly image: pulumi.Input<string>;
     readonly mode: "static" | "consul-template";
+    /** The static files' URL prefix, ending in "/"; undefined without `static`. */
     readonly staticUrlPath: string | undefined;
+    /** The static files (relative path → bytes): `static.directory` overlaid by `static.files`. */
+    readonly staticFiles: Readonly<Record<string, Buffer>>;
     readonly serverName: string;
     readonly clientMaxBodySize: string;
+    readonly discovery: ServiceDiscovery | undefined;
+    readonly consulTemplateImage: pulumi.Input<string>;
+    readonly resources: ContainerResources | undefined;
+    readonly restart: RestartPolicy;
     readonly drainSeconds: number;
+    /** nginx's host name (the load balancer's name) on its tiers and the published port, for `network.claim`. */
+    readonly claim: NetworkClaim;
 }
 
-/** Applies defaults and validates; throws an ArgumentError before anything is created. Pure. */
+/**
+ * Applies defaults and checks every argument, then reads the static files; throws an ArgumentError before anything
+ * is created. Pure but for reading `static.directory`.
+ */
 export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): ResolvedLbArgs {
     const c = new ArgChecker("NginxLoadBalancer", name);
     const tiers = [...(args.tiers ?? ["web", "app"])];
@@ -157,19 +198,28 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
     const listenPort = args.listenPort ?? 80;
     const mode = args.mode ?? "static";
     const staticUrlPath = args.static ? normalizePrefix(args.static.urlPath ?? "/static/") : undefined;
+    const serverName = args.serverName ?? "_";
+    const clientMaxBodySize = args.clientMaxBodySize ?? "1m";
+    const claim: NetworkClaim = {
+        owner: `NginxLoadBalancer "${name}"`,
+        tiersArgument: "tiers",
+        tiers,
+        // nginx answers to the load balancer's name on its tiers (other containers reach it as http://<name>).
+        aliases: [
+            {
+                argument: "name",
+                names: [name],
+                fix: "give the load balancer a name no other container on its tiers uses",
+            },
+        ],
+        hostPorts: [{ argument: "hostPort", ip: hostIp, port: hostPort, fix: "pick another hostPort" }],
+    };
 
-    c.check(
-        args.network instanceof TieredNetwork,
-        "network",
-        "is not a TieredNetwork",
-        "pass the cluster's TieredNetwork",
-    );
-    const net = args.network instanceof TieredNetwork ? args.network : undefined;
-    if (net) {
-        checkTierNames(c, "tiers", tiers, net.tierNames);
-        const publishing = tiers.filter((t) => net.hasTier(t) && !net.internal[t]);
+    if (checkNetworkArg(c, args.network)) {
+        const net = args.network;
+        net.checkClaim(c, claim);
         c.check(
-            publishing.length > 0 || tiers.some((t) => !net.hasTier(t)),
+            tiers.some((t) => !net.hasTier(t) || !net.internal[t]),
             "tiers",
             "are all internal",
             "join at least one non-internal tier (e.g. web) so the published port is reachable",
@@ -183,33 +233,12 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         `is "${hostIp}", not an IP address`,
         'use an IPv4 or IPv6 address such as "0.0.0.0", "127.0.0.1" or "::1"',
     );
-    if (net && Number.isInteger(hostPort)) {
-        const owner = net.hostPortOwner(hostIp, hostPort);
-        c.check(
-            owner === undefined,
-            "hostPort",
-            `${hostPort} is already published by ${owner}`,
-            "pick another hostPort",
-        );
-    }
-    // nginx answers to the load balancer's name on its tiers (other containers reach it as http://<name>).
-    if (net)
-        checkAliases(
-            c,
-            "name",
-            net,
-            tiers,
-            [name],
-            "give the load balancer a name no other container on its tiers uses",
-        );
-    const serverName = args.serverName ?? "_";
     c.check(
         typeof serverName === "string" && serverName.split(" ").every((t) => SERVER_NAME_TOKEN.test(t)),
         "serverName",
         `is ${JSON.stringify(serverName)}, not a list of nginx server names`,
         'use host names separated by single spaces, e.g. "example.com www.example.com" or "*.example.com", or "_" (no regexes)',
     );
-    const clientMaxBodySize = args.clientMaxBodySize ?? "1m";
     c.check(
         typeof clientMaxBodySize === "string" && BODY_SIZE.test(clientMaxBodySize),
         "clientMaxBodySize",
@@ -217,9 +246,93 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         'write a whole number with an optional k, m or g suffix, e.g. "64k" or "10m" ("0" for no limit)',
     );
     c.check(["static", "consul-template"].includes(mode), "mode", `is "${mode}"`, 'use "static" or "consul-template"');
-
-    c.check(Array.isArray(args.routes) && args.routes.length > 0, "routes", "is empty", 'route at least "/" to a pool');
     const routes: readonly NginxRoute[] = Array.isArray(args.routes) ? args.routes : [];
+    checkRoutes(c, routes, tiers, mode, args.discovery, staticUrlPath);
+    if (staticUrlPath) {
+        c.check(
+            ROUTE_PATH.test(staticUrlPath),
+            "static.urlPath",
+            `is "${args.static?.urlPath}"`,
+            'use a prefix like "/static/"',
+        );
+        for (const p of Object.keys(args.static?.files ?? {})) {
+            c.check(
+                isSafeRelativePath(p),
+                `static.files["${p}"]`,
+                "is not a safe relative path",
+                'use a path like "css/site.css"',
+            );
+        }
+    }
+    if (mode === "consul-template") {
+        c.check(
+            args.discovery instanceof ServiceDiscovery,
+            "discovery",
+            "is missing",
+            'pass the ServiceDiscovery the pools register with (mode "consul-template" needs it)',
+        );
+        if (args.discovery instanceof ServiceDiscovery) {
+            c.check(
+                tiers.includes(args.discovery.tier),
+                "tiers",
+                `do not include the discovery tier "${args.discovery.tier}"`,
+                `add "${args.discovery.tier}" so consul-template reaches Consul`,
+            );
+        }
+    } else {
+        c.check(
+            args.consulTemplateImage === undefined,
+            "consulTemplateImage",
+            'is set but mode is "static"',
+            'set mode: "consul-template" or drop consulTemplateImage',
+        );
+    }
+    checkResources(c, "resources", args.resources);
+    c.integer(
+        args.drainSeconds,
+        "drainSeconds",
+        0,
+        600,
+        "set drainSeconds to a whole number of seconds from 0 to 600, or leave it out (5)",
+    );
+    c.throwIfAny();
+    return {
+        network: args.network,
+        tiers,
+        routes,
+        hostPort,
+        hostIp,
+        listenPort,
+        image: args.image ?? DEFAULT_NGINX_IMAGE,
+        mode,
+        staticUrlPath,
+        staticFiles: args.static
+            ? overlayFiles(args.static.directory, args.static.files, `NginxLoadBalancer "${name}" static.directory`)
+            : {},
+        serverName,
+        clientMaxBodySize,
+        discovery: args.discovery,
+        consulTemplateImage: args.consulTemplateImage ?? DEFAULT_CONSUL_TEMPLATE_IMAGE,
+        resources: args.resources,
+        restart: args.restart ?? "unless-stopped",
+        drainSeconds: args.drainSeconds ?? 5,
+        claim,
+    };
+}
+
+/**
+ * Checks `routes`: at least one, paths well formed, distinct and clear of the static and the load balancer's own
+ * paths, each to a pool that shares a tier with the load balancer, one upstream per service name.
+ */
+function checkRoutes(
+    c: ArgChecker,
+    routes: readonly NginxRoute[],
+    tiers: readonly string[],
+    mode: string,
+    discovery: ServiceDiscovery | undefined,
+    staticUrlPath: string | undefined,
+): void {
+    c.check(routes.length > 0, "routes", "is empty", 'route at least "/" to a pool');
     const seenPaths = new Set<string>();
     const services = new Map<string, { pool: AppServerPool; route: string }>();
     routes.forEach((route, i) => {
@@ -267,63 +380,13 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         );
         if (mode === "consul-template") {
             c.check(
-                route.pool.discovery !== undefined && route.pool.discovery === args.discovery,
+                route.pool.discovery !== undefined && route.pool.discovery === discovery,
                 `${a}.pool`,
                 `("${route.pool.serviceName}") does not register with the load balancer's discovery`,
                 "pass the same ServiceDiscovery to the pool and the load balancer",
             );
         }
     });
-    if (staticUrlPath) {
-        c.check(
-            ROUTE_PATH.test(staticUrlPath),
-            "static.urlPath",
-            `is "${args.static?.urlPath}"`,
-            'use a prefix like "/static/"',
-        );
-        for (const p of Object.keys(args.static?.files ?? {})) {
-            c.check(
-                p.split("/").every((s) => s !== "" && s !== "." && s !== ".."),
-                `static.files["${p}"]`,
-                "is not a safe relative path",
-                'use a path like "css/site.css"',
-            );
-        }
-    }
-    if (mode === "consul-template") {
-        c.check(
-            args.discovery instanceof ServiceDiscovery,
-            "discovery",
-            "is missing",
-            'pass the ServiceDiscovery the pools register with (mode "consul-template" needs it)',
-        );
-        if (args.discovery instanceof ServiceDiscovery) {
-            c.check(
-                tiers.includes(args.discovery.tier),
-                "tiers",
-                `do not include the discovery tier "${args.discovery.tier}"`,
-                `add "${args.discovery.tier}" so consul-template reaches Consul`,
-            );
-        }
-    } else {
-        c.check(
-            args.consulTemplateImage === undefined,
-            "consulTemplateImage",
-            'is set but mode is "static"',
-            'set mode: "consul-template" or drop consulTemplateImage',
-        );
-    }
-    checkResources(c, "resources", args.resources);
-    const drainSeconds = args.drainSeconds ?? 5;
-    c.integer(
-        args.drainSeconds,
-        "drainSeconds",
-        0,
-        600,
-        "set drainSeconds to a whole number of seconds from 0 to 600, or leave it out (5)",
-    );
-    c.throwIfAny();
-    return { tiers, hostPort, hostIp, listenPort, mode, staticUrlPath, serverName, clientMaxBodySize, drainSeconds };
 }
 
 function normalizePrefix(p: string): string {
@@ -382,6 +445,7 @@ export function upstreamName(pool: AppServerPool): string {
  * config only once it has stopped changing (the upload may still be writing it) and `nginx -t` accepts it; a
  * refused config is reported once and left out until it changes again. POSIX sh, cmp, cp, cksum, sleep: what any
  * Debian-based nginx image has.
+ * @internal
  */
 export function nginxWatcherScript(
     confPath: string = NGINX_CONF_PATH,
@@ -450,31 +514,15 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
 
     constructor(name: string, args: NginxLoadBalancerArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const r = resolveLbArgs(name, args);
-        const staticFiles: Record<string, Buffer> = {};
-        if (args.static) {
-            Object.assign(
-                staticFiles,
-                args.static.directory
-                    ? readTree(args.static.directory, `NginxLoadBalancer "${name}" static.directory`)
-                    : {},
-            );
-            for (const [p, text] of Object.entries(args.static.files ?? {})) staticFiles[p] = Buffer.from(text, "utf8");
-        }
         super("dockercluster:loadbalancer:NginxLoadBalancer", name, {}, opts);
-        args.network.claimHostPort(r.hostIp, r.hostPort, `NginxLoadBalancer "${name}" (hostPort)`);
-        args.network.claimAliases(r.tiers, [name], `NginxLoadBalancer "${name}"`);
+        r.network.claim(r.claim);
 
-        const project = pulumi.getProject();
-        const stack = pulumi.getStack();
-        const { upstreams, locations } = upstreamsAndLocations(args.routes);
+        const { upstreams, locations } = upstreamsAndLocations(r.routes);
         const consulMode = r.mode === "consul-template";
         // Static files go to a directory named by their digest: a changed set is a new directory (the old one's
         // files cannot be removed by an upload), and the new config points at it.
-        const staticDir = `${STATIC_ROOT}-${filesDigest(staticFiles).slice(0, 12)}`;
-        const staticUploads = Object.keys(staticFiles)
-            .sort()
-            .map((p) => fileUpload(path.posix.join(staticDir, p), staticFiles[p]));
-        const pools = [...new Set(args.routes.map((rt) => rt.pool))];
+        const staticDir = `${STATIC_ROOT}-${filesDigest(r.staticFiles).slice(0, 12)}`;
+        const pools = [...new Set(r.routes.map((rt) => rt.pool))];
         // The replicas' container ids, known once each is healthy (their gates passed). They go into a file of
         // their own next to the config, not into it, so a preview shows the config's diff in full (the ids of new
         // replicas are unknown then); the watcher reloads when either changes, so a replica re-created under its
@@ -483,52 +531,23 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             ? pulumi.output([] as string[])
             : pulumi.all(pools.map((p) => p.servingIds)).apply((ids) => ids.flat());
         const replicaResources = pools.flatMap((p) => p.replicaIds.map((id) => p.healthGates[id] ?? p.containers[id]));
-        const sealed = sealNginxConf(
-            renderNginxConf({
-                listenPort: r.listenPort,
-                serverName: r.serverName,
-                user: "nginx",
-                upstreams: consulMode ? { include: `${UPSTREAMS_DIR}/*.conf` } : upstreams,
-                locations,
-                ...(r.staticUrlPath ? { static: { urlPath: r.staticUrlPath, root: `${staticDir}/` } } : {}),
-                clientMaxBodySize: r.clientMaxBodySize,
-                healthPath: HEALTH_PATH,
-                ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
-                configDigestPath: CONFIG_DIGEST_PATH,
-                mimeTypes: "/etc/nginx/mime.types",
-                errorLog: "/var/log/nginx/error.log",
-                accessLog: "/var/log/nginx/access.log",
-            }),
-        );
+        const sealed = sealNginxConf(renderNginxConf(nginxConfigSpec(r, upstreams, locations, staticDir)));
         this.nginxConf = sealed.text;
         this.configDigest = sealed.digest;
         const consulUpstreams = upstreams.map((u) => ({
             name: u.name,
-            service: args.routes.find((rt) => upstreamName(rt.pool) === u.name)!.pool.serviceName,
+            service: r.routes.find((rt) => upstreamName(rt.pool) === u.name)!.pool.serviceName,
         }));
         this.upstreamsTemplate = consulMode ? renderUpstreamsTemplate(consulUpstreams) : undefined;
 
-        const image = new docker.RemoteImage(
-            `${name}-image`,
-            { name: args.image ?? DEFAULT_NGINX_IMAGE, keepLocally: true },
-            { parent: this },
-        );
-        const ready = consulMode ? [] : readinessPaths({ readinessPath: READINESS_PATH, upstreams });
+        const image = new docker.RemoteImage(`${name}-image`, { name: r.image, keepLocally: true }, { parent: this });
 
         this.configVolume = new docker.Volume(
             `${name}-config`,
-            {
-                name: dockerName(`${name}-config`),
-                labels: labelList(standardLabels(project, stack, name, "nginx-config")),
-            },
+            { name: dockerName(`${name}-config`), labels: labelList(componentLabels(name, "nginx-config")) },
             { parent: this },
         );
         const replicasFile = replicaIds.apply((ids) => `${ids.join("\n")}\n`);
-        const configUploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [
-            { file: NGINX_CONF_PATH, content: this.nginxConf },
-            { file: NGINX_REPLICAS_PATH, content: replicasFile },
-            ...staticUploads,
-        ];
         const configMount: docker.types.input.ContainerVolume = {
             volumeName: this.configVolume.name,
             containerPath: NGINX_CONF_DIR,
@@ -538,10 +557,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         if (consulMode) {
             this.upstreamsVolume = new docker.Volume(
                 `${name}-upstreams`,
-                {
-                    name: dockerName(`${name}-upstreams`),
-                    labels: labelList(standardLabels(project, stack, name, "upstreams")),
-                },
+                { name: dockerName(`${name}-upstreams`), labels: labelList(componentLabels(name, "upstreams")) },
                 { parent: this, deleteBeforeReplace: true },
             );
             nginxVolumes.push({ volumeName: this.upstreamsVolume.name, containerPath: UPSTREAMS_DIR });
@@ -565,9 +581,13 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 mustRun: false,
                 restart: "no",
                 volumes: [configMount],
-                uploads: configUploads,
+                uploads: [
+                    { file: NGINX_CONF_PATH, content: this.nginxConf },
+                    { file: NGINX_REPLICAS_PATH, content: replicasFile },
+                    ...uploadsUnder(staticDir, r.staticFiles),
+                ],
                 labels: labelList({
-                    ...standardLabels(project, stack, name, "nginx-config"),
+                    ...componentLabels(name, "nginx-config"),
                     [CONFIG_DIGEST_LABEL]: this.configDigest,
                 }),
             },
@@ -581,12 +601,12 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 image: image.imageId,
                 entrypoints: ["/bin/sh", "-c"],
                 command: [nginxWatcherScript()],
-                networksAdvanced: args.network.attach(r.tiers, [name]),
+                networksAdvanced: r.network.attach(r.tiers, [name]),
                 ports: [{ internal: r.listenPort, external: r.hostPort, ip: r.hostIp }],
                 volumes: nginxVolumes,
                 ...(nginxUploads.length ? { uploads: nginxUploads } : {}),
-                restart: args.restart ?? "unless-stopped",
-                labels: labelList(standardLabels(project, stack, name, "nginx")),
+                restart: r.restart,
+                labels: labelList(componentLabels(name, "nginx")),
                 // Liveness of nginx itself, for monitoring (routes are checked end to end by the readiness gate, which
                 // polls from outside at no lasting cost): a check that named the routes would make a route change a restart.
                 healthcheck: healthcheckInput({
@@ -595,7 +615,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                     startPeriod: "30s",
                     retries: 3,
                 }),
-                ...resourceInputs(args.resources),
+                ...resourceInputs(r.resources),
             },
             {
                 parent: this,
@@ -603,54 +623,20 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 // Started once the replicas serve (static mode: through the config, which names them).
                 dependsOn: [
                     this.configContainer,
-                    ...(consulMode && args.discovery ? [args.discovery.consul, ...replicaResources] : []),
+                    ...(consulMode && r.discovery ? [r.discovery.consul, ...replicaResources] : []),
                 ],
             },
         );
 
-        if (consulMode && args.discovery && this.upstreamsVolume) {
-            const ctImage = new docker.RemoteImage(
-                `${name}-consul-template-image`,
-                { name: args.consulTemplateImage ?? DEFAULT_CONSUL_TEMPLATE_IMAGE, keepLocally: true },
-                { parent: this },
-            );
-            const ctConfig = renderConsulTemplateConfig({
-                consulAddress: args.discovery.address,
-                source: `${CONSUL_TEMPLATE_DIR}/upstreams.conf.ctmpl`,
-                destination: UPSTREAMS_FILE,
-                // PID 1 of the shared PID namespace is the nginx master: SIGHUP = test config, then graceful reload.
-                command: "kill -HUP 1",
-                waitMin: "1s",
-                waitMax: "5s",
-            });
-            this.templateContainer = new docker.Container(
-                `${name}-consul-template`,
-                {
-                    name: dockerName(`${name}-consul-template`),
-                    image: ctImage.imageId,
-                    entrypoints: ["consul-template"],
-                    command: [`-config=${CONSUL_TEMPLATE_DIR}/config.hcl`],
-                    user: "root",
-                    pidMode: pulumi.interpolate`container:${this.container.id}`,
-                    networksAdvanced: args.network.attach([args.discovery.tier], []),
-                    volumes: [{ volumeName: this.upstreamsVolume.name, containerPath: UPSTREAMS_DIR }],
-                    uploads: [
-                        { file: `${CONSUL_TEMPLATE_DIR}/config.hcl`, content: ctConfig },
-                        { file: `${CONSUL_TEMPLATE_DIR}/upstreams.conf.ctmpl`, content: this.upstreamsTemplate! },
-                    ],
-                    restart: "unless-stopped",
-                    labels: labelList(standardLabels(project, stack, name, "consul-template")),
-                },
-                { parent: this, deleteBeforeReplace: true, dependsOn: [this.container, args.discovery.consul] },
-            );
-        } else {
-            this.templateContainer = undefined;
-        }
+        this.templateContainer =
+            consulMode && r.discovery && this.upstreamsVolume && this.upstreamsTemplate
+                ? consulTemplateSidecar(name, r, r.discovery, this.upstreamsVolume, this.upstreamsTemplate, this)
+                : undefined;
 
         // `pulumi up` returns when the published port serves the current config and every route answers end to end;
         // after a reload (an update of this gate) it then waits drainSeconds.
-        const probeHost = urlHost(r.hostIp, false);
-        const base = `http://${probeHost}:${r.hostPort}`;
+        const ready = consulMode ? [] : readinessPaths({ readinessPath: READINESS_PATH, upstreams });
+        const base = `http://${urlHost(r.hostIp, false)}:${r.hostPort}`;
         const digestUrl = `${base}${CONFIG_DIGEST_PATH}`;
         this.readiness = new HttpReadiness(
             `${name}-ready`,
@@ -674,4 +660,77 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             url: this.url,
         });
     }
+}
+
+/** The nginx.conf of a load balancer, its static files under `staticDir`. Pure. */
+function nginxConfigSpec(
+    r: ResolvedLbArgs,
+    upstreams: UpstreamSpec[],
+    locations: LocationSpec[],
+    staticDir: string,
+): NginxConfigSpec {
+    const consulMode = r.mode === "consul-template";
+    return {
+        listenPort: r.listenPort,
+        serverName: r.serverName,
+        user: "nginx",
+        upstreams: consulMode ? { include: `${UPSTREAMS_DIR}/*.conf` } : upstreams,
+        locations,
+        ...(r.staticUrlPath ? { static: { urlPath: r.staticUrlPath, root: `${staticDir}/` } } : {}),
+        clientMaxBodySize: r.clientMaxBodySize,
+        healthPath: HEALTH_PATH,
+        ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
+        configDigestPath: CONFIG_DIGEST_PATH,
+        mimeTypes: "/etc/nginx/mime.types",
+        errorLog: "/var/log/nginx/error.log",
+        accessLog: "/var/log/nginx/access.log",
+    };
+}
+
+/**
+ * consul-template mode's sidecar: renders the upstreams from Consul's healthy instances into `upstreamsVolume` and
+ * signals nginx (it shares nginx's PID namespace) to reload when the file changed.
+ */
+function consulTemplateSidecar(
+    name: string,
+    r: ResolvedLbArgs,
+    discovery: ServiceDiscovery,
+    upstreamsVolume: docker.Volume,
+    template: string,
+    lb: NginxLoadBalancer,
+): docker.Container {
+    const image = new docker.RemoteImage(
+        `${name}-consul-template-image`,
+        { name: r.consulTemplateImage, keepLocally: true },
+        { parent: lb },
+    );
+    const config = renderConsulTemplateConfig({
+        consulAddress: discovery.address,
+        source: `${CONSUL_TEMPLATE_DIR}/upstreams.conf.ctmpl`,
+        destination: UPSTREAMS_FILE,
+        // PID 1 of the shared PID namespace is the nginx master: SIGHUP = test config, then graceful reload.
+        command: "kill -HUP 1",
+        waitMin: "1s",
+        waitMax: "5s",
+    });
+    return new docker.Container(
+        `${name}-consul-template`,
+        {
+            name: dockerName(`${name}-consul-template`),
+            image: image.imageId,
+            entrypoints: ["consul-template"],
+            command: [`-config=${CONSUL_TEMPLATE_DIR}/config.hcl`],
+            user: "root",
+            pidMode: pulumi.interpolate`container:${lb.container.id}`,
+            networksAdvanced: r.network.attach([discovery.tier], []),
+            volumes: [{ volumeName: upstreamsVolume.name, containerPath: UPSTREAMS_DIR }],
+            uploads: [
+                { file: `${CONSUL_TEMPLATE_DIR}/config.hcl`, content: config },
+                { file: `${CONSUL_TEMPLATE_DIR}/upstreams.conf.ctmpl`, content: template },
+            ],
+            restart: "unless-stopped",
+            labels: labelList(componentLabels(name, "consul-template")),
+        },
+        { parent: lb, deleteBeforeReplace: true, dependsOn: [lb.container, discovery.consul] },
+    );
 }

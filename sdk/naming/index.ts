@@ -17,6 +17,7 @@ export const MAX_DOCKER_NAME_LENGTH = 200;
 /**
  * Turns any string into a valid Docker object name: characters outside `[a-zA-Z0-9_.-]` become `-`, runs of `-`
  * collapse, leading/trailing separators go. Throws when nothing valid is left.
+ * @internal
  */
 export function sanitizeDockerName(raw: string): string {
     const s = raw
@@ -43,7 +44,7 @@ export function dockerName(logicalName: string): string {
 /** A DNS label (RFC 1123): what Docker network aliases and nginx upstream host names must be. */
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** True when `s` is a lower-case RFC 1123 DNS label (1–63 chars, letters, digits, inner hyphens). */
+/** True when `s` is a lower-case RFC 1123 DNS label (1–63 chars, letters, digits, inner hyphens). @internal */
 export function isDnsLabel(s: string): boolean {
     return DNS_LABEL.test(s);
 }
@@ -54,6 +55,7 @@ export function isDnsLabel(s: string): boolean {
  *
  * Index-derived ids are stable under scaling: going from 2 to 3 adds `r2` and never renames `r0`/`r1`; going down
  * removes the highest indexes. To remove a replica in the middle, list the survivors in `replicaNames`.
+ * @internal
  */
 export function replicaIdsFor(replicas: number, replicaNames?: readonly string[]): string[] {
     if (replicaNames !== undefined) return [...replicaNames];
@@ -73,6 +75,11 @@ export function standardLabels(
         "dockercluster.component": component,
         "dockercluster.role": role,
     };
+}
+
+/** {@link standardLabels} of a child of `component`, in the current project and stack. */
+export function componentLabels(component: string, role: string): Record<string, string> {
+    return standardLabels(pulumi.getProject(), pulumi.getStack(), component, role);
 }
 
 /** The docker provider's label list form of a map, sorted by key so diffs are stable. */

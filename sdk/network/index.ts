@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
+import { componentLabels, dockerName, isDnsLabel, labelList } from "../naming";
 import { ArgChecker } from "../validation";
 
 /** Settings of one tier (one Docker network). */
@@ -43,7 +43,7 @@ export type NetworkAttachment = docker.types.input.ContainerNetworksAdvanced;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 /** Checks tier names and settings; records problems in `c`. Pure. */
-export function validateTiers(c: ArgChecker, tiers: Readonly<Record<string, TierArgs>>): void {
+function validateTiers(c: ArgChecker, tiers: Readonly<Record<string, TierArgs>>): void {
     const names = Object.keys(tiers);
     c.check(
         names.length > 0,
@@ -75,16 +75,8 @@ export function validateTiers(c: ArgChecker, tiers: Readonly<Record<string, Tier
     c.check(dup === undefined, "tiers", `use the subnet ${dup} twice`, "give each tier its own subnet");
 }
 
-/**
- * Records a problem in `c` for every entry of `wanted` that is not one of `known` (and for an empty list).
- * `argument` names the caller's argument, e.g. "tiers".
- */
-export function checkTierNames(
-    c: ArgChecker,
-    argument: string,
-    wanted: readonly string[],
-    known: readonly string[],
-): void {
+/** Checks `wanted` tier names against `known`; records problems under `argument`. */
+function checkTierNames(c: ArgChecker, argument: string, wanted: readonly string[], known: readonly string[]): void {
     c.check(wanted.length > 0, argument, "is empty", `join at least one of the network's tiers (${known.join(", ")})`);
     for (const t of wanted) {
         c.check(
@@ -98,29 +90,92 @@ export function checkTierNames(
     c.check(dup === undefined, argument, `lists the tier "${dup}" twice`, "list each tier once");
 }
 
+/** Host names a component's containers answer to on its tiers, from one of its arguments. */
+export interface AliasClaim {
+    /** The argument the names come from, e.g. "serviceName". */
+    readonly argument: string;
+    readonly names: readonly string[];
+    /** The fix named when another component already answers to one of them. */
+    readonly fix: string;
+}
+
+/** A host port a component publishes, from one of its arguments. */
+export interface HostPortClaim {
+    /** The argument, e.g. "hostPort"; also names the claim in another component's error. */
+    readonly argument: string;
+    readonly ip: string;
+    readonly port: number;
+    /** The fix named when the port is taken. */
+    readonly fix: string;
+}
+
 /**
- * Records a problem in `c` for each of `aliases` that another component already answers to on one of `tiers` of
- * `network`: Docker DNS would round-robin the name across both, sending some connections to the wrong container.
+ * What one component takes on a {@link TieredNetwork}: the tiers it joins, the host names its containers answer to
+ * there, and the host ports it publishes. Built and checked when the component resolves its arguments
+ * ({@link TieredNetwork.checkClaim}), recorded when it is constructed ({@link TieredNetwork.claim}).
  */
-export function checkAliases(
-    c: ArgChecker,
-    argument: string,
-    network: TieredNetwork,
-    tiers: readonly string[],
-    aliases: readonly string[],
-    fix: string,
-): void {
-    for (const tier of tiers) {
-        for (const alias of aliases) {
-            const owner = network.aliasOwner(tier, alias);
-            c.check(
-                owner === undefined,
-                argument,
-                `gives the host name "${alias}", which ${owner} already answers to on tier "${tier}"`,
-                fix,
-            );
-        }
-    }
+export interface NetworkClaim {
+    /** The component as errors name it, e.g. `AppServerPool "app"`. */
+    readonly owner: string;
+    /** Its argument naming the tiers, e.g. "tiers" or "tier". */
+    readonly tiersArgument: string;
+    readonly tiers: readonly string[];
+    /** @default [] */
+    readonly aliases?: readonly AliasClaim[];
+    /** @default [] */
+    readonly hostPorts?: readonly HostPortClaim[];
+}
+
+/**
+ * Records a problem in `c` unless `network` is a {@link TieredNetwork} (a plain-JavaScript caller may pass
+ * anything). Narrows `network`.
+ */
+export function checkNetworkArg(c: ArgChecker, network: unknown): network is TieredNetwork {
+    return c.check(
+        network instanceof TieredNetwork,
+        "network",
+        "is not a TieredNetwork",
+        "pass the cluster's TieredNetwork",
+    );
+}
+
+/** One tier's settings with defaults applied. */
+export interface ResolvedTier {
+    readonly internal: boolean;
+    readonly driver: string;
+    readonly subnet: string | undefined;
+    readonly labels: Readonly<Record<string, string>>;
+}
+
+/** TieredNetwork's arguments with every default applied. */
+export interface ResolvedNetworkArgs {
+    /** Tier names, in declaration order. */
+    readonly tierNames: readonly string[];
+    readonly tiers: Readonly<Record<string, ResolvedTier>>;
+}
+
+/** Applies defaults and checks every argument; throws an ArgumentError before anything is created. Pure. */
+export function resolveNetworkArgs(name: string, args: TieredNetworkArgs): ResolvedNetworkArgs {
+    const given = args.tiers ?? STANDARD_TIERS;
+    const c = new ArgChecker("TieredNetwork", name);
+    validateTiers(c, given);
+    c.throwIfAny();
+    const tierNames = Object.keys(given);
+    const tiers = Object.fromEntries(
+        tierNames.map((t): [string, ResolvedTier] => {
+            const s = given[t] ?? {};
+            return [
+                t,
+                {
+                    internal: s.internal ?? false,
+                    driver: s.driver ?? "bridge",
+                    subnet: s.subnet,
+                    labels: s.labels ?? {},
+                },
+            ];
+        }),
+    );
+    return { tierNames, tiers };
 }
 
 /**
@@ -136,40 +191,36 @@ export class TieredNetwork extends pulumi.ComponentResource {
     public readonly networkNames: Readonly<Record<string, pulumi.Output<string>>>;
     /** Tier name → whether it is internal. */
     public readonly internal: Readonly<Record<string, boolean>>;
+    /** Published host ports, each with the claim's owner and argument, e.g. `NginxLoadBalancer "web" (hostPort)`. */
     private readonly hostPorts: { ip: string; port: number; owner: string }[] = [];
     /** `<tier>/<alias>` → the component whose containers answer to that name. */
     private readonly aliases = new Map<string, string>();
 
     constructor(name: string, args: TieredNetworkArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
-        const tiers = args.tiers ?? STANDARD_TIERS;
-        const c = new ArgChecker("TieredNetwork", name);
-        validateTiers(c, tiers);
-        c.throwIfAny();
+        const r = resolveNetworkArgs(name, args);
         super("dockercluster:network:TieredNetwork", name, {}, opts);
 
-        const project = pulumi.getProject();
-        const stack = pulumi.getStack();
-        this.tierNames = Object.keys(tiers);
+        this.tierNames = r.tierNames;
         const networks: Record<string, docker.Network> = {};
         const networkNames: Record<string, pulumi.Output<string>> = {};
         const internal: Record<string, boolean> = {};
-        for (const tier of this.tierNames) {
-            const s = tiers[tier] ?? {};
+        for (const tier of r.tierNames) {
+            const s = r.tiers[tier];
             const logical = `${name}-${tier}`;
             const net = new docker.Network(
                 logical,
                 {
                     name: dockerName(logical),
-                    driver: s.driver ?? "bridge",
-                    internal: s.internal ?? false,
+                    driver: s.driver,
+                    internal: s.internal,
                     ...(s.subnet !== undefined ? { ipamConfigs: [{ subnet: s.subnet }] } : {}),
-                    labels: labelList({ ...standardLabels(project, stack, name, `tier:${tier}`), ...(s.labels ?? {}) }),
+                    labels: labelList({ ...componentLabels(name, `tier:${tier}`), ...s.labels }),
                 },
                 { parent: this, deleteBeforeReplace: true },
             );
             networks[tier] = net;
             networkNames[tier] = net.name;
-            internal[tier] = s.internal ?? false;
+            internal[tier] = s.internal;
         }
         this.networks = networks;
         this.networkNames = networkNames;
@@ -181,7 +232,7 @@ export class TieredNetwork extends pulumi.ComponentResource {
      * Who already publishes host port `port` on `ip` in this cluster (components that share this network), or
      * undefined. `0.0.0.0` and `::` conflict with every address.
      */
-    hostPortOwner(ip: string, port: number): string | undefined {
+    private hostPortOwner(ip: string, port: number): string | undefined {
         const any = (a: string): boolean => a === "0.0.0.0" || a === "::";
         for (const claim of this.hostPorts) {
             if (claim.port === port && (claim.ip === ip || any(claim.ip) || any(ip))) return claim.owner;
@@ -190,21 +241,49 @@ export class TieredNetwork extends pulumi.ComponentResource {
     }
 
     /** Which component's containers already answer to host name `alias` on `tier`, or undefined. */
-    aliasOwner(tier: string, alias: string): string | undefined {
+    private aliasOwner(tier: string, alias: string): string | undefined {
         return this.aliases.get(`${tier}/${alias}`);
     }
 
     /**
-     * Records that `owner`'s containers answer to `aliases` on `tiers`, so a later component using one of those
-     * names on the same tier is rejected (see {@link checkAliases}). One owner may use a name on several containers.
+     * Checks `claim` against this network and what other components claimed before; records each problem in `c`
+     * under the claim's argument: a tier this network does not have (or one listed twice), a host name another
+     * component already answers to on one of the tiers (Docker DNS would round-robin it across both, sending some
+     * connections to the wrong container), a host port another component publishes. The component records `claim`
+     * with {@link claim} once it is constructed.
      */
-    claimAliases(tiers: readonly string[], aliases: readonly string[], owner: string): void {
-        for (const tier of tiers) for (const alias of aliases) this.aliases.set(`${tier}/${alias}`, owner);
+    checkClaim(c: ArgChecker, claim: NetworkClaim): void {
+        checkTierNames(c, claim.tiersArgument, claim.tiers, this.tierNames);
+        for (const { argument, names, fix } of claim.aliases ?? []) {
+            for (const tier of claim.tiers) {
+                for (const alias of names) {
+                    const owner = this.aliasOwner(tier, alias);
+                    c.check(
+                        owner === undefined,
+                        argument,
+                        `gives the host name "${alias}", which ${owner} already answers to on tier "${tier}"`,
+                        fix,
+                    );
+                }
+            }
+        }
+        for (const { argument, ip, port, fix } of claim.hostPorts ?? []) {
+            if (!Number.isInteger(port)) continue; // reported by the component's own port check
+            const owner = this.hostPortOwner(ip, port);
+            c.check(owner === undefined, argument, `${port} is already published by ${owner}`, fix);
+        }
     }
 
-    /** Records that `owner` publishes `ip:port`, so a later component publishing the same port is rejected. */
-    claimHostPort(ip: string, port: number, owner: string): void {
-        this.hostPorts.push({ ip, port, owner });
+    /**
+     * Records `claim` (checked by {@link checkClaim}), so a later component using one of its host names on the
+     * same tier, or one of its host ports, is rejected. One owner may use a name on several containers.
+     */
+    claim(claim: NetworkClaim): void {
+        for (const { names } of claim.aliases ?? [])
+            for (const tier of claim.tiers)
+                for (const alias of names) this.aliases.set(`${tier}/${alias}`, claim.owner);
+        for (const { argument, ip, port } of claim.hostPorts ?? [])
+            this.hostPorts.push({ ip, port, owner: `${claim.owner} (${argument})` });
     }
 
     /** Whether `tier` is one of this network's tiers. */

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { Bootstrap, prepareBootstrap, withLateValues } from "../../provider";
+import { Bootstrap, prepareBootstrap, PreparedBootstrap, withLateValues } from "../../provider";
 import type { BootstrapArgs, BootstrapContentArgs, BootstrapMigrationSetArgs, BootstrapWaitArgs } from "../../provider";
 import {
     checkHealthcheck,
@@ -20,7 +20,7 @@ import {
     RestartPolicy,
 } from "../container";
 import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
-import { checkAliases, checkTierNames, TieredNetwork } from "../network";
+import { checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 import { ADMIN_PASSWORD_FILE, ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "./adminPassword";
 
@@ -161,11 +161,33 @@ export interface PostgresClusterArgs {
     readonly restart?: RestartPolicy;
 }
 
+/** PostgresCluster's arguments with defaults applied. */
+export interface ResolvedPostgresArgs {
+    readonly tier: string;
+    readonly alias: string;
+    readonly adminUser: string;
+    readonly database: string;
+    readonly appRole: string;
+    readonly extensions: string[];
+    readonly retainDataVolume: boolean;
+    readonly protectDataVolume: boolean;
+    readonly waitForHealthy: boolean;
+    readonly restart: RestartPolicy;
+    /** Seconds between the stop signal and Docker's SIGKILL. */
+    readonly stopTimeout: number;
+    /** Extra pg_hba.conf lines. */
+    readonly hbaRules: string[];
+    /** The server's host name on its tier and the published admin port, for `network.claim`. */
+    readonly claim: NetworkClaim;
+    /** The bootstrap, read and checked; its admin endpoint and generated passwords come once the resources exist. */
+    readonly bootstrap: PreparedBootstrap;
+}
+
 /**
  * Applies defaults and validates, including the bootstrap's own checks; throws an ArgumentError before anything is
  * created. Pure but for reading the migration and content directories.
  */
-export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
+export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): ResolvedPostgresArgs {
     const r = {
         tier: args.tier ?? "db",
         alias: args.alias ?? "postgres",
@@ -180,24 +202,20 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
         stopTimeout: args.stopTimeout ?? DEFAULT_POSTGRES_STOP_TIMEOUT,
         hbaRules: [...(args.hbaRules ?? [])],
     };
+    const claim: NetworkClaim = {
+        owner: `PostgresCluster "${name}"`,
+        tiersArgument: "tier",
+        tiers: [r.tier],
+        aliases: [
+            { argument: "alias", names: [r.alias], fix: "set alias to a name no other container on the tier uses" },
+        ],
+        hostPorts:
+            args.adminHostPort === undefined
+                ? []
+                : [{ argument: "adminHostPort", ip: "127.0.0.1", port: args.adminHostPort, fix: "pick another port" }],
+    };
     const c = new ArgChecker("PostgresCluster", name);
-    c.check(
-        args.network instanceof TieredNetwork,
-        "network",
-        "is not a TieredNetwork",
-        "pass the cluster's TieredNetwork",
-    );
-    if (args.network instanceof TieredNetwork) {
-        checkTierNames(c, "tier", [r.tier], args.network.tierNames);
-        checkAliases(
-            c,
-            "alias",
-            args.network,
-            [r.tier],
-            [r.alias],
-            "set alias to a name no other container on the tier uses",
-        );
-    }
+    if (checkNetworkArg(c, args.network)) args.network.checkClaim(c, claim);
     c.check(
         isDnsLabel(r.alias),
         "alias",
@@ -214,15 +232,6 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
         "give the applications their own role; they must never hold the owner password",
     );
     c.port(args.adminHostPort, "adminHostPort");
-    if (args.adminHostPort !== undefined && args.network instanceof TieredNetwork) {
-        const owner = args.network.hostPortOwner("127.0.0.1", args.adminHostPort);
-        c.check(
-            owner === undefined,
-            "adminHostPort",
-            `${args.adminHostPort} is already published by ${owner}`,
-            "pick another port",
-        );
-    }
     c.check(
         !(r.protectDataVolume && !r.retainDataVolume),
         "protectDataVolume",
@@ -262,7 +271,7 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs) {
         c.check(false, argument, `is rejected by the bootstrap: ${f.problem}`, f.fix);
     }
     c.throwIfAny();
-    return { ...r, bootstrap };
+    return { ...r, claim, bootstrap };
 }
 
 /** The Bootstrap's arguments for these component arguments; `resolvePostgresArgs` checks exactly these. Pure. */
@@ -364,9 +373,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const project = pulumi.getProject();
         const stack = pulumi.getStack();
         const net = args.network;
-        if (args.adminHostPort !== undefined)
-            net.claimHostPort("127.0.0.1", args.adminHostPort, `PostgresCluster "${name}" (adminHostPort)`);
-        net.claimAliases([r.tier], [r.alias], `PostgresCluster "${name}"`);
+        net.claim(r.claim);
 
         const adminPassword = pulumi.secret(
             args.adminPassword ??

@@ -16,7 +16,7 @@ import { execIn, httpRequest } from "../support/http";
 import { freePort } from "../support/net";
 import { engine, EngineRequest, EngineResult, stackDir, stateFiles, stateResources, steps } from "../support/engine";
 import { expectGolden } from "./golden";
-import { probeWhile, ProbeResult } from "./probe";
+import { probeWhile, ProbeResult } from "../support/probe";
 
 jest.setTimeout(600000);
 

@@ -3,17 +3,13 @@ import * as path from "path";
 import * as flaskProgram from "../../examples/flask-nginx-postgres/cluster";
 import flaskIndex = require("../../examples/flask-nginx-postgres");
 import { ArgumentError, FILES_DIGEST_LABEL, NGINX_CONF_PATH, STATIC_ROOT } from "../../sdk";
-import { Graph, peek, runProgram } from "../sdk/support/graph";
-import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "./support/examples";
+import { peek, publishing, runProgram, uploads } from "../support/graph";
+import { dockerObjectNames, projectFile, REPO, schemaDefaults, stackConfig } from "../support/examples";
 
 const DIR = path.join(REPO, "examples", "flask-nginx-postgres");
 type Config = flaskProgram.Config;
 const cfg = (over: Partial<Config> = {}): Config => ({ ...flaskProgram.defaults, buildAppImage: false, ...over });
 const PROJECT = { project: "flask-nginx-postgres", stack: "dev" };
-
-function uploads(g: Graph, name: string): { file: string; content?: string; contentBase64?: string }[] {
-    return g.get(name).inputs.uploads;
-}
 
 describe("examples/flask-nginx-postgres", () => {
     test("Pulumi.yaml: nodejs program with a typed config schema whose defaults are the program's", () => {

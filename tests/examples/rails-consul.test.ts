@@ -2,9 +2,9 @@ import * as path from "path";
 import * as railsProgram from "../../examples/rails-consul/cluster";
 import railsIndex = require("../../examples/rails-consul");
 import { ArgumentError, NGINX_CONF_PATH, renderUpstreamsFromInstances } from "../../sdk";
-import { peek, runProgram } from "../sdk/support/graph";
-import { renderGoTemplate } from "../sdk/support/gotemplate";
-import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "./support/examples";
+import { peek, publishing, runProgram, upload, uploads } from "../support/graph";
+import { renderGoTemplate } from "../support/gotemplate";
+import { dockerObjectNames, projectFile, REPO, schemaDefaults, stackConfig } from "../support/examples";
 
 const DIR = path.join(REPO, "examples", "rails-consul");
 type Config = railsProgram.Config;
@@ -149,9 +149,7 @@ describe("examples/rails-consul", () => {
 
     test("the load balancer's template renders upstreams for user, catalog and frontend from Consul's instances", async () => {
         const { graph, result } = await runProgram(() => railsProgram.railsConsul(cfg()), PROJECT);
-        const template = (graph.get("lb-consul-template").inputs.uploads as { file: string; content: string }[]).find(
-            (u) => u.file.endsWith(".ctmpl"),
-        )!.content;
+        const template = uploads(graph, "lb-consul-template").find((u) => u.file.endsWith(".ctmpl"))!.content!;
         const upstreams = ["user", "catalog", "frontend"].map((s) => ({ name: s, service: s }));
         // What registrator would register: each replica's alias (label dockercluster.address) and port 8000.
         const instances = {
@@ -165,9 +163,7 @@ describe("examples/rails-consul", () => {
         expect(rendered).toContain(
             `upstream user {\n    server user-r0-${gen}:8000 max_fails=3 fail_timeout=10s;\n    server user-r1-${gen}:8000`,
         );
-        const conf = (graph.get("lb-files").inputs.uploads as { file: string; content: string }[]).find(
-            (u) => u.file === NGINX_CONF_PATH,
-        )!.content;
+        const conf = upload(graph, "lb-files", NGINX_CONF_PATH)!;
         expect(conf).toMatch(/location \/products \{\n\s+proxy_pass http:\/\/catalog;/);
         expect(conf).toMatch(/location \/users \{\n\s+proxy_pass http:\/\/user;/);
         expect(conf).toMatch(/location \/ \{\n\s+proxy_pass http:\/\/frontend;/);

@@ -9,8 +9,8 @@ import * as flaskProgram from "../../examples/flask-nginx-postgres/cluster";
 import flaskIndex = require("../../examples/flask-nginx-postgres");
 import * as threeTierProgram from "../../examples/three-tier/cluster";
 import * as railsProgram from "../../examples/rails-consul/cluster";
-import { runProgram } from "../sdk/support/graph";
-import { projectFile, publishing, REPO, schemaDefaults, stackConfig, timeEvaluation } from "./support/examples";
+import { publishing, runProgram } from "../support/graph";
+import { projectFile, REPO, schemaDefaults, stackConfig, timeEvaluation } from "../support/examples";
 
 const yaml = require("js-yaml") as { load(src: string): unknown };
 

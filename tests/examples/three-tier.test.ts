@@ -2,8 +2,8 @@ import * as path from "path";
 import * as threeTierProgram from "../../examples/three-tier/cluster";
 import threeTierIndex = require("../../examples/three-tier");
 import { AppServerPool, ArgumentError } from "../../sdk";
-import { peek, runProgram } from "../sdk/support/graph";
-import { dockerObjectNames, projectFile, publishing, REPO, schemaDefaults, stackConfig } from "./support/examples";
+import { peek, publishing, runProgram } from "../support/graph";
+import { dockerObjectNames, projectFile, REPO, schemaDefaults, stackConfig } from "../support/examples";
 
 const DIR = path.join(REPO, "examples", "three-tier");
 type Config = threeTierProgram.Config;

@@ -9,7 +9,7 @@ import { flywayChecksum } from "../../provider/migrations";
 const crc = (sql: string) => flywayChecksum(sql);
 import { ProviderHost } from "../support/provider-host";
 import { inputsFor, PG, query } from "../support/pg";
-import { fixture, withScripts } from "./fixtures";
+import { fixture, withScripts } from "../support/bootstrap-fixtures";
 
 type Props = Record<string, any>;
 const host = new ProviderHost();

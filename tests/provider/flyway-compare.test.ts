@@ -6,7 +6,7 @@ import { ProviderHost } from "../support/provider-host";
 import { BootstrapStack, migrationFolder, removeMigrationFolders } from "../support/bootstrap-stack";
 import { createOracleDatabase, flywayHistory, runFlyway } from "../support/flyway";
 import { PG, query } from "../support/pg";
-import { dropIn, dropInPlaceholders, V1 } from "./fixtures";
+import { dropIn, dropInPlaceholders, V1 } from "../support/bootstrap-fixtures";
 
 jest.setTimeout(300_000);
 const host = new ProviderHost();

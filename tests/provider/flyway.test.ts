@@ -4,7 +4,7 @@
  * an undo file and a misnamed one), a whitespace-only upgrade, repair, a baseline, and the preview's plan.
  */
 import { flywayChecksum } from "../../provider/migrations";
-import { dropIn, dropInPlaceholders as placeholders, V1 } from "./fixtures";
+import { dropIn, dropInPlaceholders as placeholders, V1 } from "../support/bootstrap-fixtures";
 import { BootstrapStack, migrationFolder, removeMigrationFolders } from "../support/bootstrap-stack";
 import { ProviderHost } from "../support/provider-host";
 import { PG, query } from "../support/pg";

@@ -8,7 +8,7 @@ import { Client } from "pg";
 import { lockKey } from "../../provider/postgres";
 import { ProviderHost } from "../support/provider-host";
 import { inputsFor, PG, query, uniqueName } from "../support/pg";
-import { fixture } from "./fixtures";
+import { fixture } from "../support/bootstrap-fixtures";
 
 type Props = Record<string, any>;
 const host = new ProviderHost();

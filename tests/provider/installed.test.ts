@@ -6,7 +6,7 @@
 import { InstalledPackage } from "../support/installed-package";
 import { ProviderHost, serializedProvider } from "../support/provider-host";
 import { inputsFor, query, uniqueName } from "../support/pg";
-import { fixture, withScripts } from "./fixtures";
+import { fixture, withScripts } from "../support/bootstrap-fixtures";
 
 let installed: InstalledPackage;
 let hosts: ProviderHost[];

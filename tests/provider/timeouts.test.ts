@@ -8,7 +8,7 @@ import { Client } from "pg";
 import { prepareBootstrap } from "../../provider";
 import { ProviderHost } from "../support/provider-host";
 import { inputsFor, PG, query } from "../support/pg";
-import { fixture, withScripts } from "./fixtures";
+import { fixture, withScripts } from "../support/bootstrap-fixtures";
 
 type Props = Record<string, any>;
 type Args = ReturnType<typeof fixture>["args"];

@@ -16,7 +16,7 @@ import {
     TieredNetwork,
 } from "../../sdk";
 import type { AppServerPoolArgs } from "../../sdk";
-import { generationless, Graph, peek, runProgram, thrownBy } from "./support/graph";
+import { generationless, Graph, peek, runProgram, thrownBy } from "../support/graph";
 
 const CONTAINER = "docker:index/container:Container";
 const GATE = "pulumi-nodejs:dynamic/health:ContainerHealthGate";

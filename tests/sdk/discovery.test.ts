@@ -1,5 +1,5 @@
 import { AppServerPool, ArgumentError, ServiceDiscovery, TieredNetwork } from "../../sdk";
-import { runProgram, thrownBy } from "./support/graph";
+import { runProgram, thrownBy } from "../support/graph";
 
 describe("ServiceDiscovery", () => {
     test("exact graph: Consul server + registrator on the app tier, docker socket read-only, nothing published", async () => {

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ArgumentError, contextDigest, ServiceImage } from "../../sdk";
-import { peek, runProgram } from "./support/graph";
+import { peek, runProgram } from "../support/graph";
 
 describe("ServiceImage", () => {
     test("build mode: docker.RemoteImage built from the Dockerfile with BASE_IMAGE on the host; rebuilt when the context's files change", async () => {

@@ -10,7 +10,7 @@ import {
     TieredNetwork,
 } from "../../sdk";
 import type { NginxLoadBalancerArgs } from "../../sdk";
-import { Graph, runProgram, thrownBy } from "./support/graph";
+import { publishing, runProgram, thrownBy, upload } from "../support/graph";
 
 const conf = async (lb: NginxLoadBalancer): Promise<string> => lb.nginxConf;
 
@@ -20,11 +20,6 @@ function staticCluster(replicas = 2, lb: Partial<NginxLoadBalancerArgs> = {}) {
     const app = new AppServerPool("app", { network, image: "img", database: db, replicas });
     const web = new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: app }], ...lb });
     return { network, db, app, web };
-}
-
-function upload(graph: Graph, container: string, file: string): string | undefined {
-    return (graph.get(container).inputs.uploads as { file: string; content?: string }[]).find((u) => u.file === file)
-        ?.content;
 }
 
 describe("NginxLoadBalancer (static mode)", () => {
@@ -57,11 +52,7 @@ describe("NginxLoadBalancer (static mode)", () => {
         for (const r of ["app-r0", "app-r1", "app-r0-healthy", "app-r1-healthy"])
             expect(graph.dependsOn("web-nginx", r)).toBe(true);
         expect(graph.dependsOn("web-nginx", "db-bootstrap")).toBe(true);
-        const published = graph
-            .containers()
-            .filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0)
-            .map((c) => c.name);
-        expect(published).toEqual(["web-nginx"]);
+        expect(publishing(graph)).toEqual(["web-nginx"]);
     });
 
     test("the web tier cannot reach the database: nginx shares no network with Postgres", async () => {
@@ -490,11 +481,7 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
             "http://127.0.0.1:80/nginx-health",
         ]);
         expect(text).not.toContain("nginx-ready");
-        const published = graph
-            .containers()
-            .filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0)
-            .map((c) => c.name);
-        expect(published).toEqual(["lb-nginx"]);
+        expect(publishing(graph)).toEqual(["lb-nginx"]);
     });
 
     test("scaling a pool does not touch the load balancer's resources at all", async () => {

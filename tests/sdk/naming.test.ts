@@ -1,5 +1,5 @@
 import { dockerName, isDnsLabel, replicaIdsFor, sanitizeDockerName, scopedName } from "../../sdk";
-import { runProgram } from "./support/graph";
+import { runProgram } from "../support/graph";
 
 describe("naming (pure)", () => {
     test("scopedName prefixes project and stack and sanitises to Docker's name rules", () => {

@@ -1,5 +1,5 @@
 import { ArgumentError, STANDARD_TIERS, TieredNetwork } from "../../sdk";
-import { runProgram } from "./support/graph";
+import { runProgram } from "../support/graph";
 
 describe("TieredNetwork", () => {
     test("default tiers: web, app, db (internal), one Docker network each, scoped names, parented", async () => {

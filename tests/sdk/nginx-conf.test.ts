@@ -20,7 +20,7 @@ import {
     sealNginxConf,
 } from "../../sdk";
 import { freePort } from "../support/net";
-import { renderGoTemplate } from "./support/gotemplate";
+import { renderGoTemplate } from "../support/gotemplate";
 
 const NGINX = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
 const MIME = ["/etc/nginx/mime.types"].find((p) => fs.existsSync(p));

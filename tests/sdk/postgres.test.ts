@@ -8,7 +8,7 @@ import { pgHbaConf, POSTGRES_HBA_FILE } from "../../sdk/postgres";
 import * as os from "os";
 import * as path from "path";
 import { ArgumentError, Bootstrap, PostgresCluster, TieredNetwork } from "../../sdk";
-import { peek, runProgram, thrownBy } from "./support/graph";
+import { peek, runProgram, thrownBy } from "../support/graph";
 
 const BOOTSTRAP = "pulumi-nodejs:dynamic/postgres:Bootstrap";
 

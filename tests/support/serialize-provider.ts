@@ -12,8 +12,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 const PROVIDERS = {
-    bootstrap: { module: "provider", name: "bootstrapProvider" },
-    readiness: { module: "readiness", name: "httpReadinessProvider" },
+    bootstrap: { module: "provider/provider", name: "bootstrapProvider" },
+    readiness: { module: "sdk/loadbalancer/readiness", name: "httpReadinessProvider" },
 };
 
 async function main(): Promise<void> {
@@ -21,8 +21,8 @@ async function main(): Promise<void> {
     const project = process.argv[3];
     if (project) process.chdir(project);
     const file = project
-        ? require.resolve(`pulumi-docker-cluster/bin/provider/${module}.js`, { paths: [project] })
-        : path.join(__dirname, "../../provider", module);
+        ? require.resolve(`pulumi-docker-cluster/bin/${module}.js`, { paths: [project] })
+        : path.join(__dirname, "../..", module);
     const provider = require(file)[name];
     const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
     process.stdout.write(sf.text);

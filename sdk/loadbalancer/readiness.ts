@@ -4,10 +4,11 @@
  * without a Docker health check running every fraction of a second for the container's whole life (each check
  * is an exec costing dockerd and containerd CPU: measured at 12% of a core for one check every 250 ms).
  *
- * Like the bootstrap's provider it is a plain object with `require` inside its methods, so it serializes cleanly.
+ * Its provider is a gate (sdk/container/gate.ts) with `require` inside its functions, so it serializes cleanly.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { isUnknown } from "./types";
+import { isUnknown } from "../../provider";
+import { gateProvider } from "../container";
 
 export interface HttpReadinessInputs {
     urls: string[];
@@ -83,9 +84,9 @@ async function waitReady(inputs: HttpReadinessInputs): Promise<void> {
 }
 
 /** The readiness provider. */
-export const httpReadinessProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
-        // During a preview a value computed by another resource is the engine's unknown placeholder: judged at up.
+export const httpReadinessProvider: pulumi.dynamic.ResourceProvider = gateProvider<HttpReadinessInputs>({
+    idPrefix: "ready",
+    check(news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         const urls = news.urls;
         if (!isUnknown(urls) && (!Array.isArray(urls) || urls.length === 0))
@@ -94,36 +95,16 @@ export const httpReadinessProvider: pulumi.dynamic.ResourceProvider = {
             if (!isUnknown(u) && (typeof u !== "string" || !/^http:\/\/[^/\s]+(\/\S*)?$/.test(u)))
                 failures.push({ property: "urls", reason: `${JSON.stringify(u)} is not an http:// URL` });
         }
-        const t = news.timeoutSeconds;
-        if (!isUnknown(t) && (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > 3600))
-            failures.push({ property: "timeoutSeconds", reason: "timeoutSeconds must be an integer from 1 to 3600" });
-        return { inputs: news, failures };
+        return failures;
     },
-    async diff(
-        _id: string,
-        olds: Record<string, unknown>,
-        news: Record<string, unknown>,
-    ): Promise<pulumi.dynamic.DiffResult> {
-        const key = (p: Record<string, unknown>) =>
-            JSON.stringify([p.urls, p.timeoutSeconds, p.triggers, p.bodies ?? {}, p.settleSeconds ?? 0]);
-        return { changes: key(olds) !== key(news), replaces: [] };
-    },
-    async create(news: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {
-        await waitReady(news as unknown as HttpReadinessInputs);
-        return { id: `ready-${Date.now().toString(36)}`, outs: news };
-    },
-    async update(
-        _id: string,
-        _olds: Record<string, unknown>,
-        news: Record<string, unknown>,
-    ): Promise<pulumi.dynamic.UpdateResult> {
-        await waitReady(news as unknown as HttpReadinessInputs);
+    diffKey: (p) => [p.urls, p.timeoutSeconds, p.triggers, p.bodies ?? {}, p.settleSeconds ?? 0],
+    async wait(inputs, phase) {
+        await waitReady(inputs);
         // E.g. a load balancer's drain: after a reload, requests still in flight on the old workers finish first.
-        const settle = Number(news.settleSeconds ?? 0);
-        if (settle > 0) await new Promise((r) => setTimeout(r, settle * 1000));
-        return { outs: news };
+        const settle = Number(inputs.settleSeconds ?? 0);
+        if (phase === "update" && settle > 0) await new Promise((r) => setTimeout(r, settle * 1000));
     },
-};
+});
 
 export interface HttpReadinessArgs {
     /** URLs that must each answer 2xx. */

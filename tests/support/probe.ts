@@ -2,7 +2,7 @@
  * A bounded HTTP probe loop against a published port while something runs (a `pulumi up`): how many requests
  * failed and the longest stretch without a good answer. Each request is a new connection, as a new visitor's.
  */
-import { requestOutcome } from "../support/load";
+import { requestOutcome } from "./load";
 
 export interface ProbeResult {
     requests: number;

@@ -10,7 +10,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import type { MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime/mocks";
+import type { Mocks } from "@pulumi/pulumi/runtime/mocks";
+import { clusterMockOutputs } from "../../sdk/testing";
 
 /** The SDK's internal runtime hooks that `setMocks` itself uses (marked @internal, so not in the .d.ts). */
 interface InternalSettings {
@@ -83,61 +84,8 @@ export function unwrapSecrets(v: unknown): { value: unknown; secret: boolean } {
     return { value: v, secret: false };
 }
 
-/** Deterministic fake container address on a network: 172.<hash>.x.y. */
-function fakeIp(network: string, container: string): string {
-    let h = 0;
-    for (const ch of `${network}/${container}`) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-    return `172.${16 + (h % 16)}.${(h >>> 8) % 256}.${2 + ((h >>> 16) % 250)}`;
-}
-
-/** Outputs the fake engine returns per resource type: inputs plus what the real provider would compute. */
-export function mockOutputs(args: MockResourceArgs): MockResourceResult {
-    const inputs = args.inputs as Record<string, any>;
-    const id = `${args.name}-id`;
-    switch (args.type) {
-        case "random:index/randomPassword:RandomPassword":
-            return { id, state: { ...inputs, result: `pw-${args.name}`, bcryptHash: `bcrypt-${args.name}` } };
-        case "docker:index/remoteImage:RemoteImage":
-            return {
-                id,
-                state: {
-                    ...inputs,
-                    imageId: `sha256:${args.name}`,
-                    repoDigest: `${unwrapSecrets(inputs.name).value}@sha256:${args.name}`,
-                },
-            };
-        case "docker:index/image:Image":
-            return {
-                id,
-                state: { ...inputs, repoDigest: `${unwrapSecrets(inputs.imageName).value}@sha256:${args.name}` },
-            };
-        case "docker:index/container:Container": {
-            const nets = (unwrapSecrets(inputs.networksAdvanced ?? []).value as { name: string }[]) ?? [];
-            const networkDatas = nets.map((n) => ({
-                networkName: n.name,
-                ipAddress: fakeIp(n.name, String(inputs.name)),
-            }));
-            return { id: `${args.name}-container-id`, state: { ...inputs, networkDatas } };
-        }
-        case "docker:index/network:Network":
-            // Docker picks a subnet when none is given, and the provider reads it back.
-            return {
-                id,
-                state: {
-                    ...inputs,
-                    ipamConfigs: inputs.ipamConfigs ?? [{ subnet: "172.31.0.0/16", gateway: "172.31.0.1" }],
-                },
-            };
-        case "pulumi-nodejs:dynamic/postgres:Bootstrap": {
-            const { __provider: _p, ...rest } = inputs;
-            const db = unwrapSecrets(inputs.database).value as { name: string };
-            const roles = Object.keys((unwrapSecrets(inputs.roles).value as Record<string, unknown>) ?? {});
-            return { id, state: { ...rest, databaseName: db.name, roleNames: roles, applied: {} } };
-        }
-        default:
-            return { id, state: { ...inputs } };
-    }
-}
+/** Outputs the fake engine returns per resource type: the package's own testing mocks (sdk/testing). */
+export const mockOutputs = clusterMockOutputs;
 
 /** A `MockMonitor` that records each registration's parent, dependencies, options and secret inputs. */
 export class RecordingMonitor extends MockMonitor {
@@ -292,6 +240,32 @@ export class Graph {
             ((this.get(name).inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value]),
         );
     }
+}
+
+/** Containers publishing a host port, sorted. */
+export function publishing(g: Graph): string[] {
+    return g
+        .containers()
+        .filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0)
+        .map((c) => c.name)
+        .sort();
+}
+
+/** A file a container is created with (docker's `uploads` input). */
+export interface Upload {
+    file: string;
+    content?: string;
+    contentBase64?: string;
+}
+
+/** The files container `name` is created with. */
+export function uploads(g: Graph, name: string): Upload[] {
+    return g.get(name).inputs.uploads;
+}
+
+/** The text of `file` among container `name`'s uploads (undefined if none has that path). */
+export function upload(g: Graph, name: string, file: string): string | undefined {
+    return uploads(g, name).find((u) => u.file === file)?.content;
 }
 
 export interface RunOptions {

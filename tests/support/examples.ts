@@ -7,9 +7,9 @@ import * as path from "path";
 // js-yaml ships with jest (a dev dependency's dependency); only tests use it.
 
 const yaml = require("js-yaml") as { load(src: string): unknown };
-import { Graph, runProgram, RunOptions } from "../../sdk/support/graph";
+import { Graph, runProgram, RunOptions } from "./graph";
 
-export const REPO = path.resolve(__dirname, "..", "..", "..");
+export const REPO = path.resolve(__dirname, "..", "..");
 
 export interface ProjectFile {
     name: string;
@@ -50,15 +50,6 @@ export function dockerObjectNames(g: Graph): string[] {
     return g.resources
         .filter((r) => /container:Container|volume:Volume|network:Network/.test(r.type))
         .map((r) => String(r.inputs.name));
-}
-
-/** Containers publishing a host port. */
-export function publishing(g: Graph): string[] {
-    return g
-        .containers()
-        .filter((c) => Array.isArray(c.inputs.ports) && c.inputs.ports.length > 0)
-        .map((c) => c.name)
-        .sort();
 }
 
 /**

@@ -4,10 +4,11 @@
  * naming the container and quoting its last health check output, so a rollout that would put a broken replica
  * behind the load balancer stops with the reason on screen. (The docker provider's own `wait` fails with neither.)
  *
- * Like the other providers here it is a plain object with `require` inside its methods, so it serializes cleanly.
+ * Its provider is a gate (sdk/container/gate.ts) with `require` inside its functions, so it serializes cleanly.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { isUnknown } from "./types";
+import { isUnknown } from "../../provider";
+import { gateProvider } from "../container";
 
 export interface ContainerHealthGateInputs {
     /** Docker name or id of the container. */
@@ -99,38 +100,17 @@ async function waitHealthy(inputs: ContainerHealthGateInputs): Promise<void> {
 }
 
 /** The gate's provider. */
-export const containerHealthGateProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+export const containerHealthGateProvider: pulumi.dynamic.ResourceProvider = gateProvider<ContainerHealthGateInputs>({
+    idPrefix: "healthy",
+    check(news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         if (!isUnknown(news.container) && (typeof news.container !== "string" || news.container === ""))
             failures.push({ property: "container", reason: "container is empty; give the container's name or id" });
-        const t = news.timeoutSeconds;
-        if (!isUnknown(t) && (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > 3600))
-            failures.push({ property: "timeoutSeconds", reason: "timeoutSeconds must be an integer from 1 to 3600" });
-        return { inputs: news, failures };
+        return failures;
     },
-    async diff(
-        _id: string,
-        olds: Record<string, unknown>,
-        news: Record<string, unknown>,
-    ): Promise<pulumi.dynamic.DiffResult> {
-        const key = (p: Record<string, unknown>) =>
-            JSON.stringify([p.container, p.timeoutSeconds, p.dockerHost, p.triggers]);
-        return { changes: key(olds) !== key(news), replaces: [] };
-    },
-    async create(news: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {
-        await waitHealthy(news as unknown as ContainerHealthGateInputs);
-        return { id: `healthy-${Date.now().toString(36)}`, outs: news };
-    },
-    async update(
-        _id: string,
-        _olds: Record<string, unknown>,
-        news: Record<string, unknown>,
-    ): Promise<pulumi.dynamic.UpdateResult> {
-        await waitHealthy(news as unknown as ContainerHealthGateInputs);
-        return { outs: news };
-    },
-};
+    diffKey: (p) => [p.container, p.timeoutSeconds, p.dockerHost, p.triggers],
+    wait: (inputs) => waitHealthy(inputs),
+});
 
 export interface ContainerHealthGateArgs {
     /** Docker name or id of the container waited for. */

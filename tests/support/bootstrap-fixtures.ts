@@ -1,7 +1,7 @@
 /** Shared bootstrap fixtures for the provider tests: two migration sets (app, sso) and content. */
 import { BootstrapArgs } from "../../provider";
 import { BootstrapInputs } from "../../provider/types";
-import { inputsFor, uniqueName } from "../support/pg";
+import { inputsFor, uniqueName } from "./pg";
 
 export interface Fixture {
     db: string;
