@@ -16,6 +16,13 @@ export interface BootstrapConnectionArgs {
     password: pulumi.Input<string>;
     /** Database used for cluster-level work. @default "postgres" */
     maintenanceDatabase?: pulumi.Input<string>;
+    /**
+     * Revoke CONNECT on the maintenance database from PUBLIC (when the admin is a superuser or owns it), so no
+     * other role can connect there and hold the bootstrap's advisory lock, stalling every later `pulumi up`. Off by
+     * default because the bootstrap may point at a server others use; PostgresCluster, which owns its server, sets
+     * it. @default false
+     */
+    restrictMaintenanceDatabase?: boolean;
     /** TLS mode: "disable", "require" or "verify-full". @default "disable" */
     tlsMode?: pulumi.Input<"disable" | "require" | "verify-full">;
     /** PEM CA certificate for "verify-full". @default undefined */
@@ -38,7 +45,7 @@ export interface BootstrapWaitArgs {
      * Postgres `lock_timeout` for each migration and content script, in seconds (fractions allowed, up to 86400).
      * A migration whose `ALTER TABLE` waits behind an application's open transaction then fails instead of
      * waiting, and of blocking every later query on that table while it waits; it is rolled back and not
-     * recorded. 0 sets none, as Flyway does: the server's setting applies (Postgres's default is none). @default 0
+     * recorded. 0 sets none, as Flyway does: the server's setting applies (Postgres's default is none). @default 10
      */
     migrationLockTimeoutSeconds?: pulumi.Input<number>;
     /**
@@ -66,6 +73,12 @@ export interface BootstrapRoleArgs {
     createdb?: boolean;
     /** Connection limit; -1 for none. @default -1 */
     connectionLimit?: number;
+    /**
+     * Server settings for the role's sessions, kept with `ALTER ROLE … SET` and checked for drift like the other
+     * attributes, e.g. `{ idle_in_transaction_session_timeout: "60s", statement_timeout: "30s" }`. A setting removed
+     * from here is reset; settings made outside Pulumi on other names are left alone. @default {}
+     */
+    settings?: Record<string, string>;
     /** Inherits privileges of roles it is a member of. @default true */
     inherit?: boolean;
     /** Roles granted to this role. @default [] */
@@ -193,7 +206,7 @@ export interface BootstrapArgs {
     connection: BootstrapConnectionArgs;
     /**
      * Readiness, lock and migration waits.
-     * @default { timeoutSeconds: 120, maxBackoffMs: 250, lockTimeoutSeconds: 600, migrationLockTimeoutSeconds: 0, migrationStatementTimeoutSeconds: 0 }
+     * @default { timeoutSeconds: 120, maxBackoffMs: 250, lockTimeoutSeconds: 600, migrationLockTimeoutSeconds: 10, migrationStatementTimeoutSeconds: 0 }
      */
     wait?: BootstrapWaitArgs;
     /** Roles to create and keep in shape. @default [] */

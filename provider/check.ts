@@ -173,6 +173,13 @@ function checkConnection(f: CheckFailure[], c: BootstrapInputs["connection"]): v
             'give a string (use "" for trust authentication)',
         );
     checkName(f, "connection.maintenanceDatabase", c.maintenanceDatabase, "connection.maintenanceDatabase");
+    if (c.restrictMaintenanceDatabase !== undefined && typeof c.restrictMaintenanceDatabase !== "boolean")
+        fail(
+            f,
+            "connection.restrictMaintenanceDatabase",
+            `connection.restrictMaintenanceDatabase is ${JSON.stringify(c.restrictMaintenanceDatabase)}`,
+            "give true or false",
+        );
     if (!c.tls || (!isUnknown(c.tls.mode) && !TLS_MODES.includes(c.tls.mode)))
         fail(
             f,
@@ -189,6 +196,41 @@ function checkWait(f: CheckFailure[], w: BootstrapInputs["wait"] | undefined): v
     checkInt(f, "wait.lockTimeoutSeconds", w?.lockTimeoutSeconds, 1, 86400);
     checkMigrationTimeout(f, w, "migrationLockTimeoutSeconds", "lock_timeout");
     checkMigrationTimeout(f, w, "migrationStatementTimeoutSeconds", "statement_timeout");
+}
+
+/** A setting name as `ALTER ROLE … SET` takes it unquoted: a parameter, or a `prefix.name` custom one. */
+const SETTING_NAME = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
+
+/** Role settings: plain parameter names, string values (the server judges the value itself when it applies it). */
+function checkRoleSettings(f: CheckFailure[], property: string, role: string, settings: unknown): void {
+    if (settings === undefined) return;
+    if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
+        fail(
+            f,
+            property,
+            `role ${role}'s settings are not a map of name to value`,
+            'give e.g. { statement_timeout: "30s" }',
+        );
+        return;
+    }
+    for (const [k, v] of Object.entries(settings)) {
+        if (!SETTING_NAME.test(k))
+            fail(
+                f,
+                `${property}.${k}`,
+                `setting name "${k}" is not a server parameter name`,
+                "use a lower-case parameter name such as statement_timeout",
+            );
+        else if (["role", "session_authorization"].includes(k))
+            fail(f, `${property}.${k}`, `setting "${k}" cannot be set per role`, "remove it");
+        if (typeof v !== "string" && !isUnknown(v))
+            fail(
+                f,
+                `${property}.${k}`,
+                `setting ${k} of role ${role} is not a string`,
+                'give the value as a string, e.g. "60s"',
+            );
+    }
 }
 
 /** Roles: names, passwords, limits, memberships (and no circle of them); onDelete. */
@@ -220,6 +262,7 @@ function checkRoles(f: CheckFailure[], news: BootstrapInputs): void {
             );
         }
         checkInt(f, `${p}.connectionLimit`, r.connectionLimit, -1, 1_000_000, " (-1 for no limit)");
+        checkRoleSettings(f, `${p}.settings`, name, r.settings);
         for (const g of r.memberOf ?? []) {
             checkName(f, `${p}.memberOf`, g, "memberOf entry");
             if (g === name)

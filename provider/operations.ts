@@ -222,6 +222,18 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
                     (seen.roles[name] as unknown as Record<string, unknown>)[k] = have[k];
                 }
             }
+            for (const [k, v] of Object.entries(want.settings ?? {})) {
+                const got = have.settings?.[k];
+                if (got !== v) {
+                    drift.push(
+                        `role ${name}: setting ${k} is ${got === undefined ? "unset" : JSON.stringify(got)}, expected ${JSON.stringify(v)}`,
+                    );
+                    const seenSettings = { ...(seen.roles[name].settings ?? {}) };
+                    if (got === undefined) delete seenSettings[k];
+                    else seenSettings[k] = got;
+                    seen.roles[name].settings = seenSettings;
+                }
+            }
             const missing = want.memberOf.filter((g) => !have.memberOf.includes(g));
             if (missing.length) {
                 drift.push(`role ${name}: not a member of ${missing.join(", ")}`);

@@ -201,9 +201,47 @@ function planRoles(
                 what.push(`revoke ${g}`);
             }
         }
+        // Settings: set the ones that differ; reset only names this resource kept before (others are not ours).
+        const haveSettings = have?.settings ?? {};
+        for (const [k, v] of Object.entries(r.settings ?? {})) {
+            if (haveSettings[k] !== v) {
+                sql.push(`ALTER ROLE ${id(name)} SET ${k} = ${lit(v)}`);
+                what.push(`set ${k}`);
+            }
+        }
+        for (const k of Object.keys(previous?.roles[name]?.settings ?? {})) {
+            if (!(k in (r.settings ?? {})) && k in haveSettings) {
+                sql.push(`ALTER ROLE ${id(name)} RESET ${k}`);
+                what.push(`reset ${k}`);
+            }
+        }
         if (sql.length)
             plan.steps.push({ target: "cluster", kind: "role", description: `role ${name}: ${what.join(", ")}`, sql });
     }
+}
+
+/**
+ * `connection.restrictMaintenanceDatabase`: PUBLIC loses CONNECT on the maintenance database, where the bootstrap
+ * takes its advisory lock, so an application role cannot hold that lock and stall every later run. Only a
+ * superuser or the database's owner keeps connecting afterwards; anyone else is told instead of locked out.
+ */
+function planMaintenanceDatabase(desired: BootstrapInputs, actual: ActualState, plan: Plan): void {
+    const m = actual.maintenance;
+    if (!desired.connection.restrictMaintenanceDatabase || !m?.publicConnect) return;
+    const name = desired.connection.maintenanceDatabase;
+    if (!m.canRevoke) {
+        plan.notes.push(
+            `maintenance database ${name}: left open to PUBLIC, because ${desired.connection.user} is neither a superuser nor its owner ` +
+                "and would lock itself out; any role may then hold the bootstrap's lock",
+        );
+        return;
+    }
+    plan.steps.push({
+        target: "cluster",
+        kind: "database",
+        description: `maintenance database ${name}: revoke CONNECT from PUBLIC`,
+        sql: [`REVOKE CONNECT ON DATABASE ${id(name)} FROM PUBLIC`],
+    });
 }
 
 /** What a preset keeps, per kind of object; privileges of a kind not listed are revoked while a preset applies. */
@@ -1093,6 +1131,7 @@ export function planBootstrap(
     now: Date = new Date(),
 ): Plan {
     const plan: Plan = { steps: [], notes: [], errors: [], applied: {} };
+    planMaintenanceDatabase(desired, actual, plan);
     planRoles(desired, previous, actual, plan);
     planDatabase(desired, previous, actual, plan);
     planRemovedRoles(desired, previous, actual, plan);

@@ -272,22 +272,39 @@ export async function readActualState(
         connectionLimit: number;
         inherit: boolean;
         memberOf: string[];
+        settings: string[] | null;
     };
     type DatabaseRow = { name: string; owner: string; encoding: string; collate: string; ctype: string };
     const names = [...new Set([...Object.keys(desired.roles), ...Object.keys(previous?.roles ?? {})])];
-    const cluster = await admin.query<{ roles: RoleRow[]; databases: DatabaseRow[]; encoding_name: string }>(
+    const cluster = await admin.query<{
+        roles: RoleRow[];
+        databases: DatabaseRow[];
+        encoding_name: string;
+        public_connect: boolean;
+        can_revoke: boolean;
+    }>(
         `SELECT coalesce((SELECT json_agg(json_build_object('name', r.rolname, 'login', r.rolcanlogin, 'createdb', r.rolcreatedb,
                     'connectionLimit', r.rolconnlimit, 'inherit', r.rolinherit,
-                    'memberOf', ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1)))
+                    'memberOf', ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1),
+                    'settings', (SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0)))
                   FROM pg_roles r WHERE r.rolname = ANY($1::text[])), '[]') AS roles,
                 coalesce((SELECT json_agg(json_build_object('name', datname, 'owner', pg_get_userbyid(datdba), 'encoding', pg_encoding_to_char(encoding),
                     'collate', datcollate, 'ctype', datctype))
                   FROM pg_database WHERE datname = ANY($2::text[])), '[]') AS databases,
-                pg_encoding_to_char(pg_char_to_encoding($3)) AS encoding_name`,
+                pg_encoding_to_char(pg_char_to_encoding($3)) AS encoding_name,
+                EXISTS (SELECT 1 FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+                  WHERE d.datname = current_database() AND a.grantee = 0 AND a.privilege_type = 'CONNECT') AS public_connect,
+                coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)
+                  OR EXISTS (SELECT 1 FROM pg_database WHERE datname = current_database() AND datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user)) AS can_revoke`,
         [names, [desired.database.name, previous?.database.name ?? desired.database.name], desired.database.encoding],
     );
     const roles: ActualState["roles"] = {};
-    for (const { name, ...role } of cluster.rows[0].roles) roles[name] = role;
+    for (const { name, settings, ...role } of cluster.rows[0].roles) {
+        // setconfig holds "name=value" texts; the value is everything after the first "=".
+        const map: Record<string, string> = {};
+        for (const kv of settings ?? []) map[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
+        roles[name] = { ...role, settings: map };
+    }
     const passwordMatches: Record<string, boolean | undefined> = {};
     const withPassword = Object.entries(desired.roles).filter(([n, s]) => s.password !== undefined && roles[n]);
     if (withPassword.length) {
@@ -310,6 +327,7 @@ export async function readActualState(
             ? { exists: true, owner: own.owner, encoding: own.encoding, collate: own.collate, ctype: own.ctype }
             : { exists: false },
         encodingName: cluster.rows[0].encoding_name,
+        maintenance: { publicConnect: cluster.rows[0].public_connect, canRevoke: cluster.rows[0].can_revoke },
         previousDatabaseExists: previous ? databases.some((x) => x.name === previous.database.name) : undefined,
         extensions: [],
         history: {},

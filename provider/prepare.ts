@@ -13,6 +13,13 @@ import { checksumOf } from "./migrations";
 import { BootstrapInputs, MigrationSetSpec, ScriptSpec } from "./types";
 
 /**
+ * `wait.migrationLockTimeoutSeconds` when not given: a migration waiting behind an open transaction fails after
+ * 10 s instead of queueing every later query on its table behind it. (It was 0, none, before: a stack written then
+ * shows one update of `wait` that runs nothing.)
+ */
+export const DEFAULT_MIGRATION_LOCK_TIMEOUT_SECONDS = 10;
+
+/**
  * A bootstrap ready to create: its arguments, its migration sets read and checksummed, and what the provider would
  * refuse. `failures` name `BootstrapArgs` paths (`migrationSets[1].name`, `content.directory`, `roles.app.password`).
  */
@@ -229,13 +236,16 @@ export function wireInputs(
             user: c.user ?? "postgres",
             password: secret(c.password),
             maintenanceDatabase: c.maintenanceDatabase ?? "postgres",
+            // Off the wire at its default, so states written before it existed show no change.
+            ...(c.restrictMaintenanceDatabase ? { restrictMaintenanceDatabase: true } : {}),
             tls: { mode: c.tlsMode ?? "disable", ...(c.tlsCa !== undefined ? { ca: c.tlsCa } : {}) },
         },
         wait: {
             timeoutSeconds: args.wait?.timeoutSeconds ?? 120,
             maxBackoffMs: args.wait?.maxBackoffMs ?? 250,
             lockTimeoutSeconds: args.wait?.lockTimeoutSeconds ?? 600,
-            migrationLockTimeoutSeconds: args.wait?.migrationLockTimeoutSeconds ?? 0,
+            migrationLockTimeoutSeconds:
+                args.wait?.migrationLockTimeoutSeconds ?? DEFAULT_MIGRATION_LOCK_TIMEOUT_SECONDS,
             migrationStatementTimeoutSeconds: args.wait?.migrationStatementTimeoutSeconds ?? 0,
         },
         roles: Object.fromEntries(
@@ -248,6 +258,7 @@ export function wireInputs(
                     connectionLimit: r.connectionLimit ?? -1,
                     inherit: r.inherit ?? true,
                     memberOf: r.memberOf ?? [],
+                    ...(r.settings && Object.keys(r.settings).length ? { settings: { ...r.settings } } : {}),
                     // Off the wire at its default, so states written before it existed show no change.
                     ...(r.privileges !== undefined && r.privileges !== "none" ? { privileges: r.privileges } : {}),
                 },
@@ -290,13 +301,19 @@ function knownInputs(wire: BootstrapInputs): BootstrapInputs {
             user: knownOr(c.user, "postgres"),
             password: knownOr(c.password, "placeholder"),
             maintenanceDatabase: knownOr(c.maintenanceDatabase, "postgres"),
+            ...(c.restrictMaintenanceDatabase !== undefined
+                ? { restrictMaintenanceDatabase: c.restrictMaintenanceDatabase }
+                : {}),
             tls: { mode: knownOr(c.tls.mode, "disable") },
         },
         wait: {
             timeoutSeconds: knownOr(wire.wait.timeoutSeconds, 120),
             maxBackoffMs: knownOr(wire.wait.maxBackoffMs, 250),
             lockTimeoutSeconds: knownOr(wire.wait.lockTimeoutSeconds, 600),
-            migrationLockTimeoutSeconds: knownOr(wire.wait.migrationLockTimeoutSeconds, 0),
+            migrationLockTimeoutSeconds: knownOr(
+                wire.wait.migrationLockTimeoutSeconds,
+                DEFAULT_MIGRATION_LOCK_TIMEOUT_SECONDS,
+            ),
             migrationStatementTimeoutSeconds: knownOr(wire.wait.migrationStatementTimeoutSeconds, 0),
         },
         roles: Object.fromEntries(

@@ -18,6 +18,11 @@ export interface ConnectionSpec {
     password: string;
     /** The database connected to for cluster-level work (roles, CREATE DATABASE, the advisory lock). */
     maintenanceDatabase: string;
+    /**
+     * Revoke CONNECT on the maintenance database from PUBLIC, so no other role can take the bootstrap's advisory
+     * lock. Absent (the default, kept off the wire): the maintenance database is left as found.
+     */
+    restrictMaintenanceDatabase?: boolean;
     tls: TlsSpec;
 }
 
@@ -47,6 +52,11 @@ export interface RoleSpec {
     inherit: boolean;
     /** Roles this role is granted membership in. */
     memberOf: string[];
+    /**
+     * Server settings for the role's sessions (`ALTER ROLE … SET name = 'value'`), e.g.
+     * idle_in_transaction_session_timeout. Absent: none kept (off the wire when empty, so older states show no change).
+     */
+    settings?: Record<string, string>;
     /**
      * The preset of privileges the bootstrap keeps on the database's schemas (see `plan.ts#PRIVILEGE_PRESETS`).
      * Absent means "none": the bootstrap grants nothing and the migrations grant what they want (kept off the wire
@@ -188,8 +198,18 @@ export interface HistoryRow {
 export interface ActualState {
     roles: Record<
         string,
-        { login: boolean; createdb: boolean; connectionLimit: number; inherit: boolean; memberOf: string[] }
+        {
+            login: boolean;
+            createdb: boolean;
+            connectionLimit: number;
+            inherit: boolean;
+            memberOf: string[];
+            /** The role's own settings in every database (pg_db_role_setting, setdatabase 0). */
+            settings?: Record<string, string>;
+        }
     >;
+    /** Whether PUBLIC may connect to the maintenance database, and whether the admin may revoke that. */
+    maintenance?: { publicConnect: boolean; canRevoke: boolean };
     /** Role name → whether its stored password verifies the desired one (undefined: unknown). */
     passwordMatches?: Record<string, boolean | undefined>;
     database: { exists: boolean; owner?: string; encoding?: string; collate?: string; ctype?: string };

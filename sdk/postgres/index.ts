@@ -22,7 +22,7 @@ import {
 import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
 import { checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
-import { ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "./adminPassword";
+import { ADMIN_PASSWORD_FILE, ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "./adminPassword";
 
 /** The default Postgres image (the official image's Debian 12 variant). */
 export const DEFAULT_POSTGRES_IMAGE = "postgres:15-bookworm";
@@ -32,6 +32,44 @@ export const POSTGRES_MOUNT = "/var/lib/postgresql/data";
 export const POSTGRES_PGDATA = `${POSTGRES_MOUNT}/pgdata`;
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Where the server's pg_hba.conf is uploaded: outside PGDATA, so an existing data volume gets it too. */
+export const POSTGRES_HBA_FILE = "/etc/pdc-pg_hba.conf";
+
+/** The application role's defaults (`appConnectionLimit`, `appRoleSettings`). */
+export const DEFAULT_APP_CONNECTION_LIMIT = 80;
+export const DEFAULT_APP_ROLE_SETTINGS: Readonly<Record<string, string>> = {
+    idle_in_transaction_session_timeout: "60s",
+};
+
+/** Seconds Docker waits after the stop signal before SIGKILL (`stopTimeout`). */
+export const DEFAULT_POSTGRES_STOP_TIMEOUT = 60;
+
+/**
+ * The server's pg_hba.conf. First match wins: the administrator only from the admin network (the bootstrap, on
+ * the host: with adminHostPort, Docker's proxy also connects from that network's gateway), every other role only
+ * to the application database, password-checked; anything else, the maintenance database and replication
+ * included, is refused. `local` (the socket inside the container: `docker exec`, the image's init) stays trusted,
+ * as in the image's own file. Pure.
+ */
+export function pgHbaConf(p: {
+    adminUser: string;
+    database: string;
+    adminSubnets: readonly string[];
+    extraRules?: readonly string[];
+}): string {
+    return [
+        "# Written by pulumi-docker-cluster's PostgresCluster (sdk/postgres/index.ts#pgHbaConf).",
+        "# TYPE  DATABASE  USER  ADDRESS  METHOD",
+        "local all all trust",
+        ...p.adminSubnets.map((net) => `host all ${p.adminUser} ${net} scram-sha-256`),
+        `host all ${p.adminUser} all reject`,
+        ...(p.extraRules ?? []),
+        `host ${p.database} all all scram-sha-256`,
+        "host all all all reject",
+        "",
+    ].join("\n");
+}
 
 export interface PostgresClusterArgs {
     /** The cluster's networks. */
@@ -93,6 +131,28 @@ export interface PostgresClusterArgs {
     readonly waitForHealthy?: boolean;
     /** Health check. @default `pg_isready -h 127.0.0.1 -U <adminUser> -d postgres` every 1 s */
     readonly healthcheck?: HealthcheckArgs;
+    /**
+     * The application role's connection limit (`CONNECTION LIMIT`), below Postgres's default max_connections (100)
+     * so a leaking pool cannot take every slot from the other roles. -1 for none. @default 80
+     */
+    readonly appConnectionLimit?: number;
+    /**
+     * Server settings of the application role's sessions (`ALTER ROLE … SET`), merged over the defaults; give a
+     * default's name the value "0" to switch it off, e.g. `{ idle_in_transaction_session_timeout: "0" }`.
+     * @default { idle_in_transaction_session_timeout: "60s" } (a session idle in an open transaction is ended, its locks released)
+     */
+    readonly appRoleSettings?: Readonly<Record<string, string>>;
+    /**
+     * Extra pg_hba.conf lines, placed after the administrator's rules and before the application database's, e.g.
+     * `["host reports reporting 10.0.0.0/8 scram-sha-256"]`. The administrator stays limited to the admin network.
+     * @default [] (the administrator only from the admin network; every other role only to `database`; the rest refused)
+     */
+    readonly hbaRules?: readonly string[];
+    /**
+     * Seconds Docker waits after SIGINT (Postgres's fast shutdown: it ends sessions, writes a checkpoint) before it
+     * kills the server; a kill means crash recovery at the next start. @default 60
+     */
+    readonly stopTimeout?: number;
     /** Extra `postgres` server arguments, e.g. ["-c", "max_connections=200"]. @default [] */
     readonly serverArgs?: readonly string[];
     /** CPU and memory limits. @default no limits */
@@ -113,6 +173,10 @@ export interface ResolvedPostgresArgs {
     readonly protectDataVolume: boolean;
     readonly waitForHealthy: boolean;
     readonly restart: RestartPolicy;
+    /** Seconds between the stop signal and Docker's SIGKILL. */
+    readonly stopTimeout: number;
+    /** Extra pg_hba.conf lines. */
+    readonly hbaRules: string[];
     /** The server's host name on its tier and the published admin port, for `network.claim`. */
     readonly claim: NetworkClaim;
     /** The bootstrap, read and checked; its admin endpoint and generated passwords come once the resources exist. */
@@ -135,6 +199,8 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): Re
         protectDataVolume: args.protectDataVolume ?? false,
         waitForHealthy: args.waitForHealthy ?? false,
         restart: args.restart ?? ("unless-stopped" as RestartPolicy),
+        stopTimeout: args.stopTimeout ?? DEFAULT_POSTGRES_STOP_TIMEOUT,
+        hbaRules: [...(args.hbaRules ?? [])],
     };
     const claim: NetworkClaim = {
         owner: `PostgresCluster "${name}"`,
@@ -171,6 +237,20 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): Re
         "protectDataVolume",
         "is true while retainDataVolume is false",
         "retain the volume too, or drop protection",
+    );
+    c.check(
+        Number.isInteger(r.stopTimeout) && r.stopTimeout >= 1 && r.stopTimeout <= 3600,
+        "stopTimeout",
+        `is ${r.stopTimeout}, not a whole number of seconds from 1 to 3600`,
+        "give e.g. 60 (Postgres needs time for its shutdown checkpoint)",
+    );
+    r.hbaRules.forEach((line, i) =>
+        c.check(
+            /^host(ssl|nossl|gssenc|nogssenc)?\s+\S+\s+\S+\s+\S+\s+\S+/.test(line) && !/[\r\n]/.test(line),
+            `hbaRules[${i}]`,
+            `is ${JSON.stringify(line)}, not one pg_hba.conf host line`,
+            'give "host <database> <user> <address> <method>", one rule per entry',
+        ),
     );
     checkHealthcheck(c, "healthcheck", args.healthcheck, r.waitForHealthy);
     checkResources(c, "resources", args.resources);
@@ -214,9 +294,20 @@ function bootstrapArgs(
             user: r.adminUser,
             password: admin.password,
             maintenanceDatabase: "postgres",
+            // Its own server: no role but the administrator connects to "postgres", where the bootstrap's lock is.
+            restrictMaintenanceDatabase: true,
         },
         ...(args.bootstrapWait ? { wait: args.bootstrapWait } : {}),
-        roles: [{ name: r.appRole, login: true, password: appPassword, privileges: args.appPrivileges }],
+        roles: [
+            {
+                name: r.appRole,
+                login: true,
+                password: appPassword,
+                privileges: args.appPrivileges,
+                connectionLimit: args.appConnectionLimit ?? DEFAULT_APP_CONNECTION_LIMIT,
+                settings: { ...DEFAULT_APP_ROLE_SETTINGS, ...(args.appRoleSettings ?? {}) },
+            },
+        ],
         database: { name: r.database, extensions: r.extensions },
         migrationSets: [...(args.migrationSets ?? [])],
         ...(args.content ? { content: args.content } : {}),
@@ -235,6 +326,8 @@ function bootstrapArgument(property: string, appRole: string): string {
     if (property === "connection.password") return "adminPassword";
     if (property === `roles.${appRole}.password`) return "appPassword";
     if (property === `roles.${appRole}.privileges`) return "appPrivileges";
+    if (property === `roles.${appRole}.connectionLimit`) return "appConnectionLimit";
+    if (property.startsWith(`roles.${appRole}.settings`)) return "appRoleSettings";
     if (property === `roles.${appRole}` || property.startsWith(`roles.${appRole}.`)) return "appRole";
     if (property.startsWith("wait.")) return `bootstrapWait.${property.slice("wait.".length)}`;
     return property; // migrationSets[i]..., content...: the same names as this component's arguments
@@ -248,7 +341,10 @@ export class PostgresCluster extends pulumi.ComponentResource {
     public readonly container: docker.Container;
     /** The data volume (retained on delete by default). */
     public readonly dataVolume: docker.Volume;
-    /** The private, non-internal network through which the bootstrap reaches the server. Nothing else joins it. */
+    /**
+     * The private network through which the bootstrap (on the host) reaches the server; nothing else joins it.
+     * Internal (no route off the host), except with adminHostPort: Docker publishes ports only on a non-internal network.
+     */
     public readonly adminNetwork: docker.Network;
     /** The once-only bootstrap: roles, database, migrations, content. */
     public readonly bootstrap: Bootstrap;
@@ -312,7 +408,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
             {
                 name: dockerName(`${name}-admin`),
                 driver: "bridge",
-                internal: false,
+                internal: args.adminHostPort === undefined,
                 labels: labelList(standardLabels(project, stack, name, "admin-network")),
             },
             { parent: this, deleteBeforeReplace: true },
@@ -325,14 +421,27 @@ export class PostgresCluster extends pulumi.ComponentResource {
             startPeriod: "120s",
             retries: 10,
         };
-        const envs = pulumi
-            .all([adminPassword])
-            .apply(([pw]) => [
-                `PGDATA=${POSTGRES_PGDATA}`,
-                `POSTGRES_DB=postgres`,
-                `POSTGRES_PASSWORD=${pw}`,
-                `POSTGRES_USER=${r.adminUser}`,
-            ]);
+        // The password travels as a file (POSTGRES_PASSWORD_FILE), never in Env, which the Docker API shows.
+        const envs = [
+            `PGDATA=${POSTGRES_PGDATA}`,
+            `POSTGRES_DB=postgres`,
+            `POSTGRES_PASSWORD_FILE=${ADMIN_PASSWORD_FILE}`,
+            `POSTGRES_USER=${r.adminUser}`,
+        ];
+        const adminNetworkName = this.adminNetwork.name;
+        const hba = pulumi.all([this.adminNetwork.ipamConfigs, adminNetworkName]).apply(([ipam, netName]) => {
+            const subnets = (ipam ?? []).flatMap((x) => (x.subnet ? [x.subnet] : []));
+            if (!subnets.length)
+                throw new Error(
+                    `PostgresCluster "${name}": Docker reported no subnet for the admin network "${netName}"`,
+                );
+            return pgHbaConf({
+                adminUser: r.adminUser,
+                database: r.database,
+                adminSubnets: subnets,
+                extraRules: r.hbaRules,
+            });
+        });
 
         this.container = new docker.Container(
             `${name}-server`,
@@ -340,9 +449,13 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 name: dockerName(`${name}-server`),
                 image: image.imageId,
                 entrypoints: [ADMIN_PASSWORD_SCRIPT_PATH],
-                command: ["postgres", ...(args.serverArgs ?? [])],
-                uploads: [{ file: ADMIN_PASSWORD_SCRIPT_PATH, content: ADMIN_PASSWORD_SCRIPT, executable: true }],
-                envs: pulumi.secret(envs),
+                command: ["postgres", "-c", `hba_file=${POSTGRES_HBA_FILE}`, ...(args.serverArgs ?? [])],
+                uploads: [
+                    { file: ADMIN_PASSWORD_SCRIPT_PATH, content: ADMIN_PASSWORD_SCRIPT, executable: true },
+                    { file: POSTGRES_HBA_FILE, content: hba, permissions: "0644" },
+                    { file: ADMIN_PASSWORD_FILE, content: adminPassword, permissions: "0600" },
+                ],
+                envs,
                 volumes: [{ volumeName: this.dataVolume.name, containerPath: POSTGRES_MOUNT }],
                 networksAdvanced: [...net.attach([r.tier], [r.alias]), { name: this.adminNetwork.name }],
                 ...(args.adminHostPort !== undefined
@@ -352,13 +465,15 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 wait: r.waitForHealthy,
                 waitTimeout: 300,
                 restart: r.restart,
+                // SIGINT is Postgres's fast shutdown (the official image's STOPSIGNAL), set here for any image.
+                stopSignal: "SIGINT",
+                stopTimeout: r.stopTimeout,
                 labels: labelList(standardLabels(project, stack, name, "postgres")),
                 ...resourceInputs(args.resources),
             },
             { parent: this, deleteBeforeReplace: true },
         );
 
-        const adminNetworkName = this.adminNetwork.name;
         const adminHost: pulumi.Output<string> =
             args.adminHostPort !== undefined
                 ? pulumi.output("127.0.0.1")

@@ -61,6 +61,15 @@ export function clusterMockOutputs(args: MockResourceArgs): MockResourceResult {
             }));
             return { id: `${args.name}-container-id`, state: { ...inputs, networkDatas } };
         }
+        case "docker:index/network:Network":
+            // Docker picks a subnet when none is given and the provider reads it back (PostgresCluster's pg_hba uses it).
+            return {
+                id,
+                state: {
+                    ...inputs,
+                    ipamConfigs: inputs.ipamConfigs ?? [{ subnet: "172.31.0.0/16", gateway: "172.31.0.1" }],
+                },
+            };
         case "pulumi-nodejs:dynamic/postgres:Bootstrap": {
             const { __provider: _provider, ...rest } = inputs;
             const database = plain(inputs.database) as { name: string };

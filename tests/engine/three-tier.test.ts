@@ -23,6 +23,8 @@ jest.setTimeout(600000);
 const EXAMPLE = path.resolve(__dirname, "../../examples/three-tier");
 const STACK = `tt${process.pid}`;
 const PREFIX = `three-tier-${STACK}-`;
+/** The application's database URL (secret output), as the first up left it. */
+let databaseUrl = "";
 const dir = stackDir("three-tier");
 const appDir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-engine-tt-app-"));
 const migrations = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-engine-tt-migrations-"));
@@ -124,6 +126,40 @@ describe("three-tier under the real engine", () => {
 
         const again = await run("up");
         expect(Object.keys(again.changes ?? {})).toEqual(["same"]);
+        databaseUrl = String(again.outputs!.databaseUrl.value);
+    });
+
+    it("Postgres is hardened: password as a file, 60 s stop grace, internal admin network, pg_hba and role limits", async () => {
+        const server = `${PREFIX}db-server`;
+        const info = JSON.parse(await dockerCli(["inspect", server]))[0];
+        const env: string[] = info.Config.Env;
+        expect(env.filter((l) => l.startsWith("POSTGRES_PASSWORD="))).toEqual([]);
+        expect(env).toContain("POSTGRES_PASSWORD_FILE=/etc/pdc-postgres-admin-password");
+        expect(info.Config.StopTimeout).toBe(60);
+        expect(info.Config.StopSignal).toBe("SIGINT");
+        const adminNet = JSON.parse(await dockerCli(["network", "inspect", `${PREFIX}db-admin`]))[0];
+        expect(adminNet.Internal).toBe(true);
+
+        const adminPw = (await execIn(server, "cat /etc/pdc-postgres-admin-password")).output.trim();
+        expect(adminPw.length).toBeGreaterThanOrEqual(16);
+        const appPw = decodeURIComponent(new URL(databaseUrl).password);
+        // From the server's own address on the database tier (where the app replicas connect from).
+        const tierIp = String(info.NetworkSettings.Networks[`${PREFIX}net-appdb`].IPAddress);
+        const psql = (user: string, pw: string, db: string, sql: string) =>
+            execIn(server, `PGPASSWORD='${pw}' psql -h ${tierIp} -U ${user} -d ${db} -tAc "${sql}"`);
+        const adminFromTier = await psql("postgres", adminPw, "postgres", "SELECT 1");
+        expect(adminFromTier.code).not.toBe(0);
+        expect(adminFromTier.output).toMatch(/pg_hba\.conf rejects connection for host "[^"]+", user "postgres"/);
+        const appToMaintenance = await psql("app", appPw, "postgres", "SELECT 1");
+        expect(appToMaintenance.code).not.toBe(0);
+        expect(appToMaintenance.output).toMatch(/pg_hba\.conf rejects connection .*user "app", database "postgres"/);
+        const appToApp = await psql(
+            "app",
+            appPw,
+            "app",
+            "SELECT current_setting('idle_in_transaction_session_timeout') || ' ' || rolconnlimit || ' ' || has_database_privilege('app', 'postgres', 'CONNECT') FROM pg_roles WHERE rolname = 'app'",
+        );
+        expect(appToApp).toEqual({ code: 0, output: "1min 80 false\n" });
     });
 
     it("only nginx publishes a port, and it cannot resolve or reach the database", async () => {
@@ -209,12 +245,7 @@ describe("three-tier under the real engine", () => {
         expect(url.secret).toBe(true);
         const password = decodeURIComponent(new URL(String(url.value)).password);
         expect(password.length).toBeGreaterThanOrEqual(16);
-        const admin = (
-            await dockerCli(["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", `${PREFIX}db-server`])
-        )
-            .split("\n")
-            .find((l) => l.startsWith("POSTGRES_PASSWORD="))!
-            .slice("POSTGRES_PASSWORD=".length);
+        const admin = (await execIn(`${PREFIX}db-server`, "cat /etc/pdc-postgres-admin-password")).output.trim();
         expect(admin.length).toBeGreaterThanOrEqual(16);
         for (const secret of [password, admin]) {
             expect(stateFiles(dir)).not.toContain(secret);

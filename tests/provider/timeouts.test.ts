@@ -169,15 +169,18 @@ describe("check", () => {
 });
 
 describe("migration timeouts", () => {
-    it("changing only the timeouts is an update, never a replacement, that runs no step; a state written before they existed shows no diff", async () => {
-        // A state from before these inputs existed: no diff against the defaults.
+    it("changing only the timeouts is an update, never a replacement, that runs no step; a state written before they existed reads as none", async () => {
+        // A state from before these inputs existed reads as none (0): the 10 s lock default is one update (of
+        // `wait` only, which runs no step, as below); asking for 0 shows no diff.
         const older = JSON.parse(JSON.stringify(outs));
         delete older.wait.migrationLockTimeoutSeconds;
         delete older.wait.migrationStatementTimeoutSeconds;
         expect(inputs.wait).toEqual(
-            expect.objectContaining({ migrationLockTimeoutSeconds: 0, migrationStatementTimeoutSeconds: 0 }),
+            expect.objectContaining({ migrationLockTimeoutSeconds: 10, migrationStatementTimeoutSeconds: 0 }),
         );
-        expect((await host.diff(id, older, inputs)).changes).toBe("none");
+        expect((await host.diff(id, older, inputs)).changes).toBe("some");
+        const none = inputsFor({ ...args, wait: { migrationLockTimeoutSeconds: 0 } });
+        expect((await host.diff(id, older, none)).changes).toBe("none");
 
         const before = await historyScripts();
         const noop = `[bootstrap ${f.db}] nothing to do\n`;

@@ -134,7 +134,9 @@ describe("AppServerPool", () => {
             expect(JSON.stringify(c.inputs)).not.toContain(owner);
             expect(c.secretInputs.has("envs")).toBe(true);
         }
-        expect(graph.envOf("db-server").POSTGRES_PASSWORD).toBe(owner); // only Postgres itself has it
+        // Only Postgres itself has it, as an uploaded file (not in its Env either).
+        expect(JSON.stringify(graph.get("db-server").inputs.envs)).not.toContain(owner);
+        expect(graph.get("db-server").inputs.uploads.map((u: { content: string }) => u.content)).toContain(owner);
         expect((await peek(result.db.applicationUrl)).secret).toBe(true);
     });
 

@@ -1,5 +1,10 @@
 import * as fs from "fs";
-import { ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "../../sdk/postgres/adminPassword";
+import {
+    ADMIN_PASSWORD_FILE,
+    ADMIN_PASSWORD_SCRIPT,
+    ADMIN_PASSWORD_SCRIPT_PATH,
+} from "../../sdk/postgres/adminPassword";
+import { pgHbaConf, POSTGRES_HBA_FILE } from "../../sdk/postgres";
 import * as os from "os";
 import * as path from "path";
 import { ArgumentError, Bootstrap, PostgresCluster, TieredNetwork } from "../../sdk";
@@ -111,20 +116,32 @@ describe("PostgresCluster", () => {
         expect(graph.envOf("db-server")).toEqual({
             PGDATA: "/var/lib/postgresql/data/pgdata",
             POSTGRES_DB: "postgres",
-            POSTGRES_PASSWORD: "pw-db-admin-password",
+            POSTGRES_PASSWORD_FILE: ADMIN_PASSWORD_FILE,
             POSTGRES_USER: "postgres",
         });
-        expect(s.secretInputs.has("envs")).toBe(true);
+        // The password is an uploaded file (secret in state), not an environment variable the Docker API shows.
+        expect(s.secretInputs.has("envs")).toBe(false);
+        expect(s.secretInputs.has("uploads")).toBe(true);
         // Starts through the wrapper that sets the admin password on a kept data directory, then the image's own.
         expect(s.inputs.entrypoints).toEqual([ADMIN_PASSWORD_SCRIPT_PATH]);
-        expect(s.inputs.command).toEqual(["postgres"]);
+        expect(s.inputs.command).toEqual(["postgres", "-c", `hba_file=${POSTGRES_HBA_FILE}`]);
         expect(s.inputs.uploads).toEqual([
             { file: ADMIN_PASSWORD_SCRIPT_PATH, content: ADMIN_PASSWORD_SCRIPT, executable: true },
+            {
+                file: POSTGRES_HBA_FILE,
+                content: pgHbaConf({ adminUser: "postgres", database: "app", adminSubnets: ["172.31.0.0/16"] }),
+                permissions: "0644",
+            },
+            { file: ADMIN_PASSWORD_FILE, content: "pw-db-admin-password", permissions: "0600" },
         ]);
         expect(ADMIN_PASSWORD_SCRIPT).toContain("exec docker-entrypoint.sh");
+        expect(ADMIN_PASSWORD_SCRIPT).toContain('password="$(<"$POSTGRES_PASSWORD_FILE")"');
+        // Fast shutdown, with time for its checkpoint before Docker's SIGKILL.
+        expect(s.inputs.stopSignal).toBe("SIGINT");
+        expect(s.inputs.stopTimeout).toBe(60);
         expect(graph.get("db-admin").inputs).toMatchObject({
             name: "shop-dev-db-admin",
-            internal: false,
+            internal: true,
             driver: "bridge",
         });
         expect(s.deleteBeforeReplace).toBe(true);
@@ -176,6 +193,8 @@ describe("PostgresCluster", () => {
         );
         expect(graph.get("db-server").inputs.ports).toEqual([{ internal: 5432, external: 15432, ip: "127.0.0.1" }]);
         expect(graph.get("db-bootstrap").inputs.connection).toMatchObject({ host: "127.0.0.1", port: 15432 });
+        // Docker publishes ports only through a non-internal network; the proxy then connects from its gateway.
+        expect(graph.get("db-admin").inputs.internal).toBe(false);
     });
 
     test("appPrivileges reaches the application role; by default the role carries no preset", async () => {
@@ -185,6 +204,48 @@ describe("PostgresCluster", () => {
         expect(owner.graph.get("db-bootstrap").inputs.roles.app).toMatchObject({ login: true, privileges: "owner" });
         const plain = await runProgram(() => new PostgresCluster("db", { network: new TieredNetwork("net") }));
         expect(plain.graph.get("db-bootstrap").inputs.roles.app).not.toHaveProperty("privileges");
+    });
+
+    test("pg_hba: the administrator only from the admin subnets, other roles only to the database, the rest refused", () => {
+        expect(
+            pgHbaConf({
+                adminUser: "postgres",
+                database: "shop",
+                adminSubnets: ["172.30.0.0/16"],
+                extraRules: ["host reports reporter 10.0.0.0/8 scram-sha-256"],
+            })
+                .split("\n")
+                .filter((l) => l && !l.startsWith("#")),
+        ).toEqual([
+            "local all all trust",
+            "host all postgres 172.30.0.0/16 scram-sha-256",
+            "host all postgres all reject",
+            "host reports reporter 10.0.0.0/8 scram-sha-256",
+            "host shop all all scram-sha-256",
+            "host all all all reject",
+        ]);
+    });
+
+    test("the application role gets a connection limit and idle-in-transaction timeout; both overridable; the maintenance database is closed", async () => {
+        const roleOf = async (extra: Record<string, unknown>) => {
+            const { graph } = await runProgram(
+                () => new PostgresCluster("db", { network: new TieredNetwork("net"), ...extra }),
+            );
+            const inputs = graph.get("db-bootstrap").inputs;
+            expect(inputs.connection.restrictMaintenanceDatabase).toBe(true);
+            return inputs.roles.app;
+        };
+        expect(await roleOf({})).toMatchObject({
+            connectionLimit: 80,
+            settings: { idle_in_transaction_session_timeout: "60s" },
+        });
+        const custom = await roleOf({
+            appConnectionLimit: -1,
+            appRoleSettings: { idle_in_transaction_session_timeout: "0", statement_timeout: "30s" },
+            stopTimeout: 120,
+        });
+        expect(custom.connectionLimit).toBe(-1);
+        expect(custom.settings).toEqual({ idle_in_transaction_session_timeout: "0", statement_timeout: "30s" });
     });
 
     test("a given admin password (e.g. from config) is used, kept secret, and no generator is created", async () => {
@@ -200,8 +261,14 @@ describe("PostgresCluster", () => {
                 }),
         );
         expect(graph.has("db-admin-password")).toBe(false);
-        expect(graph.envOf("db-server").POSTGRES_PASSWORD).toBe("from-config");
-        expect(graph.get("db-server").secretInputs.has("envs")).toBe(true);
+        expect(graph.envOf("db-server").POSTGRES_PASSWORD).toBeUndefined();
+        expect(graph.get("db-server").inputs.uploads[2]).toEqual({
+            file: ADMIN_PASSWORD_FILE,
+            content: "from-config",
+            permissions: "0600",
+        });
+        expect(graph.get("db-server").secretInputs.has("uploads")).toBe(true);
+        expect(graph.get("db-server").inputs.uploads[1].content).toContain("host shop all all scram-sha-256\n");
         expect(graph.get("db-bootstrap").inputs.roles).toHaveProperty("shop_app");
         expect(graph.get("db-server").inputs.networksAdvanced[0].aliases).toEqual(["pg"]);
     });
@@ -238,6 +305,19 @@ describe("PostgresCluster", () => {
                 /protectDataVolume is true while retainDataVolume is false/,
             ],
             [{ alias: "Postgres_1" }, /alias is "Postgres_1", not a DNS label/],
+            [{ stopTimeout: 0 }, /stopTimeout is 0, not a whole number of seconds from 1 to 3600/],
+            [
+                { hbaRules: ["local all all trust"] },
+                /hbaRules\[0\] is "local all all trust", not one pg_hba.conf host line/,
+            ],
+            [
+                { appConnectionLimit: -5 },
+                /appConnectionLimit is rejected by the bootstrap: roles\.app\.connectionLimit is -5, not an integer from -1/,
+            ],
+            [
+                { appRoleSettings: { "work mem": "1MB" } },
+                /appRoleSettings is rejected by the bootstrap: setting name "work mem" is not a server parameter name/,
+            ],
             [
                 { migrationSets: [{ name: "a" }, { name: "a" }] },
                 /migrationSets\[1\]\.name is rejected by the bootstrap: migration set "a" is listed twice; give each set its own name/,
