@@ -177,6 +177,11 @@ export interface ResolvedPostgresArgs {
     readonly stopTimeout: number;
     /** Extra pg_hba.conf lines. */
     readonly hbaRules: string[];
+    readonly image: pulumi.Input<string>;
+    readonly serverArgs: string[];
+    /** The port the bootstrap reaches the server on: the published one, else 5432 on the admin network. */
+    readonly adminPort: number;
+    readonly healthcheck: HealthcheckArgs;
     /** The server's host name on its tier and the published admin port, for `network.claim`. */
     readonly claim: NetworkClaim;
     /** The bootstrap, read and checked; its admin endpoint and generated passwords come once the resources exist. */
@@ -201,6 +206,16 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): Re
         restart: args.restart ?? ("unless-stopped" as RestartPolicy),
         stopTimeout: args.stopTimeout ?? DEFAULT_POSTGRES_STOP_TIMEOUT,
         hbaRules: [...(args.hbaRules ?? [])],
+        image: args.image ?? DEFAULT_POSTGRES_IMAGE,
+        serverArgs: [...(args.serverArgs ?? [])],
+        adminPort: args.adminHostPort ?? 5432,
+        healthcheck: args.healthcheck ?? {
+            test: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", args.adminUser ?? "postgres", "-d", "postgres"],
+            interval: "1s",
+            timeout: "3s",
+            startPeriod: "120s",
+            retries: 10,
+        },
     };
     const claim: NetworkClaim = {
         owner: `PostgresCluster "${name}"`,
@@ -386,11 +401,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     .result,
         );
 
-        const image = new docker.RemoteImage(
-            `${name}-image`,
-            { name: args.image ?? DEFAULT_POSTGRES_IMAGE, keepLocally: true },
-            { parent: this },
-        );
+        const image = new docker.RemoteImage(`${name}-image`, { name: r.image, keepLocally: true }, { parent: this });
 
         this.dataVolume = new docker.Volume(
             `${name}-data`,
@@ -414,13 +425,6 @@ export class PostgresCluster extends pulumi.ComponentResource {
             { parent: this, deleteBeforeReplace: true },
         );
 
-        const healthcheck = args.healthcheck ?? {
-            test: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", r.adminUser, "-d", "postgres"],
-            interval: "1s",
-            timeout: "3s",
-            startPeriod: "120s",
-            retries: 10,
-        };
         // The password travels as a file (POSTGRES_PASSWORD_FILE), never in Env, which the Docker API shows.
         const envs = [
             `PGDATA=${POSTGRES_PGDATA}`,
@@ -449,7 +453,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 name: dockerName(`${name}-server`),
                 image: image.imageId,
                 entrypoints: [ADMIN_PASSWORD_SCRIPT_PATH],
-                command: ["postgres", "-c", `hba_file=${POSTGRES_HBA_FILE}`, ...(args.serverArgs ?? [])],
+                command: ["postgres", "-c", `hba_file=${POSTGRES_HBA_FILE}`, ...r.serverArgs],
                 uploads: [
                     { file: ADMIN_PASSWORD_SCRIPT_PATH, content: ADMIN_PASSWORD_SCRIPT, executable: true },
                     { file: POSTGRES_HBA_FILE, content: hba, permissions: "0644" },
@@ -461,7 +465,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 ...(args.adminHostPort !== undefined
                     ? { ports: [{ internal: 5432, external: args.adminHostPort, ip: "127.0.0.1" }] }
                     : {}),
-                healthcheck: healthcheckInput(healthcheck),
+                healthcheck: healthcheckInput(r.healthcheck),
                 wait: r.waitForHealthy,
                 waitTimeout: 300,
                 restart: r.restart,
@@ -487,8 +491,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                       }
                       return ip;
                   });
-        const adminPort = args.adminHostPort ?? 5432;
-        this.adminEndpoint = adminHost.apply((host) => ({ host, port: adminPort }));
+        this.adminEndpoint = adminHost.apply((host) => ({ host, port: r.adminPort }));
 
         this.bootstrap = new Bootstrap(
             `${name}-bootstrap`,
