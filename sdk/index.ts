@@ -55,6 +55,7 @@ export type { ContainerResources, HealthcheckArgs, RestartPolicy, UpstreamServer
 export { checkPassThrough, passThroughInputs } from "./container";
 export type { ContainerPassThrough, PublishedPort, VolumeMount } from "./container";
 export { resolvePoolArgs } from "./app";
+export { resolveImageArgs } from "./image";
 
 // Not public: helpers the tests reach through the package's entry point. Each is marked @internal where declared
 // and may change without notice.
