@@ -6,6 +6,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
 import { ArgChecker } from "../validation";
 
 export { gateProvider, type GateSpec } from "./gate";
@@ -439,4 +440,37 @@ export interface VolumeMount {
      * as the database's data volume is. @default true
      */
     readonly retainOnDelete?: boolean;
+}
+
+/**
+ * Checks the names of a component's extra environment variables under `argument`: valid names, none of those the
+ * component sets itself (`reserved`: name → the argument to use instead, or "" when there is none).
+ */
+export function checkEnvNames(
+    c: ArgChecker,
+    argument: string,
+    env: Readonly<Record<string, unknown>> | undefined,
+    reserved: Readonly<Record<string, string>>,
+): void {
+    for (const k of Object.keys(env ?? {})) {
+        c.check(
+            /^[A-Za-z_][A-Za-z0-9_]*$/.test(k),
+            `${argument}.${k}`,
+            "is not a valid variable name",
+            "use letters, digits and underscores",
+        );
+        if (Object.prototype.hasOwnProperty.call(reserved, k))
+            c.check(
+                false,
+                `${argument}.${k}`,
+                "is a variable the component sets itself",
+                reserved[k] ? `use the ${reserved[k]} argument instead` : "remove it",
+            );
+    }
+}
+
+/** `env` as `KEY=value` entries sorted by key (values may be Outputs or secrets). */
+export function envEntries(env: Readonly<Record<string, pulumi.Input<string>>>): pulumi.Output<string[]> {
+    const keys = Object.keys(env).sort();
+    return pulumi.all(keys.map((k) => pulumi.output(env[k]))).apply((vals) => keys.map((k, i) => `${k}=${vals[i]}`));
 }

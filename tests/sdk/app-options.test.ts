@@ -317,3 +317,31 @@ describe("AppServerPool: container pass-through", () => {
         expect(m).toMatch(/container\.shmSize is 0/);
     });
 });
+
+describe("env on PostgresCluster and NginxLoadBalancer", () => {
+    test("added after the server's own variables; refused where the component sets it; nginx's only when given", async () => {
+        const { graph } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            const db = new PostgresCluster("db", { network, env: { TZ: "UTC" } });
+            const api = new AppServerPool("api", { network, image: "i", database: db });
+            new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: api }], env: { TZ: "UTC" } });
+            new NginxLoadBalancer("plain", {
+                network,
+                hostPort: 8081,
+                routes: [{ path: "/", pool: api }],
+            });
+        });
+        expect((graph.get("db-server").inputs.envs as string[]).slice(-1)).toEqual(["TZ=UTC"]);
+        expect(graph.envOf("db-server").POSTGRES_USER).toBeDefined();
+        expect(graph.get("web-nginx").inputs.envs).toEqual(["TZ=UTC"]);
+        expect(graph.get("plain-nginx").inputs.envs).toBeUndefined();
+        const m = await refusal(() => {
+            const network = new TieredNetwork("net");
+            new PostgresCluster("db", { network, env: { POSTGRES_USER: "x", "BAD-NAME": "y" } });
+        });
+        expect(m).toMatch(
+            /env\.POSTGRES_USER is a variable the component sets itself; use the adminUser argument instead/,
+        );
+        expect(m).toMatch(/env\.BAD-NAME is not a valid variable name/);
+    });
+});
