@@ -18,6 +18,14 @@
  *   the end of `pulumi up`, after the load balancer's drain. A replica that never becomes healthy fails `up` with
  *   its name and last health output, before the load balancer or the old replicas are touched.
  * - Replica ids are stable: `r0`, `r1`, … or `replicaNames`; scaling 2→3 adds `r2` only, 3→2 removes it.
+ * - Defaults and apps not written for the pool. The defaults are this project's app contract (PORT, INSTANCE,
+ *   APP_CONFIG_DIR, CONTENT_DIR injected; config and content volumes even when empty; the `/healthz` check and
+ *   the wait for it; 2 replicas). They stay the default because changing any of them would change every existing
+ *   stack on upgrade (new env or mounts replace the replicas); `appContract: false` opts into general-purpose
+ *   defaults instead (see its doc). New arguments (`volumes`, `ports`, `container`, `appContract: false`) enter
+ *   the rollout generation only when used, so a program that does not use them keeps its generation and inputs.
+ * - `ports`: a host port is bound by one container, so a pool publishing one runs 1 replica, and its replica is
+ *   named without the generation and replaced in place (delete, then create): old and new cannot run side by side.
  */
 import { createHash } from "crypto";
 import { isIP } from "net";
@@ -511,8 +519,6 @@ const POOL_MANAGED: Readonly<Record<string, string>> = {
     memorySwap: "resources",
     cpuShares: "resources",
     destroyGraceSeconds: "stopGraceSeconds",
-    start: "(none: replicas always start)",
-    mustRun: "(none: replicas always run)",
 };
 
 /**
@@ -722,7 +728,8 @@ export function discoveryLabels(
 }
 
 /**
- * N replicas of an app behind stable names, sharing config and content volumes.
+ * N replicas of an app behind stable names, sharing config and content volumes, optionally volumes of their own
+ * (`volumes`), published ports (`ports`) and further container settings (`container`).
  */
 export class AppServerPool extends pulumi.ComponentResource {
     /** Replica ids, in order (e.g. ["r0", "r1"]). */
