@@ -54,6 +54,11 @@ export type { ArgProblem } from "./validation";
 export { httpHealthcheck } from "./container";
 export type { ContainerResources, HealthcheckArgs, RestartPolicy, UpstreamServer } from "./container";
 export { clusterMockOutputs, clusterMocks } from "./testing";
+// Containers of apps not written for the pool: mounts, published ports, the remaining container settings.
+export { checkPassThrough, passThroughInputs } from "./container";
+export type { ContainerPassThrough, PublishedPort, VolumeMount } from "./container";
+export { resolvePoolArgs } from "./app";
+export { resolveImageArgs } from "./image";
 
 // Not public: helpers the tests reach through the package's entry point. Each is marked @internal where declared
 // and may change without notice.

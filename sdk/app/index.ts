@@ -18,13 +18,24 @@
  *   the end of `pulumi up`, after the load balancer's drain. A replica that never becomes healthy fails `up` with
  *   its name and last health output, before the load balancer or the old replicas are touched.
  * - Replica ids are stable: `r0`, `r1`, … or `replicaNames`; scaling 2→3 adds `r2` only, 3→2 removes it.
+ * - Defaults and apps not written for the pool. The defaults are this project's app contract (PORT, INSTANCE,
+ *   APP_CONFIG_DIR, CONTENT_DIR injected; config and content volumes even when empty; the `/healthz` check and
+ *   the wait for it; 2 replicas). They stay the default because changing any of them would change every existing
+ *   stack on upgrade (new env or mounts replace the replicas); `appContract: false` opts into general-purpose
+ *   defaults instead (see its doc). New arguments (`volumes`, `ports`, `container`, `appContract: false`) enter
+ *   the rollout generation only when used, so a program that does not use them keeps its generation and inputs.
+ * - `ports`: a host port is bound by one container, so a pool publishing one runs 1 replica, and its replica is
+ *   named without the generation and replaced in place (delete, then create): old and new cannot run side by side.
  */
 import { createHash } from "crypto";
+import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import {
     checkHealthcheck,
+    checkPassThrough,
     checkResources,
+    ContainerPassThrough,
     ContainerResources,
     filesDigest,
     healthcheckInput,
@@ -33,15 +44,18 @@ import {
     isSafeRelativePath,
     isSafeUrlPath,
     overlayFiles,
+    passThroughInputs,
+    PublishedPort,
     resourceInputs,
     RestartPolicy,
     UpstreamServer,
     uploadsUnder,
+    VolumeMount,
 } from "../container";
 import { ADDRESS_LABEL, ServiceDiscovery } from "../discovery";
 import { imageRevision } from "../image";
 import { componentLabels, dockerName, isDnsLabel, labelList, replicaIdsFor } from "../naming";
-import { AliasClaim, checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
+import { AliasClaim, checkNetworkArg, HostPortClaim, NetworkClaim, TieredNetwork } from "../network";
 import { PostgresCluster } from "../postgres";
 import { ArgChecker } from "../validation";
 import { ContainerHealthGate } from "./healthGate";
@@ -68,13 +82,16 @@ export interface AppServerPoolArgs {
     readonly tiers?: readonly string[];
     /** Image reference, e.g. `ServiceImage.ref`. */
     readonly image: pulumi.Input<string>;
-    /** Number of replicas (1–100). Ignored names-wise when `replicaNames` is set (then they must agree). @default 2 */
+    /**
+     * Number of replicas (1–100). Ignored names-wise when `replicaNames` is set (then they must agree).
+     * @default 2 (1 with `appContract: false`: a first try of an app not written for the pool)
+     */
     readonly replicas?: number;
     /** Explicit replica ids (DNS labels), e.g. ["blue", "green"]; use to remove a replica in the middle. @default r0 … r<replicas-1> */
     readonly replicaNames?: readonly string[];
     /** Host name all replicas share on their tiers (Docker DNS round-robin), the nginx upstream and Consul service name. @default name */
     readonly serviceName?: string;
-    /** Port the app listens on (`PORT`). @default 8000 */
+    /** Port the app listens on (the load balancer's upstream port; also `PORT` under the app contract). @default 8000 */
     readonly port?: number;
     /** Database whose application URL the replicas get as `DATABASE_URL`; replicas start after its bootstrap. @default undefined (no database) */
     readonly database?: PostgresCluster;
@@ -94,16 +111,22 @@ export interface AppServerPoolArgs {
     readonly contentFiles?: Readonly<Record<string, string>>;
     /** Directory whose files are copied into CONTENT_DIR. @default undefined */
     readonly contentDirectory?: string;
-    /** Health check. @default GET http://127.0.0.1:<port><healthPath> via bash, curl, wget, python3 or ruby (whichever the image has) */
+    /**
+     * Health check. @default GET http://127.0.0.1:<port><healthPath> via bash, curl, wget, python3 or ruby
+     * (whichever the image has); with `appContract: false` only when `healthPath` is given, else none (the image's
+     * own HEALTHCHECK, if it has one)
+     */
     readonly healthcheck?: HealthcheckArgs;
     /**
      * Path of the health endpoint (used by the default health check, the Consul check and the load balancer's
-     * readiness): "/" then letters, digits and `- . _ ~ / : @ + , = & ?`. @default "/healthz"
+     * readiness): "/" then letters, digits and `- . _ ~ / : @ + , = & ?`. @default "/healthz" ("/" with
+     * `appContract: false`, for the load balancer's readiness and Consul only: no container health check)
      */
     readonly healthPath?: string;
     /**
      * A replica counts as created only once healthy; the load balancer then starts after healthy apps. Needs a
-     * health check: `healthcheck: { test: ["NONE"] }` requires `waitForHealthy: false`. @default true
+     * health check: `healthcheck: { test: ["NONE"] }` requires `waitForHealthy: false`. @default true (with
+     * `appContract: false`: true only when `healthcheck` or `healthPath` is given)
      */
     readonly waitForHealthy?: boolean;
     /** Register with this service discovery (registrator labels `SERVICE_<port>_NAME` / `_TAGS` / `_CHECK_HTTP`). @default undefined */
@@ -128,6 +151,37 @@ export interface AppServerPoolArgs {
     readonly stopGraceSeconds?: number;
     /** How long a new replica may take to become healthy before `pulumi up` fails (waitForHealthy). 1–3600. @default 180 */
     readonly healthTimeoutSeconds?: number;
+    /**
+     * Whether the app follows this pool's own app contract. `true` (today's behaviour, kept so existing stacks do
+     * not change): `PORT`, `INSTANCE`, `APP_CONFIG_DIR` and `CONTENT_DIR` are injected, the config and content
+     * volumes are created and mounted even when empty, every replica gets the `/healthz` health check and `up`
+     * waits for it (`healthTimeoutSeconds`), 2 replicas. `false`, for any other image: only `DATABASE_URL` (with
+     * `database`) and `env` are set (so `env` may set PORT and the rest itself), a config or content volume only
+     * when it has files, a health check and the wait only when `healthcheck` or `healthPath` is given, 1 replica.
+     * Each of those can still be set explicitly. @default true
+     */
+    readonly appContract?: boolean;
+    /**
+     * Volumes and host directories mounted into every replica: `{ name, containerPath }` creates the volume
+     * `<pool>-vol-<name>` (kept when removed or destroyed unless `retainOnDelete: false`, like the database's
+     * data), `{ volume, containerPath }` mounts one made elsewhere (e.g. `otherPool.volumes.uploads`, to share
+     * it between an app and its worker), `{ hostPath, containerPath }` a host directory. Read-write unless
+     * `readOnly`. A rolling update runs old and new replicas on the same volume side by side. @default []
+     */
+    readonly volumes?: readonly VolumeMount[];
+    /**
+     * Host ports the replica publishes (TCP or UDP), claimed on the network like nginx's. A host port can be bound
+     * by one container only, so it needs `replicas: 1`, and a change then restarts the replica in place (delete,
+     * then create: a short outage) instead of a rolling update. @default []
+     */
+    readonly ports?: readonly PublishedPort[];
+    /**
+     * Further container settings for every replica (user, readOnly, tmpfs, securityOpts, capabilities, log
+     * driver and options, sysctls, ulimits, init, shmSize, …). Settings the pool makes itself (image, envs,
+     * volumes, ports, healthcheck, labels, restart, …) are refused, naming the argument to use. Part of the
+     * rollout generation: a change rolls the replicas. @default {}
+     */
+    readonly container?: ContainerPassThrough;
 }
 
 /** AppServerPool's arguments with every default applied, the shared files read and the rollout generation. */
@@ -151,9 +205,19 @@ export interface ResolvedPoolArgs {
     readonly contentFiles: Readonly<Record<string, Buffer>>;
     /** Digest of both file sets. */
     readonly filesDigest: string;
-    readonly healthcheck: HealthcheckArgs;
+    /** Undefined: none set (the image's own, if any). */
+    readonly healthcheck: HealthcheckArgs | undefined;
     readonly healthPath: string;
     readonly waitForHealthy: boolean;
+    readonly appContract: boolean;
+    /** Whether the config / content volumes exist and are mounted (always under the app contract). */
+    readonly mountConfig: boolean;
+    readonly mountContent: boolean;
+    readonly volumes: readonly VolumeMount[];
+    readonly ports: readonly PublishedPort[];
+    readonly container: ContainerPassThrough | undefined;
+    /** Replicas keep their name across changes (replaced in place): a published host port cannot be held twice. */
+    readonly inPlace: boolean;
     readonly discovery: ServiceDiscovery | undefined;
     readonly serviceTags: string[];
     readonly labels: Readonly<Record<string, string>>;
@@ -178,10 +242,16 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     const tiers = [...(args.tiers ?? ["app", "db"])];
     const serviceName = args.serviceName ?? name;
     const port = args.port ?? 8000;
-    const healthPath = args.healthPath ?? "/healthz";
-    const waitForHealthy = args.waitForHealthy ?? true;
+    const appContract = args.appContract ?? true;
+    const healthPath = args.healthPath ?? (appContract ? "/healthz" : "/");
+    // Under the app contract every replica has the /healthz check; otherwise only one asked for.
+    const hasHealthcheck = appContract || args.healthcheck !== undefined || args.healthPath !== undefined;
+    const waitForHealthy =
+        args.waitForHealthy ?? (appContract || (hasHealthcheck && args.healthcheck?.test[0] !== "NONE"));
     const network = checkNetworkArg(c, args.network);
-    const replicaIds = checkReplicas(c, args.replicas, args.replicaNames);
+    const replicaIds = checkReplicas(c, args.replicas, args.replicaNames, appContract ? 2 : 1);
+    const ports = [...(args.ports ?? [])];
+    const hostPorts = checkPorts(c, ports, replicaIds.length);
     const instanceNames = replicaIds.map((id) => `${serviceName}-${id}`);
     const serviceAlias: AliasClaim = {
         argument: "serviceName",
@@ -198,6 +268,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         tiersArgument: "tiers",
         tiers,
         aliases: [serviceAlias, replicaAliases(instanceNames)],
+        ...(hostPorts.length > 0 ? { hostPorts } : {}),
     };
     if (network) args.network.checkClaim(c, claim);
 
@@ -231,7 +302,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         "is empty",
         "pass an image reference, e.g. ServiceImage.ref",
     );
-    checkEnv(c, args.env ?? {});
+    checkEnv(c, args.env ?? {}, appContract ? RESERVED_ENV : args.database ? ["DATABASE_URL"] : []);
     for (const [arg, files] of [
         ["configFiles", args.configFiles],
         ["contentFiles", args.contentFiles],
@@ -250,6 +321,21 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     for (const t of serviceTags)
         c.check(/^[A-Za-z0-9_.-]+$/.test(t), "serviceTags", `contains "${t}"`, "use letters, digits, '_', '.' and '-'");
     checkHealthcheck(c, "healthcheck", args.healthcheck, waitForHealthy);
+    c.check(
+        hasHealthcheck || !waitForHealthy,
+        "waitForHealthy",
+        "is true but the replicas have no health check to wait for (appContract: false)",
+        "give healthcheck or healthPath, or leave waitForHealthy out",
+    );
+    c.check(
+        args.appContract === undefined || typeof args.appContract === "boolean",
+        "appContract",
+        `is ${JSON.stringify(args.appContract)}`,
+        "set appContract to true or false, or leave it out (true)",
+    );
+    const volumes = [...(args.volumes ?? [])];
+    checkVolumes(c, volumes);
+    checkPassThrough(c, "container", args.container, POOL_MANAGED);
     checkResources(c, "resources", args.resources);
     c.integer(
         args.updateBatchSize,
@@ -281,8 +367,10 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         ...Object.fromEntries(Object.entries(configFiles).map(([k, v]) => [`config/${k}`, v])),
         ...Object.fromEntries(Object.entries(contentFiles).map(([k, v]) => [`content/${k}`, v])),
     });
-    const healthcheck = args.healthcheck ?? httpHealthcheck(port, healthPath);
+    const healthcheck = args.healthcheck ?? (hasHealthcheck ? httpHealthcheck(port, healthPath) : undefined);
     const restart = args.restart ?? "unless-stopped";
+    const mountConfig = appContract || Object.keys(configFiles).length > 0;
+    const mountContent = appContract || Object.keys(contentFiles).length > 0;
     const generation = rolloutGeneration({
         image: imageRevision(args.image),
         command: args.command,
@@ -298,6 +386,11 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         restart,
         labels: args.labels ?? {},
         discovery: args.discovery ? serviceTags : null,
+        // Only what is set, so the generation of a program not using these arguments stays what it was.
+        ...(appContract ? {} : { appContract }),
+        ...(volumes.length > 0 ? { volumes: volumes.map(volumeSpec) } : {}),
+        ...(ports.length > 0 ? { ports } : {}),
+        ...(args.container !== undefined ? { container: args.container } : {}),
     });
     const generationHosts = instanceNames.map((instance) => `${instance}-${generation}`);
     return {
@@ -318,6 +411,13 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         healthcheck,
         healthPath,
         waitForHealthy,
+        appContract,
+        mountConfig,
+        mountContent,
+        volumes,
+        ports,
+        container: args.container,
+        inPlace: ports.length > 0,
         discovery: args.discovery,
         serviceTags,
         labels: args.labels ?? {},
@@ -338,6 +438,7 @@ function checkReplicas(
     c: ArgChecker,
     replicas: number | undefined,
     replicaNames: readonly string[] | undefined,
+    defaultReplicas: number,
 ): string[] {
     c.integer(replicas, "replicas", 1, 100, "run at least 1 replica (and at most 100)");
     if (replicaNames !== undefined) {
@@ -366,16 +467,16 @@ function checkReplicas(
             );
         }
     }
-    const n = replicas ?? 2;
+    const n = replicas ?? defaultReplicas;
     return replicaIdsFor(Number.isInteger(n) && n >= 1 && n <= 100 ? n : 0, replicaNames);
 }
 
-/** Checks the names of `env`: no variable the pool sets, none registrator would read. */
-function checkEnv(c: ArgChecker, env: Readonly<Record<string, unknown>>): void {
+/** Checks the names of `env`: no variable the pool sets (`reserved`), none registrator would read. */
+function checkEnv(c: ArgChecker, env: Readonly<Record<string, unknown>>, reserved: readonly string[]): void {
     for (const k of Object.keys(env)) {
-        const reserved = (RESERVED_ENV as readonly string[]).includes(k);
+        const isReserved = reserved.includes(k);
         c.check(
-            !reserved,
+            !isReserved,
             `env.${k}`,
             "conflicts with a variable the pool sets",
             k === "PORT"
@@ -397,6 +498,132 @@ function checkEnv(c: ArgChecker, env: Readonly<Record<string, unknown>>): void {
             "use serviceTags / discovery, or rename it",
         );
     }
+}
+
+/** The container settings a replica gets from the pool's own arguments: each with the argument to use instead. */
+const POOL_MANAGED: Readonly<Record<string, string>> = {
+    image: "image",
+    name: "serviceName / replicaNames",
+    command: "command",
+    envs: "env",
+    networksAdvanced: "tiers",
+    networkMode: "tiers",
+    volumes: "volumes",
+    mounts: "volumes",
+    ports: "ports",
+    healthcheck: "healthcheck",
+    labels: "labels",
+    restart: "restart",
+    uploads: "configFiles / contentFiles",
+    memory: "resources",
+    memorySwap: "resources",
+    cpuShares: "resources",
+    destroyGraceSeconds: "stopGraceSeconds",
+};
+
+/**
+ * Checks `ports`; returns their host-port claims. More than one replica cannot publish one host port (Docker binds
+ * it to one container): refused.
+ */
+function checkPorts(c: ArgChecker, ports: readonly PublishedPort[], replicas: number): HostPortClaim[] {
+    const claims: HostPortClaim[] = [];
+    const seen = new Set<string>();
+    ports.forEach((p, i) => {
+        const arg = `ports[${i}]`;
+        c.port(p.internal, `${arg}.internal`);
+        c.port(p.external, `${arg}.external`);
+        const protocol = p.protocol ?? "tcp";
+        c.check(
+            protocol === "tcp" || protocol === "udp",
+            `${arg}.protocol`,
+            `is ${JSON.stringify(p.protocol)}`,
+            'use "tcp" or "udp", or leave it out ("tcp")',
+        );
+        const ip = p.ip ?? "0.0.0.0";
+        c.check(isIP(ip) !== 0, `${arg}.ip`, `is "${ip}", not an IP address`, 'use e.g. "127.0.0.1", or leave it out');
+        const external = p.external ?? p.internal;
+        const key = `${ip}/${external}/${protocol}`;
+        c.check(!seen.has(key), arg, `publishes ${protocol} ${ip}:${external} twice`, "list each host port once");
+        seen.add(key);
+        c.check(
+            replicas <= 1,
+            arg,
+            `publishes host port ${external}, which only one container can bind, while the pool runs ${replicas} replicas`,
+            "set replicas: 1, or publish the app through a NginxLoadBalancer (hostPort) that spreads over the replicas",
+        );
+        // The network tracks host ports by address and number: a TCP and a UDP port of one number claim it once.
+        if (!claims.some((x) => x.ip === ip && x.port === external))
+            claims.push({ argument: arg, ip, port: external, fix: `pick another ${arg}.external` });
+    });
+    return claims;
+}
+
+/** Checks `volumes`: one source each, absolute distinct container paths, none where the pool mounts its files. */
+function checkVolumes(c: ArgChecker, volumes: readonly VolumeMount[]): void {
+    const paths = new Set<string>();
+    const names = new Set<string>();
+    volumes.forEach((v, i) => {
+        const arg = `volumes[${i}]`;
+        const sources = [v.name, v.volume, v.hostPath].filter((x) => x !== undefined).length;
+        c.check(sources === 1, arg, `names ${sources} sources`, "give exactly one of name, volume or hostPath");
+        if (v.name !== undefined) {
+            c.check(
+                isDnsLabel(v.name),
+                `${arg}.name`,
+                `is "${v.name}", not a DNS label`,
+                "use lower-case letters, digits and inner hyphens",
+            );
+            c.check(!names.has(v.name), `${arg}.name`, `"${v.name}" is listed twice`, "give each volume its own name");
+            names.add(v.name);
+        }
+        if (v.volume !== undefined)
+            c.check(
+                v.volume instanceof docker.Volume || (typeof v.volume === "string" && v.volume !== ""),
+                `${arg}.volume`,
+                "is neither a docker.Volume nor a volume name",
+                "pass a docker.Volume (e.g. another pool's volumes[name]) or a Docker volume name",
+            );
+        if (v.hostPath !== undefined)
+            c.check(
+                typeof v.hostPath === "string" && v.hostPath.startsWith("/"),
+                `${arg}.hostPath`,
+                `is ${JSON.stringify(v.hostPath)}, not an absolute path`,
+                "give an absolute directory on the Docker host",
+            );
+        c.check(
+            v.retainOnDelete === undefined || v.name !== undefined,
+            `${arg}.retainOnDelete`,
+            "is set on a volume the pool does not create",
+            "set it only with name (the pool's own volume)",
+        );
+        const target = v.containerPath;
+        const ok = c.check(
+            typeof target === "string" && target.startsWith("/") && isSafeRelativePath(target.slice(1)),
+            `${arg}.containerPath`,
+            `is ${JSON.stringify(target)}, not an absolute path`,
+            'give an absolute container path like "/data" (no "." or ".." segments)',
+        );
+        if (!ok) return;
+        c.check(
+            target !== APP_CONFIG_DIR && target !== CONTENT_DIR,
+            `${arg}.containerPath`,
+            `is ${target}, where the pool mounts its ${target === APP_CONFIG_DIR ? "configFiles" : "contentFiles"}`,
+            "mount the volume elsewhere",
+        );
+        c.check(!paths.has(target), `${arg}.containerPath`, `${target} is mounted twice`, "mount each path once");
+        paths.add(target);
+    });
+}
+
+/** A volume mount as it enters the rollout generation (a volume resource by kind: its name is known later). */
+function volumeSpec(v: VolumeMount): Record<string, unknown> {
+    const source =
+        v.name !== undefined
+            ? { name: v.name }
+            : v.hostPath !== undefined
+              ? { hostPath: v.hostPath }
+              : { volume: typeof v.volume === "string" ? v.volume : "<docker.Volume>" };
+    return { ...source, containerPath: v.containerPath, readOnly: v.readOnly ?? false };
 }
 
 /** Checks the database and discovery the replicas use: the right kind, and on one of the replicas' tiers. */
@@ -501,7 +728,8 @@ export function discoveryLabels(
 }
 
 /**
- * N replicas of an app behind stable names, sharing config and content volumes.
+ * N replicas of an app behind stable names, sharing config and content volumes, optionally volumes of their own
+ * (`volumes`), published ports (`ports`) and further container settings (`container`).
  */
 export class AppServerPool extends pulumi.ComponentResource {
     /** Replica ids, in order (e.g. ["r0", "r1"]). */
@@ -528,10 +756,15 @@ export class AppServerPool extends pulumi.ComponentResource {
     public readonly tiers: readonly string[];
     /** The upstream servers of the pool (the generation's host names `<serviceName>-<id>-<generation>` and port), for a load balancer. */
     public readonly upstreamServers: readonly UpstreamServer[];
-    /** The shared configuration volume (named by its files' digest, see `sharedVolumeName`). */
-    public readonly configVolume: docker.Volume;
-    /** The shared content volume (named by its files' digest). */
-    public readonly contentVolume: docker.Volume;
+    /**
+     * The shared configuration volume (named by its files' digest, see `sharedVolumeName`); undefined with
+     * `appContract: false` and no config files.
+     */
+    public readonly configVolume: docker.Volume | undefined;
+    /** The shared content volume (named by its files' digest); undefined with `appContract: false` and no content files. */
+    public readonly contentVolume: docker.Volume | undefined;
+    /** The volumes this pool created (`volumes` entries with `name`), by name: pass one to another pool to share it. */
+    public readonly volumes: Readonly<Record<string, docker.Volume>>;
     /** The data-only container that puts the shared files into the volumes (undefined when there are none). */
     public readonly filesContainer: docker.Container | undefined;
     /** Digest of the shared files. */
@@ -566,8 +799,47 @@ export class AppServerPool extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-        this.configVolume = sharedVolume("config", r.configFiles);
-        this.contentVolume = sharedVolume("content", r.contentFiles);
+        this.configVolume = r.mountConfig ? sharedVolume("config", r.configFiles) : undefined;
+        this.contentVolume = r.mountContent ? sharedVolume("content", r.contentFiles) : undefined;
+        const filesMounts = (readOnly: boolean): docker.types.input.ContainerVolume[] => [
+            ...(this.configVolume
+                ? [
+                      {
+                          volumeName: this.configVolume.name,
+                          containerPath: APP_CONFIG_DIR,
+                          ...(readOnly ? { readOnly } : {}),
+                      },
+                  ]
+                : []),
+            ...(this.contentVolume
+                ? [
+                      {
+                          volumeName: this.contentVolume.name,
+                          containerPath: CONTENT_DIR,
+                          ...(readOnly ? { readOnly } : {}),
+                      },
+                  ]
+                : []),
+        ];
+
+        const volumes: Record<string, docker.Volume> = {};
+        const mounts: docker.types.input.ContainerVolume[] = r.volumes.map((v) => {
+            const readOnly = v.readOnly ?? false;
+            if (v.hostPath !== undefined) return { hostPath: v.hostPath, containerPath: v.containerPath, readOnly };
+            let volumeName: pulumi.Input<string>;
+            if (v.name !== undefined) {
+                const logical = `${name}-vol-${v.name}`;
+                // Kept by default, like the database's data: uploads or plugins must survive a mistaken removal.
+                volumes[v.name] = new docker.Volume(
+                    logical,
+                    { name: dockerName(logical), labels: labelList(componentLabels(name, `vol-${v.name}`)) },
+                    { parent: this, retainOnDelete: v.retainOnDelete ?? true },
+                );
+                volumeName = volumes[v.name].name;
+            } else volumeName = typeof v.volume === "string" ? v.volume : (v.volume as docker.Volume).name;
+            return { volumeName, containerPath: v.containerPath, readOnly };
+        });
+        this.volumes = volumes;
 
         const uploads = [...uploadsUnder(APP_CONFIG_DIR, r.configFiles), ...uploadsUnder(CONTENT_DIR, r.contentFiles)];
         // Named by the files' digest: created before the old one is deleted (a delete-before-replace would first
@@ -584,10 +856,7 @@ export class AppServerPool extends pulumi.ComponentResource {
                           start: false,
                           mustRun: false,
                           restart: "no",
-                          volumes: [
-                              { volumeName: this.configVolume.name, containerPath: APP_CONFIG_DIR },
-                              { volumeName: this.contentVolume.name, containerPath: CONTENT_DIR },
-                          ],
+                          volumes: filesMounts(false),
                           uploads,
                           labels: labelList({ ...componentLabels(name, "files"), [FILES_DIGEST_LABEL]: r.filesDigest }),
                       },
@@ -604,23 +873,32 @@ export class AppServerPool extends pulumi.ComponentResource {
         r.replicaIds.forEach((id, index) => {
             const instance = r.instanceNames[index];
             const host = r.generationHosts[index];
-            const logical = `${name}-${id}-${r.generation}`;
+            // In place (ports): one name across changes, so the old replica is gone before the new one binds the port.
+            const logical = r.inPlace ? `${name}-${id}` : `${name}-${id}-${r.generation}`;
             // Batches: replica k starts once replica k - updateBatchSize is healthy (or started, without gates).
             const previous = index >= r.updateBatchSize ? r.replicaIds[index - r.updateBatchSize] : undefined;
             const after = previous === undefined ? [] : [gates[previous] ?? containers[previous]];
             const container = new docker.Container(
                 logical,
                 {
+                    ...passThroughInputs(r.container),
                     name: dockerName(logical),
                     image: r.image,
                     ...(r.command ? { command: [...r.command] } : {}),
                     envs: replicaEnvs(r, instance),
                     networksAdvanced: r.network.attach(r.tiers, [r.serviceName, instance, host]),
-                    volumes: [
-                        { volumeName: this.configVolume.name, containerPath: APP_CONFIG_DIR, readOnly: true },
-                        { volumeName: this.contentVolume.name, containerPath: CONTENT_DIR, readOnly: true },
-                    ],
-                    healthcheck: healthcheckInput(r.healthcheck),
+                    volumes: [...filesMounts(true), ...mounts],
+                    ...(r.ports.length > 0
+                        ? {
+                              ports: r.ports.map((p) => ({
+                                  internal: p.internal,
+                                  external: p.external ?? p.internal,
+                                  protocol: p.protocol ?? "tcp",
+                                  ip: p.ip ?? "0.0.0.0",
+                              })),
+                          }
+                        : {}),
+                    ...(r.healthcheck ? { healthcheck: healthcheckInput(r.healthcheck) } : {}),
                     restart: r.restart,
                     destroyGraceSeconds: r.stopGraceSeconds,
                     labels: labelList({
@@ -666,10 +944,7 @@ export class AppServerPool extends pulumi.ComponentResource {
 function replicaEnvs(r: ResolvedPoolArgs, instance: string): pulumi.Output<string[]> {
     const env: Record<string, pulumi.Input<string>> = {
         ...r.env,
-        PORT: String(r.port),
-        APP_CONFIG_DIR,
-        CONTENT_DIR,
-        INSTANCE: instance,
+        ...(r.appContract ? { PORT: String(r.port), APP_CONFIG_DIR, CONTENT_DIR, INSTANCE: instance } : {}),
         ...(r.database ? { DATABASE_URL: r.database.applicationUrl } : {}),
     };
     const keys = Object.keys(env).sort();

@@ -6,6 +6,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
 import { ArgChecker } from "../validation";
 
 export { gateProvider, type GateSpec } from "./gate";
@@ -270,4 +271,206 @@ export function filesDigest(files: Readonly<Record<string, Buffer | string>>): s
         h.update("\u0000");
     }
     return h.digest("hex");
+}
+
+/**
+ * Container settings a component passes through unchanged to every container it makes: the part of
+ * `docker.ContainerArgs` that no component argument covers. Plain values (no Outputs), so they can enter a
+ * rollout generation. Durations and sizes are Docker's own units.
+ */
+export interface ContainerPassThrough {
+    /** `--user`, e.g. "1000:1000" or "app". @default the image's */
+    readonly user?: string;
+    /** Root filesystem read-only (pair with `tmpfs` for the paths the app writes). @default false */
+    readonly readOnly?: boolean;
+    /** tmpfs mounts: container path → mount options (e.g. "size=64m"), or "" for none. @default {} */
+    readonly tmpfs?: Readonly<Record<string, string>>;
+    /** `--security-opt`, e.g. ["no-new-privileges"]. @default [] */
+    readonly securityOpts?: readonly string[];
+    /** Linux capabilities to add and drop, e.g. `{ drops: ["ALL"], adds: ["NET_BIND_SERVICE"] }`. @default Docker's set */
+    readonly capabilities?: { readonly adds?: readonly string[]; readonly drops?: readonly string[] };
+    /** Log driver, e.g. "json-file", "local", "syslog". @default the engine's */
+    readonly logDriver?: string;
+    /** Log driver options, e.g. `{ "max-size": "10m", "max-file": "3" }`. @default {} */
+    readonly logOpts?: Readonly<Record<string, string>>;
+    /** Namespaced kernel parameters, e.g. `{ "net.core.somaxconn": "1024" }`. @default {} */
+    readonly sysctls?: Readonly<Record<string, string>>;
+    /** ulimits, e.g. `[{ name: "nofile", soft: 65536, hard: 65536 }]`. @default the engine's */
+    readonly ulimits?: readonly { readonly name: string; readonly soft: number; readonly hard: number }[];
+    /** Run an init process (tini) as PID 1, reaping zombies and forwarding signals. @default false */
+    readonly init?: boolean;
+    /** Size of /dev/shm in MiB. @default 64 (Docker's) */
+    readonly shmSize?: number;
+    /** Extra groups of the container's user. @default [] */
+    readonly groupAdds?: readonly string[];
+    /** Working directory. @default the image's */
+    readonly workingDir?: string;
+    /** Entrypoint overriding the image's. @default the image's */
+    readonly entrypoints?: readonly string[];
+    /** Signal that stops the container. @default the image's (SIGTERM) */
+    readonly stopSignal?: string;
+    /** Extra /etc/hosts entries. @default [] */
+    readonly hosts?: readonly { readonly host: string; readonly ip: string }[];
+    /** DNS servers. @default the engine's */
+    readonly dns?: readonly string[];
+    /** Full privileges on the host: only for what cannot run otherwise (e.g. Docker in Docker). @default false */
+    readonly privileged?: boolean;
+}
+
+/** Keys of {@link ContainerPassThrough}, for the check of untyped callers. */
+const PASS_THROUGH_KEYS: readonly string[] = [
+    "user",
+    "readOnly",
+    "tmpfs",
+    "securityOpts",
+    "capabilities",
+    "logDriver",
+    "logOpts",
+    "sysctls",
+    "ulimits",
+    "init",
+    "shmSize",
+    "groupAdds",
+    "workingDir",
+    "entrypoints",
+    "stopSignal",
+    "hosts",
+    "dns",
+    "privileged",
+];
+
+/**
+ * Checks a pass-through under `argument`: every key is one {@link ContainerPassThrough} has, and none is a
+ * container argument the component sets itself. `managed` maps each such `docker.ContainerArgs` key to the
+ * component argument to use instead (e.g. `{ envs: "env", volumes: "volumes" }`).
+ */
+export function checkPassThrough(
+    c: ArgChecker,
+    argument: string,
+    p: ContainerPassThrough | undefined,
+    managed: Readonly<Record<string, string>>,
+): void {
+    if (p === undefined) return;
+    if (!c.check(typeof p === "object" && p !== null, argument, "is not an object", "pass { user: ..., ... }")) return;
+    for (const k of Object.keys(p)) {
+        if (Object.prototype.hasOwnProperty.call(managed, k)) {
+            c.check(
+                false,
+                `${argument}.${k}`,
+                "is a container setting the component manages itself",
+                `use the ${managed[k]} argument instead`,
+            );
+        } else {
+            c.check(
+                PASS_THROUGH_KEYS.includes(k),
+                `${argument}.${k}`,
+                "is not a container setting the pass-through takes",
+                `use one of ${PASS_THROUGH_KEYS.join(", ")}`,
+            );
+        }
+    }
+    c.integer(p.shmSize, `${argument}.shmSize`, 1, 1024 * 1024, `set ${argument}.shmSize in MiB (at least 1)`);
+    for (const [i, u] of (p.ulimits ?? []).entries()) {
+        c.check(
+            typeof u.name === "string" && u.name !== "" && Number.isInteger(u.soft) && Number.isInteger(u.hard),
+            `${argument}.ulimits[${i}]`,
+            `is ${JSON.stringify(u)}`,
+            'give { name: "nofile", soft: <integer>, hard: <integer> }',
+        );
+    }
+    for (const mount of Object.keys(p.tmpfs ?? {})) {
+        c.check(
+            mount.startsWith("/"),
+            `${argument}.tmpfs["${mount}"]`,
+            "is not an absolute path",
+            'use a container path like "/tmp"',
+        );
+    }
+}
+
+/** The docker provider's arguments for a checked pass-through (only the keys given, so nothing else changes). */
+export function passThroughInputs(p: ContainerPassThrough | undefined): Partial<docker.ContainerArgs> {
+    if (!p) return {};
+    const out: Record<string, unknown> = {};
+    for (const k of PASS_THROUGH_KEYS) {
+        const v = (p as Record<string, unknown>)[k];
+        if (v === undefined) continue;
+        if (k === "capabilities") {
+            const caps = v as ContainerPassThrough["capabilities"];
+            out.capabilities = {
+                ...(caps?.adds ? { adds: [...caps.adds] } : {}),
+                ...(caps?.drops ? { drops: [...caps.drops] } : {}),
+            };
+        } else if (Array.isArray(v)) out[k] = v.map((x: unknown) => (typeof x === "object" ? { ...x } : x));
+        else if (typeof v === "object" && v !== null) out[k] = { ...v };
+        else out[k] = v;
+    }
+    return out as Partial<docker.ContainerArgs>;
+}
+
+/** A port a container publishes on the Docker host. */
+export interface PublishedPort {
+    /** Port inside the container. */
+    readonly internal: number;
+    /** Port on the host. @default internal */
+    readonly external?: number;
+    /** "tcp" or "udp". @default "tcp" */
+    readonly protocol?: "tcp" | "udp";
+    /** Host address to bind. @default "0.0.0.0" (every address) */
+    readonly ip?: string;
+}
+
+/**
+ * A mount into a container: a Docker volume (`name`: the component creates one; `volume`: one created elsewhere,
+ * e.g. another pool's, to share it) or a host directory (`hostPath`). Exactly one of the three.
+ */
+export interface VolumeMount {
+    /** Create a volume for this mount, named `<component>-vol-<name>` (a DNS label). @default undefined */
+    readonly name?: string;
+    /** An existing volume (a `docker.Volume`, or a Docker volume name) to mount, e.g. `otherPool.volumes.uploads`. @default undefined */
+    readonly volume?: docker.Volume | string;
+    /** An absolute directory on the Docker host (a bind mount). @default undefined */
+    readonly hostPath?: string;
+    /** Absolute path in the container. */
+    readonly containerPath: string;
+    /** Mount read-only. @default false */
+    readonly readOnly?: boolean;
+    /**
+     * For `name`: keep the created volume (and its data) when it leaves the program or the stack is destroyed,
+     * as the database's data volume is. @default true
+     */
+    readonly retainOnDelete?: boolean;
+}
+
+/**
+ * Checks the names of a component's extra environment variables under `argument`: valid names, none of those the
+ * component sets itself (`reserved`: name → the argument to use instead, or "" when there is none).
+ */
+export function checkEnvNames(
+    c: ArgChecker,
+    argument: string,
+    env: Readonly<Record<string, unknown>> | undefined,
+    reserved: Readonly<Record<string, string>>,
+): void {
+    for (const k of Object.keys(env ?? {})) {
+        c.check(
+            /^[A-Za-z_][A-Za-z0-9_]*$/.test(k),
+            `${argument}.${k}`,
+            "is not a valid variable name",
+            "use letters, digits and underscores",
+        );
+        if (Object.prototype.hasOwnProperty.call(reserved, k))
+            c.check(
+                false,
+                `${argument}.${k}`,
+                "is a variable the component sets itself",
+                reserved[k] ? `use the ${reserved[k]} argument instead` : "remove it",
+            );
+    }
+}
+
+/** `env` as `KEY=value` entries sorted by key (values may be Outputs or secrets). */
+export function envEntries(env: Readonly<Record<string, pulumi.Input<string>>>): pulumi.Output<string[]> {
+    const keys = Object.keys(env).sort();
+    return pulumi.all(keys.map((k) => pulumi.output(env[k]))).apply((vals) => keys.map((k, i) => `${k}=${vals[i]}`));
 }

@@ -19,8 +19,10 @@ export interface ServiceImageBuildArgs {
     readonly dockerfile?: string;
     /** `ARG BASE_IMAGE` of the Dockerfile. @default undefined (the Dockerfile's own default) */
     readonly baseImage?: pulumi.Input<string>;
-    /** Further build arguments. @default {} */
+    /** Further build arguments (`--build-arg`). @default {} */
     readonly args?: Readonly<Record<string, pulumi.Input<string>>>;
+    /** Stage of a multi-stage Dockerfile to build (`--target`). @default undefined (the last stage) */
+    readonly target?: string;
     /** Target platform, e.g. "linux/amd64". @default the Docker host's */
     readonly platform?: string;
 }
@@ -88,6 +90,7 @@ export interface ResolvedImageArgs {
               readonly dockerfile: string | undefined;
               readonly buildArgs: Readonly<Record<string, pulumi.Input<string>>>;
               readonly platform: string | undefined;
+              readonly target: string | undefined;
               /** Digest of the context's files (see `contextDigest`). */
               readonly contextDigest: string;
           }
@@ -108,13 +111,21 @@ export function resolveImageArgs(name: string, args: ServiceImageArgs): Resolved
         "is empty",
         "give the image reference, e.g. myorg/app:1.0",
     );
-    if (args.build)
+    if (args.build) {
         c.check(
             args.build.context.trim() !== "",
             "build.context",
             "is empty",
             "give the directory holding the Dockerfile",
         );
+        const t = args.build.target;
+        c.check(
+            t === undefined || (typeof t === "string" && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(t)),
+            "build.target",
+            `is ${JSON.stringify(t)}, not a stage name`,
+            "give the name of a FROM … AS <stage> line, or leave it out (the last stage)",
+        );
+    }
     c.throwIfAny();
 
     const known = (v: pulumi.Input<string> | undefined) =>
@@ -140,6 +151,8 @@ export function resolveImageArgs(name: string, args: ServiceImageArgs): Resolved
                     .sort()
                     .map((k) => [k, known(buildArgs[k])]),
                 platform: b.platform ?? null,
+                // Only when set: the revision (and so the pools' generation) of an image without it stays.
+                ...(b.target !== undefined ? { target: b.target } : {}),
             }),
         )
         .digest("hex");
@@ -147,7 +160,14 @@ export function resolveImageArgs(name: string, args: ServiceImageArgs): Resolved
         imageName: args.imageName,
         // A built image is the stack's own: kept on the host, like any build output.
         keepLocally: true,
-        build: { context: b.context, dockerfile: b.dockerfile, buildArgs, platform: b.platform, contextDigest: ctx },
+        build: {
+            context: b.context,
+            dockerfile: b.dockerfile,
+            buildArgs,
+            platform: b.platform,
+            target: b.target,
+            contextDigest: ctx,
+        },
         revision,
     };
 }
@@ -189,6 +209,7 @@ export class ServiceImage extends pulumi.ComponentResource {
                               ...(b.dockerfile !== undefined ? { dockerfile: b.dockerfile } : {}),
                               ...(Object.keys(b.buildArgs).length > 0 ? { buildArgs: b.buildArgs } : {}),
                               ...(b.platform !== undefined ? { platform: b.platform } : {}),
+                              ...(b.target !== undefined ? { target: b.target } : {}),
                               // The classic builder: any engine serves it (BuildKit needs a builder set up on the host).
                               useLegacyBuilder: true,
                           },

@@ -27,8 +27,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { AppServerPool } from "../app";
 import {
+    checkEnvNames,
     checkResources,
     ContainerResources,
+    envEntries,
     filesDigest,
     healthcheckInput,
     httpHealthcheck,
@@ -145,6 +147,8 @@ export interface NginxLoadBalancerArgs {
     readonly resources?: ContainerResources;
     /** Restart policy. @default "unless-stopped" */
     readonly restart?: RestartPolicy;
+    /** Environment variables of the nginx container (plain or secret), e.g. `{ TZ: "UTC" }`. @default {} */
+    readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
     /**
      * After a reload, how long `pulumi up` waits before anything the new config no longer sends to (old replicas)
      * is removed: requests still in flight on nginx's old workers finish meanwhile. 0–600. @default 5
@@ -288,6 +292,7 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         );
     }
     checkResources(c, "resources", args.resources);
+    checkEnvNames(c, "env", args.env, {});
     c.integer(
         args.drainSeconds,
         "drainSeconds",
@@ -606,6 +611,8 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 volumes: nginxVolumes,
                 ...(nginxUploads.length ? { uploads: nginxUploads } : {}),
                 restart: r.restart,
+                // Only when given: an nginx without env keeps its exact inputs (no restart on upgrade).
+                ...(args.env && Object.keys(args.env).length > 0 ? { envs: envEntries(args.env) } : {}),
                 labels: labelList(componentLabels(name, "nginx")),
                 // Liveness of nginx itself, for monitoring (routes are checked end to end by the readiness gate, which
                 // polls from outside at no lasting cost): a check that named the routes would make a route change a restart.

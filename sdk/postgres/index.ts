@@ -11,9 +11,11 @@ import * as random from "@pulumi/random";
 import { Bootstrap, prepareBootstrap, PreparedBootstrap, withLateValues } from "../../provider";
 import type { BootstrapArgs, BootstrapContentArgs, BootstrapMigrationSetArgs, BootstrapWaitArgs } from "../../provider";
 import {
+    checkEnvNames,
     checkHealthcheck,
     checkResources,
     ContainerResources,
+    envEntries,
     healthcheckInput,
     HealthcheckArgs,
     resourceInputs,
@@ -32,6 +34,14 @@ export const POSTGRES_MOUNT = "/var/lib/postgresql/data";
 export const POSTGRES_PGDATA = `${POSTGRES_MOUNT}/pgdata`;
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Variables the server container sets itself, with the argument to use instead. */
+const POSTGRES_ENV: Readonly<Record<string, string>> = {
+    PGDATA: "",
+    POSTGRES_DB: "database",
+    POSTGRES_USER: "adminUser",
+    POSTGRES_PASSWORD: "adminPassword",
+    POSTGRES_PASSWORD_FILE: "adminPassword",
+};
 
 /** Where the server's pg_hba.conf is uploaded: outside PGDATA, so an existing data volume gets it too. */
 export const POSTGRES_HBA_FILE = "/etc/pdc-pg_hba.conf";
@@ -159,6 +169,11 @@ export interface PostgresClusterArgs {
     readonly resources?: ContainerResources;
     /** Restart policy. @default "unless-stopped" */
     readonly restart?: RestartPolicy;
+    /**
+     * Further environment variables of the server (plain or secret), e.g. `{ TZ: "UTC" }`; not PGDATA or
+     * POSTGRES_DB / _USER / _PASSWORD, which it sets itself. @default {}
+     */
+    readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
 /** PostgresCluster's arguments with defaults applied. */
@@ -238,6 +253,7 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): Re
         "use lower-case letters, digits and inner hyphens",
     );
     c.check(IDENT.test(r.adminUser), "adminUser", `is "${r.adminUser}"`, "use a plain lower-case SQL identifier");
+    checkEnvNames(c, "env", args.env, POSTGRES_ENV);
     c.check(IDENT.test(r.appRole), "appRole", `is "${r.appRole}"`, "use a plain lower-case SQL identifier");
     c.check(IDENT.test(r.database), "database", `is "${r.database}"`, "use a plain lower-case SQL identifier");
     c.check(
@@ -426,12 +442,14 @@ export class PostgresCluster extends pulumi.ComponentResource {
         );
 
         // The password travels as a file (POSTGRES_PASSWORD_FILE), never in Env, which the Docker API shows.
-        const envs = [
+        const envs = pulumi.output(envEntries(args.env ?? {})).apply((extra) => [
             `PGDATA=${POSTGRES_PGDATA}`,
             `POSTGRES_DB=postgres`,
             `POSTGRES_PASSWORD_FILE=${ADMIN_PASSWORD_FILE}`,
             `POSTGRES_USER=${r.adminUser}`,
-        ];
+            // After the server's own, so a server without `env` keeps its exact list.
+            ...extra,
+        ]);
         const adminNetworkName = this.adminNetwork.name;
         const hba = pulumi.all([this.adminNetwork.ipamConfigs, adminNetworkName]).apply(([ipam, netName]) => {
             const subnets = (ipam ?? []).flatMap((x) => (x.subnet ? [x.subnet] : []));

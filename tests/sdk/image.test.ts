@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ArgumentError, contextDigest, ServiceImage } from "../../sdk";
+import { ArgumentError, contextDigest, resolveImageArgs, ServiceImage } from "../../sdk";
 import { peek, runProgram } from "../support/graph";
 
 describe("ServiceImage", () => {
@@ -45,5 +45,29 @@ describe("ServiceImage", () => {
 
     test("rejects an empty image name", () => {
         expect(() => new ServiceImage("x", { imageName: "" })).toThrow(ArgumentError);
+    });
+
+    test("build target and args: passed to the build; the target enters the revision only when set", async () => {
+        const context = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-image-target-"));
+        fs.writeFileSync(path.join(context, "Dockerfile"), "FROM scratch AS base\nFROM base AS runtime\n");
+        const args = (target?: string) => ({
+            imageName: "pdc-example/x-app:latest",
+            build: { context, args: { VERSION: "1.2" }, ...(target !== undefined ? { target } : {}) },
+        });
+        const { graph } = await runProgram(() => new ServiceImage("app-image", args("runtime")));
+        expect(graph.get("app-image-image").inputs.build).toEqual({
+            context,
+            buildArgs: { VERSION: "1.2" },
+            target: "runtime",
+            useLegacyBuilder: true,
+        });
+        const without = resolveImageArgs("i", args()).revision;
+        // Pinned from before `target` existed: an image without it keeps its revision (no rollout on upgrade).
+        expect(without).toBe("602940ace21a49985d8300630d4b51cf243fd5c2c59a2af56e9cade3c329cb66");
+        expect(resolveImageArgs("i", args("runtime")).revision).not.toBe(without);
+        expect(resolveImageArgs("i", args("base")).revision).not.toBe(resolveImageArgs("i", args("runtime")).revision);
+        expect(() => resolveImageArgs("i", args("not a stage"))).toThrow(
+            /build\.target is "not a stage", not a stage name/,
+        );
     });
 });
