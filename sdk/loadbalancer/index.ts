@@ -194,7 +194,7 @@ export interface NginxLoadBalancerArgs {
      * Further nginx directives in the server block(s) serving the routes, e.g. "add_header X-Frame-Options DENY".
      * Each is one simple directive: a lower-case name and its arguments, an optional trailing ";", no braces, other
      * semicolons, "#", backslashes or newlines, and none that reads files or runs code (include, load_module, root,
-     * alias, lua, perl, js_, ssi, *_by_*, ...) or that the load balancer sets (proxy_pass, listen, server_name,
+     * alias, lua, perl, js_, ssi, *_by_*, *_file, *_path, ...) or that the load balancer sets (proxy_pass, listen, server_name,
      * ssl_certificate, logs, user). nginx checks the rest with `nginx -t` before loading the config (a refused config
      * is not loaded, and `pulumi up` then fails waiting for it). @default []
      */

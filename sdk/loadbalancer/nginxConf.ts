@@ -113,7 +113,7 @@ export interface NginxConfigSpec {
 
 /** Directives an extra directive may not be: they read files, run code, or are managed by the load balancer. */
 const REFUSED_DIRECTIVES =
-    /^(include|load_module|root|alias|proxy_pass|listen|server_name|ssl_certificate|ssl_certificate_key|ssl_password_file|user|pid|daemon|env|access_log|error_log|.*lua.*|perl.*|js_.*|.*_by_.*|ssi.*|auth_request.*|mirror)$/;
+    /^(include|load_module|root|alias|proxy_pass|listen|server_name|ssl_certificate|ssl_certificate_key|ssl_password_file|user|pid|daemon|env|access_log|error_log|.*lua.*|perl.*|js_.*|.*_by_.*|ssi.*|auth_request.*|mirror|.*_file|.*_path)$/;
 
 /**
  * Why one extra directive is refused, or undefined if it is accepted: one simple directive (a lower-case name,

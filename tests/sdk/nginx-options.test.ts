@@ -153,6 +153,8 @@ describe("rendering (pure)", () => {
             "access_by_lua 'x'",
             "perl_modules /x",
             "js_import x.js",
+            "auth_basic_user_file /etc/shadow",
+            "proxy_temp_path /tmp",
             "proxy_pass http://evil",
             "listen 8080",
             "ssl_certificate /x",
