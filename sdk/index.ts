@@ -84,3 +84,7 @@ export {
     UPSTREAMS_FILE,
 } from "./loadbalancer";
 export type { NginxConfigSpec, ServiceInstance } from "./loadbalancer";
+
+// NginxLoadBalancer: TLS, websockets, per-route options, extra directives (issue 15).
+export { checkExtraDirective, NGINX_TLS_CERT_PATH, NGINX_TLS_KEY_PATH } from "./loadbalancer";
+export type { NginxTlsArgs, TlsSpec } from "./loadbalancer";

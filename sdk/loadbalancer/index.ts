@@ -46,6 +46,7 @@ import { checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 import { renderConsulTemplateConfig, renderUpstreamsFromInstances, renderUpstreamsTemplate } from "./consulTemplate";
 import {
+    checkExtraDirective,
     LocationSpec,
     NginxConfigSpec,
     readinessPaths,
@@ -56,6 +57,7 @@ import {
 import { HttpReadiness } from "./readiness";
 
 export {
+    checkExtraDirective,
     DOWN_PLACEHOLDER,
     renderNginxConf,
     renderUpstreamBlock,
@@ -63,6 +65,7 @@ export {
     type LocationSpec,
     type NginxConfigSpec,
     type StaticSpec,
+    type TlsSpec,
     type UpstreamSpec,
 } from "./nginxConf";
 export {
@@ -95,6 +98,10 @@ export const UPSTREAMS_DIR = "/etc/nginx/upstreams";
 export const UPSTREAMS_FILE = `${UPSTREAMS_DIR}/upstreams.conf`;
 /** @internal */
 export const CONSUL_TEMPLATE_DIR = "/etc/consul-template";
+/** Where the TLS certificate and key go on the config volume (the key with mode 0600). */
+export const NGINX_TLS_CERT_PATH = `${NGINX_CONF_DIR}/tls/certificate.pem`;
+/** @see NGINX_TLS_CERT_PATH */
+export const NGINX_TLS_KEY_PATH = `${NGINX_CONF_DIR}/tls/key.pem`;
 /** Label carrying the digest of the config a files container wrote. */
 export const CONFIG_DIGEST_LABEL = "dockercluster.nginx-config-digest";
 
@@ -104,6 +111,37 @@ export interface NginxRoute {
     readonly path: string;
     /** The pool serving it. */
     readonly pool: AppServerPool;
+    /** Pass websocket upgrades through (Upgrade and Connection "upgrade"), reads waiting an hour. @default false */
+    readonly websocket?: boolean;
+    /** How long nginx waits for the app between two reads of a response, 1–86400 s. @default 60 (3600 with `websocket`) */
+    readonly readTimeoutSeconds?: number;
+    /** How long nginx waits to connect to a replica before trying the next, 1–3600 s. @default 5 */
+    readonly connectTimeoutSeconds?: number;
+    /** Largest request body on this route, like the load balancer's `clientMaxBodySize`. @default the load balancer's */
+    readonly clientMaxBodySize?: string;
+    /**
+     * Further nginx directives in this route's location, one simple directive each, e.g. "proxy_buffering off"
+     * (rule: see `NginxLoadBalancerArgs.extraDirectives`). @default []
+     */
+    readonly extraDirectives?: readonly string[];
+}
+
+/** HTTPS on the load balancer. */
+export interface NginxTlsArgs {
+    /** PEM certificate (with its chain), written to a file on the config volume. */
+    readonly certificate: pulumi.Input<string>;
+    /** PEM private key: kept secret in the state, written to a file of mode 0600 (never an environment variable). */
+    readonly key: pulumi.Input<string>;
+    /** Host port HTTPS is published on (on `hostIp`). @default 443 */
+    readonly hostPort?: number;
+    /** Port nginx listens on for HTTPS inside the container. @default 443 */
+    readonly listenPort?: number;
+    /**
+     * Plain HTTP (`hostPort`) answers 301 to the same URL on HTTPS; the load balancer's own paths (/nginx-health,
+     * /nginx-config, /nginx-ready/...) still answer on HTTP for the readiness gate. false: both serve the routes.
+     * @default true
+     */
+    readonly redirectHttp?: boolean;
 }
 
 /** Static files served by nginx itself (e.g. a Flask app's `/static`). */
@@ -154,6 +192,17 @@ export interface NginxLoadBalancerArgs {
      * is removed: requests still in flight on nginx's old workers finish meanwhile. 0–600. @default 5
      */
     readonly drainSeconds?: number;
+    /** HTTPS: certificate and key, a second published port, and HTTP redirected to it. @default undefined (HTTP only) */
+    readonly tls?: NginxTlsArgs;
+    /**
+     * Further nginx directives in the server block(s) serving the routes, e.g. "add_header X-Frame-Options DENY".
+     * Each is one simple directive: a lower-case name and its arguments, an optional trailing ";", no braces, other
+     * semicolons, "#", backslashes or newlines, and none that reads files or runs code (include, load_module, root,
+     * alias, lua, perl, js_, ssi, *_by_*, *_file, *_path, ...) or that the load balancer sets (proxy_pass, listen, server_name,
+     * ssl_certificate, logs, user). nginx checks the rest with `nginx -t` before loading the config (a refused config
+     * is not loaded, and `pulumi up` then fails waiting for it). @default []
+     */
+    readonly extraDirectives?: readonly string[];
 }
 
 const ROUTE_PATH = /^\/([A-Za-z0-9._~-]+\/?)*$/;
@@ -186,6 +235,17 @@ export interface ResolvedLbArgs {
     readonly resources: ContainerResources | undefined;
     readonly restart: RestartPolicy;
     readonly drainSeconds: number;
+    /** HTTPS with its defaults applied; undefined without `tls`. */
+    readonly tls:
+        | {
+              readonly certificate: pulumi.Input<string>;
+              readonly key: pulumi.Input<string>;
+              readonly hostPort: number;
+              readonly listenPort: number;
+              readonly redirectHttp: boolean;
+          }
+        | undefined;
+    readonly extraDirectives: readonly string[];
     /** nginx's host name (the load balancer's name) on its tiers and the published port, for `network.claim`. */
     readonly claim: NetworkClaim;
 }
@@ -204,6 +264,16 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
     const staticUrlPath = args.static ? normalizePrefix(args.static.urlPath ?? "/static/") : undefined;
     const serverName = args.serverName ?? "_";
     const clientMaxBodySize = args.clientMaxBodySize ?? "1m";
+    const tls = args.tls
+        ? {
+              certificate: args.tls.certificate,
+              key: args.tls.key,
+              hostPort: args.tls.hostPort ?? 443,
+              listenPort: args.tls.listenPort ?? 443,
+              redirectHttp: args.tls.redirectHttp ?? true,
+          }
+        : undefined;
+    const extraDirectives = args.extraDirectives ?? [];
     const claim: NetworkClaim = {
         owner: `NginxLoadBalancer "${name}"`,
         tiersArgument: "tiers",
@@ -216,7 +286,12 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
                 fix: "give the load balancer a name no other container on its tiers uses",
             },
         ],
-        hostPorts: [{ argument: "hostPort", ip: hostIp, port: hostPort, fix: "pick another hostPort" }],
+        hostPorts: [
+            { argument: "hostPort", ip: hostIp, port: hostPort, fix: "pick another hostPort" },
+            ...(tls
+                ? [{ argument: "tls.hostPort", ip: hostIp, port: tls.hostPort, fix: "pick another tls.hostPort" }]
+                : []),
+        ],
     };
 
     if (checkNetworkArg(c, args.network)) {
@@ -231,6 +306,8 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
     }
     c.port(hostPort, "hostPort");
     c.port(listenPort, "listenPort");
+    if (tls) checkTls(c, tls, args.tls, hostPort, listenPort);
+    checkDirectives(c, "extraDirectives", extraDirectives);
     c.check(
         isIP(hostIp) !== 0,
         "hostIp",
@@ -321,8 +398,74 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         resources: args.resources,
         restart: args.restart ?? "unless-stopped",
         drainSeconds: args.drainSeconds ?? 5,
+        tls,
+        extraDirectives,
         claim,
     };
+}
+
+/** Checks `tls`: both PEM inputs given, ports valid and distinct from the plain HTTP ones. */
+function checkTls(
+    c: ArgChecker,
+    tls: NonNullable<ResolvedLbArgs["tls"]>,
+    given: NginxTlsArgs | undefined,
+    hostPort: number,
+    listenPort: number,
+): void {
+    c.check(
+        given?.certificate !== undefined && given.certificate !== "",
+        "tls.certificate",
+        "is missing",
+        "pass the PEM certificate (with its chain), e.g. from a config secret or a file read by the program",
+    );
+    c.check(
+        given?.key !== undefined && given.key !== "",
+        "tls.key",
+        "is missing",
+        'pass the PEM private key, e.g. `config.requireSecret("tlsKey")`',
+    );
+    if (c.port(tls.hostPort, "tls.hostPort"))
+        c.check(
+            tls.hostPort !== hostPort,
+            "tls.hostPort",
+            `is ${hostPort}, like hostPort`,
+            "publish HTTPS on another port (443)",
+        );
+    if (c.port(tls.listenPort, "tls.listenPort"))
+        c.check(
+            tls.listenPort !== listenPort,
+            "tls.listenPort",
+            `is ${listenPort}, like listenPort`,
+            "listen for HTTPS on another port (443)",
+        );
+    c.check(
+        typeof tls.redirectHttp === "boolean",
+        "tls.redirectHttp",
+        `is ${JSON.stringify(tls.redirectHttp)}, not a boolean`,
+        "set it to true (HTTP redirects to HTTPS) or false (both serve)",
+    );
+}
+
+/** Checks extra directives one by one (see `checkExtraDirective`). */
+function checkDirectives(c: ArgChecker, argument: string, directives: unknown): void {
+    if (
+        !c.check(
+            Array.isArray(directives),
+            argument,
+            "is not a list",
+            'pass a list of directives, e.g. ["proxy_buffering off"]',
+        )
+    )
+        return;
+    (directives as unknown[]).forEach((d, i) => {
+        const problem = checkExtraDirective(d);
+        c.check(
+            problem === undefined,
+            `${argument}[${i}]`,
+            `(${JSON.stringify(d)}) ${problem}`,
+            'write one simple directive such as "proxy_buffering off" or "add_header X-Frame-Options DENY"; for anything else, open an issue',
+        );
+    });
 }
 
 /**
@@ -365,6 +508,22 @@ function checkRoutes(
             `"${route.path}" is one of the load balancer's own paths (${HEALTH_PATH}, ${CONFIG_DIGEST_PATH})`,
             "use another path",
         );
+        c.check(
+            route.websocket === undefined || typeof route.websocket === "boolean",
+            `${a}.websocket`,
+            `is ${JSON.stringify(route.websocket)}, not a boolean`,
+            "set it to true or leave it out",
+        );
+        c.integer(route.readTimeoutSeconds, `${a}.readTimeoutSeconds`, 1, 86400);
+        c.integer(route.connectTimeoutSeconds, `${a}.connectTimeoutSeconds`, 1, 3600);
+        c.check(
+            route.clientMaxBodySize === undefined ||
+                (typeof route.clientMaxBodySize === "string" && BODY_SIZE.test(route.clientMaxBodySize)),
+            `${a}.clientMaxBodySize`,
+            `is ${JSON.stringify(route.clientMaxBodySize)}, not an nginx size`,
+            'write a whole number with an optional k, m or g suffix, e.g. "64k" or "10m" ("0" for no limit)',
+        );
+        if (route.extraDirectives !== undefined) checkDirectives(c, `${a}.extraDirectives`, route.extraDirectives);
         c.check(route.pool instanceof AppServerPool, `${a}.pool`, "is not an AppServerPool", "pass an AppServerPool");
         if (!(route.pool instanceof AppServerPool)) return;
         // The upstream is named by the service name: two pools sharing one would be merged into one upstream.
@@ -436,7 +595,20 @@ export function upstreamsAndLocations(routes: readonly NginxRoute[]): {
             });
         }
     }
-    return { upstreams, locations: routes.map((r) => ({ path: r.path, upstream: upstreamName(r.pool) })) };
+    return { upstreams, locations: routes.map(locationOf) };
+}
+
+/** A route's location; options left out when not set, so a config without them renders as before. */
+function locationOf(r: NginxRoute): LocationSpec {
+    return {
+        path: r.path,
+        upstream: upstreamName(r.pool),
+        ...(r.websocket ? { websocket: true } : {}),
+        ...(r.readTimeoutSeconds !== undefined ? { readTimeoutSeconds: r.readTimeoutSeconds } : {}),
+        ...(r.connectTimeoutSeconds !== undefined ? { connectTimeoutSeconds: r.connectTimeoutSeconds } : {}),
+        ...(r.clientMaxBodySize !== undefined ? { clientMaxBodySize: r.clientMaxBodySize } : {}),
+        ...(r.extraDirectives?.length ? { extraDirectives: r.extraDirectives } : {}),
+    };
 }
 
 /** The nginx upstream name of a pool: its service name. */
@@ -448,7 +620,8 @@ export function upstreamName(pool: AppServerPool): string {
  * The nginx container's start: a watcher loop in the background (a child of the nginx master once the shell has
  * exec'd it, so PID 1 is the master), then nginx on a copy of the config on the volume. The watcher loads a new
  * config only once it has stopped changing (the upload may still be writing it) and `nginx -t` accepts it; a
- * refused config is reported once and left out until it changes again. POSIX sh, cmp, cp, cksum, sleep: what any
+ * refused config is reported once and left out until it changes again. `alsoWatched`: further files whose change
+ * is a reload (the TLS certificate and key: a renewal reloads). POSIX sh, cmp, cp, cksum, sleep: what any
  * Debian-based nginx image has.
  * @internal
  */
@@ -457,6 +630,7 @@ export function nginxWatcherScript(
     liveDir: string = NGINX_LIVE_DIR,
     everySeconds = 1,
     replicasPath: string = NGINX_REPLICAS_PATH,
+    alsoWatched: readonly string[] = [],
 ): string {
     const live = `${liveDir}/nginx.conf`;
     const next = `${liveDir}/next.conf`;
@@ -464,7 +638,7 @@ export function nginxWatcherScript(
         "set -u",
         `mkdir -p ${liveDir}`,
         // What is on the volume: the config and the replica ids (a re-created replica has a new address to resolve).
-        `state() { cat ${confPath} ${replicasPath} 2>/dev/null | cksum; }`,
+        `state() { cat ${[confPath, replicasPath, ...alsoWatched].join(" ")} 2>/dev/null | cksum; }`,
         // The files container writes the file before nginx is created; wait briefly in case the volume lags.
         `i=0; while [ ! -s ${confPath} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done`,
         `cp ${confPath} ${live}`,
@@ -516,6 +690,8 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
     public readonly hostPort: number;
     /** `http://<host>:<hostPort>/`: localhost when published on 0.0.0.0 or 127.0.0.1, else hostIp (IPv6 bracketed). */
     public readonly url: string;
+    /** `https://<host>:<tls.hostPort>/` with `tls`, else undefined. */
+    public readonly httpsUrl: string | undefined;
 
     constructor(name: string, args: NginxLoadBalancerArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const r = resolveLbArgs(name, args);
@@ -553,6 +729,21 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             { parent: this },
         );
         const replicasFile = replicaIds.apply((ids) => `${ids.join("\n")}\n`);
+        // TLS files: uploaded by the files container next to the config; their digest names it (a renewed
+        // certificate is a new files container) and is unsecret: a truncated sha256 reveals nothing of the key.
+        const tlsUploads: docker.types.input.ContainerUpload[] = r.tls
+            ? [
+                  { file: NGINX_TLS_CERT_PATH, content: r.tls.certificate, permissions: "0644" },
+                  { file: NGINX_TLS_KEY_PATH, content: pulumi.secret(r.tls.key), permissions: "0600" },
+              ]
+            : [];
+        const tlsDigest = r.tls
+            ? pulumi.unsecret(
+                  pulumi
+                      .all([r.tls.certificate, r.tls.key])
+                      .apply(([cert, key]) => filesDigest({ cert, key }).slice(0, 16)),
+              )
+            : undefined;
         const configMount: docker.types.input.ContainerVolume = {
             volumeName: this.configVolume.name,
             containerPath: NGINX_CONF_DIR,
@@ -578,9 +769,13 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         this.configContainer = new docker.Container(
             `${name}-files`,
             {
-                name: replicasFile.apply((ids) =>
-                    dockerName(`${name}-files-${filesDigest({ conf: sealed.text, ids }).slice(0, 12)}`),
-                ),
+                name: pulumi
+                    .all([replicasFile, tlsDigest])
+                    .apply(([ids, tlsFiles]) =>
+                        dockerName(
+                            `${name}-files-${filesDigest(tlsFiles === undefined ? { conf: sealed.text, ids } : { conf: sealed.text, ids, tls: tlsFiles }).slice(0, 12)}`,
+                        ),
+                    ),
                 image: image.imageId,
                 start: false,
                 mustRun: false,
@@ -589,6 +784,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 uploads: [
                     { file: NGINX_CONF_PATH, content: this.nginxConf },
                     { file: NGINX_REPLICAS_PATH, content: replicasFile },
+                    ...tlsUploads,
                     ...uploadsUnder(staticDir, r.staticFiles),
                 ],
                 labels: labelList({
@@ -605,9 +801,19 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 name: dockerName(`${name}-nginx`),
                 image: image.imageId,
                 entrypoints: ["/bin/sh", "-c"],
-                command: [nginxWatcherScript()],
+                command: [
+                    r.tls
+                        ? nginxWatcherScript(NGINX_CONF_PATH, NGINX_LIVE_DIR, 1, NGINX_REPLICAS_PATH, [
+                              NGINX_TLS_CERT_PATH,
+                              NGINX_TLS_KEY_PATH,
+                          ])
+                        : nginxWatcherScript(),
+                ],
                 networksAdvanced: r.network.attach(r.tiers, [name]),
-                ports: [{ internal: r.listenPort, external: r.hostPort, ip: r.hostIp }],
+                ports: [
+                    { internal: r.listenPort, external: r.hostPort, ip: r.hostIp },
+                    ...(r.tls ? [{ internal: r.tls.listenPort, external: r.tls.hostPort, ip: r.hostIp }] : []),
+                ],
                 volumes: nginxVolumes,
                 ...(nginxUploads.length ? { uploads: nginxUploads } : {}),
                 restart: r.restart,
@@ -653,13 +859,14 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 settleSeconds: r.drainSeconds,
                 timeoutSeconds: 120,
                 // A new nginx, or new replica ids (the watcher reloads for them too): wait and drain again.
-                triggers: [this.container.id, replicasFile],
+                triggers: [this.container.id, replicasFile, ...(tlsDigest ? [tlsDigest] : [])],
             },
             { parent: this, dependsOn: [this.container, this.configContainer] },
         );
 
         this.hostPort = r.hostPort;
         this.url = `http://${urlHost(r.hostIp, true)}:${r.hostPort}/`;
+        this.httpsUrl = r.tls ? `https://${urlHost(r.hostIp, true)}:${r.tls.hostPort}/` : undefined;
         this.registerOutputs({
             containerName: this.container.name,
             configDigest: this.configDigest,
@@ -686,6 +893,18 @@ function nginxConfigSpec(
         ...(r.staticUrlPath ? { static: { urlPath: r.staticUrlPath, root: `${staticDir}/` } } : {}),
         clientMaxBodySize: r.clientMaxBodySize,
         healthPath: HEALTH_PATH,
+        ...(r.tls
+            ? {
+                  tls: {
+                      listenPort: r.tls.listenPort,
+                      hostPort: r.tls.hostPort,
+                      certificatePath: NGINX_TLS_CERT_PATH,
+                      keyPath: NGINX_TLS_KEY_PATH,
+                      redirectHttp: r.tls.redirectHttp,
+                  },
+              }
+            : {}),
+        ...(r.extraDirectives.length ? { extraDirectives: r.extraDirectives } : {}),
         ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
         configDigestPath: CONFIG_DIGEST_PATH,
         mimeTypes: "/etc/nginx/mime.types",

@@ -1,0 +1,176 @@
+/**
+ * NginxLoadBalancer's optional features in the graph (Pulumi mocks): TLS files uploaded next to the config (the key
+ * secret, mode 0600, never in env), the second published port claimed, per-route options and extra directives
+ * reaching the config, and the checks on all of them. The rendered text and a real nginx are in nginx-options.test.ts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import {
+    AppServerPool,
+    ArgumentError,
+    NGINX_CONF_PATH,
+    NGINX_TLS_CERT_PATH,
+    NGINX_TLS_KEY_PATH,
+    NginxLoadBalancer,
+    nginxWatcherScript,
+    PostgresCluster,
+    TieredNetwork,
+} from "../../sdk";
+import type { NginxLoadBalancerArgs, NginxRoute } from "../../sdk";
+import { runProgram, thrownBy, upload, uploads } from "../support/graph";
+
+const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+const KEY = "-----BEGIN PRIVATE KEY-----\nsecret-key-material\n-----END PRIVATE KEY-----\n";
+
+function cluster(lb: Partial<NginxLoadBalancerArgs> = {}, route: Partial<NginxRoute> = {}) {
+    const network = new TieredNetwork("net");
+    const db = new PostgresCluster("db", { network });
+    const app = new AppServerPool("app", { network, image: "img", database: db, replicas: 1 });
+    const web = new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: app, ...route }], ...lb });
+    return { network, app, web };
+}
+
+const tls = (over: Partial<NonNullable<NginxLoadBalancerArgs["tls"]>> = {}) => ({
+    tls: { certificate: CERT, key: pulumi.secret(KEY), ...over },
+});
+
+describe("NginxLoadBalancer TLS", () => {
+    test("certificate and key are files on the config volume (key 0600, secret in the state), two ports published", async () => {
+        // A plain string key: the component itself keeps it secret.
+        const { graph, result } = await runProgram(() => cluster({ tls: { certificate: CERT, key: KEY } }), {
+            project: "shop",
+            stack: "dev",
+        });
+        const files = graph.get("web-files");
+        const byPath = Object.fromEntries(uploads(graph, "web-files").map((u) => [u.file, u]));
+        expect(byPath[NGINX_TLS_CERT_PATH]).toMatchObject({ content: CERT, permissions: "0644" });
+        expect(byPath[NGINX_TLS_KEY_PATH]).toMatchObject({ content: KEY, permissions: "0600" });
+        // The key's upload is registered secret (mocks ignore additionalSecretOutputs: this is the input itself).
+        expect(files.secretInputs.has("uploads")).toBe(true);
+        expect(files.secretInputs.has("name")).toBe(false);
+        // Never in an environment variable, never in nginx's own inputs, never in the config text.
+        for (const c of graph.containers()) expect(JSON.stringify(c.inputs.envs ?? [])).not.toContain("secret-key");
+        expect(JSON.stringify(graph.get("web-nginx").inputs)).not.toContain("secret-key");
+        expect(result.web.nginxConf).not.toContain("secret-key");
+        expect(result.web.nginxConf).toContain(`ssl_certificate_key ${NGINX_TLS_KEY_PATH};`);
+        expect(result.web.nginxConf).toContain("return 301 https://$host$request_uri;");
+        expect(graph.get("web-nginx").inputs.ports).toEqual([
+            { internal: 80, external: 80, ip: "0.0.0.0" },
+            { internal: 443, external: 443, ip: "0.0.0.0" },
+        ]);
+        // A renewed certificate is a reload: the watcher also watches the TLS files.
+        expect(graph.get("web-nginx").inputs.command[0]).toContain(
+            `cat ${NGINX_CONF_PATH} /etc/nginx/pdc/replicas ${NGINX_TLS_CERT_PATH} ${NGINX_TLS_KEY_PATH}`,
+        );
+        expect(result.web.httpsUrl).toBe("https://localhost:443/");
+        expect(result.web.url).toBe("http://localhost:80/");
+    });
+
+    test("a renewed certificate replaces only the files container (new name), not nginx", async () => {
+        const a = await runProgram(() => cluster(tls()));
+        const b = await runProgram(() => cluster(tls({ certificate: CERT.replace("MIIB", "MIIC") })));
+        expect(b.graph.get("web-files").inputs.name).not.toBe(a.graph.get("web-files").inputs.name);
+        expect(b.graph.get("web-nginx").inputs).toEqual(a.graph.get("web-nginx").inputs);
+        expect(b.result.web.nginxConf).toBe(a.result.web.nginxConf);
+    });
+
+    test("without the new arguments nothing changes: one port, no TLS files, the default watcher", async () => {
+        const { graph, result } = await runProgram(() => cluster());
+        expect(graph.get("web-nginx").inputs.ports).toHaveLength(1);
+        expect(graph.get("web-nginx").inputs.command).toEqual([nginxWatcherScript()]);
+        expect(upload(graph, "web-files", NGINX_TLS_KEY_PATH)).toBeUndefined();
+        expect(result.web.httpsUrl).toBeUndefined();
+        expect(result.web.nginxConf).not.toMatch(/ssl|map \$http_upgrade|proxy_read_timeout/);
+    });
+
+    test("the HTTPS port is claimed on the network: another load balancer cannot publish it", async () => {
+        const { result } = await runProgram(() => {
+            const { network, app } = cluster(tls({ hostPort: 8443 }));
+            return thrownBy(
+                () =>
+                    new NginxLoadBalancer("web2", {
+                        network,
+                        routes: [{ path: "/", pool: app }],
+                        hostPort: 8443,
+                    }),
+            );
+        });
+        expect((result as Error).message).toMatch(
+            /NginxLoadBalancer "web2": hostPort 8443 is already published by NginxLoadBalancer "web" \(tls.hostPort\)/,
+        );
+    });
+
+    test("redirectHttp false and other ports: the redirect goes, the ports follow", async () => {
+        const { graph, result } = await runProgram(() =>
+            cluster(tls({ redirectHttp: false, hostPort: 8443, listenPort: 8443 })),
+        );
+        expect(result.web.nginxConf).not.toContain("return 301");
+        expect(result.web.nginxConf).toContain("listen 80;\n        listen 8443 ssl;");
+        expect(graph.get("web-nginx").inputs.ports[1]).toEqual({ internal: 8443, external: 8443, ip: "0.0.0.0" });
+    });
+});
+
+describe("NginxLoadBalancer per-route options and extra directives", () => {
+    test("websocket, timeouts, body size and extra directives reach the config", async () => {
+        const { result } = await runProgram(() =>
+            cluster(
+                { extraDirectives: ["add_header X-Frame-Options DENY"] },
+                {
+                    websocket: true,
+                    readTimeoutSeconds: 600,
+                    connectTimeoutSeconds: 3,
+                    clientMaxBodySize: "50m",
+                    extraDirectives: ["proxy_buffering off"],
+                },
+            ),
+        );
+        const conf = result.web.nginxConf;
+        const root = conf.slice(conf.indexOf("location / {"));
+        for (const line of [
+            "proxy_set_header Upgrade $http_upgrade;",
+            "proxy_set_header Connection $pdc_connection_upgrade;",
+            "proxy_read_timeout 600s;",
+            "proxy_connect_timeout 3s;",
+            "client_max_body_size 50m;",
+            "proxy_buffering off;",
+        ])
+            expect(root).toContain(line);
+        expect(conf).toContain("        add_header X-Frame-Options DENY;\n");
+    });
+
+    test("bad options fail with a clear message naming the argument, before any child is registered", async () => {
+        const cases: [Partial<NginxLoadBalancerArgs>, Partial<NginxRoute>, RegExp][] = [
+            [{}, { readTimeoutSeconds: 0 }, /routes\[0\]\.readTimeoutSeconds is 0, must be an integer from 1 to 86400/],
+            [{}, { connectTimeoutSeconds: 1.5 }, /routes\[0\]\.connectTimeoutSeconds is 1\.5/],
+            [{}, { clientMaxBodySize: "10 MB" }, /routes\[0\]\.clientMaxBodySize is "10 MB", not an nginx size/],
+            [
+                {},
+                { extraDirectives: ["proxy_buffering off; include /etc/passwd"] },
+                /routes\[0\]\.extraDirectives\[0\] \(.*\) contains a brace, a semicolon.*; write one simple directive/,
+            ],
+            [
+                { extraDirectives: ["gzip on", "alias /etc/"] },
+                {},
+                /extraDirectives\[1\] \("alias \/etc\/"\) uses "alias", which reads files, runs code or is managed/,
+            ],
+            [{ extraDirectives: ["location /x { return 200; }"] }, {}, /extraDirectives\[0\] .* contains a brace/],
+            [{ extraDirectives: ["content_by_lua_block x"] }, {}, /uses "content_by_lua_block"/],
+            [tls({ hostPort: 80 }), {}, /tls\.hostPort is 80, like hostPort; publish HTTPS on another port/],
+            [tls({ listenPort: 80 }), {}, /tls\.listenPort is 80, like listenPort/],
+            [tls({ hostPort: 70000 }), {}, /tls\.hostPort is 70000, must be an integer from 1 to 65535/],
+            [{ tls: { certificate: CERT, key: "" } }, {}, /tls\.key is missing; pass the PEM private key/],
+        ];
+        for (const [lb, route, message] of cases) {
+            const { result, graph } = await runProgram(() => {
+                const network = new TieredNetwork("net");
+                const app = new AppServerPool("app", { network, image: "img", replicas: 1 });
+                return thrownBy(
+                    () =>
+                        new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: app, ...route }], ...lb }),
+                );
+            });
+            expect(result).toBeInstanceOf(ArgumentError);
+            expect((result as Error).message).toMatch(message);
+            expect(graph.names().filter((n) => n.startsWith("web"))).toEqual([]);
+        }
+    });
+});
