@@ -18,46 +18,19 @@ import {
     healthcheckInput,
     HealthcheckArgs,
     resourceInputs,
+    PublishedPort,
     RestartPolicy,
+    VolumeMount,
 } from "../container";
 import { componentLabels, dockerName, isDnsLabel, labelList, replicaIdsFor } from "../naming";
 import { AliasClaim, checkNetworkArg, HostPortClaim, NetworkClaim, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 
-/** A port of a Service's container published on the Docker host. */
-export interface ServicePort {
-    /** Port inside the container. */
-    readonly internal: number;
-    /** Port on the host. @default internal */
-    readonly external?: number;
-    /** "tcp" or "udp". @default "tcp" */
-    readonly protocol?: "tcp" | "udp";
-    /** Host address to bind ("0.0.0.0" for every address). @default "127.0.0.1" */
-    readonly ip?: string;
-}
+/** A port a Service publishes on the Docker host. Unlike a pool's, its `ip` defaults to "127.0.0.1". */
+export type ServicePort = PublishedPort;
 
-/**
- * A mount into a Service's containers (all replicas mount the same): a Docker volume the Service creates (`name`),
- * one created elsewhere (`volume`, e.g. another Service's, to share it) or a host directory (`hostPath`).
- * Exactly one of the three.
- */
-export interface ServiceVolume {
-    /** Create a volume for this mount, named `<service>-vol-<name>` (a DNS label). @default undefined */
-    readonly name?: string;
-    /** An existing volume (a `docker.Volume`, or a Docker volume name) to mount. @default undefined */
-    readonly volume?: docker.Volume | string;
-    /** An absolute directory on the Docker host (a bind mount). @default undefined */
-    readonly hostPath?: string;
-    /** Absolute path in the container. */
-    readonly containerPath: string;
-    /** Mount read-only. @default false */
-    readonly readOnly?: boolean;
-    /**
-     * For `name`: keep the created volume (and its data) when it leaves the program or the stack is destroyed,
-     * as the database's data volume is. @default true
-     */
-    readonly retainOnDelete?: boolean;
-}
+/** A mount into a Service's containers (all replicas mount the same), as a pool's: `name`, `volume` or `hostPath`. */
+export type ServiceVolume = VolumeMount;
 
 /**
  * A container a program made by hand at the stack's root (its image pulled as `<container>-image`), which this
