@@ -68,9 +68,9 @@ async function until(what: () => Promise<boolean>, ms = 20000): Promise<void> {
 let digest = "";
 
 beforeAll(async () => {
-    httpPort = await freePortIn(18000, 18999);
-    httpsPort = await freePortIn(18000, 18999);
-    while (httpsPort === httpPort) httpsPort = await freePortIn(18000, 18999);
+    // Two ranges: freePortIn picks by pid, so one range would give the same free port twice.
+    httpPort = await freePortIn(18000, 18499);
+    httpsPort = await freePortIn(18500, 18999);
     fs.chmodSync(dir, 0o755);
     fs.mkdirSync(local(path.dirname(NGINX_TLS_KEY_PATH)));
     writeCert("first.test");
