@@ -6,6 +6,7 @@
  *
  * Its provider is a gate (sdk/container/gate.ts) with `require` inside its functions, so it serializes cleanly.
  */
+import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { isUnknown } from "../../provider";
 import { gateProvider } from "../container";
@@ -143,4 +144,21 @@ export class ContainerHealthGate extends pulumi.dynamic.Resource {
             "ContainerHealthGate",
         );
     }
+}
+
+/**
+ * The gate of one replica (pool or Service): waits for `container`'s health check, and again whenever the
+ * container is replaced (its id is the trigger).
+ */
+export function replicaHealthGate(
+    name: string,
+    container: docker.Container,
+    timeoutSeconds: number,
+    parent: pulumi.Resource,
+): ContainerHealthGate {
+    return new ContainerHealthGate(
+        name,
+        { container: container.name, timeoutSeconds, triggers: [container.id] },
+        { parent, dependsOn: [container] },
+    );
 }

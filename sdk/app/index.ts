@@ -58,9 +58,14 @@ import { componentLabels, dockerName, isDnsLabel, labelList, replicaIdsFor } fro
 import { AliasClaim, checkNetworkArg, HostPortClaim, NetworkClaim, TieredNetwork } from "../network";
 import { PostgresCluster } from "../postgres";
 import { ArgChecker } from "../validation";
-import { ContainerHealthGate } from "./healthGate";
+import { ContainerHealthGate, replicaHealthGate } from "./healthGate";
 
-export { ContainerHealthGate, containerHealthGateProvider, type ContainerHealthGateArgs } from "./healthGate";
+export {
+    ContainerHealthGate,
+    containerHealthGateProvider,
+    replicaHealthGate,
+    type ContainerHealthGateArgs,
+} from "./healthGate";
 
 /** Mount point of the shared configuration volume (read-only in the replicas). */
 export const APP_CONFIG_DIR = "/etc/app";
@@ -442,22 +447,12 @@ function checkReplicas(
 ): string[] {
     c.integer(replicas, "replicas", 1, 100, "run at least 1 replica (and at most 100)");
     if (replicaNames !== undefined) {
-        c.check(
-            replicaNames.length >= 1,
+        c.dnsLabels(
+            replicaNames,
             "replicaNames",
-            "is empty",
+            "replica",
             "list at least one replica id, or leave it out and set replicas",
         );
-        for (const id of replicaNames) {
-            c.check(
-                isDnsLabel(id),
-                "replicaNames",
-                `contains "${id}", not a DNS label`,
-                "use lower-case letters, digits and inner hyphens",
-            );
-        }
-        const dup = replicaNames.find((n, i) => replicaNames.indexOf(n) !== i);
-        c.check(dup === undefined, "replicaNames", `lists "${dup}" twice`, "list each replica once");
         if (replicas !== undefined) {
             c.check(
                 replicas === replicaNames.length,
@@ -918,11 +913,7 @@ export class AppServerPool extends pulumi.ComponentResource {
             );
             containers[id] = container;
             gates[id] = r.waitForHealthy
-                ? new ContainerHealthGate(
-                      `${logical}-healthy`,
-                      { container: container.name, timeoutSeconds: r.healthTimeoutSeconds, triggers: [container.id] },
-                      { parent: this, dependsOn: [container] },
-                  )
+                ? replicaHealthGate(`${logical}-healthy`, container, r.healthTimeoutSeconds, this)
                 : undefined;
         });
         this.healthGates = gates;

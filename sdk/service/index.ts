@@ -10,7 +10,7 @@
 import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { ContainerHealthGate } from "../app";
+import { ContainerHealthGate, replicaHealthGate } from "../app";
 import {
     checkHealthcheck,
     checkResources,
@@ -190,21 +190,7 @@ export function resolveServiceArgs(name: string, args: ServiceArgs): ResolvedSer
     };
     if (checkNetworkArg(c, args.network)) args.network.checkClaim(c, claim);
 
-    c.check(
-        aliases.length > 0,
-        "aliases",
-        "is empty",
-        "give at least one host name, or leave it out (the Service's name)",
-    );
-    for (const a of aliases)
-        c.check(
-            isDnsLabel(a),
-            "aliases",
-            `contains "${a}", not a DNS label`,
-            "use lower-case letters, digits and inner hyphens (at most 63 characters)",
-        );
-    const dupAlias = aliases.find((a, i) => aliases.indexOf(a) !== i);
-    c.check(dupAlias === undefined, "aliases", `lists "${dupAlias}" twice`, "list each host name once");
+    c.dnsLabels(aliases, "aliases", "host name", "give at least one host name, or leave it out (the Service's name)");
     if (several && aliases.length > 0)
         c.check(
             isDnsLabel(`${aliases[0]}-${replicaIds[replicaIds.length - 1]}`),
@@ -506,11 +492,7 @@ export class Service extends pulumi.ComponentResource {
             );
             containers[id] = container;
             gates[id] = r.waitForHealthy
-                ? new ContainerHealthGate(
-                      `${logical}-healthy`,
-                      { container: container.name, timeoutSeconds: r.healthTimeoutSeconds, triggers: [container.id] },
-                      { parent: this, dependsOn: [container] },
-                  )
+                ? replicaHealthGate(`${logical}-healthy`, container, r.healthTimeoutSeconds, this)
                 : undefined;
         });
 

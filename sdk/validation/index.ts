@@ -3,6 +3,7 @@
  * constructor before it creates a single child, and throws one {@link ArgumentError} that names the component,
  * each bad argument and its fix.
  */
+import { isDnsLabel } from "../naming";
 
 /** One problem with one argument. */
 export interface ArgProblem {
@@ -60,6 +61,23 @@ export class ArgChecker {
     /** `value` is undefined or a TCP port (1–65535). */
     port(value: number | undefined, argument: string): boolean {
         return this.integer(value, argument, 1, 65535, `set ${argument} to a TCP port between 1 and 65535`);
+    }
+
+    /**
+     * `names` is a non-empty list of distinct DNS labels (host names or the ids in them). `what` names one entry in
+     * the duplicate fix ("list each <what> once"); `ifEmpty` is the fix for an empty list.
+     */
+    dnsLabels(names: readonly string[], argument: string, what: string, ifEmpty: string): void {
+        this.check(names.length >= 1, argument, "is empty", ifEmpty);
+        for (const n of names)
+            this.check(
+                isDnsLabel(n),
+                argument,
+                `contains "${n}", not a DNS label`,
+                "use lower-case letters, digits and inner hyphens (at most 63 characters)",
+            );
+        const dup = names.find((n, i) => names.indexOf(n) !== i);
+        this.check(dup === undefined, argument, `lists "${dup}" twice`, `list each ${what} once`);
     }
 
     /** Throws an {@link ArgumentError} listing every recorded problem, if there is any. */
