@@ -1,0 +1,93 @@
+/**
+ * The real nginx image running the load balancer's watcher (`nginxWatcherScript`) on the private Docker engine,
+ * with the component's config volume stood in for by a directory of this machine mounted read-only. Shared by the
+ * watcher tests: each writes files into `dir` (at the component's paths, through `local`) and watches nginx follow.
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { NGINX_CONF_DIR, NGINX_CONF_PATH, type NginxConfigSpec, renderNginxConf, sealNginxConf } from "../../sdk";
+import { DOCKER_HOST, dockerCli } from "./docker-api";
+
+/** The settings every watcher test shares (listen 80, no upstreams); `extra` adds or overrides. */
+export function watcherConf(extra: Partial<NginxConfigSpec> = {}): { text: string; digest: string } {
+    return sealNginxConf(
+        renderNginxConf({
+            listenPort: 80,
+            serverName: "_",
+            user: "nginx",
+            upstreams: [],
+            locations: [],
+            clientMaxBodySize: "1m",
+            healthPath: "/nginx-health",
+            configDigestPath: "/nginx-config",
+            mimeTypes: "/etc/nginx/mime.types",
+            errorLog: "/var/log/nginx/error.log",
+            accessLog: "/var/log/nginx/access.log",
+            ...extra,
+        }),
+    );
+}
+
+/** Polls `what` (a throw counts as not yet) every `everyMs` until it holds; throws after `ms`. */
+export async function until(what: () => Promise<boolean>, ms = 20000, everyMs = 100): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!(await what().catch(() => false))) {
+        if (Date.now() > deadline) throw new Error("condition not met in time");
+        await new Promise((r) => setTimeout(r, everyMs));
+    }
+}
+
+export class WatchedNginx {
+    /** The directory mounted at NGINX_CONF_DIR. */
+    readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-watched-nginx-"));
+
+    /** `name` is the container's name; make it unique per process (e.g. with the pid). */
+    constructor(readonly name: string) {
+        fs.chmodSync(this.dir, 0o755);
+    }
+
+    /** Where a path inside the container's config directory is on this machine. */
+    local(containerPath: string): string {
+        return path.join(this.dir, path.relative(NGINX_CONF_DIR, containerPath));
+    }
+
+    /** Writes the config (and a first replica list) and starts the container publishing `ports` (host → container). */
+    async start(conf: string, ports: Record<number, number>, script: string): Promise<void> {
+        fs.writeFileSync(this.local(NGINX_CONF_PATH), conf);
+        fs.writeFileSync(path.join(this.dir, "replicas"), "a\n");
+        const publish = Object.entries(ports).flatMap(([host, inside]) => ["-p", `127.0.0.1:${host}:${inside}`]);
+        await dockerCli([
+            "run",
+            "-d",
+            "--name",
+            this.name,
+            ...publish,
+            "-v",
+            `${this.dir}:${NGINX_CONF_DIR}:ro`,
+            "--entrypoint",
+            "/bin/sh",
+            "nginx:stable-bookworm",
+            "-c",
+            script,
+        ]);
+    }
+
+    /** The container's log, stdout and stderr both (the watcher reports on stderr). */
+    logs(): Promise<string> {
+        return new Promise((resolve) => {
+            execFile(
+                "docker",
+                ["logs", this.name],
+                { env: { ...process.env, DOCKER_HOST }, encoding: "utf8" },
+                (_e, out, err) => resolve(`${out}${err}`),
+            );
+        });
+    }
+
+    async remove(): Promise<void> {
+        await dockerCli(["rm", "-f", this.name]).catch(() => undefined);
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
