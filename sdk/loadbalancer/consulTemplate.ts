@@ -26,17 +26,35 @@ export interface ServiceInstance {
 
 const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/** The `.ctmpl` source rendering the upstream blocks of `upstreams`. @internal */
+/**
+ * The addresses the template lets into nginx.conf: a host name or an IPv4 address, nothing else. Consul takes a
+ * registration's address verbatim, and anyone who can reach its API can register one: unfiltered, an address like
+ * `x; } server { ... }` wrote a whole server block into nginx.conf. The same expression in Go's RE2 and in JS.
+ */
+export const PLAIN_ADDRESS = "^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$";
+const PLAIN_ADDRESS_RE = new RegExp(PLAIN_ADDRESS);
+
+/**
+ * The `.ctmpl` source rendering the upstream blocks of `upstreams`: each healthy instance with a plain address
+ * (PLAIN_ADDRESS), and the down placeholder when there is none, so the file is valid whatever Consul holds.
+ * @internal
+ */
 export function renderUpstreamsTemplate(upstreams: readonly ConsulUpstream[]): string {
     return upstreams
-        .map((u) => {
+        .map((u, i) => {
             if (!SERVICE_NAME.test(u.service))
                 throw new Error(`consul-template: service name "${u.service}" is not valid`);
+            const n = `$n${i}`;
             return [
                 `upstream ${u.name} {`,
+                `{{- ${n} := 0 }}`,
                 `{{- range service "${u.service}" }}`,
+                `{{- if regexMatch "${PLAIN_ADDRESS}" .Address }}`,
                 `    server {{ .Address }}:{{ .Port }} ${SERVER_PARAMS};`,
-                "{{- else }}",
+                `{{- ${n} = add ${n} 1 }}`,
+                "{{- end }}",
+                "{{- end }}",
+                `{{- if eq ${n} 0 }}`,
                 `    server ${DOWN_PLACEHOLDER} down;`,
                 "{{- end }}",
                 `    keepalive ${UPSTREAM_KEEPALIVE};`,
@@ -55,7 +73,9 @@ export function renderUpstreamsFromInstances(
     return renderUpstreamBlocks(
         upstreams.map((u) => ({
             name: u.name,
-            servers: (instances[u.service] ?? []).map((i) => ({ host: i.address, port: i.port })),
+            servers: (instances[u.service] ?? [])
+                .filter((i) => PLAIN_ADDRESS_RE.test(i.address))
+                .map((i) => ({ host: i.address, port: i.port })),
         })),
     );
 }

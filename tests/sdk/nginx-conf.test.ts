@@ -130,6 +130,19 @@ describe("consul-template (pure): the template renders exactly renderUpstreamsFr
                 { address: "user-r2", port: 8000 },
             ],
         },
+        // A registration anyone on Consul's network could make: the address is taken verbatim by Consul.
+        "a crafted address beside a plain one": {
+            user: [
+                { address: "x:1; } server { listen 80; location / { alias /etc/; } } upstream y { server z", port: 1 },
+                { address: "10.0.0.7", port: 8000 },
+            ],
+        },
+        "only crafted addresses: the placeholder keeps the file valid": {
+            user: [
+                { address: "user-r0 down; server evil", port: 8000 },
+                { address: "-leading-hyphen", port: 8000 },
+            ],
+        },
     };
     for (const [label, instances] of Object.entries(cases)) {
         test(label, () => {
@@ -137,6 +150,21 @@ describe("consul-template (pure): the template renders exactly renderUpstreamsFr
             expect(renderGoTemplate(template, instances)).toBe(renderUpstreamsFromInstances(upstreams, instances));
         });
     }
+
+    test("only plain host names and IPv4 addresses get into nginx.conf", () => {
+        const rendered = renderGoTemplate(
+            renderUpstreamsTemplate(upstreams),
+            cases["a crafted address beside a plain one"],
+        );
+        expect(rendered).toContain("server 10.0.0.7:8000 ");
+        expect(rendered).not.toContain("alias");
+        const none = renderGoTemplate(
+            renderUpstreamsTemplate(upstreams),
+            cases["only crafted addresses: the placeholder keeps the file valid"],
+        );
+        expect(none).not.toContain("evil");
+        expect(none.match(/server 127\.0\.0\.1:65535 down;/g)).toHaveLength(upstreams.length);
+    });
 
     test("the template asks Consul for each service (healthy instances only, consul-template's default)", () => {
         const t = renderUpstreamsTemplate(upstreams);
@@ -248,6 +276,11 @@ describe("real nginx", () => {
         const cases: Record<string, { address: string; port: number }[]>[] = [
             {},
             { user: [{ address: "127.0.0.1", port: 18000 }], frontend: [{ address: "127.0.0.1", port: 18001 }] },
+            {
+                user: [
+                    { address: "x; } server { listen 1; location / { alias /etc/; } } upstream y { server z", port: 1 },
+                ],
+            },
         ];
         for (const instances of cases) {
             const dir = tmpdir();

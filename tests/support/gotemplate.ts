@@ -1,6 +1,8 @@
 /**
  * A tiny evaluator for the subset of Go's text/template syntax our consul-template templates use:
- * `{{ range service "NAME" }} … {{ else }} … {{ end }}`, `{{ .Address }}`, `{{ .Port }}`, and the `{{-` / `-}}`
+ * `{{ range service "NAME" }} … {{ else }} … {{ end }}`, `{{ .Address }}`, `{{ .Port }}`, integer variables
+ * (`{{ $n := 0 }}`, `{{ $n = add $n 1 }}`), `{{ if regexMatch "RE" .Address }}` and `{{ if eq $n 0 }}` blocks
+ * (consul-template's functions; an RE2 expression that means the same in JS), and the `{{-` / `-}}`
  * whitespace trimming markers. Used to prove the template renders exactly what `renderUpstreamsFromInstances`
  * produces for the same instances. Anything else in a template is an error, so the template cannot silently use
  * syntax this evaluator (and the proof) does not cover.
@@ -14,7 +16,9 @@ export interface Instance {
 type Node =
     | { kind: "text"; text: string }
     | { kind: "field"; field: "Address" | "Port" }
-    | { kind: "range"; service: string; body: Node[]; otherwise: Node[] };
+    | { kind: "range"; service: string; body: Node[]; otherwise: Node[] }
+    | { kind: "set"; name: string; value: number | "increment" }
+    | { kind: "if"; test: { regexMatch: RegExp } | { zero: string }; body: Node[] };
 
 interface Token {
     kind: "text" | "action";
@@ -71,6 +75,27 @@ function parse(tokens: Token[]): Node[] {
                 nodes.push({ kind: "range", service: m[1], body: body.nodes, otherwise });
                 continue;
             }
+            const declare = /^\$(\w+) := (\d+)$/.exec(t.text);
+            if (declare) {
+                nodes.push({ kind: "set", name: declare[1], value: Number(declare[2]) });
+                continue;
+            }
+            const increment = /^\$(\w+) = add \$(\w+) 1$/.exec(t.text);
+            if (increment && increment[1] === increment[2]) {
+                nodes.push({ kind: "set", name: increment[1], value: "increment" });
+                continue;
+            }
+            const match = /^if regexMatch "([^"]+)" \.Address$/.exec(t.text);
+            const zero = /^if eq \$(\w+) 0$/.exec(t.text);
+            if (match || zero) {
+                const body = block(["end"]);
+                nodes.push({
+                    kind: "if",
+                    test: match ? { regexMatch: new RegExp(match[1]) } : { zero: zero![1] },
+                    body: body.nodes,
+                });
+                continue;
+            }
             if (t.text === ".Address" || t.text === ".Port") {
                 nodes.push({ kind: "field", field: t.text.slice(1) as "Address" | "Port" });
                 continue;
@@ -83,7 +108,12 @@ function parse(tokens: Token[]): Node[] {
     return block([]).nodes;
 }
 
-function evaluate(nodes: Node[], services: Readonly<Record<string, readonly Instance[]>>, dot?: Instance): string {
+function evaluate(
+    nodes: Node[],
+    services: Readonly<Record<string, readonly Instance[]>>,
+    vars: Map<string, number>,
+    dot?: Instance,
+): string {
     return nodes
         .map((n) => {
             if (n.kind === "text") return n.text;
@@ -91,15 +121,35 @@ function evaluate(nodes: Node[], services: Readonly<Record<string, readonly Inst
                 if (!dot) throw new Error(`.${n.field} outside range`);
                 return n.field === "Address" ? dot.address : String(dot.port);
             }
+            if (n.kind === "set") {
+                if (n.value === "increment") {
+                    const v = vars.get(n.name);
+                    if (v === undefined) throw new Error(`$${n.name} assigned before it is declared`);
+                    vars.set(n.name, v + 1);
+                } else vars.set(n.name, n.value);
+                return "";
+            }
+            if (n.kind === "if") {
+                let holds: boolean;
+                if ("regexMatch" in n.test) {
+                    if (!dot) throw new Error(".Address outside range");
+                    holds = n.test.regexMatch.test(dot.address);
+                } else {
+                    const v = vars.get(n.test.zero);
+                    if (v === undefined) throw new Error(`$${n.test.zero} used before it is declared`);
+                    holds = v === 0;
+                }
+                return holds ? evaluate(n.body, services, vars, dot) : "";
+            }
             const list = services[n.service] ?? [];
             return list.length === 0
-                ? evaluate(n.otherwise, services)
-                : list.map((inst) => evaluate(n.body, services, inst)).join("");
+                ? evaluate(n.otherwise, services, vars)
+                : list.map((inst) => evaluate(n.body, services, vars, inst)).join("");
         })
         .join("");
 }
 
 /** Renders `template` as consul-template would when Consul reports `services` (name → healthy instances). */
 export function renderGoTemplate(template: string, services: Readonly<Record<string, readonly Instance[]>>): string {
-    return evaluate(parse(tokenize(template)), services);
+    return evaluate(parse(tokenize(template)), services, new Map());
 }
