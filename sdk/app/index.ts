@@ -76,10 +76,9 @@ export {
 export const APP_CONFIG_DIR = "/etc/app";
 /** Mount point of the shared content volume. */
 export const CONTENT_DIR = "/srv/content";
-/** Environment variables the pool sets itself; `env` may not override them. */
 /** The database URL's secret file name with `databaseUrlAs: "file"`. */
 const DATABASE_URL_FILE_NAME = "database-url";
-
+/** Environment variables the pool sets itself; `env` may not override them. */
 export const RESERVED_ENV = ["DATABASE_URL", "PORT", "APP_CONFIG_DIR", "CONTENT_DIR", "INSTANCE"] as const;
 /** Label carrying the digest of the shared files. */
 export const FILES_DIGEST_LABEL = "dockercluster.files-sha256";
