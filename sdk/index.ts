@@ -57,6 +57,8 @@ export { clusterMockOutputs, clusterMocks } from "./testing";
 // Containers of apps not written for the pool: mounts, published ports, the remaining container settings.
 export { checkPassThrough, passThroughInputs } from "./container";
 export type { ContainerPassThrough, PublishedPort, VolumeMount } from "./container";
+export { SECRETS_DIR } from "./container";
+export type { SecretFile } from "./container";
 export { resolvePoolArgs } from "./app";
 export { resolveImageArgs } from "./image";
 

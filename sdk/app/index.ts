@@ -48,6 +48,11 @@ import {
     PublishedPort,
     resourceInputs,
     RestartPolicy,
+    SecretFile,
+    secretFileEnv,
+    secretFilesSpec,
+    secretFileUploads,
+    checkSecretFiles,
     UpstreamServer,
     uploadsUnder,
     VolumeMount,
@@ -72,6 +77,9 @@ export const APP_CONFIG_DIR = "/etc/app";
 /** Mount point of the shared content volume. */
 export const CONTENT_DIR = "/srv/content";
 /** Environment variables the pool sets itself; `env` may not override them. */
+/** The database URL's secret file name with `databaseUrlAs: "file"`. */
+const DATABASE_URL_FILE_NAME = "database-url";
+
 export const RESERVED_ENV = ["DATABASE_URL", "PORT", "APP_CONFIG_DIR", "CONTENT_DIR", "INSTANCE"] as const;
 /** Label carrying the digest of the shared files. */
 export const FILES_DIGEST_LABEL = "dockercluster.files-sha256";
@@ -187,6 +195,20 @@ export interface AppServerPoolArgs {
      * rollout generation: a change rolls the replicas. @default {}
      */
     readonly container?: ContainerPassThrough;
+    /**
+     * Secrets handed to every replica as files `/run/secrets/<key>` (never as environment variables, which the
+     * Docker API shows), each optionally announced by a `*_FILE` variable holding its path, e.g.
+     * `{ "admin-password": { value: password.result, env: "ADMIN_PASSWORD_FILE" } }`. A changed value restarts the
+     * replicas in place, as a changed secret `env` value does. Not with `container.readOnly` (Docker refuses
+     * uploads into a read-only root). @default {}
+     */
+    readonly secretFiles?: Readonly<Record<string, SecretFile>>;
+    /**
+     * How replicas get the database URL (with `database`): `"env"` as `DATABASE_URL`, or `"file"` as the secret file
+     * `/run/secrets/database-url` with its path in `DATABASE_URL_FILE`, for images that read it so (the URL holds
+     * the app role's password). @default "env"
+     */
+    readonly databaseUrlAs?: "env" | "file";
 }
 
 /** AppServerPool's arguments with every default applied, the shared files read and the rollout generation. */
@@ -221,6 +243,9 @@ export interface ResolvedPoolArgs {
     readonly volumes: readonly VolumeMount[];
     readonly ports: readonly PublishedPort[];
     readonly container: ContainerPassThrough | undefined;
+    /** The secret files, the database URL's among them when `databaseUrlAs` is "file". */
+    readonly secretFiles: Readonly<Record<string, SecretFile>>;
+    readonly databaseUrlAs: "env" | "file";
     /** Replicas keep their name across changes (replaced in place): a published host port cannot be held twice. */
     readonly inPlace: boolean;
     readonly discovery: ServiceDiscovery | undefined;
@@ -341,6 +366,41 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     const volumes = [...(args.volumes ?? [])];
     checkVolumes(c, volumes);
     checkPassThrough(c, "container", args.container, POOL_MANAGED);
+    const databaseUrlAs = args.databaseUrlAs ?? "env";
+    c.check(
+        databaseUrlAs === "env" || databaseUrlAs === "file",
+        "databaseUrlAs",
+        `is ${JSON.stringify(args.databaseUrlAs)}`,
+        'set databaseUrlAs to "env" or "file", or leave it out ("env")',
+    );
+    c.check(
+        databaseUrlAs === "env" || args.database !== undefined,
+        "databaseUrlAs",
+        'is "file" but the pool has no database',
+        "give database, or leave databaseUrlAs out",
+    );
+    const userSecretFiles = args.secretFiles ?? {};
+    const dbFile = databaseUrlAs === "file" && args.database !== undefined;
+    c.check(
+        !(dbFile && DATABASE_URL_FILE_NAME in userSecretFiles),
+        `secretFiles["${DATABASE_URL_FILE_NAME}"]`,
+        'is the database URL\'s file with databaseUrlAs: "file"',
+        "give this secret another file name",
+    );
+    checkSecretFiles(
+        c,
+        "secretFiles",
+        userSecretFiles,
+        [
+            ...Object.keys(args.env ?? {}),
+            ...(appContract ? RESERVED_ENV : ["DATABASE_URL"]),
+            ...(dbFile ? ["DATABASE_URL_FILE"] : []),
+        ],
+        { argument: "container.readOnly", set: args.container?.readOnly === true },
+    );
+    const secretFiles: Record<string, SecretFile> = { ...userSecretFiles };
+    if (dbFile && args.database)
+        secretFiles[DATABASE_URL_FILE_NAME] = { value: args.database.applicationUrl, env: "DATABASE_URL_FILE" };
     checkResources(c, "resources", args.resources);
     c.integer(
         args.updateBatchSize,
@@ -396,6 +456,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         ...(volumes.length > 0 ? { volumes: volumes.map(volumeSpec) } : {}),
         ...(ports.length > 0 ? { ports } : {}),
         ...(args.container !== undefined ? { container: args.container } : {}),
+        ...(Object.keys(secretFiles).length > 0 ? { secretFiles: secretFilesSpec(secretFiles) } : {}),
     });
     const generationHosts = instanceNames.map((instance) => `${instance}-${generation}`);
     return {
@@ -422,6 +483,8 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         volumes,
         ports,
         container: args.container,
+        secretFiles,
+        databaseUrlAs,
         inPlace: ports.length > 0,
         discovery: args.discovery,
         serviceTags,
@@ -509,7 +572,7 @@ const POOL_MANAGED: Readonly<Record<string, string>> = {
     healthcheck: "healthcheck",
     labels: "labels",
     restart: "restart",
-    uploads: "configFiles / contentFiles",
+    uploads: "secretFiles (or configFiles / contentFiles)",
     memory: "resources",
     memorySwap: "resources",
     cpuShares: "resources",
@@ -881,6 +944,7 @@ export class AppServerPool extends pulumi.ComponentResource {
                     image: r.image,
                     ...(r.command ? { command: [...r.command] } : {}),
                     envs: replicaEnvs(r, instance),
+                    ...(Object.keys(r.secretFiles).length > 0 ? { uploads: secretFileUploads(r.secretFiles) } : {}),
                     networksAdvanced: r.network.attach(r.tiers, [r.serviceName, instance, host]),
                     volumes: [...filesMounts(true), ...mounts],
                     ...(r.ports.length > 0
@@ -936,11 +1000,12 @@ function replicaEnvs(r: ResolvedPoolArgs, instance: string): pulumi.Output<strin
     const env: Record<string, pulumi.Input<string>> = {
         ...r.env,
         ...(r.appContract ? { PORT: String(r.port), APP_CONFIG_DIR, CONTENT_DIR, INSTANCE: instance } : {}),
-        ...(r.database ? { DATABASE_URL: r.database.applicationUrl } : {}),
+        ...(r.database && r.databaseUrlAs === "env" ? { DATABASE_URL: r.database.applicationUrl } : {}),
+        ...secretFileEnv(r.secretFiles),
     };
     const keys = Object.keys(env).sort();
     const envs = pulumi
         .all(keys.map((k) => pulumi.output(env[k])))
         .apply((vals) => keys.map((k, i) => `${k}=${vals[i]}`));
-    return r.database ? pulumi.secret(envs) : envs;
+    return r.database && r.databaseUrlAs === "env" ? pulumi.secret(envs) : envs;
 }

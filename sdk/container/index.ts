@@ -10,6 +10,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { ArgChecker } from "../validation";
 
 export { gateProvider, type GateSpec } from "./gate";
+export {
+    checkSecretFiles,
+    SECRETS_DIR,
+    type SecretFile,
+    secretFileEnv,
+    secretFilesSpec,
+    secretFileUploads,
+} from "./secretFiles";
 
 /** CPU and memory limits of a container. */
 export interface ContainerResources {

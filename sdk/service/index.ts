@@ -20,6 +20,10 @@ import {
     resourceInputs,
     PublishedPort,
     RestartPolicy,
+    SecretFile,
+    secretFileEnv,
+    secretFileUploads,
+    checkSecretFiles,
     VolumeMount,
 } from "../container";
 import { componentLabels, dockerName, isDnsLabel, labelList, replicaIdsFor } from "../naming";
@@ -93,6 +97,13 @@ export interface ServiceArgs {
     readonly restart?: RestartPolicy;
     /** Take over a container made by hand, without replacing it (one replica only). @default undefined */
     readonly adopt?: ServiceAdoptArgs;
+    /**
+     * Secrets handed to every container as files `/run/secrets/<key>` (never as environment variables, which the
+     * Docker API shows), each optionally announced by a `*_FILE` variable holding its path, e.g.
+     * `{ "rabbit-password": { value: password.result, env: "RABBITMQ_DEFAULT_PASS_FILE" } }`. A changed value
+     * re-creates the containers. @default {}
+     */
+    readonly secretFiles?: Readonly<Record<string, SecretFile>>;
 }
 
 /** One published port with its defaults applied. */
@@ -139,6 +150,7 @@ export interface ResolvedServiceArgs {
     readonly resources: ContainerResources | undefined;
     readonly restart: RestartPolicy;
     readonly adopt: ServiceAdoptArgs | undefined;
+    readonly secretFiles: Readonly<Record<string, SecretFile>>;
     /** Tiers, host names and host ports, for `network.claim`. */
     readonly claim: NetworkClaim;
 }
@@ -246,6 +258,7 @@ export function resolveServiceArgs(name: string, args: ServiceArgs): ResolvedSer
             "give the Pulumi name of the container being taken over",
         );
     }
+    checkSecretFiles(c, "secretFiles", args.secretFiles ?? {}, Object.keys(args.env ?? {}));
     c.throwIfAny();
 
     const logicalNames = replicaIds.map((id) => `${name}-${id}`);
@@ -272,6 +285,7 @@ export function resolveServiceArgs(name: string, args: ServiceArgs): ResolvedSer
         resources: args.resources,
         restart: args.restart ?? "unless-stopped",
         adopt: args.adopt,
+        secretFiles: args.secretFiles ?? {},
         claim,
     };
 }
@@ -451,7 +465,8 @@ export class Service extends pulumi.ComponentResource {
             }
         });
 
-        const envs = envList(r.env);
+        const envs = envList({ ...r.env, ...secretFileEnv(r.secretFiles) });
+        const uploads = secretFileUploads(r.secretFiles);
         const containers: Record<string, docker.Container> = {};
         const gates: Record<string, ContainerHealthGate | undefined> = {};
         const replicaHosts: Record<string, readonly string[]> = {};
@@ -465,6 +480,7 @@ export class Service extends pulumi.ComponentResource {
                     image,
                     ...(r.command ? { command: [...r.command] } : {}),
                     ...(envs ? { envs } : {}),
+                    ...(uploads.length > 0 ? { uploads } : {}),
                     ...(r.hostname !== undefined
                         ? { hostname: r.replicaIds.length > 1 ? `${r.hostname}-${id}` : r.hostname }
                         : {}),

@@ -60,6 +60,22 @@ describe("Service (real engine)", () => {
         expect(stateFiles(dir)).not.toContain("GREETING=hello");
     });
 
+    it("secret files: in /run/secrets with their mode and owner, the *_FILE variable set, never in Env or state", async () => {
+        const token = await dockerCli([
+            "exec",
+            `${PREFIX}workers-r0`,
+            "sh",
+            "-c",
+            'stat -c "%a %u %g" "$TOKEN_FILE"; cat "$TOKEN_FILE"',
+        ]);
+        expect(token.trim().split("\n")).toEqual(["400 0 0", "s3cret-token"]);
+        const id = await dockerCli(["exec", `${PREFIX}pub-r0`, "stat", "-c", "%a %u %g", "/run/secrets/id"]);
+        expect(id.trim()).toBe("440 65534 65534");
+        for (const c of ["workers-r0", "workers-r1", "pub-r0"])
+            expect(await inspect(c, "{{json .Config.Env}}")).not.toMatch(/s3cret-token|pub-id-value/);
+        expect(stateFiles(dir)).not.toMatch(/s3cret-token|pub-id-value/);
+    });
+
     it("ports: UDP and TCP published on 127.0.0.1", async () => {
         const bindings = JSON.parse(await inspect("pub-r0", "{{json .HostConfig.PortBindings}}"));
         expect(bindings).toEqual({

@@ -2,7 +2,8 @@
  * `Service` under the real engine. Config `mode`: "raw" builds the `cache` container by hand at the stack's root
  * the way examples/rails-consul did before it used `Service`; "service" builds it as a `Service` that adopts it.
  * Both modes also run `workers` (two replicas sharing a created volume, gated on a health check, a secret env
- * value) and `pub` (one container publishing a UDP and a TCP port on 127.0.0.1, config `port`).
+ * value, a secret file) and `pub` (one container publishing a UDP and a TCP port on 127.0.0.1, config `port`, a
+ * secret file owned by uid 65534).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
@@ -46,6 +47,7 @@ export function serviceProgram(): Record<string, pulumi.Input<unknown>> {
         command: ["sh", "-c", 'echo "$HOSTNAME $GREETING" >> /data/seen && exec sleep infinity'],
         hostname: "worker",
         env: { GREETING: pulumi.secret("hello") },
+        secretFiles: { token: { value: pulumi.secret("s3cret-token"), env: "TOKEN_FILE", mode: "0400" } },
         volumes: [{ name: "data", containerPath: "/data" }],
         healthcheck: { test: ["CMD-SHELL", 'grep -q "^$HOSTNAME " /data/seen'], interval: "1s", startPeriod: "5s" },
         healthTimeoutSeconds: 60,
@@ -60,6 +62,7 @@ export function serviceProgram(): Record<string, pulumi.Input<unknown>> {
             { internal: 8080, external: port },
         ],
         startAfter: [workers],
+        secretFiles: { id: { value: "pub-id-value", mode: "0440", owner: 65534, group: 65534 } },
     });
     return { cache, workers: workers.containerNames, pub: pub.containerNames };
 }
