@@ -12,6 +12,7 @@
 #   pdc/nginx:bookworm    images/nginx/Dockerfile;    also tagged nginx:stable-bookworm
 #   pdc/consul:1.14.11    images/consul/Dockerfile; the consul binary built on the host from images/consul/go
 #   pdc/consul-template:0.42.1   images/consul-template/Dockerfile; binary from images/consul-template/go
+#   pdc/miniflux:2.3.5    images/miniflux/Dockerfile; binary from images/miniflux/go (the engine tests' real app)
 #   pdc-example/<example>-<dir>:latest   every examples/*/*/Dockerfile, built with
 #                         --build-arg BASE_IMAGE=pdc/debian:bookworm, context = the Dockerfile's dir
 #
@@ -19,7 +20,7 @@
 # its build context + build args + the id of its base image).  An image is rebuilt only when
 # the label differs.  The engine's layer cache is used as well.
 #
-# Go programs (Consul, consul-template): `go build` on the host with the host's Go from the module pinned by
+# Go programs (Consul, consul-template, Miniflux): `go build` on the host with the host's Go from the module pinned by
 # images/<name>/go/go.mod and go.sum (the Go module proxy, like scripts/pulumi.sh), into a cache outside the
 # clone keyed by those pins and the Go version; the binary is copied into an image FROM pdc/debian:bookworm.
 #
@@ -254,6 +255,7 @@ build_dockerfile pdc/postgres:15 "$REPO/images/postgres" postgres:15-bookworm po
 build_dockerfile pdc/nginx:bookworm "$REPO/images/nginx" nginx:stable-bookworm
 build_go_image pdc/consul-template:0.42.1 "$REPO/images/consul-template" github.com/hashicorp/consul-template consul-template
 build_go_image pdc/consul:1.14.11 "$REPO/images/consul" github.com/hashicorp/consul consul
+build_go_image pdc/miniflux:2.3.5 "$REPO/images/miniflux" miniflux.app/v2 miniflux
 
 shopt -s nullglob
 declare -A seen=()

@@ -1,5 +1,6 @@
 /** Small helpers for the bring-up tests: HTTP on loopback, commands inside containers, free ports. */
 import * as http from "http";
+import * as https from "https";
 import { api, dockerCli } from "./docker-api";
 
 export interface HttpResult {
@@ -8,15 +9,24 @@ export interface HttpResult {
     body: string;
 }
 
-/** One HTTP request to 127.0.0.1:port. */
+/** One HTTP request to 127.0.0.1:port; with `ca` (PEM), HTTPS verified against it. */
 export function httpRequest(
     port: number,
     path: string,
-    opts: { method?: string; body?: string; headers?: Record<string, string> } = {},
+    opts: { method?: string; body?: string; headers?: Record<string, string>; ca?: string } = {},
 ): Promise<HttpResult> {
     return new Promise((resolve, reject) => {
-        const req = http.request(
-            { host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers, timeout: 10000 },
+        const request = opts.ca === undefined ? http.request : https.request;
+        const req = request(
+            {
+                host: "127.0.0.1",
+                port,
+                path,
+                method: opts.method ?? "GET",
+                headers: opts.headers,
+                timeout: 10000,
+                ...(opts.ca ? { ca: opts.ca } : {}),
+            },
             (res) => {
                 const chunks: Buffer[] = [];
                 res.on("data", (c) => chunks.push(c));

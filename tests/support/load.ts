@@ -4,6 +4,7 @@
  * duration. Counts every failed request (non-200, connection error, reset, timeout) and the latencies of all.
  */
 import * as http from "http";
+import * as https from "https";
 
 export interface LoadResult {
     requests: number;
@@ -20,8 +21,9 @@ export interface LoadResult {
 /**
  * One `GET` on a new connection to 127.0.0.1:`port`, with one deadline for the whole exchange (a reset after the
  * headers ends no response stream): "ok", "HTTP <status>", "timeout", "incomplete answer" or the socket error's code.
+ * With `ca` (PEM) over HTTPS, the server's certificate verified against it.
  */
-export function requestOutcome(port: number, pathname: string, timeoutMs: number): Promise<string> {
+export function requestOutcome(port: number, pathname: string, timeoutMs: number, ca?: string): Promise<string> {
     return new Promise((resolve) => {
         let settled = false;
         const done = (outcome: string) => {
@@ -34,7 +36,8 @@ export function requestOutcome(port: number, pathname: string, timeoutMs: number
             req.destroy();
             done("timeout");
         }, timeoutMs);
-        const req = http.get({ host: "127.0.0.1", port, path: pathname, agent: false }, (res) => {
+        const get = ca === undefined ? http.get : https.get;
+        const req = get({ host: "127.0.0.1", port, path: pathname, agent: false, ...(ca ? { ca } : {}) }, (res) => {
             const status = res.statusCode === 200 ? "ok" : `HTTP ${res.statusCode}`;
             res.on("error", (e) => done((e as NodeJS.ErrnoException).code ?? e.message));
             res.on("end", () => done(status));
@@ -57,7 +60,7 @@ function percentile(sorted: number[], p: number): number {
 export async function loadWhile<T>(
     port: number,
     until: Promise<T> | number,
-    opts: { concurrency?: number; pathname?: string; maxSeconds?: number; timeoutMs?: number } = {},
+    opts: { concurrency?: number; pathname?: string; maxSeconds?: number; timeoutMs?: number; ca?: string } = {},
 ): Promise<{ result: T | undefined; load: LoadResult }> {
     const start = Date.now();
     const hardStop = start + (opts.maxSeconds ?? 600) * 1000;
@@ -86,7 +89,7 @@ export async function loadWhile<T>(
     const worker = async () => {
         while (!stop && Date.now() < hardStop) {
             const t = process.hrtime.bigint();
-            const outcome = await requestOutcome(port, opts.pathname ?? "/", opts.timeoutMs ?? 5000);
+            const outcome = await requestOutcome(port, opts.pathname ?? "/", opts.timeoutMs ?? 5000, opts.ca);
             latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
             load.requests++;
             if (outcome !== "ok") {
