@@ -312,6 +312,34 @@ describe("NginxLoadBalancer (static mode)", () => {
         }
     });
 
+    test("long hostile route and static paths are judged in linear time (the old check backtracked exponentially)", async () => {
+        // With the old nested-quantifier regex the first path alone would run for longer than the universe's age:
+        // the test's timeout is the assertion that the check is linear; the results say it still checks.
+        const hostile = `/${"a".repeat(20000)}!`;
+        const { result } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            const app = new AppServerPool("app", { network, image: "img", replicas: 1 });
+            return thrownBy(
+                () =>
+                    new NginxLoadBalancer("web", {
+                        network,
+                        routes: [{ path: hostile, pool: app }],
+                        static: { urlPath: `/${"a-".repeat(10000)}//`, files: {} },
+                    }),
+            );
+        });
+        expect(result).toBeInstanceOf(ArgumentError);
+        expect((result as Error).message).toMatch(/routes\[0\]\.path is "\/a+!"; use "\/" or a prefix like "\/users"/);
+        expect((result as Error).message).toMatch(/static\.urlPath is "\/(a-)+\/\/"; use a prefix like "\/static\/"/);
+        const long = `/${"a/".repeat(10000)}`;
+        const { result: accepted } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            const app = new AppServerPool("app", { network, image: "img", replicas: 1 });
+            return new NginxLoadBalancer("web", { network, routes: [{ path: long, pool: app }] });
+        });
+        expect(accepted.nginxConf).toContain(`location ${long} {`);
+    });
+
     test("accepts the widest serverName and clientMaxBodySize forms (nginx -t checks them in nginx-conf.test.ts)", async () => {
         for (const [serverName, clientMaxBodySize] of [
             ["example.com *.example.org .example.net www.example.* 10.0.0.1 _", "10M"],
