@@ -47,6 +47,10 @@ import { ArgChecker } from "../validation";
 import { renderConsulTemplateConfig, renderUpstreamsFromInstances, renderUpstreamsTemplate } from "./consulTemplate";
 import {
     checkExtraDirective,
+    checkLocationPattern,
+    CustomLocationSpec,
+    isRegexModifier,
+    LocationModifier,
     LocationSpec,
     NginxConfigSpec,
     readinessPaths,
@@ -58,10 +62,13 @@ import { HttpReadiness } from "./readiness";
 
 export {
     checkExtraDirective,
+    checkLocationPattern,
     DOWN_PLACEHOLDER,
     renderNginxConf,
     renderUpstreamBlock,
     sealNginxConf,
+    type CustomLocationSpec,
+    type LocationModifier,
     type LocationSpec,
     type NginxConfigSpec,
     type StaticSpec,
@@ -105,10 +112,20 @@ export const NGINX_TLS_KEY_PATH = `${NGINX_CONF_DIR}/tls/key.pem`;
 /** Label carrying the digest of the config a files container wrote. */
 export const CONFIG_DIGEST_LABEL = "dockercluster.nginx-config-digest";
 
-/** One routed path prefix. */
+/** One routed path prefix (or exact path, or regular expression, by `modifier`). */
 export interface NginxRoute {
-    /** URL path prefix: "/" or "/segment" (letters, digits, "-", "_", ".", "~", "/"). */
+    /**
+     * URL path prefix: "/" or "/segment" (letters, digits, "-", "_", ".", "~", "/"); with `modifier` "=" the exact
+     * path, with "~" or "~*" a regular expression (see `modifier`).
+     */
     readonly path: string;
+    /**
+     * nginx location modifier: "=" exact path, "^~" prefix that wins over regexes, "~" regular expression, "~*" one
+     * ignoring case. A pattern is 1–1024 printable ASCII characters without spaces, quotes or double backslashes,
+     * e.g. "\\.(png|jpe?g)$"; regex locations are tried in the order given (routes' first, then `locations`').
+     * @default undefined (a plain prefix)
+     */
+    readonly modifier?: LocationModifier;
     /** The pool serving it. */
     readonly pool: AppServerPool;
     /** Pass websocket upgrades through (Upgrade and Connection "upgrade"), reads waiting an hour. @default false */
@@ -123,6 +140,31 @@ export interface NginxRoute {
      * Further nginx directives in this route's location, one simple directive each, e.g. "proxy_buffering off"
      * (rule: see `NginxLoadBalancerArgs.extraDirectives`). @default []
      */
+    readonly extraDirectives?: readonly string[];
+}
+
+/**
+ * A location of your own: a fixed answer (`return`) or a proxy to another address (`proxyPass`), exactly one of
+ * them, plus checked directives. E.g. `{ path: "/robots.txt", modifier: "=", return: { status: 200, text: "User-agent: *" } }`.
+ */
+export interface NginxCustomLocation {
+    /** A path as a route's ("/" or "/segment"), or a regular expression with a regex `modifier`. */
+    readonly path: string;
+    /** nginx location modifier, as a route's (`NginxRoute.modifier`). @default undefined (a plain prefix) */
+    readonly modifier?: LocationModifier;
+    /**
+     * `return <status> "<text>"`: status 200–599, text (a URL for a redirect; nginx variables such as $host are
+     * expanded) of at most 4096 characters without control characters. @default undefined
+     */
+    readonly return?: { readonly status: number; readonly text?: string };
+    /**
+     * Proxy to `http(s)://host[:port][/path]` (path: letters, digits, "-", "_", ".", "~", "/"; none under a regex
+     * modifier, which nginx refuses), with X-Real-IP / X-Forwarded-* set. The host name must resolve when nginx
+     * loads the config (or be the name of one of the load balancer's upstreams, i.e. a pool's serviceName).
+     * @default undefined
+     */
+    readonly proxyPass?: string;
+    /** Further directives in this location, with the rule of `NginxLoadBalancerArgs.extraDirectives`. @default [] */
     readonly extraDirectives?: readonly string[];
 }
 
@@ -203,6 +245,11 @@ export interface NginxLoadBalancerArgs {
      * is not loaded, and `pulumi up` then fails waiting for it). @default []
      */
     readonly extraDirectives?: readonly string[];
+    /**
+     * Locations of your own (fixed answers, proxies elsewhere), rendered after the routes in the server block(s)
+     * serving them; their paths may not repeat a route's, the static files' or the load balancer's own. @default []
+     */
+    readonly locations?: readonly NginxCustomLocation[];
 }
 
 /**
@@ -213,10 +260,14 @@ export interface NginxLoadBalancerArgs {
 export function isRoutePath(p: unknown): boolean {
     return typeof p === "string" && p.startsWith("/") && /^[A-Za-z0-9._~/-]*$/.test(p) && !p.includes("//");
 }
+
 /** One `server_name` token: "_", or a host name with an optional leading `*.` / `.` or trailing `.*` (no regexes). */
 const SERVER_NAME_TOKEN =
     /^(_|(\*\.|\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(\.\*)?)$/;
 const BODY_SIZE = /^\d+[kKmMgG]?$/;
+const MODIFIERS: readonly string[] = ["=", "^~", "~", "~*"];
+/** A custom location's proxy target: scheme, host, optional port, optional plain path (disjoint parts: linear). */
+const PROXY_URL = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/;
 const HEALTH_PATH = "/nginx-health";
 /** Prefix of the end-to-end readiness locations (static mode): `/nginx-ready/<upstream>`. */
 const READINESS_PATH = "/nginx-ready";
@@ -253,6 +304,8 @@ export interface ResolvedLbArgs {
           }
         | undefined;
     readonly extraDirectives: readonly string[];
+    /** The custom locations, as given (checked). */
+    readonly customLocations: readonly CustomLocationSpec[];
     /** nginx's host name (the load balancer's name) on its tiers and the published port, for `network.claim`. */
     readonly claim: NetworkClaim;
 }
@@ -335,7 +388,9 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
     );
     c.check(["static", "consul-template"].includes(mode), "mode", `is "${mode}"`, 'use "static" or "consul-template"');
     const routes: readonly NginxRoute[] = Array.isArray(args.routes) ? args.routes : [];
-    checkRoutes(c, routes, tiers, mode, args.discovery, staticUrlPath);
+    const seenPaths = new Set<string>();
+    checkRoutes(c, routes, tiers, mode, args.discovery, staticUrlPath, seenPaths);
+    const customLocations = checkCustomLocations(c, args.locations, staticUrlPath, seenPaths);
     if (staticUrlPath) {
         c.check(
             isRoutePath(staticUrlPath),
@@ -407,6 +462,7 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         drainSeconds: args.drainSeconds ?? 5,
         tls,
         extraDirectives,
+        customLocations,
         claim,
     };
 }
@@ -486,35 +542,13 @@ function checkRoutes(
     mode: string,
     discovery: ServiceDiscovery | undefined,
     staticUrlPath: string | undefined,
+    seenPaths: Set<string>,
 ): void {
     c.check(routes.length > 0, "routes", "is empty", 'route at least "/" to a pool');
-    const seenPaths = new Set<string>();
     const services = new Map<string, { pool: AppServerPool; route: string }>();
     routes.forEach((route, i) => {
         const a = `routes[${i}]`;
-        c.check(
-            isRoutePath(route.path),
-            `${a}.path`,
-            `is "${route.path}"`,
-            'use "/" or a prefix like "/users" (letters, digits, - _ . ~ /)',
-        );
-        const norm = normalizePath(route.path);
-        c.check(!seenPaths.has(norm), `${a}.path`, `"${route.path}" is routed twice`, "route each path prefix once");
-        seenPaths.add(norm);
-        if (staticUrlPath) {
-            c.check(
-                norm !== normalizePath(staticUrlPath),
-                `${a}.path`,
-                `"${route.path}" collides with the static path ${staticUrlPath}`,
-                "move the route or static.urlPath",
-            );
-        }
-        c.check(
-            norm !== HEALTH_PATH && norm !== CONFIG_DIGEST_PATH,
-            `${a}.path`,
-            `"${route.path}" is one of the load balancer's own paths (${HEALTH_PATH}, ${CONFIG_DIGEST_PATH})`,
-            "use another path",
-        );
+        checkLocationPath(c, a, route.path, route.modifier, staticUrlPath, seenPaths);
         c.check(
             route.websocket === undefined || typeof route.websocket === "boolean",
             `${a}.websocket`,
@@ -558,6 +592,137 @@ function checkRoutes(
             );
         }
     });
+}
+
+/**
+ * Checks the `path` and `modifier` of a route or custom location `a`: a well-formed path (a pattern for a regex
+ * modifier), not routed before (`seen`, which it extends), clear of the static and the load balancer's own paths.
+ */
+function checkLocationPath(
+    c: ArgChecker,
+    a: string,
+    path: unknown,
+    modifier: unknown,
+    staticUrlPath: string | undefined,
+    seen: Set<string>,
+): void {
+    if (
+        !c.check(
+            modifier === undefined || (typeof modifier === "string" && MODIFIERS.includes(modifier)),
+            `${a}.modifier`,
+            `is ${JSON.stringify(modifier)}, not an nginx location modifier`,
+            'use "=" (exact path), "^~" (prefix that wins over regexes), "~" (regular expression), "~*" (one ignoring case), or leave it out (a prefix)',
+        )
+    )
+        return;
+    const m = modifier as LocationModifier | undefined;
+    if (isRegexModifier(m)) {
+        const problem = checkLocationPattern(path);
+        c.check(
+            problem === undefined,
+            `${a}.path`,
+            `(${JSON.stringify(path)}) ${problem}`,
+            'write a regular expression such as "\\.(png|jpe?g)$" or "^/api/v[0-9]+/" (no spaces, quotes or double backslashes)',
+        );
+        const key = `${m} ${String(path)}`;
+        c.check(!seen.has(key), `${a}.path`, `"${String(path)}" is routed twice`, "route each pattern once");
+        seen.add(key);
+        return;
+    }
+    if (
+        !c.check(
+            isRoutePath(path),
+            `${a}.path`,
+            `is "${String(path)}"`,
+            'use "/" or a prefix like "/users" (letters, digits, - _ . ~ /)',
+        )
+    )
+        return;
+    const p = path as string;
+    const norm = m === "=" ? p : normalizePath(p);
+    // "^~ /x" and "/x" are one location to nginx (a duplicate); "= /x" is another.
+    const key = m === "=" ? `= ${p}` : norm;
+    c.check(!seen.has(key), `${a}.path`, `"${p}" is routed twice`, "route each path prefix once");
+    seen.add(key);
+    if (staticUrlPath && m !== "=") {
+        c.check(
+            norm !== normalizePath(staticUrlPath),
+            `${a}.path`,
+            `"${p}" collides with the static path ${staticUrlPath}`,
+            "move the route or static.urlPath",
+        );
+    }
+    c.check(
+        norm !== HEALTH_PATH && norm !== CONFIG_DIGEST_PATH && !(m === "=" && p.startsWith(`${READINESS_PATH}/`)),
+        `${a}.path`,
+        `"${p}" is one of the load balancer's own paths (${HEALTH_PATH}, ${CONFIG_DIGEST_PATH}, ${READINESS_PATH}/<pool>)`,
+        "use another path",
+    );
+}
+
+/** Checks `locations` (see `NginxCustomLocation`); returns them as config specs. */
+function checkCustomLocations(
+    c: ArgChecker,
+    locations: readonly NginxCustomLocation[] | undefined,
+    staticUrlPath: string | undefined,
+    seen: Set<string>,
+): CustomLocationSpec[] {
+    if (locations === undefined) return [];
+    if (
+        !c.check(
+            Array.isArray(locations),
+            "locations",
+            "is not a list",
+            'pass a list of locations, e.g. [{ path: "/robots.txt", modifier: "=", return: { status: 200, text: "" } }]',
+        )
+    )
+        return [];
+    locations.forEach((l, i) => {
+        const a = `locations[${i}]`;
+        checkLocationPath(c, a, l.path, l.modifier, staticUrlPath, seen);
+        c.check(
+            (l.return === undefined) !== (l.proxyPass === undefined),
+            a,
+            l.return === undefined ? "has neither return nor proxyPass" : "has both return and proxyPass",
+            'give exactly one: return (a fixed answer, e.g. { status: 204 }) or proxyPass (e.g. "http://docs:8080")',
+        );
+        if (l.return !== undefined) {
+            c.integer(l.return.status, `${a}.return.status`, 200, 599, "use an HTTP status from 200 to 599");
+            const t = l.return.text;
+            c.check(
+                t === undefined ||
+                    (typeof t === "string" && t.length <= 4096 && ![...t].some((ch) => ch < " " || ch === "\x7f")),
+                `${a}.return.text`,
+                `is ${JSON.stringify(t)?.slice(0, 80)}, not a text of at most 4096 characters without control characters`,
+                "write a one-line text (or a URL for a redirect), or leave it out",
+            );
+        }
+        if (l.proxyPass !== undefined) {
+            const url = l.proxyPass;
+            const ok = c.check(
+                typeof url === "string" && PROXY_URL.test(url),
+                `${a}.proxyPass`,
+                `is ${JSON.stringify(url)}, not an http(s)://host[:port][/path] URL`,
+                'write a URL such as "http://docs:8080" or "https://example.com/api/" (no query, no variables)',
+            );
+            if (ok && isRegexModifier(l.modifier)) {
+                c.check(
+                    !/^https?:\/\/[^/]+\//.test(url),
+                    `${a}.proxyPass`,
+                    `("${url}") has a path, which nginx refuses in a regex location`,
+                    'drop the path (e.g. "http://docs:8080"): the request\'s own path is passed on',
+                );
+            }
+        }
+        if (l.extraDirectives !== undefined) checkDirectives(c, `${a}.extraDirectives`, l.extraDirectives);
+    });
+    return locations.map((l) => ({
+        path: l.path,
+        ...(l.modifier !== undefined ? { modifier: l.modifier } : {}),
+        ...(l.return !== undefined ? { return: l.return } : {}),
+        ...(l.proxyPass !== undefined ? { proxyPass: l.proxyPass } : {}),
+        ...(l.extraDirectives?.length ? { extraDirectives: l.extraDirectives } : {}),
+    }));
 }
 
 function normalizePrefix(p: string): string {
@@ -609,6 +774,7 @@ export function upstreamsAndLocations(routes: readonly NginxRoute[]): {
 function locationOf(r: NginxRoute): LocationSpec {
     return {
         path: r.path,
+        ...(r.modifier !== undefined ? { modifier: r.modifier } : {}),
         upstream: upstreamName(r.pool),
         ...(r.websocket ? { websocket: true } : {}),
         ...(r.readTimeoutSeconds !== undefined ? { readTimeoutSeconds: r.readTimeoutSeconds } : {}),
@@ -912,6 +1078,7 @@ function nginxConfigSpec(
               }
             : {}),
         ...(r.extraDirectives.length ? { extraDirectives: r.extraDirectives } : {}),
+        ...(r.customLocations.length ? { customLocations: r.customLocations } : {}),
         ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
         configDigestPath: CONFIG_DIGEST_PATH,
         mimeTypes: "/etc/nginx/mime.types",
