@@ -91,4 +91,7 @@ export type { NginxTlsArgs, TlsSpec } from "./loadbalancer";
 
 // NginxLoadBalancer: regex and exact locations, custom locations (issue 15).
 export { checkLocationPattern } from "./loadbalancer";
+
+// NginxLoadBalancer: hardening (issue 16).
+export { NGINX_GATE_PATH, READINESS_GATE_HEADER } from "./loadbalancer";
 export type { CustomLocationSpec, LocationModifier, NginxCustomLocation } from "./loadbalancer";

@@ -25,6 +25,7 @@
 import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import * as random from "@pulumi/random";
 import { AppServerPool } from "../app";
 import {
     checkEnvNames,
@@ -53,6 +54,7 @@ import {
     LocationModifier,
     LocationSpec,
     NginxConfigSpec,
+    READINESS_GATE_HEADER,
     readinessPaths,
     renderNginxConf,
     sealNginxConf,
@@ -64,6 +66,7 @@ export {
     checkExtraDirective,
     checkLocationPattern,
     DOWN_PLACEHOLDER,
+    READINESS_GATE_HEADER,
     renderNginxConf,
     renderUpstreamBlock,
     sealNginxConf,
@@ -109,6 +112,8 @@ export const CONSUL_TEMPLATE_DIR = "/etc/consul-template";
 export const NGINX_TLS_CERT_PATH = `${NGINX_CONF_DIR}/tls/certificate.pem`;
 /** @see NGINX_TLS_CERT_PATH */
 export const NGINX_TLS_KEY_PATH = `${NGINX_CONF_DIR}/tls/key.pem`;
+/** The readiness gate's token as a map entry (`"<token>" 1;`), on the config volume (mode 0600). */
+export const NGINX_GATE_PATH = `${NGINX_CONF_DIR}/gate.map`;
 /** Label carrying the digest of the config a files container wrote. */
 export const CONFIG_DIGEST_LABEL = "dockercluster.nginx-config-digest";
 
@@ -885,7 +890,9 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             ? pulumi.output([] as string[])
             : pulumi.all(pools.map((p) => p.servingIds)).apply((ids) => ids.flat());
         const replicaResources = pools.flatMap((p) => p.replicaIds.map((id) => p.healthGates[id] ?? p.containers[id]));
-        const sealed = sealNginxConf(renderNginxConf(nginxConfigSpec(r, upstreams, locations, staticDir)));
+        const spec = nginxConfigSpec(r, upstreams, locations, staticDir);
+        const ready = readinessPaths(spec);
+        const sealed = sealNginxConf(renderNginxConf(spec));
         this.nginxConf = sealed.text;
         this.configDigest = sealed.digest;
         const consulUpstreams = upstreams.map((u) => ({
@@ -895,6 +902,22 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         this.upstreamsTemplate = consulMode ? renderUpstreamsTemplate(consulUpstreams) : undefined;
 
         const image = new docker.RemoteImage(`${name}-image`, { name: r.image, keepLocally: true }, { parent: this });
+        // The readiness paths proxy to the apps' health paths: only requests with this token (the gate's) pass.
+        // A header, not a source address: behind Docker's port publishing the gate's address is not reliably known.
+        // Not a Pulumi secret: it only keeps the public off those paths, and a secret would hide the config's diff.
+        const gateToken = ready.length
+            ? new random.RandomString(`${name}-gate-token`, { length: 32, special: false }, { parent: this }).result
+            : undefined;
+        const gateUploads: docker.types.input.ContainerUpload[] = gateToken
+            ? [
+                  {
+                      file: NGINX_GATE_PATH,
+                      content: gateToken.apply((t) => `"${t}" 1;\n`),
+                      permissions: "0600",
+                  },
+              ]
+            : [];
+        const gateDigest = gateToken?.apply((t) => filesDigest({ t }).slice(0, 16));
 
         this.configVolume = new docker.Volume(
             `${name}-config`,
@@ -942,13 +965,16 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         this.configContainer = new docker.Container(
             `${name}-files`,
             {
-                name: pulumi
-                    .all([replicasFile, tlsDigest])
-                    .apply(([ids, tlsFiles]) =>
-                        dockerName(
-                            `${name}-files-${filesDigest(tlsFiles === undefined ? { conf: sealed.text, ids } : { conf: sealed.text, ids, tls: tlsFiles }).slice(0, 12)}`,
-                        ),
+                name: pulumi.all([replicasFile, tlsDigest, gateDigest]).apply(([ids, tlsFiles, gate]) =>
+                    dockerName(
+                        `${name}-files-${filesDigest({
+                            conf: sealed.text,
+                            ids,
+                            ...(tlsFiles === undefined ? {} : { tls: tlsFiles }),
+                            ...(gate === undefined ? {} : { gate }),
+                        }).slice(0, 12)}`,
                     ),
+                ),
                 image: image.imageId,
                 start: false,
                 mustRun: false,
@@ -958,6 +984,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                     { file: NGINX_CONF_PATH, content: this.nginxConf },
                     { file: NGINX_REPLICAS_PATH, content: replicasFile },
                     ...tlsUploads,
+                    ...gateUploads,
                     ...uploadsUnder(staticDir, r.staticFiles),
                 ],
                 labels: labelList({
@@ -1021,7 +1048,6 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
 
         // `pulumi up` returns when the published port serves the current config and every route answers end to end;
         // after a reload (an update of this gate) it then waits drainSeconds.
-        const ready = consulMode ? [] : readinessPaths({ readinessPath: READINESS_PATH, upstreams });
         const base = `http://${urlHost(r.hostIp, false)}:${r.hostPort}`;
         const digestUrl = `${base}${CONFIG_DIGEST_PATH}`;
         this.readiness = new HttpReadiness(
@@ -1031,6 +1057,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 bodies: { [digestUrl]: this.configDigest },
                 settleSeconds: r.drainSeconds,
                 timeoutSeconds: 120,
+                ...(gateToken ? { headers: { [READINESS_GATE_HEADER]: gateToken } } : {}),
                 // A new nginx, or new replica ids (the watcher reloads for them too): wait and drain again.
                 triggers: [this.container.id, replicasFile, ...(tlsDigest ? [tlsDigest] : [])],
             },
@@ -1079,7 +1106,7 @@ function nginxConfigSpec(
             : {}),
         ...(r.extraDirectives.length ? { extraDirectives: r.extraDirectives } : {}),
         ...(r.customLocations.length ? { customLocations: r.customLocations } : {}),
-        ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
+        ...(consulMode ? {} : { readinessPath: READINESS_PATH, readinessGateFile: NGINX_GATE_PATH }),
         configDigestPath: CONFIG_DIGEST_PATH,
         mimeTypes: "/etc/nginx/mime.types",
         errorLog: "/var/log/nginx/error.log",

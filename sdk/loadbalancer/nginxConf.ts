@@ -2,7 +2,8 @@
  * nginx.conf generation — pure functions, tested directly and checked with a real `nginx -t`.
  *
  * The shape follows a typical Flask site behind nginx (static files served by nginx, everything else proxied with Host / X-Real-IP /
- * X-Forwarded-For) plus X-Forwarded-Proto, upstream keep-alive and route matching by path prefix.
+ * X-Forwarded-For) plus X-Forwarded-Proto, upstream keep-alive and route matching by path prefix. Hardened (issue 16):
+ * no version in answers, client timeouts, X-Forwarded-For from the peer address only, readiness paths behind a token.
  */
 import { createHash } from "crypto";
 import type { UpstreamServer } from "../container";
@@ -20,6 +21,12 @@ export interface UpstreamSpec {
      */
     readonly healthPath?: string;
 }
+
+/** Header carrying the readiness gate's token (see `NginxConfigSpec.readinessGateFile`). */
+export const READINESS_GATE_HEADER = "X-PDC-Gate";
+
+/** Variable set to 1 when the request carries the readiness gate's token. */
+const GATE_OPEN_VAR = "$pdc_gate_open";
 
 /** Suffix of the readiness twin of an upstream. */
 export const READINESS_SUFFIX = "__ready";
@@ -119,6 +126,12 @@ export interface NginxConfigSpec {
     readonly healthPath: string;
     /** Prefix of the per-upstream readiness locations (see `UpstreamSpec.healthPath`). @default none */
     readonly readinessPath?: string;
+    /**
+     * File holding the one map entry `"<token>" 1;`: with it, the readiness locations answer 404 unless the request's
+     * `X-PDC-Gate` header carries the token (they proxy to the apps' health paths, which are not for the public; the
+     * readiness gate sends it). @default undefined (readiness locations open to any client)
+     */
+    readonly readinessGateFile?: string;
     /** Path of mime.types. */
     readonly mimeTypes: string;
     /** Error log target. */
@@ -318,6 +331,15 @@ function ownLocations(spec: NginxConfigSpec): string[] {
                 `        # Readiness of ${u.name}: one of its servers answers ${u.healthPath} through nginx.`,
                 `        location = ${spec.readinessPath}/${u.name} {`,
                 "            access_log off;",
+                ...(spec.readinessGateFile !== undefined
+                    ? [
+                          // Only the gate (it sends the token); the token is not passed on to the app.
+                          `            if (${GATE_OPEN_VAR} = 0) {`,
+                          "                return 404;",
+                          "            }",
+                          `            proxy_set_header ${READINESS_GATE_HEADER} "";`,
+                      ]
+                    : []),
                 `            proxy_pass http://${u.name}${READINESS_SUFFIX}${u.healthPath};`,
                 "            proxy_next_upstream error timeout http_502 http_503;",
                 "            proxy_connect_timeout 2s;",
@@ -356,7 +378,8 @@ function routedLocations(spec: NginxConfigSpec): string[] {
             `            proxy_set_header Connection ${connection};`,
             "            proxy_set_header Host $host;",
             "            proxy_set_header X-Real-IP $remote_addr;",
-            "            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+            // The peer's address only: a client's own X-Forwarded-For would be forged (nginx is the front door).
+            "            proxy_set_header X-Forwarded-For $remote_addr;",
             "            proxy_set_header X-Forwarded-Proto $scheme;",
             "            proxy_next_upstream error timeout http_502 http_503;",
             `            proxy_connect_timeout ${l.connectTimeoutSeconds ?? 5}s;`,
@@ -376,7 +399,7 @@ function routedLocations(spec: NginxConfigSpec): string[] {
             out.push(
                 `            proxy_pass ${l.proxyPass};`,
                 "            proxy_set_header X-Real-IP $remote_addr;",
-                "            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+                "            proxy_set_header X-Forwarded-For $remote_addr;",
                 "            proxy_set_header X-Forwarded-Proto $scheme;",
                 "            proxy_connect_timeout 5s;",
             );
@@ -409,8 +432,12 @@ export function renderNginxConf(spec: NginxConfigSpec): string {
     out.push(
         `    access_log ${spec.accessLog} main;`,
         "    sendfile on;",
-        "    keepalive_timeout 65;",
         "    server_tokens off;",
+        // Slow or idle clients cannot hold connections (slowloris); extraDirectives in the server block override them.
+        "    client_header_timeout 10s;",
+        "    client_body_timeout 30s;",
+        "    send_timeout 30s;",
+        "    keepalive_timeout 30s;",
     );
     out.push(`    client_max_body_size ${spec.clientMaxBodySize};`);
     if (spec.tempDir !== undefined) {
@@ -422,6 +449,14 @@ export function renderNginxConf(spec: NginxConfigSpec): string {
             `    map $http_upgrade ${CONNECTION_UPGRADE_VAR} {`,
             "        default upgrade;",
             "        '' \"\";",
+            "    }",
+        );
+    }
+    if (spec.readinessGateFile !== undefined && readinessPaths(spec).length > 0) {
+        out.push(
+            `    map $http_${READINESS_GATE_HEADER.toLowerCase().replace(/-/g, "_")} ${GATE_OPEN_VAR} {`,
+            "        default 0;",
+            `        include ${spec.readinessGateFile};`,
             "    }",
         );
     }

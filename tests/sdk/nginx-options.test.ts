@@ -232,7 +232,8 @@ describe("real nginx", () => {
                 localSpec(dir, {
                     listenPort: 18080,
                     tls: { listenPort: 18443, hostPort: 443, certificatePath: cert, keyPath: key, redirectHttp },
-                    extraDirectives: ["add_header X-Frame-Options DENY always", "gzip on;"],
+                    // The hardened client timeouts are overridable in the server block.
+                    extraDirectives: ["add_header X-Frame-Options DENY always", "gzip on;", "client_body_timeout 300s"],
                     locations: [
                         {
                             path: "/",
