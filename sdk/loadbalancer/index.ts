@@ -50,6 +50,7 @@ import {
     checkExtraDirective,
     checkLocationPattern,
     CustomLocationSpec,
+    DOWN_PLACEHOLDER,
     isRegexModifier,
     LocationModifier,
     LocationSpec,
@@ -799,8 +800,13 @@ export function upstreamName(pool: AppServerPool): string {
  * exec'd it, so PID 1 is the master), then nginx on a copy of the config on the volume. The watcher loads a new
  * config only once it has stopped changing (the upload may still be writing it) and `nginx -t` accepts it; a
  * refused config is reported once and left out until it changes again. `alsoWatched`: further files whose change
- * is a reload (the TLS certificate and key: a renewal reloads). POSIX sh, cmp, cp, cksum, sleep: what any
- * Debian-based nginx image has.
+ * is a reload (the TLS certificate and key: a renewal reloads).
+ *
+ * The config nginx runs is rendered from the one on the volume: each upstream server whose host name does not
+ * resolve (`getent hosts`; a stopped replica has no DNS name) becomes a `down` placeholder, since nginx refuses to
+ * start or reload on one unresolvable name: a site with one replica down would go down whole at its next restart.
+ * The names are checked again every `resolveEvery` rounds, and a change of the unresolved set is a graceful reload.
+ * POSIX sh, cmp, cp, cksum, sort, getent, sleep: what any Debian-based nginx image has.
  * @internal
  */
 export function nginxWatcherScript(
@@ -809,32 +815,57 @@ export function nginxWatcherScript(
     everySeconds = 1,
     replicasPath: string = NGINX_REPLICAS_PATH,
     alsoWatched: readonly string[] = [],
+    resolveEvery = 3,
 ): string {
     const live = `${liveDir}/nginx.conf`;
     const next = `${liveDir}/next.conf`;
+    const raw = `${liveDir}/raw.conf`;
     return [
-        "set -u",
+        // -f: the config's words are split below; a "*" in one (server_name *.example.com) must stay a word.
+        "set -uf",
         `mkdir -p ${liveDir}`,
         // What is on the volume: the config and the replica ids (a re-created replica has a new address to resolve).
         `state() { cat ${[confPath, replicasPath, ...alsoWatched].join(" ")} 2>/dev/null | cksum; }`,
+        // The host names of upstream servers ("server host:port ...;") in config $1 that do not resolve, sorted.
+        "unresolved() {",
+        '  while IFS= read -r l; do set -- $l; [ "${1:-}" = server ] || continue',
+        '    case "${2:-}" in *:*) getent hosts "${2%:*}" >/dev/null 2>&1 || echo "${2%:*}" ;; esac',
+        "  done < $1 | sort -u | tr '\\n' ' '",
+        "}",
+        // Config $1 to $2, each server of a host in $3 (space-separated) replaced by a down placeholder.
+        "render() {",
+        '  miss=" $3 "',
+        "  while IFS= read -r l; do set -- $l; h=${2:-}",
+        '    if [ "${1:-}" = server ] && case "$miss" in *" ${h%:*} "*) true ;; *) false ;; esac; then',
+        `      printf '%s\\n' "\${l%%server*}server ${DOWN_PLACEHOLDER} down; # unresolved: $h"`,
+        "    else printf '%s\\n' \"$l\"; fi",
+        "  done < $1 > $2",
+        "}",
         // The files container writes the file before nginx is created; wait briefly in case the volume lags.
         `i=0; while [ ! -s ${confPath} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done`,
-        `cp ${confPath} ${live}`,
+        `cp ${confPath} ${raw}; missing=$(unresolved ${raw}); render ${raw} ${live} "$missing"`,
+        '[ -z "$missing" ] || echo "load balancer: upstream hosts that do not resolve left out until they do: $missing" >&2',
         "(",
-        '  loaded=$(state); bad=""',
+        '  loaded=$(state); left=$missing; bad=""; n=0',
         `  while sleep ${everySeconds}; do`,
-        "    now=$(state)",
-        '    [ "$now" = "$loaded" ] && continue',
-        '    [ "$now" = "$bad" ] && continue',
-        `    cp ${confPath} ${next} || continue`,
+        "    n=$((n+1)); now=$(state)",
+        // Same files: only a changed set of unresolved names (checked every resolveEvery rounds) is a reload.
+        '    if [ "$now" = "$loaded" ]; then',
+        `      [ $((n % ${resolveEvery})) -eq 0 ] || continue`,
+        `      [ "$(unresolved ${confPath})" = "$left" ] && continue`,
+        "    fi",
+        `    cp ${confPath} ${raw} || continue`,
         // Settled: an upload still writing would show a different state a moment later.
         "    sleep 0.2",
         '    [ "$(state)" = "$now" ] || continue',
-        `    cmp -s ${confPath} ${next} || continue`,
+        `    cmp -s ${confPath} ${raw} || continue`,
+        `    m=$(unresolved ${raw})`,
+        '    [ "$now $m" = "$bad" ] && continue',
+        `    render ${raw} ${next} "$m"`,
         `    if out=$(nginx -t -q -c ${next} 2>&1); then`,
-        `      mv ${next} ${live} && kill -HUP 1 && echo "load balancer: config changed, nginx reloaded gracefully" >&2; loaded=$now; bad=""`,
+        `      mv ${next} ${live} && kill -HUP 1 && echo "load balancer: config changed, nginx reloaded gracefully\${m:+ (upstream hosts left out until they resolve: $m)}" >&2; loaded=$now; left=$m; bad=""`,
         "    else",
-        '      echo "load balancer: new config refused by nginx -t, the running one keeps serving: $out" >&2; bad=$now',
+        '      echo "load balancer: new config refused by nginx -t, the running one keeps serving: $out" >&2; bad="$now $m"',
         "    fi",
         "  done",
         ") &",
