@@ -90,3 +90,10 @@ export type { NginxConfigSpec, ServiceInstance } from "./loadbalancer";
 // NginxLoadBalancer: TLS, websockets, per-route options, extra directives (issue 15).
 export { checkExtraDirective, NGINX_TLS_CERT_PATH, NGINX_TLS_KEY_PATH } from "./loadbalancer";
 export type { NginxTlsArgs, TlsSpec } from "./loadbalancer";
+
+// NginxLoadBalancer: regex and exact locations, custom locations (issue 15).
+export { checkLocationPattern } from "./loadbalancer";
+
+// NginxLoadBalancer: hardening (issue 16).
+export { NGINX_GATE_PATH, READINESS_GATE_HEADER } from "./loadbalancer";
+export type { CustomLocationSpec, LocationModifier, NginxCustomLocation } from "./loadbalancer";

@@ -25,6 +25,7 @@
 import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import * as random from "@pulumi/random";
 import { AppServerPool } from "../app";
 import {
     checkEnvNames,
@@ -47,8 +48,14 @@ import { ArgChecker } from "../validation";
 import { renderConsulTemplateConfig, renderUpstreamsFromInstances, renderUpstreamsTemplate } from "./consulTemplate";
 import {
     checkExtraDirective,
+    checkLocationPattern,
+    CustomLocationSpec,
+    DOWN_PLACEHOLDER,
+    isRegexModifier,
+    LocationModifier,
     LocationSpec,
     NginxConfigSpec,
+    READINESS_GATE_HEADER,
     readinessPaths,
     renderNginxConf,
     sealNginxConf,
@@ -58,10 +65,14 @@ import { HttpReadiness } from "./readiness";
 
 export {
     checkExtraDirective,
+    checkLocationPattern,
     DOWN_PLACEHOLDER,
+    READINESS_GATE_HEADER,
     renderNginxConf,
     renderUpstreamBlock,
     sealNginxConf,
+    type CustomLocationSpec,
+    type LocationModifier,
     type LocationSpec,
     type NginxConfigSpec,
     type StaticSpec,
@@ -102,13 +113,25 @@ export const CONSUL_TEMPLATE_DIR = "/etc/consul-template";
 export const NGINX_TLS_CERT_PATH = `${NGINX_CONF_DIR}/tls/certificate.pem`;
 /** @see NGINX_TLS_CERT_PATH */
 export const NGINX_TLS_KEY_PATH = `${NGINX_CONF_DIR}/tls/key.pem`;
+/** The readiness gate's token as a map entry (`"<token>" 1;`), on the config volume (mode 0600). */
+export const NGINX_GATE_PATH = `${NGINX_CONF_DIR}/gate.map`;
 /** Label carrying the digest of the config a files container wrote. */
 export const CONFIG_DIGEST_LABEL = "dockercluster.nginx-config-digest";
 
-/** One routed path prefix. */
+/** One routed path prefix (or exact path, or regular expression, by `modifier`). */
 export interface NginxRoute {
-    /** URL path prefix: "/" or "/segment" (letters, digits, "-", "_", ".", "~", "/"). */
+    /**
+     * URL path prefix: "/" or "/segment" (letters, digits, "-", "_", ".", "~", "/"); with `modifier` "=" the exact
+     * path, with "~" or "~*" a regular expression (see `modifier`).
+     */
     readonly path: string;
+    /**
+     * nginx location modifier: "=" exact path, "^~" prefix that wins over regexes, "~" regular expression, "~*" one
+     * ignoring case. A pattern is 1–1024 printable ASCII characters without spaces, quotes or double backslashes,
+     * e.g. "\\.(png|jpe?g)$"; regex locations are tried in the order given (routes' first, then `locations`').
+     * @default undefined (a plain prefix)
+     */
+    readonly modifier?: LocationModifier;
     /** The pool serving it. */
     readonly pool: AppServerPool;
     /** Pass websocket upgrades through (Upgrade and Connection "upgrade"), reads waiting an hour. @default false */
@@ -123,6 +146,31 @@ export interface NginxRoute {
      * Further nginx directives in this route's location, one simple directive each, e.g. "proxy_buffering off"
      * (rule: see `NginxLoadBalancerArgs.extraDirectives`). @default []
      */
+    readonly extraDirectives?: readonly string[];
+}
+
+/**
+ * A location of your own: a fixed answer (`return`) or a proxy to another address (`proxyPass`), exactly one of
+ * them, plus checked directives. E.g. `{ path: "/robots.txt", modifier: "=", return: { status: 200, text: "User-agent: *" } }`.
+ */
+export interface NginxCustomLocation {
+    /** A path as a route's ("/" or "/segment"), or a regular expression with a regex `modifier`. */
+    readonly path: string;
+    /** nginx location modifier, as a route's (`NginxRoute.modifier`). @default undefined (a plain prefix) */
+    readonly modifier?: LocationModifier;
+    /**
+     * `return <status> "<text>"`: status 200–599, text (a URL for a redirect; nginx variables such as $host are
+     * expanded) of at most 4096 characters without control characters. @default undefined
+     */
+    readonly return?: { readonly status: number; readonly text?: string };
+    /**
+     * Proxy to `http(s)://host[:port][/path]` (path: letters, digits, "-", "_", ".", "~", "/"; none under a regex
+     * modifier, which nginx refuses), with X-Real-IP / X-Forwarded-* set. The host name must resolve when nginx
+     * loads the config (or be the name of one of the load balancer's upstreams, i.e. a pool's serviceName).
+     * @default undefined
+     */
+    readonly proxyPass?: string;
+    /** Further directives in this location, with the rule of `NginxLoadBalancerArgs.extraDirectives`. @default [] */
     readonly extraDirectives?: readonly string[];
 }
 
@@ -203,13 +251,29 @@ export interface NginxLoadBalancerArgs {
      * is not loaded, and `pulumi up` then fails waiting for it). @default []
      */
     readonly extraDirectives?: readonly string[];
+    /**
+     * Locations of your own (fixed answers, proxies elsewhere), rendered after the routes in the server block(s)
+     * serving them; their paths may not repeat a route's, the static files' or the load balancer's own. @default []
+     */
+    readonly locations?: readonly NginxCustomLocation[];
 }
 
-const ROUTE_PATH = /^\/([A-Za-z0-9._~-]+\/?)*$/;
+/**
+ * A route or static path: "/", then segments of letters, digits, "-", "_", ".", "~" separated by single "/"s, an
+ * optional trailing "/". Checked by character class and a substring test, not a nested-quantifier regex: that one
+ * backtracked exponentially (a 28-character hostile path took 18 s, hanging `pulumi preview`). Linear. Pure.
+ */
+export function isRoutePath(p: unknown): boolean {
+    return typeof p === "string" && p.startsWith("/") && /^[A-Za-z0-9._~/-]*$/.test(p) && !p.includes("//");
+}
+
 /** One `server_name` token: "_", or a host name with an optional leading `*.` / `.` or trailing `.*` (no regexes). */
 const SERVER_NAME_TOKEN =
     /^(_|(\*\.|\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(\.\*)?)$/;
 const BODY_SIZE = /^\d+[kKmMgG]?$/;
+const MODIFIERS: readonly string[] = ["=", "^~", "~", "~*"];
+/** A custom location's proxy target: scheme, host, optional port, optional plain path (disjoint parts: linear). */
+const PROXY_URL = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/;
 const HEALTH_PATH = "/nginx-health";
 /** Prefix of the end-to-end readiness locations (static mode): `/nginx-ready/<upstream>`. */
 const READINESS_PATH = "/nginx-ready";
@@ -246,6 +310,8 @@ export interface ResolvedLbArgs {
           }
         | undefined;
     readonly extraDirectives: readonly string[];
+    /** The custom locations, as given (checked). */
+    readonly customLocations: readonly CustomLocationSpec[];
     /** nginx's host name (the load balancer's name) on its tiers and the published port, for `network.claim`. */
     readonly claim: NetworkClaim;
 }
@@ -328,10 +394,12 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
     );
     c.check(["static", "consul-template"].includes(mode), "mode", `is "${mode}"`, 'use "static" or "consul-template"');
     const routes: readonly NginxRoute[] = Array.isArray(args.routes) ? args.routes : [];
-    checkRoutes(c, routes, tiers, mode, args.discovery, staticUrlPath);
+    const seenPaths = new Set<string>();
+    checkRoutes(c, routes, tiers, mode, args.discovery, staticUrlPath, seenPaths);
+    const customLocations = checkCustomLocations(c, args.locations, staticUrlPath, seenPaths);
     if (staticUrlPath) {
         c.check(
-            ROUTE_PATH.test(staticUrlPath),
+            isRoutePath(staticUrlPath),
             "static.urlPath",
             `is "${args.static?.urlPath}"`,
             'use a prefix like "/static/"',
@@ -400,6 +468,7 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         drainSeconds: args.drainSeconds ?? 5,
         tls,
         extraDirectives,
+        customLocations,
         claim,
     };
 }
@@ -479,35 +548,13 @@ function checkRoutes(
     mode: string,
     discovery: ServiceDiscovery | undefined,
     staticUrlPath: string | undefined,
+    seenPaths: Set<string>,
 ): void {
     c.check(routes.length > 0, "routes", "is empty", 'route at least "/" to a pool');
-    const seenPaths = new Set<string>();
     const services = new Map<string, { pool: AppServerPool; route: string }>();
     routes.forEach((route, i) => {
         const a = `routes[${i}]`;
-        c.check(
-            ROUTE_PATH.test(route.path),
-            `${a}.path`,
-            `is "${route.path}"`,
-            'use "/" or a prefix like "/users" (letters, digits, - _ . ~ /)',
-        );
-        const norm = normalizePath(route.path);
-        c.check(!seenPaths.has(norm), `${a}.path`, `"${route.path}" is routed twice`, "route each path prefix once");
-        seenPaths.add(norm);
-        if (staticUrlPath) {
-            c.check(
-                norm !== normalizePath(staticUrlPath),
-                `${a}.path`,
-                `"${route.path}" collides with the static path ${staticUrlPath}`,
-                "move the route or static.urlPath",
-            );
-        }
-        c.check(
-            norm !== HEALTH_PATH && norm !== CONFIG_DIGEST_PATH,
-            `${a}.path`,
-            `"${route.path}" is one of the load balancer's own paths (${HEALTH_PATH}, ${CONFIG_DIGEST_PATH})`,
-            "use another path",
-        );
+        checkLocationPath(c, a, route.path, route.modifier, staticUrlPath, seenPaths);
         c.check(
             route.websocket === undefined || typeof route.websocket === "boolean",
             `${a}.websocket`,
@@ -551,6 +598,137 @@ function checkRoutes(
             );
         }
     });
+}
+
+/**
+ * Checks the `path` and `modifier` of a route or custom location `a`: a well-formed path (a pattern for a regex
+ * modifier), not routed before (`seen`, which it extends), clear of the static and the load balancer's own paths.
+ */
+function checkLocationPath(
+    c: ArgChecker,
+    a: string,
+    path: unknown,
+    modifier: unknown,
+    staticUrlPath: string | undefined,
+    seen: Set<string>,
+): void {
+    if (
+        !c.check(
+            modifier === undefined || (typeof modifier === "string" && MODIFIERS.includes(modifier)),
+            `${a}.modifier`,
+            `is ${JSON.stringify(modifier)}, not an nginx location modifier`,
+            'use "=" (exact path), "^~" (prefix that wins over regexes), "~" (regular expression), "~*" (one ignoring case), or leave it out (a prefix)',
+        )
+    )
+        return;
+    const m = modifier as LocationModifier | undefined;
+    if (isRegexModifier(m)) {
+        const problem = checkLocationPattern(path);
+        c.check(
+            problem === undefined,
+            `${a}.path`,
+            `(${JSON.stringify(path)}) ${problem}`,
+            'write a regular expression such as "\\.(png|jpe?g)$" or "^/api/v[0-9]+/" (no spaces, quotes or double backslashes)',
+        );
+        const key = `${m} ${String(path)}`;
+        c.check(!seen.has(key), `${a}.path`, `"${String(path)}" is routed twice`, "route each pattern once");
+        seen.add(key);
+        return;
+    }
+    if (
+        !c.check(
+            isRoutePath(path),
+            `${a}.path`,
+            `is "${String(path)}"`,
+            'use "/" or a prefix like "/users" (letters, digits, - _ . ~ /)',
+        )
+    )
+        return;
+    const p = path as string;
+    const norm = m === "=" ? p : normalizePath(p);
+    // "^~ /x" and "/x" are one location to nginx (a duplicate); "= /x" is another.
+    const key = m === "=" ? `= ${p}` : norm;
+    c.check(!seen.has(key), `${a}.path`, `"${p}" is routed twice`, "route each path prefix once");
+    seen.add(key);
+    if (staticUrlPath && m !== "=") {
+        c.check(
+            norm !== normalizePath(staticUrlPath),
+            `${a}.path`,
+            `"${p}" collides with the static path ${staticUrlPath}`,
+            "move the route or static.urlPath",
+        );
+    }
+    c.check(
+        norm !== HEALTH_PATH && norm !== CONFIG_DIGEST_PATH && !(m === "=" && p.startsWith(`${READINESS_PATH}/`)),
+        `${a}.path`,
+        `"${p}" is one of the load balancer's own paths (${HEALTH_PATH}, ${CONFIG_DIGEST_PATH}, ${READINESS_PATH}/<pool>)`,
+        "use another path",
+    );
+}
+
+/** Checks `locations` (see `NginxCustomLocation`); returns them as config specs. */
+function checkCustomLocations(
+    c: ArgChecker,
+    locations: readonly NginxCustomLocation[] | undefined,
+    staticUrlPath: string | undefined,
+    seen: Set<string>,
+): CustomLocationSpec[] {
+    if (locations === undefined) return [];
+    if (
+        !c.check(
+            Array.isArray(locations),
+            "locations",
+            "is not a list",
+            'pass a list of locations, e.g. [{ path: "/robots.txt", modifier: "=", return: { status: 200, text: "" } }]',
+        )
+    )
+        return [];
+    locations.forEach((l, i) => {
+        const a = `locations[${i}]`;
+        checkLocationPath(c, a, l.path, l.modifier, staticUrlPath, seen);
+        c.check(
+            (l.return === undefined) !== (l.proxyPass === undefined),
+            a,
+            l.return === undefined ? "has neither return nor proxyPass" : "has both return and proxyPass",
+            'give exactly one: return (a fixed answer, e.g. { status: 204 }) or proxyPass (e.g. "http://docs:8080")',
+        );
+        if (l.return !== undefined) {
+            c.integer(l.return.status, `${a}.return.status`, 200, 599, "use an HTTP status from 200 to 599");
+            const t = l.return.text;
+            c.check(
+                t === undefined ||
+                    (typeof t === "string" && t.length <= 4096 && ![...t].some((ch) => ch < " " || ch === "\x7f")),
+                `${a}.return.text`,
+                `is ${JSON.stringify(t)?.slice(0, 80)}, not a text of at most 4096 characters without control characters`,
+                "write a one-line text (or a URL for a redirect), or leave it out",
+            );
+        }
+        if (l.proxyPass !== undefined) {
+            const url = l.proxyPass;
+            const ok = c.check(
+                typeof url === "string" && PROXY_URL.test(url),
+                `${a}.proxyPass`,
+                `is ${JSON.stringify(url)}, not an http(s)://host[:port][/path] URL`,
+                'write a URL such as "http://docs:8080" or "https://example.com/api/" (no query, no variables)',
+            );
+            if (ok && isRegexModifier(l.modifier)) {
+                c.check(
+                    !/^https?:\/\/[^/]+\//.test(url),
+                    `${a}.proxyPass`,
+                    `("${url}") has a path, which nginx refuses in a regex location`,
+                    'drop the path (e.g. "http://docs:8080"): the request\'s own path is passed on',
+                );
+            }
+        }
+        if (l.extraDirectives !== undefined) checkDirectives(c, `${a}.extraDirectives`, l.extraDirectives);
+    });
+    return locations.map((l) => ({
+        path: l.path,
+        ...(l.modifier !== undefined ? { modifier: l.modifier } : {}),
+        ...(l.return !== undefined ? { return: l.return } : {}),
+        ...(l.proxyPass !== undefined ? { proxyPass: l.proxyPass } : {}),
+        ...(l.extraDirectives?.length ? { extraDirectives: l.extraDirectives } : {}),
+    }));
 }
 
 function normalizePrefix(p: string): string {
@@ -602,6 +780,7 @@ export function upstreamsAndLocations(routes: readonly NginxRoute[]): {
 function locationOf(r: NginxRoute): LocationSpec {
     return {
         path: r.path,
+        ...(r.modifier !== undefined ? { modifier: r.modifier } : {}),
         upstream: upstreamName(r.pool),
         ...(r.websocket ? { websocket: true } : {}),
         ...(r.readTimeoutSeconds !== undefined ? { readTimeoutSeconds: r.readTimeoutSeconds } : {}),
@@ -621,8 +800,13 @@ export function upstreamName(pool: AppServerPool): string {
  * exec'd it, so PID 1 is the master), then nginx on a copy of the config on the volume. The watcher loads a new
  * config only once it has stopped changing (the upload may still be writing it) and `nginx -t` accepts it; a
  * refused config is reported once and left out until it changes again. `alsoWatched`: further files whose change
- * is a reload (the TLS certificate and key: a renewal reloads). POSIX sh, cmp, cp, cksum, sleep: what any
- * Debian-based nginx image has.
+ * is a reload (the TLS certificate and key: a renewal reloads).
+ *
+ * The config nginx runs is rendered from the one on the volume: each upstream server whose host name does not
+ * resolve (`getent hosts`; a stopped replica has no DNS name) becomes a `down` placeholder, since nginx refuses to
+ * start or reload on one unresolvable name: a site with one replica down would go down whole at its next restart.
+ * The names are checked again every `resolveEvery` rounds, and a change of the unresolved set is a graceful reload.
+ * POSIX sh, cmp, cp, cksum, sort, getent, sleep: what any Debian-based nginx image has.
  * @internal
  */
 export function nginxWatcherScript(
@@ -631,32 +815,57 @@ export function nginxWatcherScript(
     everySeconds = 1,
     replicasPath: string = NGINX_REPLICAS_PATH,
     alsoWatched: readonly string[] = [],
+    resolveEvery = 3,
 ): string {
     const live = `${liveDir}/nginx.conf`;
     const next = `${liveDir}/next.conf`;
+    const raw = `${liveDir}/raw.conf`;
     return [
-        "set -u",
+        // -f: the config's words are split below; a "*" in one (server_name *.example.com) must stay a word.
+        "set -uf",
         `mkdir -p ${liveDir}`,
         // What is on the volume: the config and the replica ids (a re-created replica has a new address to resolve).
         `state() { cat ${[confPath, replicasPath, ...alsoWatched].join(" ")} 2>/dev/null | cksum; }`,
+        // The host names of upstream servers ("server host:port ...;") in config $1 that do not resolve, sorted.
+        "unresolved() {",
+        '  while IFS= read -r l; do set -- $l; [ "${1:-}" = server ] || continue',
+        '    case "${2:-}" in *:*) getent hosts "${2%:*}" >/dev/null 2>&1 || echo "${2%:*}" ;; esac',
+        "  done < $1 | sort -u | tr '\\n' ' '",
+        "}",
+        // Config $1 to $2, each server of a host in $3 (space-separated) replaced by a down placeholder.
+        "render() {",
+        '  miss=" $3 "',
+        "  while IFS= read -r l; do set -- $l; h=${2:-}",
+        '    if [ "${1:-}" = server ] && case "$miss" in *" ${h%:*} "*) true ;; *) false ;; esac; then',
+        `      printf '%s\\n' "\${l%%server*}server ${DOWN_PLACEHOLDER} down; # unresolved: $h"`,
+        "    else printf '%s\\n' \"$l\"; fi",
+        "  done < $1 > $2",
+        "}",
         // The files container writes the file before nginx is created; wait briefly in case the volume lags.
         `i=0; while [ ! -s ${confPath} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done`,
-        `cp ${confPath} ${live}`,
+        `cp ${confPath} ${raw}; missing=$(unresolved ${raw}); render ${raw} ${live} "$missing"`,
+        '[ -z "$missing" ] || echo "load balancer: upstream hosts that do not resolve left out until they do: $missing" >&2',
         "(",
-        '  loaded=$(state); bad=""',
+        '  loaded=$(state); left=$missing; bad=""; n=0',
         `  while sleep ${everySeconds}; do`,
-        "    now=$(state)",
-        '    [ "$now" = "$loaded" ] && continue',
-        '    [ "$now" = "$bad" ] && continue',
-        `    cp ${confPath} ${next} || continue`,
+        "    n=$((n+1)); now=$(state)",
+        // Same files: only a changed set of unresolved names (checked every resolveEvery rounds) is a reload.
+        '    if [ "$now" = "$loaded" ]; then',
+        `      [ $((n % ${resolveEvery})) -eq 0 ] || continue`,
+        `      [ "$(unresolved ${confPath})" = "$left" ] && continue`,
+        "    fi",
+        `    cp ${confPath} ${raw} || continue`,
         // Settled: an upload still writing would show a different state a moment later.
         "    sleep 0.2",
         '    [ "$(state)" = "$now" ] || continue',
-        `    cmp -s ${confPath} ${next} || continue`,
+        `    cmp -s ${confPath} ${raw} || continue`,
+        `    m=$(unresolved ${raw})`,
+        '    [ "$now $m" = "$bad" ] && continue',
+        `    render ${raw} ${next} "$m"`,
         `    if out=$(nginx -t -q -c ${next} 2>&1); then`,
-        `      mv ${next} ${live} && kill -HUP 1 && echo "load balancer: config changed, nginx reloaded gracefully" >&2; loaded=$now; bad=""`,
+        `      mv ${next} ${live} && kill -HUP 1 && echo "load balancer: config changed, nginx reloaded gracefully\${m:+ (upstream hosts left out until they resolve: $m)}" >&2; loaded=$now; left=$m; bad=""`,
         "    else",
-        '      echo "load balancer: new config refused by nginx -t, the running one keeps serving: $out" >&2; bad=$now',
+        '      echo "load balancer: new config refused by nginx -t, the running one keeps serving: $out" >&2; bad="$now $m"',
         "    fi",
         "  done",
         ") &",
@@ -712,7 +921,9 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             ? pulumi.output([] as string[])
             : pulumi.all(pools.map((p) => p.servingIds)).apply((ids) => ids.flat());
         const replicaResources = pools.flatMap((p) => p.replicaIds.map((id) => p.healthGates[id] ?? p.containers[id]));
-        const sealed = sealNginxConf(renderNginxConf(nginxConfigSpec(r, upstreams, locations, staticDir)));
+        const spec = nginxConfigSpec(r, upstreams, locations, staticDir);
+        const ready = readinessPaths(spec);
+        const sealed = sealNginxConf(renderNginxConf(spec));
         this.nginxConf = sealed.text;
         this.configDigest = sealed.digest;
         const consulUpstreams = upstreams.map((u) => ({
@@ -722,6 +933,22 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         this.upstreamsTemplate = consulMode ? renderUpstreamsTemplate(consulUpstreams) : undefined;
 
         const image = new docker.RemoteImage(`${name}-image`, { name: r.image, keepLocally: true }, { parent: this });
+        // The readiness paths proxy to the apps' health paths: only requests with this token (the gate's) pass.
+        // A header, not a source address: behind Docker's port publishing the gate's address is not reliably known.
+        // Not a Pulumi secret: it only keeps the public off those paths, and a secret would hide the config's diff.
+        const gateToken = ready.length
+            ? new random.RandomString(`${name}-gate-token`, { length: 32, special: false }, { parent: this }).result
+            : undefined;
+        const gateUploads: docker.types.input.ContainerUpload[] = gateToken
+            ? [
+                  {
+                      file: NGINX_GATE_PATH,
+                      content: gateToken.apply((t) => `"${t}" 1;\n`),
+                      permissions: "0600",
+                  },
+              ]
+            : [];
+        const gateDigest = gateToken?.apply((t) => filesDigest({ t }).slice(0, 16));
 
         this.configVolume = new docker.Volume(
             `${name}-config`,
@@ -769,13 +996,16 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         this.configContainer = new docker.Container(
             `${name}-files`,
             {
-                name: pulumi
-                    .all([replicasFile, tlsDigest])
-                    .apply(([ids, tlsFiles]) =>
-                        dockerName(
-                            `${name}-files-${filesDigest(tlsFiles === undefined ? { conf: sealed.text, ids } : { conf: sealed.text, ids, tls: tlsFiles }).slice(0, 12)}`,
-                        ),
+                name: pulumi.all([replicasFile, tlsDigest, gateDigest]).apply(([ids, tlsFiles, gate]) =>
+                    dockerName(
+                        `${name}-files-${filesDigest({
+                            conf: sealed.text,
+                            ids,
+                            ...(tlsFiles === undefined ? {} : { tls: tlsFiles }),
+                            ...(gate === undefined ? {} : { gate }),
+                        }).slice(0, 12)}`,
                     ),
+                ),
                 image: image.imageId,
                 start: false,
                 mustRun: false,
@@ -785,6 +1015,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                     { file: NGINX_CONF_PATH, content: this.nginxConf },
                     { file: NGINX_REPLICAS_PATH, content: replicasFile },
                     ...tlsUploads,
+                    ...gateUploads,
                     ...uploadsUnder(staticDir, r.staticFiles),
                 ],
                 labels: labelList({
@@ -848,7 +1079,6 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
 
         // `pulumi up` returns when the published port serves the current config and every route answers end to end;
         // after a reload (an update of this gate) it then waits drainSeconds.
-        const ready = consulMode ? [] : readinessPaths({ readinessPath: READINESS_PATH, upstreams });
         const base = `http://${urlHost(r.hostIp, false)}:${r.hostPort}`;
         const digestUrl = `${base}${CONFIG_DIGEST_PATH}`;
         this.readiness = new HttpReadiness(
@@ -858,6 +1088,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 bodies: { [digestUrl]: this.configDigest },
                 settleSeconds: r.drainSeconds,
                 timeoutSeconds: 120,
+                ...(gateToken ? { headers: { [READINESS_GATE_HEADER]: gateToken } } : {}),
                 // A new nginx, or new replica ids (the watcher reloads for them too): wait and drain again.
                 triggers: [this.container.id, replicasFile, ...(tlsDigest ? [tlsDigest] : [])],
             },
@@ -905,7 +1136,8 @@ function nginxConfigSpec(
               }
             : {}),
         ...(r.extraDirectives.length ? { extraDirectives: r.extraDirectives } : {}),
-        ...(consulMode ? {} : { readinessPath: READINESS_PATH }),
+        ...(r.customLocations.length ? { customLocations: r.customLocations } : {}),
+        ...(consulMode ? {} : { readinessPath: READINESS_PATH, readinessGateFile: NGINX_GATE_PATH }),
         configDigestPath: CONFIG_DIGEST_PATH,
         mimeTypes: "/etc/nginx/mime.types",
         errorLog: "/var/log/nginx/error.log",

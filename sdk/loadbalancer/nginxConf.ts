@@ -2,7 +2,8 @@
  * nginx.conf generation — pure functions, tested directly and checked with a real `nginx -t`.
  *
  * The shape follows a typical Flask site behind nginx (static files served by nginx, everything else proxied with Host / X-Real-IP /
- * X-Forwarded-For) plus X-Forwarded-Proto, upstream keep-alive and route matching by path prefix.
+ * X-Forwarded-For) plus X-Forwarded-Proto, upstream keep-alive and route matching by path prefix. Hardened (issue 16):
+ * no version in answers, client timeouts, X-Forwarded-For from the peer address only, readiness paths behind a token.
  */
 import { createHash } from "crypto";
 import type { UpstreamServer } from "../container";
@@ -21,13 +22,32 @@ export interface UpstreamSpec {
     readonly healthPath?: string;
 }
 
+/** Header carrying the readiness gate's token (see `NginxConfigSpec.readinessGateFile`). */
+export const READINESS_GATE_HEADER = "X-PDC-Gate";
+
+/** Variable set to 1 when the request carries the readiness gate's token. */
+const GATE_OPEN_VAR = "$pdc_gate_open";
+
 /** Suffix of the readiness twin of an upstream. */
 export const READINESS_SUFFIX = "__ready";
 
-/** One proxied path prefix. */
+/**
+ * An nginx location modifier: "=" exact path, "^~" prefix that stops the regex search, "~" regex, "~*" regex
+ * ignoring case. None: a plain prefix.
+ */
+export type LocationModifier = "=" | "^~" | "~" | "~*";
+
+/** Whether a modifier makes the location's path a regular expression. */
+export function isRegexModifier(m: LocationModifier | undefined): boolean {
+    return m === "~" || m === "~*";
+}
+
+/** One proxied location. */
 export interface LocationSpec {
-    /** URL path prefix, e.g. "/" or "/users". */
+    /** URL path prefix, e.g. "/" or "/users"; a regular expression with a regex `modifier`. */
     readonly path: string;
+    /** nginx location modifier. @default undefined (a plain prefix) */
+    readonly modifier?: LocationModifier;
     /** Name of the upstream serving it. */
     readonly upstream: string;
     /** Pass websocket upgrades (Upgrade / Connection "upgrade"); reads wait an hour unless `readTimeoutSeconds`. @default false */
@@ -38,6 +58,20 @@ export interface LocationSpec {
     readonly connectTimeoutSeconds?: number;
     /** `client_max_body_size` of this location. @default undefined (the server's) */
     readonly clientMaxBodySize?: string;
+    /** Further simple directives (checked by `checkExtraDirective`), rendered last. @default [] */
+    readonly extraDirectives?: readonly string[];
+}
+
+/** A location of the user's own: a fixed answer or a proxy to a URL, plus checked directives. */
+export interface CustomLocationSpec {
+    /** Path, or a regular expression with a regex `modifier`. */
+    readonly path: string;
+    /** nginx location modifier. @default undefined (a plain prefix) */
+    readonly modifier?: LocationModifier;
+    /** `return <status> "<text>"` (the text is a URL for a redirect). @default undefined */
+    readonly return?: { readonly status: number; readonly text?: string };
+    /** `proxy_pass <url>` with the forwarding headers. @default undefined */
+    readonly proxyPass?: string;
     /** Further simple directives (checked by `checkExtraDirective`), rendered last. @default [] */
     readonly extraDirectives?: readonly string[];
 }
@@ -82,6 +116,8 @@ export interface NginxConfigSpec {
     readonly upstreams: readonly UpstreamSpec[] | { readonly include: string };
     /** Proxied locations. */
     readonly locations: readonly LocationSpec[];
+    /** The user's own locations, rendered after the routes in this order. @default [] */
+    readonly customLocations?: readonly CustomLocationSpec[];
     /** Static files. @default undefined (none) */
     readonly static?: StaticSpec;
     /** `client_max_body_size`. */
@@ -90,6 +126,12 @@ export interface NginxConfigSpec {
     readonly healthPath: string;
     /** Prefix of the per-upstream readiness locations (see `UpstreamSpec.healthPath`). @default none */
     readonly readinessPath?: string;
+    /**
+     * File holding the one map entry `"<token>" 1;`: with it, the readiness locations answer 404 unless the request's
+     * `X-PDC-Gate` header carries the token (they proxy to the apps' health paths, which are not for the public; the
+     * readiness gate sends it). @default undefined (readiness locations open to any client)
+     */
+    readonly readinessGateFile?: string;
     /** Path of mime.types. */
     readonly mimeTypes: string;
     /** Error log target. */
@@ -130,6 +172,37 @@ export function checkExtraDirective(d: unknown): string | undefined {
     if (REFUSED_DIRECTIVES.test(m[1]))
         return `uses "${m[1]}", which reads files, runs code or is managed by the load balancer`;
     return undefined;
+}
+
+/**
+ * Why a regex location pattern is refused, or undefined if it is accepted: 1–1024 printable ASCII characters
+ * without spaces or quotes (it is rendered in double quotes, so braces and ";" stay inside it), no double and no
+ * trailing backslash (nginx's quoting would change or end the pattern), and a regular expression JavaScript can
+ * compile (PCRE, which nginx uses, accepts what it does for the usual patterns; `nginx -t` has the last word). Pure.
+ */
+export function checkLocationPattern(p: unknown): string | undefined {
+    if (typeof p !== "string") return "is not a string";
+    if (p.length === 0 || p.length > 1024) return "is empty or longer than 1024 characters";
+    if (!/^[\x21-\x7e]*$/.test(p)) return "contains a space, a control or a non-ASCII character";
+    if (/["']/.test(p)) return "contains a quote";
+    if (p.includes("\\\\") || p.endsWith("\\")) return "contains a double or trailing backslash";
+    try {
+        new RegExp(p);
+    } catch {
+        return "is not a valid regular expression";
+    }
+    return undefined;
+}
+
+/** A location's opening line's argument(s): the modifier, and a regex pattern in double quotes. */
+function locationHead(path: string, modifier: LocationModifier | undefined): string {
+    if (modifier === undefined) return path;
+    return isRegexModifier(modifier) ? `${modifier} "${path}"` : `${modifier} ${path}`;
+}
+
+/** `text` as an nginx double-quoted string (variables in it stay variables). */
+function quoted(text: string): string {
+    return `"${text.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`;
 }
 
 function directiveLine(d: string, pad: string): string {
@@ -192,9 +265,14 @@ export function readinessPaths(spec: Pick<NginxConfigSpec, "readinessPath" | "up
     return spec.upstreams.filter((u) => u.healthPath !== undefined).map((u) => `${spec.readinessPath}/${u.name}`);
 }
 
-/** Location paths sorted longest first (nginx picks the longest matching prefix anyway; this keeps output stable). */
+/**
+ * Prefix and exact locations sorted longest first (nginx picks the longest matching prefix anyway; this keeps output
+ * stable), then the regex ones in their given order (nginx tries them in the order of the config).
+ */
 function sortedLocations(locations: readonly LocationSpec[]): LocationSpec[] {
-    return [...locations].sort((a, b) => b.path.length - a.path.length || a.path.localeCompare(b.path));
+    const plain = locations.filter((l) => !isRegexModifier(l.modifier));
+    plain.sort((a, b) => b.path.length - a.path.length || a.path.localeCompare(b.path));
+    return [...plain, ...locations.filter((l) => isRegexModifier(l.modifier))];
 }
 
 function indent(text: string, by: string): string {
@@ -253,6 +331,15 @@ function ownLocations(spec: NginxConfigSpec): string[] {
                 `        # Readiness of ${u.name}: one of its servers answers ${u.healthPath} through nginx.`,
                 `        location = ${spec.readinessPath}/${u.name} {`,
                 "            access_log off;",
+                ...(spec.readinessGateFile !== undefined
+                    ? [
+                          // Only the gate (it sends the token); the token is not passed on to the app.
+                          `            if (${GATE_OPEN_VAR} = 0) {`,
+                          "                return 404;",
+                          "            }",
+                          `            proxy_set_header ${READINESS_GATE_HEADER} "";`,
+                      ]
+                    : []),
                 `            proxy_pass http://${u.name}${READINESS_SUFFIX}${u.healthPath};`,
                 "            proxy_next_upstream error timeout http_502 http_503;",
                 "            proxy_connect_timeout 2s;",
@@ -284,14 +371,15 @@ function routedLocations(spec: NginxConfigSpec): string[] {
         const readTimeout = l.readTimeoutSeconds ?? (l.websocket ? 3600 : undefined);
         out.push(
             "",
-            `        location ${l.path} {`,
+            `        location ${locationHead(l.path, l.modifier)} {`,
             `            proxy_pass http://${l.upstream};`,
             "            proxy_http_version 1.1;",
             ...(l.websocket ? ["            proxy_set_header Upgrade $http_upgrade;"] : []),
             `            proxy_set_header Connection ${connection};`,
             "            proxy_set_header Host $host;",
             "            proxy_set_header X-Real-IP $remote_addr;",
-            "            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+            // The peer's address only: a client's own X-Forwarded-For would be forged (nginx is the front door).
+            "            proxy_set_header X-Forwarded-For $remote_addr;",
             "            proxy_set_header X-Forwarded-Proto $scheme;",
             "            proxy_next_upstream error timeout http_502 http_503;",
             `            proxy_connect_timeout ${l.connectTimeoutSeconds ?? 5}s;`,
@@ -300,6 +388,22 @@ function routedLocations(spec: NginxConfigSpec): string[] {
             ...(l.extraDirectives ?? []).map((d) => directiveLine(d, "            ")),
             "        }",
         );
+    }
+    for (const l of spec.customLocations ?? []) {
+        out.push("", `        location ${locationHead(l.path, l.modifier)} {`);
+        if (l.return !== undefined)
+            out.push(
+                `            return ${l.return.status}${l.return.text !== undefined ? ` ${quoted(l.return.text)}` : ""};`,
+            );
+        if (l.proxyPass !== undefined)
+            out.push(
+                `            proxy_pass ${l.proxyPass};`,
+                "            proxy_set_header X-Real-IP $remote_addr;",
+                "            proxy_set_header X-Forwarded-For $remote_addr;",
+                "            proxy_set_header X-Forwarded-Proto $scheme;",
+                "            proxy_connect_timeout 5s;",
+            );
+        out.push(...(l.extraDirectives ?? []).map((d) => directiveLine(d, "            ")), "        }");
     }
     return out;
 }
@@ -328,8 +432,12 @@ export function renderNginxConf(spec: NginxConfigSpec): string {
     out.push(
         `    access_log ${spec.accessLog} main;`,
         "    sendfile on;",
-        "    keepalive_timeout 65;",
         "    server_tokens off;",
+        // Slow or idle clients cannot hold connections (slowloris); extraDirectives in the server block override them.
+        "    client_header_timeout 10s;",
+        "    client_body_timeout 30s;",
+        "    send_timeout 30s;",
+        "    keepalive_timeout 30s;",
     );
     out.push(`    client_max_body_size ${spec.clientMaxBodySize};`);
     if (spec.tempDir !== undefined) {
@@ -341,6 +449,14 @@ export function renderNginxConf(spec: NginxConfigSpec): string {
             `    map $http_upgrade ${CONNECTION_UPGRADE_VAR} {`,
             "        default upgrade;",
             "        '' \"\";",
+            "    }",
+        );
+    }
+    if (spec.readinessGateFile !== undefined && readinessPaths(spec).length > 0) {
+        out.push(
+            `    map $http_${READINESS_GATE_HEADER.toLowerCase().replace(/-/g, "_")} ${GATE_OPEN_VAR} {`,
+            "        default 0;",
+            `        include ${spec.readinessGateFile};`,
             "    }",
         );
     }

@@ -17,6 +17,8 @@ export interface HttpReadinessInputs {
     bodies?: Record<string, string>;
     /** Seconds to wait after an update's URLs answered (absent in older states: 0). */
     settleSeconds?: number;
+    /** Request headers sent with every probe (absent in older states: none). */
+    headers?: Record<string, string>;
 }
 
 /** How long one probe may take, start to last byte: a server that stalls or trickles cannot hold up the wait. */
@@ -27,7 +29,11 @@ const PROBE_MS = 2000;
  * settles within PROBE_MS: a connection dropped mid-answer emits neither "end" nor a request error, and a body
  * that keeps trickling never ends, so a hard timer settles both.
  */
-function probe(url: string, wantBody: string | undefined): Promise<number | string> {
+function probe(
+    url: string,
+    wantBody: string | undefined,
+    headers: Record<string, string> | undefined,
+): Promise<number | string> {
     const http = require("http") as typeof import("http");
     return new Promise((resolve) => {
         // Declared first: Pulumi's closure serializer cannot capture a const that a closure uses before its line.
@@ -42,7 +48,7 @@ function probe(url: string, wantBody: string | undefined): Promise<number | stri
             resolve(r);
         };
         timer = setTimeout(() => settle(`no complete answer within ${PROBE_MS / 1000} s`), PROBE_MS);
-        req = http.get(url, (res) => {
+        req = http.get(url, { headers: headers ?? {} }, (res) => {
             const chunks: Buffer[] = [];
             res.on("data", (c: Buffer) => chunks.push(c));
             res.on("end", () => {
@@ -65,7 +71,7 @@ async function waitReady(inputs: HttpReadinessInputs): Promise<void> {
     for (;;) {
         await Promise.all(
             [...pending.keys()].map(async (u) => {
-                const r = await probe(u, inputs.bodies?.[u]);
+                const r = await probe(u, inputs.bodies?.[u], inputs.headers);
                 if (typeof r === "number" && r >= 200 && r < 300) pending.delete(u);
                 else pending.set(u, r);
             }),
@@ -97,7 +103,7 @@ export const httpReadinessProvider: pulumi.dynamic.ResourceProvider = gateProvid
         }
         return failures;
     },
-    diffKey: (p) => [p.urls, p.timeoutSeconds, p.triggers, p.bodies ?? {}, p.settleSeconds ?? 0],
+    diffKey: (p) => [p.urls, p.timeoutSeconds, p.triggers, p.bodies ?? {}, p.settleSeconds ?? 0, p.headers ?? {}],
     async wait(inputs, phase) {
         await waitReady(inputs);
         // E.g. a load balancer's drain: after a reload, requests still in flight on the old workers finish first.
@@ -120,6 +126,8 @@ export interface HttpReadinessArgs {
     bodies?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** On an update (not a create), seconds to wait after every URL answered, e.g. a drain. @default 0 */
     settleSeconds?: pulumi.Input<number>;
+    /** Request headers sent with every probe, e.g. a token the server asks of its probes (pass it secret). @default {} */
+    headers?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /**
@@ -140,8 +148,13 @@ export class HttpReadiness extends pulumi.dynamic.Resource {
                 triggers: args.triggers ?? [],
                 bodies: args.bodies ?? {},
                 settleSeconds: args.settleSeconds ?? 0,
+                // Only when given: a gate without headers keeps its exact inputs (no update on upgrade).
+                ...(args.headers !== undefined ? { headers: args.headers } : {}),
             },
-            opts,
+            // Headers may carry a token: kept secret in the state.
+            args.headers !== undefined
+                ? { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "headers"] }
+                : opts,
             "readiness",
             "HttpReadiness",
         );

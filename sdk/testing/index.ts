@@ -42,6 +42,8 @@ export function clusterMockOutputs(args: MockResourceArgs): MockResourceResult {
     switch (args.type) {
         case "random:index/randomPassword:RandomPassword":
             return { id, state: { ...inputs, result: `pw-${args.name}`, bcryptHash: `bcrypt-${args.name}` } };
+        case "random:index/randomString:RandomString":
+            return { id, state: { ...inputs, result: `str-${args.name}` } };
         case "docker:index/remoteImage:RemoteImage":
             return {
                 id,

@@ -145,6 +145,8 @@ describe("zero-downtime pulumi up", () => {
         );
         const preview = await run("preview", true);
         expectGolden("rolling-image", preview.output, { stack: STACK, port: String(port), appDir, migrations }, [
+            // The load balancer's readiness token (random.RandomString, 32 letters and digits).
+            [/\b[A-Za-z0-9]{32}\b/g, "<gate-token>"],
             [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, "<uuid>"],
             [/\b(ready|healthy)-[0-9a-z]+\b/g, "$1-<id>"],
             [/(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/g, "<hex64>"],

@@ -51,6 +51,7 @@ describe("examples/three-tier", () => {
             web: "dockercluster:loadbalancer:NginxLoadBalancer",
             "web-config": "docker:index/volume:Volume",
             "web-files": "docker:index/container:Container",
+            "web-gate-token": "random:index/randomString:RandomString",
             "web-image": "docker:index/remoteImage:RemoteImage",
             "web-nginx": "docker:index/container:Container",
             "web-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",

@@ -57,6 +57,33 @@ it("create returns only once every URL answers 2xx: a server that starts late, o
     await Promise.all([new Promise((r) => late.close(r)), new Promise((r) => flaky.close(r))]);
 });
 
+it("sends its headers with every probe (a token the server asks of its probes)", async () => {
+    const seen: (string | undefined)[] = [];
+    const guarded = http.createServer((req, res) => {
+        seen.push(req.headers["x-pdc-gate"] as string | undefined);
+        res.statusCode = req.headers["x-pdc-gate"] === "tok" ? 200 : 404;
+        res.end();
+    });
+    await new Promise<void>((r) => guarded.listen(0, "127.0.0.1", () => r()));
+    const url = `http://127.0.0.1:${(guarded.address() as net.AddressInfo).port}/nginx-ready/app`;
+    const { inputs } = await host.check(
+        {},
+        { urls: [url], timeoutSeconds: 5, triggers: [], headers: { "X-PDC-Gate": "tok" } },
+    );
+    await host.create(inputs);
+    expect(seen).toEqual(["tok"]);
+    // Without them the same server never answers 2xx.
+    const bare = await host.check({}, { urls: [url], timeoutSeconds: 1, triggers: [] });
+    await expect(host.create(bare.inputs)).rejects.toThrow(/HTTP 404/);
+    // A new header value is an update (the gate waits again), never a replacement.
+    const olds = { urls: [url], timeoutSeconds: 5, triggers: [], headers: { "X-PDC-Gate": "tok" } };
+    expect(await host.diff("r", olds, { ...olds, headers: { "X-PDC-Gate": "new" } })).toEqual({
+        changes: "some",
+        replaces: [],
+    });
+    await new Promise((r) => guarded.close(r));
+});
+
 it("fails after the timeout naming each URL that is not ready and why", async () => {
     const port = await freePort();
     const { inputs } = await host.check(

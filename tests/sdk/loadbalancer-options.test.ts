@@ -174,3 +174,115 @@ describe("NginxLoadBalancer per-route options and extra directives", () => {
         }
     });
 });
+
+describe("NginxLoadBalancer regex routes and custom locations", () => {
+    test("modifiers and custom locations reach the config: regexes quoted and after the prefixes, in order", async () => {
+        const { result } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            const app = new AppServerPool("app", { network, image: "img", replicas: 1 });
+            const img = new AppServerPool("img", { network, image: "img", replicas: 1 });
+            return new NginxLoadBalancer("web", {
+                network,
+                routes: [
+                    { path: "\\.(png|jpe?g){1}$", modifier: "~*", pool: img },
+                    { path: "/", pool: app },
+                    { path: "/exact", modifier: "=", pool: img },
+                    { path: "/assets", modifier: "^~", pool: img },
+                ],
+                locations: [
+                    { path: "/robots.txt", modifier: "=", return: { status: 200, text: 'User-agent: * "x"' } },
+                    { path: "/docs", proxyPass: "http://docs:8080/v1/", extraDirectives: ["proxy_buffering off"] },
+                    { path: "^/old/", modifier: "~", return: { status: 301, text: "https://$host/new/" } },
+                ],
+            });
+        });
+        const conf = result.nginxConf;
+        const at = (s: string) => {
+            expect(conf).toContain(s);
+            return conf.indexOf(s);
+        };
+        const order = [
+            at("location ^~ /assets {\n            proxy_pass http://img;"),
+            at("location = /exact {\n            proxy_pass http://img;"),
+            at("location / {\n            proxy_pass http://app;"),
+            at('location ~* "\\.(png|jpe?g){1}$" {\n            proxy_pass http://img;'),
+            at('location = /robots.txt {\n            return 200 "User-agent: * \\"x\\"";\n        }'),
+            at("location /docs {\n            proxy_pass http://docs:8080/v1/;"),
+            at('location ~ "^/old/" {\n            return 301 "https://$host/new/";\n        }'),
+        ];
+        expect([...order].sort((a, b) => a - b)).toEqual(order);
+        expect(conf.slice(order[5], order[6])).toContain("proxy_buffering off;");
+    });
+
+    test("bad modifiers, patterns and custom locations fail with a message naming the argument and the fix", async () => {
+        const cases: [Partial<NginxLoadBalancerArgs>, Partial<NginxRoute>, RegExp][] = [
+            [{}, { modifier: "~~" as "~" }, /routes\[0\]\.modifier is "~~", not an nginx location modifier; use "="/],
+            [{}, { path: '\\.png"', modifier: "~" }, /routes\[0\]\.path \(.*\) contains a quote; write a regular/],
+            [{}, { path: "^/(a", modifier: "~" }, /routes\[0\]\.path \("\^\/\(a"\) is not a valid regular expression/],
+            [{}, { path: "^/a b", modifier: "~*" }, /routes\[0\]\.path .* contains a space/],
+            [{}, { path: "^/a\\\\b", modifier: "~" }, /routes\[0\]\.path .* contains a double or trailing backslash/],
+            [{}, { path: "x\\", modifier: "~" }, /contains a double or trailing backslash/],
+            [{}, { path: "/a b", modifier: "=" }, /routes\[0\]\.path is "\/a b"; use "\/" or a prefix/],
+            [{ locations: [{ path: "/x" }] }, {}, /locations\[0\] has neither return nor proxyPass; give exactly one/],
+            [
+                { locations: [{ path: "/x", return: { status: 204 }, proxyPass: "http://a" }] },
+                {},
+                /locations\[0\] has both return and proxyPass/,
+            ],
+            [
+                { locations: [{ path: "/x", return: { status: 99 } }] },
+                {},
+                /locations\[0\]\.return\.status is 99, must be an integer from 200 to 599; use an HTTP status/,
+            ],
+            [
+                { locations: [{ path: "/x", return: { status: 200, text: "a\nreturn 500" } }] },
+                {},
+                /locations\[0\]\.return\.text is .*without control characters; write a one-line text/,
+            ],
+            [
+                { locations: [{ path: "/x", proxyPass: "http://evil/$request_uri" }] },
+                {},
+                /locations\[0\]\.proxyPass is "http:\/\/evil\/\$request_uri", not an http\(s\):\/\/host\[:port\]\[\/path\] URL/,
+            ],
+            [
+                { locations: [{ path: "^/x", modifier: "~", proxyPass: "http://docs:8080/" }] },
+                {},
+                /locations\[0\]\.proxyPass \("http:\/\/docs:8080\/"\) has a path, which nginx refuses in a regex location; drop the path/,
+            ],
+            [
+                { locations: [{ path: "/x", return: { status: 200 }, extraDirectives: ["include /etc/passwd"] }] },
+                {},
+                /locations\[0\]\.extraDirectives\[0\] \("include \/etc\/passwd"\) uses "include"/,
+            ],
+            [{ locations: [{ path: "/", return: { status: 200 } }] }, {}, /locations\[0\]\.path "\/" is routed twice/],
+            [
+                { locations: [{ path: "/", modifier: "^~", return: { status: 200 } }] },
+                {},
+                /locations\[0\]\.path "\/" is routed twice/,
+            ],
+            [
+                { locations: [{ path: "/nginx-ready/app", modifier: "=", return: { status: 200 } }] },
+                {},
+                /locations\[0\]\.path "\/nginx-ready\/app" is one of the load balancer's own paths.*; use another path/,
+            ],
+            [
+                { locations: [{ path: "/a", modifier: "~", return: { status: 200 } }] },
+                { path: "/a", modifier: "~" },
+                /locations\[0\]\.path "\/a" is routed twice; route each pattern once/,
+            ],
+        ];
+        for (const [lb, route, message] of cases) {
+            const { result, graph } = await runProgram(() => {
+                const network = new TieredNetwork("net");
+                const app = new AppServerPool("app", { network, image: "img", replicas: 1 });
+                return thrownBy(
+                    () =>
+                        new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: app, ...route }], ...lb }),
+                );
+            });
+            expect([message, result]).toEqual([message, expect.any(ArgumentError)]);
+            expect((result as Error).message).toMatch(message);
+            expect(graph.names().filter((n) => n.startsWith("web"))).toEqual([]);
+        }
+    });
+});

@@ -2,6 +2,7 @@ import {
     AppServerPool,
     ArgumentError,
     NGINX_CONF_PATH,
+    NGINX_GATE_PATH,
     NginxLoadBalancer,
     nginxWatcherScript,
     PostgresCluster,
@@ -31,6 +32,7 @@ describe("NginxLoadBalancer (static mode)", () => {
             web: "dockercluster:loadbalancer:NginxLoadBalancer",
             "web-config": "docker:index/volume:Volume",
             "web-files": "docker:index/container:Container",
+            "web-gate-token": "random:index/randomString:RandomString",
             "web-image": "docker:index/remoteImage:RemoteImage",
             "web-nginx": "docker:index/container:Container",
             "web-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
@@ -193,11 +195,19 @@ describe("NginxLoadBalancer (static mode)", () => {
         ]);
         expect(ready.inputs.bodies).toEqual({ "http://127.0.0.1:80/nginx-config": result.configDigest });
         expect(ready.inputs.settleSeconds).toBe(5);
+        // The readiness paths answer only requests with the gate's token, which nginx reads from the config volume.
+        expect(ready.inputs.headers).toEqual({ "X-PDC-Gate": "str-web-gate-token" });
+        expect(graph.get("web-gate-token").inputs).toMatchObject({ length: 32, special: false });
+        expect(upload(graph, "web-files", NGINX_GATE_PATH)).toBe('"str-web-gate-token" 1;\n');
         expect(ready.inputs.triggers[0]).toEqual("web-nginx-container-id");
         expect(graph.dependsOn("web-ready", "web-nginx")).toBe(true);
         expect(graph.dependsOn("web-ready", "web-files")).toBe(true);
         const text = await conf(result);
-        expect(text).toMatch(/location = \/nginx-ready\/api \{[^}]*proxy_pass http:\/\/api__ready\/ping;/);
+        // The location holds the token check's `if` block: up to its own closing brace (8 spaces in).
+        const api = text.slice(text.indexOf("location = /nginx-ready/api {"));
+        expect(api.slice(0, api.indexOf("\n        }"))).toContain("proxy_pass http://api__ready/ping;");
+        expect(api.slice(0, api.indexOf("\n        }"))).toContain("if ($pdc_gate_open = 0) {");
+        expect(text).toContain(`include ${NGINX_GATE_PATH};`);
         expect(text).toMatch(
             /upstream site__ready \{\n\s+server site-r0-[0-9a-f]{8}:8000 max_fails=0;\n\s+server site-r1-[0-9a-f]{8}:8000 max_fails=0;\n\s+\}/,
         );
@@ -310,6 +320,34 @@ describe("NginxLoadBalancer (static mode)", () => {
             expect((result as Error).message).toMatch(message);
             expect(graph.names().filter((n) => n === "web" || n.startsWith("web-"))).toEqual([]);
         }
+    });
+
+    test("long hostile route and static paths are judged in linear time (the old check backtracked exponentially)", async () => {
+        // With the old nested-quantifier regex the first path alone would run for longer than the universe's age:
+        // the test's timeout is the assertion that the check is linear; the results say it still checks.
+        const hostile = `/${"a".repeat(20000)}!`;
+        const { result } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            const app = new AppServerPool("app", { network, image: "img", replicas: 1 });
+            return thrownBy(
+                () =>
+                    new NginxLoadBalancer("web", {
+                        network,
+                        routes: [{ path: hostile, pool: app }],
+                        static: { urlPath: `/${"a-".repeat(10000)}//`, files: {} },
+                    }),
+            );
+        });
+        expect(result).toBeInstanceOf(ArgumentError);
+        expect((result as Error).message).toMatch(/routes\[0\]\.path is "\/a+!"; use "\/" or a prefix like "\/users"/);
+        expect((result as Error).message).toMatch(/static\.urlPath is "\/(a-)+\/\/"; use a prefix like "\/static\/"/);
+        const long = `/${"a/".repeat(10000)}`;
+        const { result: accepted } = await runProgram(() => {
+            const network = new TieredNetwork("net");
+            const app = new AppServerPool("app", { network, image: "img", replicas: 1 });
+            return new NginxLoadBalancer("web", { network, routes: [{ path: long, pool: app }] });
+        });
+        expect(accepted.nginxConf).toContain(`location ${long} {`);
     });
 
     test("accepts the widest serverName and clientMaxBodySize forms (nginx -t checks them in nginx-conf.test.ts)", async () => {
@@ -481,6 +519,9 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
             "http://127.0.0.1:80/nginx-health",
         ]);
         expect(text).not.toContain("nginx-ready");
+        // No readiness paths, no token to guard them.
+        expect(graph.has("lb-gate-token")).toBe(false);
+        expect(graph.get("lb-ready").inputs.headers).toBeUndefined();
         expect(publishing(graph)).toEqual(["lb-nginx"]);
     });
 

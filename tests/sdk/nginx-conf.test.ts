@@ -80,7 +80,7 @@ describe("renderNginxConf (pure)", () => {
         for (const h of [
             "Host $host",
             "X-Real-IP $remote_addr",
-            "X-Forwarded-For $proxy_add_x_forwarded_for",
+            "X-Forwarded-For $remote_addr",
             "X-Forwarded-Proto $scheme",
         ]) {
             expect(conf).toContain(`proxy_set_header ${h};`);
@@ -88,6 +88,37 @@ describe("renderNginxConf (pure)", () => {
         expect(conf).toContain("listen 80;");
         expect(conf).toContain("user nginx;");
         expect(conf).not.toMatch(/^\s*(pid|daemon|load_module)\b/m); // left to the image / command line
+    });
+
+    test("hardened defaults: no version, client timeouts, X-Forwarded-For never appended to the client's", () => {
+        const conf = renderNginxConf(baseSpec());
+        for (const d of [
+            "server_tokens off;",
+            "client_header_timeout 10s;",
+            "client_body_timeout 30s;",
+            "send_timeout 30s;",
+            "keepalive_timeout 30s;",
+        ])
+            expect(conf).toContain(`\n    ${d}\n`);
+        expect(conf).not.toContain("$proxy_add_x_forwarded_for");
+        // Without a gate file the readiness paths are open (the spec's default); with one, token-only.
+        const open = renderNginxConf(
+            baseSpec({ readinessPath: "/nginx-ready", upstreams: [{ name: "app", servers: [], healthPath: "/h" }] }),
+        );
+        expect(open).not.toContain("pdc_gate_open");
+        const gated = renderNginxConf(
+            baseSpec({
+                readinessPath: "/nginx-ready",
+                readinessGateFile: "/etc/nginx/pdc/gate.map",
+                upstreams: [{ name: "app", servers: [], healthPath: "/h" }],
+            }),
+        );
+        expect(gated).toContain(
+            "    map $http_x_pdc_gate $pdc_gate_open {\n        default 0;\n        include /etc/nginx/pdc/gate.map;\n    }",
+        );
+        expect(gated).toMatch(
+            /location = \/nginx-ready\/app \{\n\s+access_log off;\n\s+if \(\$pdc_gate_open = 0\) \{\n\s+return 404;\n\s+\}\n\s+proxy_set_header X-PDC-Gate "";/,
+        );
     });
 
     test("routes are emitted longest prefix first and the output is deterministic", () => {
@@ -430,7 +461,9 @@ describe("real nginx", () => {
 
         test("round-robins across both upstreams and passes the proxy headers", async () => {
             const bodies = new Set<string>();
-            for (let i = 0; i < 6; i++) bodies.add((await get("/comments?x=1", { Host: "example.test" })).body);
+            // A client's own X-Forwarded-For is forgeable: nginx replaces it with the peer's address.
+            for (let i = 0; i < 6; i++)
+                bodies.add((await get("/comments?x=1", { Host: "example.test", "X-Forwarded-For": "6.6.6.6" })).body);
             expect([...bodies].sort()).toEqual(["hello from r0", "hello from r1"]);
             const last = seen[seen.length - 1];
             expect(last.url).toBe("/comments?x=1");
@@ -530,5 +563,80 @@ describe("real nginx: end-to-end readiness locations", () => {
         expect(await status("/nginx-ready/app")).toBe(200);
         // The real upstream is still serving out its fail_timeout: the twin is what keeps probes from doing this.
         expect(await status("/")).toBe(502);
+    });
+});
+
+describe("real nginx: the readiness paths answer only the gate (its token in X-PDC-Gate)", () => {
+    let nginxProc: ChildProcess | undefined;
+    let app: http.Server | undefined;
+    let port = 0;
+    const seen: http.IncomingHttpHeaders[] = [];
+    const TOKEN = "t0kenOfTheGate";
+
+    beforeAll(async () => {
+        const nginx = requireNginx();
+        const dir = tmpdir();
+        app = http.createServer((req, res) => {
+            seen.push(req.headers);
+            res.end("healthy");
+        });
+        await new Promise<void>((r) => app!.listen(0, "127.0.0.1", () => r()));
+        port = await freePort();
+        // The file the component writes to the config volume: the one map entry of the token.
+        fs.writeFileSync(path.join(dir, "gate.map"), `"${TOKEN}" 1;\n`);
+        const conf = renderNginxConf(
+            localSpec(dir, {
+                listenPort: port,
+                upstreams: [
+                    {
+                        name: "app",
+                        servers: [{ host: "127.0.0.1", port: (app.address() as net.AddressInfo).port }],
+                        healthPath: "/healthz",
+                    },
+                ],
+                readinessPath: "/nginx-ready",
+                readinessGateFile: path.join(dir, "gate.map"),
+                static: undefined,
+            }),
+        );
+        expect(nginxTest(nginx, conf, dir)).toEqual({ ok: true, output: "" });
+        nginxProc = spawn(
+            nginx,
+            ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", `daemon off; pid ${dir}/nginx.pid;`],
+            { stdio: "ignore" },
+        );
+        const deadline = Date.now() + 10000;
+        while ((await status("/nginx-health")) !== 200) {
+            if (Date.now() > deadline) throw new Error("nginx did not come up");
+            await new Promise((r) => setTimeout(r, 50));
+        }
+    });
+
+    afterAll(async () => {
+        nginxProc?.kill("SIGQUIT");
+        app?.closeAllConnections();
+        await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
+    });
+
+    function status(p: string, headers: Record<string, string> = {}): Promise<number> {
+        return new Promise((resolve) => {
+            http.get({ host: "127.0.0.1", port, path: p, headers }, (res) => {
+                res.resume();
+                res.on("end", () => resolve(res.statusCode ?? 0));
+            }).on("error", () => resolve(0));
+        });
+    }
+
+    test("an outside client gets 404 and never reaches the app; the gate's request passes, without its token", async () => {
+        expect(await status("/nginx-ready/app")).toBe(404);
+        expect(await status("/nginx-ready/app", { "X-PDC-Gate": "guess" })).toBe(404);
+        expect(await status("/nginx-ready/app", { "X-PDC-Gate": "" })).toBe(404);
+        expect(seen).toEqual([]);
+        expect(await status("/nginx-ready/app", { "X-PDC-Gate": TOKEN })).toBe(200);
+        expect(seen).toHaveLength(1);
+        expect(seen[0]["x-pdc-gate"]).toBeUndefined();
+        // The routes and the load balancer's own paths stay public.
+        expect(await status("/")).toBe(200);
+        expect(await status("/nginx-health")).toBe(200);
     });
 });

@@ -232,7 +232,8 @@ describe("real nginx", () => {
                 localSpec(dir, {
                     listenPort: 18080,
                     tls: { listenPort: 18443, hostPort: 443, certificatePath: cert, keyPath: key, redirectHttp },
-                    extraDirectives: ["add_header X-Frame-Options DENY always", "gzip on;"],
+                    // The hardened client timeouts are overridable in the server block.
+                    extraDirectives: ["add_header X-Frame-Options DENY always", "gzip on;", "client_body_timeout 300s"],
                     locations: [
                         {
                             path: "/",
@@ -421,5 +422,103 @@ describe("real nginx", () => {
             expect((await request("https", "/form", { method: "POST", body: big })).status).toBe(413);
             expect((await request("https", "/cable/form", { method: "POST", body: big })).status).toBe(200);
         });
+    });
+});
+
+describe("real nginx: regex and exact routes, custom locations", () => {
+    const servers: http.Server[] = [];
+    let nginxProc: ChildProcess | undefined;
+    let port = 0;
+    let dir = "";
+
+    beforeAll(async () => {
+        const nginx = requireNginx();
+        dir = tmpdir();
+        // Three local servers answering "<name> <url>": app, img (two upstreams) and docs (a custom proxyPass).
+        const ports: number[] = [];
+        for (const name of ["app", "img", "docs"]) {
+            const s = http.createServer((req, res) => res.end(`${name} ${req.url}`));
+            await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+            servers.push(s);
+            ports.push((s.address() as net.AddressInfo).port);
+        }
+        port = await freePort();
+        const conf = renderNginxConf(
+            localSpec(dir, {
+                listenPort: port,
+                readinessPath: undefined,
+                upstreams: [
+                    { name: "app", servers: [{ host: "127.0.0.1", port: ports[0] }] },
+                    { name: "img", servers: [{ host: "127.0.0.1", port: ports[1] }] },
+                ],
+                locations: [
+                    { path: "/", upstream: "app" },
+                    { path: "\\.(png|jpe?g)$", modifier: "~*", upstream: "img" },
+                    { path: "^/v[0-9]{2}/", modifier: "~", upstream: "img" },
+                    { path: "/exact", modifier: "=", upstream: "img" },
+                    { path: "/assets", modifier: "^~", upstream: "app" },
+                ],
+                customLocations: [
+                    { path: "/robots.txt", modifier: "=", return: { status: 200, text: 'User-agent: * "quoted"' } },
+                    { path: "^/old/(.*)$", modifier: "~", return: { status: 301, text: "/new/$1" } },
+                    {
+                        path: "/docs/",
+                        proxyPass: `http://127.0.0.1:${ports[2]}/v1/`,
+                        extraDirectives: ["add_header X-Docs yes"],
+                    },
+                ],
+            }),
+        );
+        expect(nginxT(nginx, conf, dir)).toEqual({ ok: true, output: "" });
+        nginxProc = spawn(
+            nginx,
+            ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", `daemon off; pid ${dir}/nginx.pid;`],
+            { stdio: "ignore" },
+        );
+        const deadline = Date.now() + 10000;
+        while ((await get("/nginx-health").catch(() => ({ status: 0 }))).status !== 200) {
+            if (Date.now() > deadline) throw new Error("nginx did not come up");
+            await new Promise((r) => setTimeout(r, 100));
+        }
+    });
+
+    afterAll(async () => {
+        nginxProc?.kill("SIGTERM");
+        for (const s of servers) {
+            s.closeAllConnections();
+            await new Promise<void>((r) => s.close(() => r()));
+        }
+    });
+
+    function get(p: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+        return new Promise((resolve, reject) => {
+            http.get({ host: "127.0.0.1", port, path: p }, (res) => {
+                let body = "";
+                res.on("data", (d) => (body += d));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+            }).on("error", reject);
+        });
+    }
+
+    test("regex routes match by pattern (case-insensitive with ~*, braces kept by the quoting), exact by path", async () => {
+        expect((await get("/photos/cat.PNG")).body).toBe("img /photos/cat.PNG");
+        expect((await get("/photos/cat.jpeg?x=1")).body).toBe("img /photos/cat.jpeg?x=1");
+        expect((await get("/photos/cat.png.txt")).body).toBe("app /photos/cat.png.txt");
+        expect((await get("/v12/items")).body).toBe("img /v12/items");
+        expect((await get("/v1/items")).body).toBe("app /v1/items");
+        expect((await get("/exact")).body).toBe("img /exact");
+        expect((await get("/exact/more")).body).toBe("app /exact/more");
+        // "^~": the prefix wins over the regexes.
+        expect((await get("/assets/logo.png")).body).toBe("app /assets/logo.png");
+    });
+
+    test("custom locations: a fixed answer, a redirect with a capture, a proxy elsewhere with its directive", async () => {
+        const robots = await get("/robots.txt");
+        expect([robots.status, robots.body]).toEqual([200, 'User-agent: * "quoted"']);
+        const old = await get("/old/page?id=3");
+        expect(old.status).toBe(301);
+        expect(String(old.headers.location)).toMatch(/\/new\/page$/);
+        const docs = await get("/docs/intro");
+        expect([docs.status, docs.body, docs.headers["x-docs"]]).toEqual([200, "docs /v1/intro", "yes"]);
     });
 });

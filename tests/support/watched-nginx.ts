@@ -53,8 +53,11 @@ export class WatchedNginx {
         return path.join(this.dir, path.relative(NGINX_CONF_DIR, containerPath));
     }
 
-    /** Writes the config (and a first replica list) and starts the container publishing `ports` (host → container). */
-    async start(conf: string, ports: Record<number, number>, script: string): Promise<void> {
+    /**
+     * Writes the config (and a first replica list) and starts the container publishing `ports` (host → container),
+     * on `network` if given (the default bridge else).
+     */
+    async start(conf: string, ports: Record<number, number>, script: string, network?: string): Promise<void> {
         fs.writeFileSync(this.local(NGINX_CONF_PATH), conf);
         fs.writeFileSync(path.join(this.dir, "replicas"), "a\n");
         const publish = Object.entries(ports).flatMap(([host, inside]) => ["-p", `127.0.0.1:${host}:${inside}`]);
@@ -64,6 +67,7 @@ export class WatchedNginx {
             "--name",
             this.name,
             ...publish,
+            ...(network ? ["--network", network] : []),
             "-v",
             `${this.dir}:${NGINX_CONF_DIR}:ro`,
             "--entrypoint",
