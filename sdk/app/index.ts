@@ -22,8 +22,9 @@
  *   APP_CONFIG_DIR, CONTENT_DIR injected; config and content volumes even when empty; the `/healthz` check and
  *   the wait for it; 2 replicas). They stay the default because changing any of them would change every existing
  *   stack on upgrade (new env or mounts replace the replicas); `appContract: false` opts into general-purpose
- *   defaults instead (see its doc). New arguments (`volumes`, `ports`, `container`, `appContract: false`) enter
- *   the rollout generation only when used, so a program that does not use them keeps its generation and inputs.
+ *   defaults instead (see its doc). New arguments (`volumes`, `ports`, `appContract: false`) enter the rollout
+ *   generation only when used. The container settings (`container`, `logging` and their defaults: bounded logs,
+ *   no-new-privileges) always do, so adding those defaults rolled existing pools once (issue 16).
  * - `ports`: a host port is bound by one container, so a pool publishing one runs 1 replica, and its replica is
  *   named without the generation and replaced in place (delete, then create): old and new cannot run side by side.
  */
@@ -33,18 +34,22 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import {
     checkHealthcheck,
+    checkLogging,
     checkPassThrough,
     checkResources,
     ContainerPassThrough,
     ContainerResources,
+    ContainerSettings,
+    containerSettings,
+    containerSettingsInputs,
     filesDigest,
     healthcheckInput,
     HealthcheckArgs,
     httpHealthcheck,
     isSafeRelativePath,
     isSafeUrlPath,
+    LoggingArgs,
     overlayFiles,
-    passThroughInputs,
     PublishedPort,
     resourceInputs,
     RestartPolicy,
@@ -181,12 +186,18 @@ export interface AppServerPoolArgs {
      */
     readonly ports?: readonly PublishedPort[];
     /**
-     * Further container settings for every replica (user, readOnly, tmpfs, securityOpts, capabilities, log
-     * driver and options, sysctls, ulimits, init, shmSize, …). Settings the pool makes itself (image, envs,
-     * volumes, ports, healthcheck, labels, restart, …) are refused, naming the argument to use. Part of the
-     * rollout generation: a change rolls the replicas. @default {}
+     * Further container settings for every replica (user, readOnly, tmpfs, securityOpts, capabilities,
+     * sysctls, ulimits, init, shmSize, …). Settings the pool makes itself (image, envs, volumes, ports,
+     * healthcheck, labels, restart, logs, …) are refused, naming the argument to use. `securityOpts` adds to
+     * `no-new-privileges:true` (a `no-new-privileges:false` entry replaces it). Part of the rollout generation: a
+     * change rolls the replicas. @default {}
      */
     readonly container?: ContainerPassThrough;
+    /**
+     * Where the replicas log (`docker logs` reads json-file, local and journald). Part of the rollout generation.
+     * @default { driver: "json-file", options: { "max-size": "10m", "max-file": "3" } } (Docker's json-file alone never rotates)
+     */
+    readonly logging?: LoggingArgs;
 }
 
 /** AppServerPool's arguments with every default applied, the shared files read and the rollout generation. */
@@ -221,6 +232,8 @@ export interface ResolvedPoolArgs {
     readonly volumes: readonly VolumeMount[];
     readonly ports: readonly PublishedPort[];
     readonly container: ContainerPassThrough | undefined;
+    /** Every replica's container settings: the pass-through over no-new-privileges and `logging` (defaults applied). */
+    readonly settings: ContainerSettings;
     /** Replicas keep their name across changes (replaced in place): a published host port cannot be held twice. */
     readonly inPlace: boolean;
     readonly discovery: ServiceDiscovery | undefined;
@@ -341,6 +354,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     const volumes = [...(args.volumes ?? [])];
     checkVolumes(c, volumes);
     checkPassThrough(c, "container", args.container, POOL_MANAGED);
+    checkLogging(c, "logging", args.logging);
     checkResources(c, "resources", args.resources);
     c.integer(
         args.updateBatchSize,
@@ -376,6 +390,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     const restart = args.restart ?? "unless-stopped";
     const mountConfig = appContract || Object.keys(configFiles).length > 0;
     const mountContent = appContract || Object.keys(contentFiles).length > 0;
+    const settings = containerSettings(args.logging, args.container);
     const generation = rolloutGeneration({
         image: imageRevision(args.image),
         command: args.command,
@@ -395,7 +410,8 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         ...(appContract ? {} : { appContract }),
         ...(volumes.length > 0 ? { volumes: volumes.map(volumeSpec) } : {}),
         ...(ports.length > 0 ? { ports } : {}),
-        ...(args.container !== undefined ? { container: args.container } : {}),
+        // Always: the logging and no-new-privileges defaults (issue 16) roll existing pools once, not in place.
+        container: settings,
     });
     const generationHosts = instanceNames.map((instance) => `${instance}-${generation}`);
     return {
@@ -422,6 +438,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         volumes,
         ports,
         container: args.container,
+        settings,
         inPlace: ports.length > 0,
         discovery: args.discovery,
         serviceTags,
@@ -876,7 +893,7 @@ export class AppServerPool extends pulumi.ComponentResource {
             const container = new docker.Container(
                 logical,
                 {
-                    ...passThroughInputs(r.container),
+                    ...containerSettingsInputs(r.settings),
                     name: dockerName(logical),
                     image: r.image,
                     ...(r.command ? { command: [...r.command] } : {}),

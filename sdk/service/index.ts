@@ -13,10 +13,17 @@ import * as docker from "@pulumi/docker";
 import { ContainerHealthGate, replicaHealthGate } from "../app";
 import {
     checkHealthcheck,
+    checkLogging,
+    checkPassThrough,
     checkResources,
+    ContainerPassThrough,
     ContainerResources,
+    ContainerSettings,
+    containerSettings,
+    containerSettingsInputs,
     healthcheckInput,
     HealthcheckArgs,
+    LoggingArgs,
     resourceInputs,
     PublishedPort,
     RestartPolicy,
@@ -91,9 +98,44 @@ export interface ServiceArgs {
     readonly resources?: ContainerResources;
     /** Restart policy. @default "unless-stopped" */
     readonly restart?: RestartPolicy;
-    /** Take over a container made by hand, without replacing it (one replica only). @default undefined */
+    /**
+     * Take over a container made by hand, without replacing it (one replica only). The logging and
+     * no-new-privileges defaults are then left off (they would replace it); `logging` and `container` still apply.
+     * @default undefined
+     */
     readonly adopt?: ServiceAdoptArgs;
+    /**
+     * Where the containers log. @default { driver: "json-file", options: { "max-size": "10m", "max-file": "3" } }
+     * (Docker's json-file alone never rotates; none with `adopt`)
+     */
+    readonly logging?: LoggingArgs;
+    /**
+     * Further container settings (user, readOnly, tmpfs, securityOpts, capabilities, sysctls, ulimits, init,
+     * shmSize, …; see `ContainerPassThrough`). Settings the Service makes itself are refused, naming the argument
+     * to use. `securityOpts` adds to `no-new-privileges:true`. @default {}
+     */
+    readonly container?: ContainerPassThrough;
 }
+
+/** The container settings a Service makes itself, with the argument to use instead ("" for none). */
+const SERVICE_MANAGED: Readonly<Record<string, string>> = {
+    image: "image",
+    name: "",
+    command: "command",
+    envs: "env",
+    hostname: "hostname",
+    networksAdvanced: "tiers / aliases",
+    networkMode: "tiers",
+    volumes: "volumes",
+    mounts: "volumes",
+    ports: "ports",
+    healthcheck: "healthcheck",
+    restart: "restart",
+    labels: "labels",
+    memory: "resources",
+    memorySwap: "resources",
+    cpuShares: "resources",
+};
 
 /** One published port with its defaults applied. */
 export interface ResolvedServicePort {
@@ -139,6 +181,8 @@ export interface ResolvedServiceArgs {
     readonly resources: ContainerResources | undefined;
     readonly restart: RestartPolicy;
     readonly adopt: ServiceAdoptArgs | undefined;
+    /** The containers' settings: `container` over no-new-privileges and `logging` (no defaults with `adopt`). */
+    readonly settings: ContainerSettings;
     /** Tiers, host names and host ports, for `network.claim`. */
     readonly claim: NetworkClaim;
 }
@@ -232,6 +276,8 @@ export function resolveServiceArgs(name: string, args: ServiceArgs): ResolvedSer
             "use lower-case letters, digits and inner hyphens",
         );
     checkResources(c, "resources", args.resources);
+    checkLogging(c, "logging", args.logging);
+    checkPassThrough(c, "container", args.container, SERVICE_MANAGED);
     if (args.adopt !== undefined) {
         c.check(
             !several,
@@ -272,6 +318,7 @@ export function resolveServiceArgs(name: string, args: ServiceArgs): ResolvedSer
         resources: args.resources,
         restart: args.restart ?? "unless-stopped",
         adopt: args.adopt,
+        settings: containerSettings(args.logging, args.container, {}, args.adopt === undefined),
         claim,
     };
 }
@@ -461,6 +508,7 @@ export class Service extends pulumi.ComponentResource {
             const container = new docker.Container(
                 logical,
                 {
+                    ...containerSettingsInputs(r.settings),
                     name: r.dockerNames[i],
                     image,
                     ...(r.command ? { command: [...r.command] } : {}),
