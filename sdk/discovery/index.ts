@@ -38,9 +38,10 @@ export const ADDRESS_LABEL = "dockercluster.address";
 export const CONSUL_HTTP_PORT = 8500;
 
 /**
- * Memory limits (MiB) of the two containers when `resources` / `registratorResources` leave `memoryMb` out. Measured
- * (`docker stats`): the Consul server about 20 MiB idle with the rails-consul example's services registered;
- * registrator, a small Go program watching the Docker socket, typically 10–20 MiB. Ten times that and more.
+ * Memory limits (MiB) of the two containers when `resources` / `registratorResources` leave `memoryMb` out. The
+ * Consul server used 23 MiB (`docker stats` in tests/sdk/discovery-runtime.test.ts, after its load and a restart,
+ * four services registered): ten times that. Registrator cannot run here (no image); a small Go program that
+ * watches the Docker socket, so the consul-template sidecar's limit.
  */
 export const DEFAULT_CONSUL_MEMORY_MB = 256;
 export const DEFAULT_REGISTRATOR_MEMORY_MB = 64;
