@@ -59,6 +59,24 @@ export { checkPassThrough, passThroughInputs } from "./container";
 export type { ContainerPassThrough, PublishedPort, VolumeMount } from "./container";
 export { SECRETS_DIR } from "./container";
 export type { SecretFile } from "./container";
+// Security and operations defaults of every container (issue 16; sdk/README.md): logs, no-new-privileges, the
+// hardening of nginx and the sidecars, their memory limits.
+export {
+    checkLogging,
+    containerSettings,
+    containerSettingsInputs,
+    DEFAULT_JSON_FILE_LOG_OPTIONS,
+    DEFAULT_LOG_DRIVER,
+    NO_NEW_PRIVILEGES,
+} from "./container";
+export type { ContainerProfile, ContainerSettings, LoggingArgs } from "./container";
+export {
+    CONSUL_PROFILE,
+    DEFAULT_CONSUL_MEMORY_MB,
+    DEFAULT_REGISTRATOR_MEMORY_MB,
+    REGISTRATOR_PROFILE,
+} from "./discovery";
+export { CONSUL_TEMPLATE_PROFILE, DEFAULT_CONSUL_TEMPLATE_MEMORY_MB, NGINX_PROFILE } from "./loadbalancer";
 export { resolvePoolArgs } from "./app";
 export { resolveImageArgs } from "./image";
 

@@ -22,8 +22,9 @@
  *   APP_CONFIG_DIR, CONTENT_DIR injected; config and content volumes even when empty; the `/healthz` check and
  *   the wait for it; 2 replicas). They stay the default because changing any of them would change every existing
  *   stack on upgrade (new env or mounts replace the replicas); `appContract: false` opts into general-purpose
- *   defaults instead (see its doc). New arguments (`volumes`, `ports`, `container`, `appContract: false`) enter
- *   the rollout generation only when used, so a program that does not use them keeps its generation and inputs.
+ *   defaults instead (see its doc). New arguments (`volumes`, `ports`, `appContract: false`) enter the rollout
+ *   generation only when used. The container settings (`container`, `logging` and their defaults: bounded logs,
+ *   no-new-privileges) always do, so adding those defaults rolled existing pools once (issue 16).
  * - `ports`: a host port is bound by one container, so a pool publishing one runs 1 replica, and its replica is
  *   named without the generation and replaced in place (delete, then create): old and new cannot run side by side.
  */
@@ -33,18 +34,22 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import {
     checkHealthcheck,
+    checkLogging,
     checkPassThrough,
     checkResources,
     ContainerPassThrough,
     ContainerResources,
+    ContainerSettings,
+    containerSettings,
+    containerSettingsInputs,
     filesDigest,
     healthcheckInput,
     HealthcheckArgs,
     httpHealthcheck,
     isSafeRelativePath,
     isSafeUrlPath,
+    LoggingArgs,
     overlayFiles,
-    passThroughInputs,
     PublishedPort,
     resourceInputs,
     RestartPolicy,
@@ -188,10 +193,11 @@ export interface AppServerPoolArgs {
      */
     readonly ports?: readonly PublishedPort[];
     /**
-     * Further container settings for every replica (user, readOnly, tmpfs, securityOpts, capabilities, log
-     * driver and options, sysctls, ulimits, init, shmSize, …). Settings the pool makes itself (image, envs,
-     * volumes, ports, healthcheck, labels, restart, …) are refused, naming the argument to use. Part of the
-     * rollout generation: a change rolls the replicas. @default {}
+     * Further container settings for every replica (user, readOnly, tmpfs, securityOpts, capabilities,
+     * sysctls, ulimits, init, shmSize, …). Settings the pool makes itself (image, envs, volumes, ports,
+     * healthcheck, labels, restart, logs, …) are refused, naming the argument to use. `securityOpts` adds to
+     * `no-new-privileges:true` (a `no-new-privileges:false` entry replaces it). Part of the rollout generation: a
+     * change rolls the replicas. @default {}
      */
     readonly container?: ContainerPassThrough;
     /**
@@ -208,6 +214,11 @@ export interface AppServerPoolArgs {
      * the app role's password). @default "env"
      */
     readonly databaseUrlAs?: "env" | "file";
+    /**
+     * Where the replicas log (`docker logs` reads json-file, local and journald). Part of the rollout generation.
+     * @default { driver: "json-file", options: { "max-size": "10m", "max-file": "3" } } (Docker's json-file alone never rotates)
+     */
+    readonly logging?: LoggingArgs;
 }
 
 /** AppServerPool's arguments with every default applied, the shared files read and the rollout generation. */
@@ -245,6 +256,8 @@ export interface ResolvedPoolArgs {
     /** The secret files, the database URL's among them when `databaseUrlAs` is "file". */
     readonly secretFiles: Readonly<Record<string, SecretFile>>;
     readonly databaseUrlAs: "env" | "file";
+    /** Every replica's container settings: the pass-through over no-new-privileges and `logging` (defaults applied). */
+    readonly settings: ContainerSettings;
     /** Replicas keep their name across changes (replaced in place): a published host port cannot be held twice. */
     readonly inPlace: boolean;
     readonly discovery: ServiceDiscovery | undefined;
@@ -400,6 +413,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     const secretFiles: Record<string, SecretFile> = { ...userSecretFiles };
     if (dbFile && args.database)
         secretFiles[DATABASE_URL_FILE_NAME] = { value: args.database.applicationUrl, env: "DATABASE_URL_FILE" };
+    checkLogging(c, "logging", args.logging);
     checkResources(c, "resources", args.resources);
     c.integer(
         args.updateBatchSize,
@@ -435,6 +449,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     const restart = args.restart ?? "unless-stopped";
     const mountConfig = appContract || Object.keys(configFiles).length > 0;
     const mountContent = appContract || Object.keys(contentFiles).length > 0;
+    const settings = containerSettings(args.logging, args.container);
     const generation = rolloutGeneration({
         image: imageRevision(args.image),
         command: args.command,
@@ -454,8 +469,9 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         ...(appContract ? {} : { appContract }),
         ...(volumes.length > 0 ? { volumes: volumes.map(volumeSpec) } : {}),
         ...(ports.length > 0 ? { ports } : {}),
-        ...(args.container !== undefined ? { container: args.container } : {}),
         ...(Object.keys(secretFiles).length > 0 ? { secretFiles: secretFilesSpec(secretFiles) } : {}),
+        // Always: the logging and no-new-privileges defaults (issue 16) roll existing pools once, not in place.
+        container: settings,
     });
     const generationHosts = instanceNames.map((instance) => `${instance}-${generation}`);
     return {
@@ -484,6 +500,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         container: args.container,
         secretFiles,
         databaseUrlAs,
+        settings,
         inPlace: ports.length > 0,
         discovery: args.discovery,
         serviceTags,
@@ -938,7 +955,7 @@ export class AppServerPool extends pulumi.ComponentResource {
             const container = new docker.Container(
                 logical,
                 {
-                    ...passThroughInputs(r.container),
+                    ...containerSettingsInputs(r.settings),
                     name: dockerName(logical),
                     image: r.image,
                     ...(r.command ? { command: [...r.command] } : {}),

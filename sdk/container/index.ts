@@ -282,25 +282,34 @@ export function filesDigest(files: Readonly<Record<string, Buffer | string>>): s
 }
 
 /**
- * Container settings a component passes through unchanged to every container it makes: the part of
+ * Container settings a component passes through unchanged to a container it makes: the part of
  * `docker.ContainerArgs` that no component argument covers. Plain values (no Outputs), so they can enter a
- * rollout generation. Durations and sizes are Docker's own units.
+ * rollout generation. Durations and sizes are Docker's own units. Logs are set with the component's `logging`
+ * argument, not here.
  */
 export interface ContainerPassThrough {
     /** `--user`, e.g. "1000:1000" or "app". @default the image's */
     readonly user?: string;
-    /** Root filesystem read-only (pair with `tmpfs` for the paths the app writes). @default false */
+    /**
+     * Root filesystem read-only (pair with `tmpfs` for the paths the app writes). @default false, except where the
+     * component's "Security and operations defaults" (sdk/README.md) say true (nginx and the sidecars)
+     */
     readonly readOnly?: boolean;
-    /** tmpfs mounts: container path → mount options (e.g. "size=64m"), or "" for none. @default {} */
+    /**
+     * tmpfs mounts: container path → mount options (e.g. "size=64m"), or "" for none; merged over the component's
+     * own (a path given here replaces the component's options for it). @default {} (plus the component's own)
+     */
     readonly tmpfs?: Readonly<Record<string, string>>;
-    /** `--security-opt`, e.g. ["no-new-privileges"]. @default [] */
+    /**
+     * `--security-opt`, added to the component's `no-new-privileges:true`; a `no-new-privileges…` entry here
+     * replaces that default (`"no-new-privileges:false"` switches it off). @default [] (plus no-new-privileges:true)
+     */
     readonly securityOpts?: readonly string[];
-    /** Linux capabilities to add and drop, e.g. `{ drops: ["ALL"], adds: ["NET_BIND_SERVICE"] }`. @default Docker's set */
+    /**
+     * Linux capabilities to add and drop, e.g. `{ drops: ["ALL"], adds: ["NET_BIND_SERVICE"] }`; replaces the
+     * component's own set where it has one (nginx and the sidecars). @default Docker's set, or the component's
+     */
     readonly capabilities?: { readonly adds?: readonly string[]; readonly drops?: readonly string[] };
-    /** Log driver, e.g. "json-file", "local", "syslog". @default the engine's */
-    readonly logDriver?: string;
-    /** Log driver options, e.g. `{ "max-size": "10m", "max-file": "3" }`. @default {} */
-    readonly logOpts?: Readonly<Record<string, string>>;
     /** Namespaced kernel parameters, e.g. `{ "net.core.somaxconn": "1024" }`. @default {} */
     readonly sysctls?: Readonly<Record<string, string>>;
     /** ulimits, e.g. `[{ name: "nofile", soft: 65536, hard: 65536 }]`. @default the engine's */
@@ -332,8 +341,6 @@ const PASS_THROUGH_KEYS: readonly string[] = [
     "tmpfs",
     "securityOpts",
     "capabilities",
-    "logDriver",
-    "logOpts",
     "sysctls",
     "ulimits",
     "init",
@@ -347,10 +354,14 @@ const PASS_THROUGH_KEYS: readonly string[] = [
     "privileged",
 ];
 
+/** Settings every component makes itself, whatever its other arguments: logs come through `logging`. */
+const ALWAYS_MANAGED: Readonly<Record<string, string>> = { logDriver: "logging", logOpts: "logging" };
+
 /**
  * Checks a pass-through under `argument`: every key is one {@link ContainerPassThrough} has, and none is a
  * container argument the component sets itself. `managed` maps each such `docker.ContainerArgs` key to the
- * component argument to use instead (e.g. `{ envs: "env", volumes: "volumes" }`).
+ * component argument to use instead (e.g. `{ envs: "env", volumes: "volumes" }`), or to "" when no argument
+ * sets it (the component fixes it); `logDriver` and `logOpts` always point to `logging`.
  */
 export function checkPassThrough(
     c: ArgChecker,
@@ -360,13 +371,14 @@ export function checkPassThrough(
 ): void {
     if (p === undefined) return;
     if (!c.check(typeof p === "object" && p !== null, argument, "is not an object", "pass { user: ..., ... }")) return;
+    const fixed = { ...ALWAYS_MANAGED, ...managed };
     for (const k of Object.keys(p)) {
-        if (Object.prototype.hasOwnProperty.call(managed, k)) {
+        if (Object.prototype.hasOwnProperty.call(fixed, k)) {
             c.check(
                 false,
                 `${argument}.${k}`,
                 "is a container setting the component manages itself",
-                `use the ${managed[k]} argument instead`,
+                fixed[k] ? `use the ${fixed[k]} argument instead` : "remove it (the component fixes it)",
             );
         } else {
             c.check(
@@ -394,13 +406,26 @@ export function checkPassThrough(
             'use a container path like "/tmp"',
         );
     }
+    for (const [i, o] of (p.securityOpts ?? []).entries()) {
+        c.check(
+            typeof o === "string" && o !== "",
+            `${argument}.securityOpts[${i}]`,
+            `is ${JSON.stringify(o)}`,
+            'give a Docker security option such as "seccomp=unconfined" or "no-new-privileges:false"',
+        );
+    }
 }
 
 /** The docker provider's arguments for a checked pass-through (only the keys given, so nothing else changes). */
 export function passThroughInputs(p: ContainerPassThrough | undefined): Partial<docker.ContainerArgs> {
+    return settingsInputs(p, PASS_THROUGH_KEYS);
+}
+
+/** The docker provider's arguments for the given `keys` of `p`, copied (only those set). */
+function settingsInputs(p: object | undefined, keys: readonly string[]): Partial<docker.ContainerArgs> {
     if (!p) return {};
     const out: Record<string, unknown> = {};
-    for (const k of PASS_THROUGH_KEYS) {
+    for (const k of keys) {
         const v = (p as Record<string, unknown>)[k];
         if (v === undefined) continue;
         if (k === "capabilities") {
@@ -414,6 +439,118 @@ export function passThroughInputs(p: ContainerPassThrough | undefined): Partial<
         else out[k] = v;
     }
     return out as Partial<docker.ContainerArgs>;
+}
+
+/** Where a component's containers log. */
+export interface LoggingArgs {
+    /** Docker log driver, e.g. "json-file", "local", "journald", "syslog". @default "json-file" */
+    readonly driver?: string;
+    /**
+     * Options of the driver, merged over the defaults: `{ "max-size": "10m", "max-file": "3" }` for "json-file",
+     * none for any other driver (e.g. "local" rotates by itself). @default { "max-size": "10m", "max-file": "3" }
+     */
+    readonly options?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The default log driver. json-file rather than local: `docker logs` reads both, but json-file's files are the
+ * format log shippers (Vector, Fluent Bit, Promtail) read off the Docker host and what Kamal defaults to; it never
+ * rotates by itself, hence the options.
+ */
+export const DEFAULT_LOG_DRIVER = "json-file";
+/** json-file's default options: at most 3 files of 10 MB per container (Kamal's max-size). */
+export const DEFAULT_JSON_FILE_LOG_OPTIONS: Readonly<Record<string, string>> = { "max-size": "10m", "max-file": "3" };
+/** The security option on every container: a process cannot gain privileges (setuid binaries, file capabilities). */
+export const NO_NEW_PRIVILEGES = "no-new-privileges:true";
+
+/** Checks `logging` under `argument`: a driver name and string options. */
+export function checkLogging(c: ArgChecker, argument: string, l: LoggingArgs | undefined): void {
+    if (l === undefined) return;
+    if (!c.check(typeof l === "object" && l !== null, argument, "is not an object", 'pass { driver: "local" }')) return;
+    if (l.driver !== undefined)
+        c.check(
+            typeof l.driver === "string" && /^[a-z0-9][a-z0-9_.:/-]*$/.test(l.driver),
+            `${argument}.driver`,
+            `is ${JSON.stringify(l.driver)}, not a log driver name`,
+            'name a Docker log driver, e.g. "json-file", "local" or "journald"',
+        );
+    for (const [k, v] of Object.entries(l.options ?? {}))
+        c.check(
+            /^[a-z0-9][a-z0-9_.-]*$/.test(k) && typeof v === "string",
+            `${argument}.options["${k}"]`,
+            `is ${JSON.stringify(v)}`,
+            'give the driver\'s option names and string values, e.g. { "max-size": "50m" }',
+        );
+}
+
+/**
+ * What a component hardens one kind of its containers with, beyond logs and no-new-privileges (which every
+ * container gets): a read-only root, tmpfs for the paths it writes, a reduced capability set.
+ */
+export interface ContainerProfile {
+    readonly readOnly?: boolean;
+    readonly tmpfs?: Readonly<Record<string, string>>;
+    readonly capabilities?: { readonly adds?: readonly string[]; readonly drops?: readonly string[] };
+}
+
+/**
+ * One container's settings beyond the component's own arguments: the pass-through over the component's defaults
+ * (its profile, no-new-privileges, bounded logs). Plain values: they enter a rollout generation, and tests start
+ * real containers with them (`tests/support` turns them into `docker run` flags).
+ */
+export interface ContainerSettings extends ContainerPassThrough {
+    readonly logDriver?: string;
+    readonly logOpts?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A container's settings: `profile`, `no-new-privileges:true` and `logging` (with its defaults), with the
+ * pass-through `p` over them (see {@link ContainerPassThrough} for how each merges). `defaults: false` (a Service
+ * adopting a hand-made container, which must not be replaced) applies only what is given. Pure.
+ */
+export function containerSettings(
+    logging: LoggingArgs | undefined,
+    p: ContainerPassThrough | undefined,
+    profile: ContainerProfile = {},
+    defaults = true,
+): ContainerSettings {
+    const given = p ?? {};
+    const base: ContainerProfile = defaults ? profile : {};
+    const driver = logging?.driver ?? (defaults || logging?.options ? DEFAULT_LOG_DRIVER : undefined);
+    const logOpts =
+        driver === undefined
+            ? undefined
+            : {
+                  ...(defaults && driver === DEFAULT_LOG_DRIVER ? DEFAULT_JSON_FILE_LOG_OPTIONS : {}),
+                  ...(logging?.options ?? {}),
+              };
+    const own = given.securityOpts ?? [];
+    const securityOpts = [
+        ...(defaults && !own.some((o) => o.startsWith("no-new-privileges")) ? [NO_NEW_PRIVILEGES] : []),
+        ...own,
+    ];
+    const tmpfs = { ...(base.tmpfs ?? {}), ...(given.tmpfs ?? {}) };
+    const readOnly = given.readOnly ?? base.readOnly;
+    const capabilities = given.capabilities ?? base.capabilities;
+    return {
+        ...given,
+        ...(readOnly !== undefined ? { readOnly } : {}),
+        ...(Object.keys(tmpfs).length > 0 ? { tmpfs } : {}),
+        ...(securityOpts.length > 0 ? { securityOpts } : {}),
+        ...(capabilities !== undefined ? { capabilities } : {}),
+        ...(driver !== undefined ? { logDriver: driver } : {}),
+        ...(logOpts !== undefined && Object.keys(logOpts).length > 0 ? { logOpts } : {}),
+    };
+}
+
+/** The docker provider's arguments for a container's settings (only the keys set). */
+export function containerSettingsInputs(s: ContainerSettings): Partial<docker.ContainerArgs> {
+    return settingsInputs(s, [...PASS_THROUGH_KEYS, "logDriver", "logOpts"]);
+}
+
+/** A sidecar's default memory limit in MiB when `resources` leaves it out, keeping the other fields. */
+export function withDefaultMemory(r: ContainerResources | undefined, memoryMb: number): ContainerResources {
+    return { memoryMb, ...(r ?? {}) };
 }
 
 /** A port a container publishes on the Docker host. */

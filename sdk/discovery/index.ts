@@ -11,7 +11,21 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { checkResources, ContainerResources, healthcheckInput, resourceInputs } from "../container";
+import {
+    checkLogging,
+    checkPassThrough,
+    checkResources,
+    ContainerPassThrough,
+    ContainerProfile,
+    ContainerResources,
+    ContainerSettings,
+    containerSettings,
+    containerSettingsInputs,
+    healthcheckInput,
+    LoggingArgs,
+    resourceInputs,
+    withDefaultMemory,
+} from "../container";
 import { componentLabels, dockerName, isDnsLabel, labelList } from "../naming";
 import { checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
@@ -22,6 +36,31 @@ export const DEFAULT_REGISTRATOR_IMAGE = "gliderlabs/registrator:master";
 /** The label that carries a container's registration address. @internal */
 export const ADDRESS_LABEL = "dockercluster.address";
 export const CONSUL_HTTP_PORT = 8500;
+
+/**
+ * Memory limits (MiB) of the two containers when `resources` / `registratorResources` leave `memoryMb` out. The
+ * Consul server used 23 MiB (`docker stats` in tests/sdk/discovery-runtime.test.ts, after its load and a restart,
+ * four services registered): ten times that. Registrator cannot run here (no image); a small Go program that
+ * watches the Docker socket, so the consul-template sidecar's limit.
+ */
+export const DEFAULT_CONSUL_MEMORY_MB = 256;
+export const DEFAULT_REGISTRATOR_MEMORY_MB = 64;
+
+/**
+ * Consul's hardening: read-only root (its data is the image's /consul/data volume), /tmp on tmpfs, and only the
+ * capabilities the official image's entrypoint needs to chown its folders and drop to the consul user (su-exec).
+ */
+export const CONSUL_PROFILE: ContainerProfile = {
+    readOnly: true,
+    tmpfs: { "/tmp": "" },
+    capabilities: { drops: ["ALL"], adds: ["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"] },
+};
+/** Registrator's hardening: read-only root, /tmp on tmpfs, no capabilities (it only reads the Docker socket, as root). */
+export const REGISTRATOR_PROFILE: ContainerProfile = {
+    readOnly: true,
+    tmpfs: { "/tmp": "" },
+    capabilities: { drops: ["ALL"] },
+};
 
 /** The Consul server's arguments (after the image's entry point): one server, its own leader, UI and HTTP on every interface. @internal */
 export function consulAgentCommand(alias: string, datacenter: string): string[] {
@@ -58,9 +97,59 @@ export interface ServiceDiscoveryArgs {
     readonly uiHostPort?: number;
     /** Consul datacenter name. @default "dc1" */
     readonly datacenter?: string;
-    /** Limits for the Consul container. @default no limits */
+    /** Limits for the Consul container; `memoryMb` left out is the default. @default { memoryMb: 256 } */
     readonly resources?: ContainerResources;
+    /** Limits for the registrator container; `memoryMb` left out is the default. @default { memoryMb: 64 } */
+    readonly registratorResources?: ContainerResources;
+    /**
+     * Where both containers log. @default { driver: "json-file", options: { "max-size": "10m", "max-file": "3" } }
+     * (Docker's json-file alone never rotates)
+     */
+    readonly logging?: LoggingArgs;
+    /**
+     * Further settings of the Consul container (see `ContainerPassThrough`), over its defaults: read-only root,
+     * tmpfs /tmp, capabilities CHOWN, SETGID, SETUID only, no-new-privileges. Settings the component makes itself
+     * are refused, naming the argument to use. @default {}
+     */
+    readonly consulContainer?: ContainerPassThrough;
+    /**
+     * Further settings of the registrator container, over its defaults: read-only root, tmpfs /tmp, no
+     * capabilities, no-new-privileges. @default {}
+     */
+    readonly registratorContainer?: ContainerPassThrough;
 }
+
+/** The Consul container's settings the component makes itself, with the argument to use instead ("" for none). */
+const CONSUL_MANAGED: Readonly<Record<string, string>> = {
+    image: "consulImage",
+    name: "alias",
+    command: "alias / datacenter",
+    envs: "",
+    networksAdvanced: "tier",
+    networkMode: "tier",
+    ports: "uiHostPort",
+    healthcheck: "",
+    restart: "",
+    labels: "",
+    memory: "resources",
+    memorySwap: "resources",
+    cpuShares: "resources",
+};
+/** The registrator container's settings the component makes itself. */
+const REGISTRATOR_MANAGED: Readonly<Record<string, string>> = {
+    image: "registratorImage",
+    name: "",
+    command: "resyncSeconds",
+    volumes: "dockerSocket",
+    mounts: "dockerSocket",
+    networksAdvanced: "tier",
+    networkMode: "tier",
+    restart: "",
+    labels: "",
+    memory: "registratorResources",
+    memorySwap: "registratorResources",
+    cpuShares: "registratorResources",
+};
 
 /** ServiceDiscovery's arguments with every default applied. */
 export interface ResolvedDiscoveryArgs {
@@ -73,7 +162,13 @@ export interface ResolvedDiscoveryArgs {
     readonly resyncSeconds: number;
     readonly uiHostPort: number | undefined;
     readonly datacenter: string;
-    readonly resources: ContainerResources | undefined;
+    /** Consul's limits, the default memory applied. */
+    readonly resources: ContainerResources;
+    readonly registratorResources: ContainerResources;
+    /** The Consul container's settings: `consulContainer` over CONSUL_PROFILE, no-new-privileges and `logging`. */
+    readonly consulSettings: ContainerSettings;
+    /** The registrator container's settings: `registratorContainer` over REGISTRATOR_PROFILE and the rest. */
+    readonly registratorSettings: ContainerSettings;
     /** Consul's host name on its tier and the published UI port, for `network.claim`. */
     readonly claim: NetworkClaim;
 }
@@ -123,6 +218,10 @@ export function resolveDiscoveryArgs(name: string, args: ServiceDiscoveryArgs): 
     );
     c.port(args.uiHostPort, "uiHostPort");
     checkResources(c, "resources", args.resources);
+    checkResources(c, "registratorResources", args.registratorResources);
+    checkLogging(c, "logging", args.logging);
+    checkPassThrough(c, "consulContainer", args.consulContainer, CONSUL_MANAGED);
+    checkPassThrough(c, "registratorContainer", args.registratorContainer, REGISTRATOR_MANAGED);
     c.throwIfAny();
     return {
         network: args.network,
@@ -134,7 +233,10 @@ export function resolveDiscoveryArgs(name: string, args: ServiceDiscoveryArgs): 
         resyncSeconds,
         uiHostPort: args.uiHostPort,
         datacenter,
-        resources: args.resources,
+        resources: withDefaultMemory(args.resources, DEFAULT_CONSUL_MEMORY_MB),
+        registratorResources: withDefaultMemory(args.registratorResources, DEFAULT_REGISTRATOR_MEMORY_MB),
+        consulSettings: containerSettings(args.logging, args.consulContainer, CONSUL_PROFILE),
+        registratorSettings: containerSettings(args.logging, args.registratorContainer, REGISTRATOR_PROFILE),
         claim,
     };
 }
@@ -173,6 +275,7 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
         this.consul = new docker.Container(
             `${name}-consul`,
             {
+                ...containerSettingsInputs(r.consulSettings),
                 name: dockerName(`${name}-consul`),
                 image: consulImage.imageId,
                 command: consulAgentCommand(r.alias, r.datacenter),
@@ -199,6 +302,7 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
         this.registrator = new docker.Container(
             `${name}-registrator`,
             {
+                ...containerSettingsInputs(r.registratorSettings),
                 name: dockerName(`${name}-registrator`),
                 image: registratorImage.imageId,
                 command: [
@@ -214,6 +318,7 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
                 networksAdvanced: r.network.attach([r.tier], []),
                 restart: "unless-stopped",
                 labels: labelList(componentLabels(name, "registrator")),
+                ...resourceInputs(r.registratorResources),
             },
             { parent: this, deleteBeforeReplace: true, dependsOn: [this.consul] },
         );

@@ -29,17 +29,26 @@ import * as random from "@pulumi/random";
 import { AppServerPool } from "../app";
 import {
     checkEnvNames,
+    checkLogging,
+    checkPassThrough,
     checkResources,
+    ContainerPassThrough,
+    ContainerProfile,
     ContainerResources,
+    ContainerSettings,
+    containerSettings,
+    containerSettingsInputs,
     envEntries,
     filesDigest,
     healthcheckInput,
     httpHealthcheck,
     isSafeRelativePath,
+    LoggingArgs,
     overlayFiles,
     resourceInputs,
     RestartPolicy,
     uploadsUnder,
+    withDefaultMemory,
 } from "../container";
 import { ServiceDiscovery } from "../discovery";
 import { componentLabels, dockerName, labelList } from "../naming";
@@ -107,8 +116,37 @@ export const CONFIG_DIGEST_PATH = "/nginx-config";
 export const UPSTREAMS_DIR = "/etc/nginx/upstreams";
 /** @internal */
 export const UPSTREAMS_FILE = `${UPSTREAMS_DIR}/upstreams.conf`;
-/** @internal */
-export const CONSUL_TEMPLATE_DIR = "/etc/consul-template";
+/**
+ * consul-template's config and template: on the upstreams volume (not included by nginx, which reads only
+ * `*.conf` at its top), since Docker refuses uploads into a read-only root filesystem. @internal
+ */
+export const CONSUL_TEMPLATE_DIR = `${UPSTREAMS_DIR}/consul-template`;
+
+/**
+ * nginx's hardening: read-only root with tmpfs where nginx and its watcher write (the temp paths: /var/cache/nginx
+ * in the official image, /var/lib/nginx in Debian's; /run: the pid file and the watcher's live config,
+ * NGINX_LIVE_DIR), and only the capabilities the master needs: bind the port, chown its temp directories, switch
+ * its workers to the nginx user. The config and static files are on a read-only volume anyway.
+ */
+export const NGINX_PROFILE: ContainerProfile = {
+    readOnly: true,
+    tmpfs: { "/var/cache/nginx": "", "/var/lib/nginx": "", "/run": "" },
+    capabilities: { drops: ["ALL"], adds: ["CAP_CHOWN", "CAP_NET_BIND_SERVICE", "CAP_SETGID", "CAP_SETUID"] },
+};
+/**
+ * consul-template's hardening: read-only root (it writes only the upstreams volume), /tmp on tmpfs, no
+ * capabilities (it signals nginx's master, a process of its own user, root).
+ */
+export const CONSUL_TEMPLATE_PROFILE: ContainerProfile = {
+    readOnly: true,
+    tmpfs: { "/tmp": "" },
+    capabilities: { drops: ["ALL"] },
+};
+/**
+ * consul-template's memory limit in MiB when `templateResources` leaves it out: it used 7 MiB (`docker stats` in
+ * tests/sdk/discovery-runtime.test.ts, after its load).
+ */
+export const DEFAULT_CONSUL_TEMPLATE_MEMORY_MB = 64;
 /** Where the TLS certificate and key go on the config volume (the key with mode 0600). */
 export const NGINX_TLS_CERT_PATH = `${NGINX_CONF_DIR}/tls/certificate.pem`;
 /** @see NGINX_TLS_CERT_PATH */
@@ -256,6 +294,25 @@ export interface NginxLoadBalancerArgs {
      * serving them; their paths may not repeat a route's, the static files' or the load balancer's own. @default []
      */
     readonly locations?: readonly NginxCustomLocation[];
+    /**
+     * Where nginx and the consul-template sidecar log.
+     * @default { driver: "json-file", options: { "max-size": "10m", "max-file": "3" } } (Docker's json-file alone never rotates)
+     */
+    readonly logging?: LoggingArgs;
+    /**
+     * Further settings of the nginx container (see `ContainerPassThrough`), over its defaults: read-only root,
+     * tmpfs /var/cache/nginx, /var/lib/nginx and /run, capabilities CHOWN, NET_BIND_SERVICE, SETGID, SETUID only,
+     * no-new-privileges (e.g. `{ tmpfs: { "/srv/cache": "size=256m" } }` for a `proxy_cache_path`). Settings the
+     * load balancer makes itself are refused, naming the argument to use. @default {}
+     */
+    readonly container?: ContainerPassThrough;
+    /**
+     * Further settings of the consul-template sidecar (consul-template mode), over its defaults: read-only root,
+     * tmpfs /tmp, no capabilities, no-new-privileges. @default {}
+     */
+    readonly templateContainer?: ContainerPassThrough;
+    /** Limits of the consul-template sidecar; `memoryMb` left out is the default. @default { memoryMb: 64 } */
+    readonly templateResources?: ContainerResources;
 }
 
 /**
@@ -266,6 +323,46 @@ export interface NginxLoadBalancerArgs {
 export function isRoutePath(p: unknown): boolean {
     return typeof p === "string" && p.startsWith("/") && /^[A-Za-z0-9._~/-]*$/.test(p) && !p.includes("//");
 }
+
+/** The nginx container's settings the load balancer makes itself, with the argument to use instead ("" for none). */
+const NGINX_MANAGED: Readonly<Record<string, string>> = {
+    image: "image",
+    name: "",
+    entrypoints: "", // the config watcher
+    command: "",
+    envs: "env",
+    networksAdvanced: "tiers",
+    networkMode: "tiers",
+    ports: "hostPort / listenPort / tls",
+    volumes: "static",
+    mounts: "static",
+    uploads: "",
+    healthcheck: "",
+    restart: "restart",
+    labels: "",
+    memory: "resources",
+    memorySwap: "resources",
+    cpuShares: "resources",
+};
+/** The consul-template sidecar's settings the load balancer makes itself. */
+const TEMPLATE_MANAGED: Readonly<Record<string, string>> = {
+    image: "consulTemplateImage",
+    name: "",
+    entrypoints: "",
+    command: "",
+    user: "", // root, like nginx's master, which it signals
+    pidMode: "",
+    networksAdvanced: "discovery",
+    networkMode: "discovery",
+    volumes: "",
+    mounts: "",
+    uploads: "",
+    restart: "",
+    labels: "",
+    memory: "templateResources",
+    memorySwap: "templateResources",
+    cpuShares: "templateResources",
+};
 
 /** One `server_name` token: "_", or a host name with an optional leading `*.` / `.` or trailing `.*` (no regexes). */
 const SERVER_NAME_TOKEN =
@@ -312,6 +409,12 @@ export interface ResolvedLbArgs {
     readonly extraDirectives: readonly string[];
     /** The custom locations, as given (checked). */
     readonly customLocations: readonly CustomLocationSpec[];
+    /** The nginx container's settings: `container` over NGINX_PROFILE, no-new-privileges and `logging`. */
+    readonly nginxSettings: ContainerSettings;
+    /** The consul-template sidecar's settings: `templateContainer` over CONSUL_TEMPLATE_PROFILE and the rest. */
+    readonly templateSettings: ContainerSettings;
+    /** The sidecar's limits, the default memory applied. */
+    readonly templateResources: ContainerResources;
     /** nginx's host name (the load balancer's name) on its tiers and the published port, for `network.claim`. */
     readonly claim: NetworkClaim;
 }
@@ -429,14 +532,19 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
             );
         }
     } else {
-        c.check(
-            args.consulTemplateImage === undefined,
-            "consulTemplateImage",
-            'is set but mode is "static"',
-            'set mode: "consul-template" or drop consulTemplateImage',
-        );
+        for (const arg of ["consulTemplateImage", "templateContainer", "templateResources"] as const)
+            c.check(
+                args[arg] === undefined,
+                arg,
+                'is set but mode is "static"',
+                `set mode: "consul-template" or drop ${arg}`,
+            );
     }
     checkResources(c, "resources", args.resources);
+    checkResources(c, "templateResources", args.templateResources);
+    checkLogging(c, "logging", args.logging);
+    checkPassThrough(c, "container", args.container, NGINX_MANAGED);
+    checkPassThrough(c, "templateContainer", args.templateContainer, TEMPLATE_MANAGED);
     checkEnvNames(c, "env", args.env, {});
     c.integer(
         args.drainSeconds,
@@ -469,6 +577,9 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         tls,
         extraDirectives,
         customLocations,
+        nginxSettings: containerSettings(args.logging, args.container, NGINX_PROFILE),
+        templateSettings: containerSettings(args.logging, args.templateContainer, CONSUL_TEMPLATE_PROFILE),
+        templateResources: withDefaultMemory(args.templateResources, DEFAULT_CONSUL_TEMPLATE_MEMORY_MB),
         claim,
     };
 }
@@ -877,7 +988,7 @@ export function nginxWatcherScript(
  * The cluster's nginx. See the module comment for the update model and the two modes.
  */
 export class NginxLoadBalancer extends pulumi.ComponentResource {
-    /** The nginx container (replaced only when its image, ports, tiers, resources or restart policy change). */
+    /** The nginx container (replaced only when its image, ports, tiers, resources, restart policy, logging or container settings change). */
     public readonly container: docker.Container;
     /** The volume holding the config and static files (never replaced). */
     public readonly configVolume: docker.Volume;
@@ -1029,6 +1140,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         this.container = new docker.Container(
             `${name}-nginx`,
             {
+                ...containerSettingsInputs(r.nginxSettings),
                 name: dockerName(`${name}-nginx`),
                 image: image.imageId,
                 entrypoints: ["/bin/sh", "-c"],
@@ -1174,6 +1286,7 @@ function consulTemplateSidecar(
     return new docker.Container(
         `${name}-consul-template`,
         {
+            ...containerSettingsInputs(r.templateSettings),
             name: dockerName(`${name}-consul-template`),
             image: image.imageId,
             entrypoints: ["consul-template"],
@@ -1188,6 +1301,7 @@ function consulTemplateSidecar(
             ],
             restart: "unless-stopped",
             labels: labelList(componentLabels(name, "consul-template")),
+            ...resourceInputs(r.templateResources),
         },
         { parent: lb, deleteBeforeReplace: true, dependsOn: [lb.container, discovery.consul] },
     );

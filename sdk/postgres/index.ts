@@ -13,11 +13,18 @@ import type { BootstrapArgs, BootstrapContentArgs, BootstrapMigrationSetArgs, Bo
 import {
     checkEnvNames,
     checkHealthcheck,
+    checkLogging,
+    checkPassThrough,
     checkResources,
+    ContainerPassThrough,
     ContainerResources,
+    ContainerSettings,
+    containerSettings,
+    containerSettingsInputs,
     envEntries,
     healthcheckInput,
     HealthcheckArgs,
+    LoggingArgs,
     resourceInputs,
     RestartPolicy,
 } from "../container";
@@ -174,7 +181,42 @@ export interface PostgresClusterArgs {
      * POSTGRES_DB / _USER / _PASSWORD, which it sets itself. @default {}
      */
     readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
+    /**
+     * Where the server logs. @default { driver: "json-file", options: { "max-size": "10m", "max-file": "3" } }
+     * (Docker's json-file alone never rotates)
+     */
+    readonly logging?: LoggingArgs;
+    /**
+     * Further settings of the server container (user, tmpfs, securityOpts, sysctls, ulimits, shmSize, …; see
+     * `ContainerPassThrough`). Settings the cluster makes itself are refused, naming the argument to use.
+     * `securityOpts` adds to `no-new-privileges:true`. Capabilities stay Docker's by default: the image's
+     * entrypoint needs them to chown the data directory and drop to the postgres user. @default {}
+     */
+    readonly container?: ContainerPassThrough;
 }
+
+/** The server container's settings the cluster makes itself, with the argument to use instead ("" for none). */
+const POSTGRES_MANAGED: Readonly<Record<string, string>> = {
+    image: "image",
+    name: "alias",
+    entrypoints: "", // the admin password wrapper
+    command: "serverArgs",
+    envs: "env",
+    uploads: "hbaRules / adminPassword",
+    volumes: "", // the data volume
+    mounts: "",
+    networksAdvanced: "tier",
+    networkMode: "tier",
+    ports: "adminHostPort",
+    healthcheck: "healthcheck",
+    restart: "restart",
+    stopSignal: "", // SIGINT, Postgres's fast shutdown
+    stopTimeout: "stopTimeout",
+    labels: "",
+    memory: "resources",
+    memorySwap: "resources",
+    cpuShares: "resources",
+};
 
 /** PostgresCluster's arguments with defaults applied. */
 export interface ResolvedPostgresArgs {
@@ -197,6 +239,8 @@ export interface ResolvedPostgresArgs {
     /** The port the bootstrap reaches the server on: the published one, else 5432 on the admin network. */
     readonly adminPort: number;
     readonly healthcheck: HealthcheckArgs;
+    /** The server container's settings: `container` over no-new-privileges and `logging` (defaults applied). */
+    readonly settings: ContainerSettings;
     /** The server's host name on its tier and the published admin port, for `network.claim`. */
     readonly claim: NetworkClaim;
     /** The bootstrap, read and checked; its admin endpoint and generated passwords come once the resources exist. */
@@ -285,6 +329,8 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): Re
     );
     checkHealthcheck(c, "healthcheck", args.healthcheck, r.waitForHealthy);
     checkResources(c, "resources", args.resources);
+    checkLogging(c, "logging", args.logging);
+    checkPassThrough(c, "container", args.container, POSTGRES_MANAGED);
     // The bootstrap's own check (names, extensions, migration sets, content, their files), run now rather than
     // during `up`: the same rules, on the inputs this component will give it. The admin endpoint and generated
     // passwords exist only once the resources do; placeholders stand in for them here (`withLateValues`).
@@ -302,7 +348,7 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): Re
         c.check(false, argument, `is rejected by the bootstrap: ${f.problem}`, f.fix);
     }
     c.throwIfAny();
-    return { ...r, claim, bootstrap };
+    return { ...r, settings: containerSettings(args.logging, args.container), claim, bootstrap };
 }
 
 /** The Bootstrap's arguments for these component arguments; `resolvePostgresArgs` checks exactly these. Pure. */
@@ -468,6 +514,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         this.container = new docker.Container(
             `${name}-server`,
             {
+                ...containerSettingsInputs(r.settings),
                 name: dockerName(`${name}-server`),
                 image: image.imageId,
                 entrypoints: [ADMIN_PASSWORD_SCRIPT_PATH],

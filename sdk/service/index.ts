@@ -13,10 +13,17 @@ import * as docker from "@pulumi/docker";
 import { ContainerHealthGate, replicaHealthGate } from "../app";
 import {
     checkHealthcheck,
+    checkLogging,
+    checkPassThrough,
     checkResources,
+    ContainerPassThrough,
     ContainerResources,
+    ContainerSettings,
+    containerSettings,
+    containerSettingsInputs,
     healthcheckInput,
     HealthcheckArgs,
+    LoggingArgs,
     resourceInputs,
     PublishedPort,
     RestartPolicy,
@@ -95,7 +102,11 @@ export interface ServiceArgs {
     readonly resources?: ContainerResources;
     /** Restart policy. @default "unless-stopped" */
     readonly restart?: RestartPolicy;
-    /** Take over a container made by hand, without replacing it (one replica only). @default undefined */
+    /**
+     * Take over a container made by hand, without replacing it (one replica only). The logging and
+     * no-new-privileges defaults are then left off (they would replace it); `logging` and `container` still apply.
+     * @default undefined
+     */
     readonly adopt?: ServiceAdoptArgs;
     /**
      * Secrets handed to every container as files `/run/secrets/<key>` (never as environment variables, which the
@@ -104,7 +115,38 @@ export interface ServiceArgs {
      * re-creates the containers. @default {}
      */
     readonly secretFiles?: Readonly<Record<string, SecretFile>>;
+    /**
+     * Where the containers log. @default { driver: "json-file", options: { "max-size": "10m", "max-file": "3" } }
+     * (Docker's json-file alone never rotates; none with `adopt`)
+     */
+    readonly logging?: LoggingArgs;
+    /**
+     * Further container settings (user, readOnly, tmpfs, securityOpts, capabilities, sysctls, ulimits, init,
+     * shmSize, …; see `ContainerPassThrough`). Settings the Service makes itself are refused, naming the argument
+     * to use. `securityOpts` adds to `no-new-privileges:true`. @default {}
+     */
+    readonly container?: ContainerPassThrough;
 }
+
+/** The container settings a Service makes itself, with the argument to use instead ("" for none). */
+const SERVICE_MANAGED: Readonly<Record<string, string>> = {
+    image: "image",
+    name: "",
+    command: "command",
+    envs: "env",
+    hostname: "hostname",
+    networksAdvanced: "tiers / aliases",
+    networkMode: "tiers",
+    volumes: "volumes",
+    mounts: "volumes",
+    ports: "ports",
+    healthcheck: "healthcheck",
+    restart: "restart",
+    labels: "labels",
+    memory: "resources",
+    memorySwap: "resources",
+    cpuShares: "resources",
+};
 
 /** One published port with its defaults applied. */
 export interface ResolvedServicePort {
@@ -151,6 +193,8 @@ export interface ResolvedServiceArgs {
     readonly restart: RestartPolicy;
     readonly adopt: ServiceAdoptArgs | undefined;
     readonly secretFiles: Readonly<Record<string, SecretFile>>;
+    /** The containers' settings: `container` over no-new-privileges and `logging` (no defaults with `adopt`). */
+    readonly settings: ContainerSettings;
     /** Tiers, host names and host ports, for `network.claim`. */
     readonly claim: NetworkClaim;
 }
@@ -244,6 +288,8 @@ export function resolveServiceArgs(name: string, args: ServiceArgs): ResolvedSer
             "use lower-case letters, digits and inner hyphens",
         );
     checkResources(c, "resources", args.resources);
+    checkLogging(c, "logging", args.logging);
+    checkPassThrough(c, "container", args.container, SERVICE_MANAGED);
     if (args.adopt !== undefined) {
         c.check(
             !several,
@@ -258,7 +304,10 @@ export function resolveServiceArgs(name: string, args: ServiceArgs): ResolvedSer
             "give the Pulumi name of the container being taken over",
         );
     }
-    checkSecretFiles(c, "secretFiles", args.secretFiles ?? {}, Object.keys(args.env ?? {}));
+    checkSecretFiles(c, "secretFiles", args.secretFiles ?? {}, Object.keys(args.env ?? {}), {
+        argument: "container.readOnly",
+        set: args.container?.readOnly === true,
+    });
     c.throwIfAny();
 
     const logicalNames = replicaIds.map((id) => `${name}-${id}`);
@@ -286,6 +335,7 @@ export function resolveServiceArgs(name: string, args: ServiceArgs): ResolvedSer
         restart: args.restart ?? "unless-stopped",
         adopt: args.adopt,
         secretFiles: args.secretFiles ?? {},
+        settings: containerSettings(args.logging, args.container, {}, args.adopt === undefined),
         claim,
     };
 }
@@ -476,6 +526,7 @@ export class Service extends pulumi.ComponentResource {
             const container = new docker.Container(
                 logical,
                 {
+                    ...containerSettingsInputs(r.settings),
                     name: r.dockerNames[i],
                     image,
                     ...(r.command ? { command: [...r.command] } : {}),

@@ -176,6 +176,31 @@ describe("three-tier under the real engine", () => {
         expect((await execIn(app, `timeout 3 bash -c '</dev/tcp/${dbIp}/5432'`)).code).toBe(0);
     });
 
+    it("Postgres, the replicas and nginx log to bounded json-file logs with no-new-privileges; nginx is read-only with four capabilities", async () => {
+        const names = await containers();
+        const server = `${PREFIX}db-server`;
+        const web = `${PREFIX}web-nginx`;
+        const replicas = names.filter((n) => /app-r\d-[0-9a-f]{8}$/.test(n));
+        expect(replicas).toHaveLength(2);
+        const hostConfig = async (name: string) =>
+            JSON.parse((await dockerCli(["inspect", "--format", "{{json .HostConfig}}", name])).trim());
+        for (const name of [server, web, ...replicas]) {
+            const h = await hostConfig(name);
+            expect({ name, log: h.LogConfig, securityOpt: h.SecurityOpt }).toEqual({
+                name,
+                log: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
+                securityOpt: ["no-new-privileges:true"],
+            });
+        }
+        // Postgres keeps Docker's capabilities and a writable root: its entrypoint chowns and drops to postgres.
+        expect((await hostConfig(server)).ReadonlyRootfs).toBe(false);
+        const nginx = await hostConfig(web);
+        expect(nginx).toMatchObject({ ReadonlyRootfs: true, CapDrop: ["ALL"] });
+        expect([...nginx.CapAdd].sort()).toEqual(["CAP_CHOWN", "CAP_NET_BIND_SERVICE", "CAP_SETGID", "CAP_SETUID"]);
+        expect(Object.keys(nginx.Tmpfs).sort()).toEqual(["/run", "/var/cache/nginx", "/var/lib/nginx"]);
+        expect((await execIn(web, "touch /etc/nginx/probe")).code).not.toBe(0);
+    });
+
     it("scales out to 3 replicas and back to 2; only the difference is created or deleted", async () => {
         const preview = await run("preview", { config: config(3, "first"), diff: true });
         expect(preview.changes).toMatchObject({ create: 1 });

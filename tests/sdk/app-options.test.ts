@@ -50,8 +50,9 @@ function poolFingerprint(graph: Graph): string {
 }
 
 describe("AppServerPool: existing programs unchanged", () => {
-    // Pinned from wip-base, before appContract, volumes, ports and container existed: the same generation and
-    // the same registrations byte for byte, so `pulumi up` after the upgrade shows no diff.
+    // Pinned: the same generation and the same registrations byte for byte, so `pulumi up` after an upgrade shows
+    // no diff. Pinned from wip-base, before appContract, volumes, ports and container existed, then re-pinned once
+    // for issue 16 (bounded logs and no-new-privileges on every replica: a new generation, the pool rolls once).
     const programs: [string, () => ReturnType<typeof cluster>][] = [
         ["no files (like rails-consul's backends)", () => cluster()],
         [
@@ -76,8 +77,8 @@ describe("AppServerPool: existing programs unchanged", () => {
         ],
     ];
     const pinned: Record<string, { generation: string; fingerprint: string }> = {
-        "no files (like rails-consul's backends)": { generation: "56f3d34f", fingerprint: "a72b292d68c4a91b" },
-        "files, env, resources, discovery": { generation: "11ed0a11", fingerprint: "55177afd999f6e43" },
+        "no files (like rails-consul's backends)": { generation: "366ae73e", fingerprint: "78d3a8c4159ce13b" },
+        "files, env, resources, discovery": { generation: "4558c9b0", fingerprint: "59e4bdcf4b8da89f" },
     };
     test.each(programs)("%s", async (label, program) => {
         const { graph, result } = await runProgram(program, { project: "shop", stack: "dev" });
@@ -289,14 +290,20 @@ describe("AppServerPool: container pass-through", () => {
             tmpfs: { "/tmp": "size=64m" },
             securityOpts: ["no-new-privileges"],
             capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE"] },
-            logDriver: "json-file",
-            logOpts: { "max-size": "10m" },
             ulimits: [{ name: "nofile", soft: 1024, hard: 2048 }],
             init: true,
             shmSize: 128,
         };
-        const { graph, result } = await runProgram(() => cluster({ container, configFiles: { "a.json": "{}" } }));
-        for (const r of ["app-r0", "app-r1"]) expect(graph.get(r).inputs).toMatchObject(container);
+        const logging = { driver: "json-file", options: { "max-size": "10m" } };
+        const { graph, result } = await runProgram(() =>
+            cluster({ container, logging, configFiles: { "a.json": "{}" } }),
+        );
+        for (const r of ["app-r0", "app-r1"])
+            expect(graph.get(r).inputs).toMatchObject({
+                ...container,
+                logDriver: "json-file",
+                logOpts: { "max-size": "10m", "max-file": "3" },
+            });
         expect(graph.get("app-files").inputs.user).toBeUndefined();
         const plain = await runProgram(() => cluster({ configFiles: { "a.json": "{}" } }));
         expect(result.app.generation).not.toBe(plain.result.app.generation);
@@ -305,7 +312,14 @@ describe("AppServerPool: container pass-through", () => {
     test("refused: a setting the pool makes itself (naming its argument) and an unknown one", async () => {
         const m = await refusal(() =>
             cluster({
-                container: { envs: ["A=1"], volumes: [], healthcheck: {}, shmSize: 0, bogus: 1 } as never,
+                container: {
+                    envs: ["A=1"],
+                    volumes: [],
+                    healthcheck: {},
+                    logDriver: "local",
+                    shmSize: 0,
+                    bogus: 1,
+                } as never,
             }),
         );
         expect(m).toMatch(
@@ -313,6 +327,9 @@ describe("AppServerPool: container pass-through", () => {
         );
         expect(m).toMatch(/container\.volumes .*use the volumes argument instead/);
         expect(m).toMatch(/container\.healthcheck .*use the healthcheck argument instead/);
+        expect(m).toMatch(
+            /container\.logDriver is a container setting the component manages itself; use the logging argument instead/,
+        );
         expect(m).toMatch(/container\.bogus is not a container setting the pass-through takes/);
         expect(m).toMatch(/container\.shmSize is 0/);
     });

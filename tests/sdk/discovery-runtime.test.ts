@@ -23,9 +23,18 @@ import * as path from "path";
 import {
     ADDRESS_LABEL,
     CONSUL_ENV,
+    CONSUL_PROFILE,
     consulAgentCommand,
     CONSUL_TEMPLATE_DIR,
+    CONSUL_TEMPLATE_PROFILE,
+    containerSettings,
+    DEFAULT_CONSUL_MEMORY_MB,
+    DEFAULT_CONSUL_TEMPLATE_MEMORY_MB,
     discoveryLabels,
+    NGINX_CONF_DIR,
+    NGINX_CONF_PATH,
+    NGINX_PROFILE,
+    nginxWatcherScript,
     renderConsulTemplateConfig,
     renderNginxConf,
     renderUpstreamsFromInstances,
@@ -34,6 +43,7 @@ import {
     UPSTREAMS_DIR,
     UPSTREAMS_FILE,
 } from "../../sdk";
+import { containerFlags } from "../support/container-flags";
 import { dockerCli } from "../support/docker-api";
 import { execIn, httpRequest } from "../support/http";
 
@@ -55,6 +65,7 @@ const APP_PASSWORD = `app-${process.pid}-${Date.now().toString(36)}`;
 const P = `disc${process.pid}`;
 const NET = `${P}-app`;
 const VOLUME = `${P}-upstreams`;
+const CONFIG_VOLUME = `${P}-config`;
 const LB = `${P}-lb`;
 const CT = `${P}-consul-template`;
 const CONSUL = `${P}-consul`;
@@ -342,6 +353,10 @@ beforeAll(async () => {
         ...CONSUL_ENV.flatMap((e) => ["-e", e]),
         "-p",
         `127.0.0.1:${consulPort}:8500`,
+        // Hardened and limited as ServiceDiscovery runs Consul by default.
+        ...containerFlags(containerSettings(undefined, undefined, CONSUL_PROFILE), {
+            memoryMb: DEFAULT_CONSUL_MEMORY_MB,
+        }),
         CONSUL_IMAGE,
         ...consulAgentCommand("consul", "dc1"),
     ]);
@@ -354,8 +369,10 @@ beforeAll(async () => {
     );
     figures.consulLeaderMs = Date.now() - t0;
 
-    // The load balancer as NginxLoadBalancer runs it in consul-template mode.
+    // The load balancer as NginxLoadBalancer runs it in consul-template mode: hardened (a read-only root, so its
+    // config is on a volume, as the component's), the watcher loading the config.
     await dockerCli(["volume", "create", VOLUME]);
+    await dockerCli(["volume", "create", CONFIG_VOLUME]);
     const nginxConf = renderNginxConf({
         listenPort: 80,
         serverName: "_",
@@ -381,10 +398,17 @@ beforeAll(async () => {
         "-p",
         `127.0.0.1:${webPort}:80`,
         "-v",
+        `${CONFIG_VOLUME}:${NGINX_CONF_DIR}`,
+        "-v",
         `${VOLUME}:${UPSTREAMS_DIR}`,
+        ...containerFlags(containerSettings(undefined, undefined, NGINX_PROFILE)),
+        "--entrypoint",
+        "/bin/sh",
         NGINX_IMAGE,
+        "-c",
+        nginxWatcherScript(),
     ]);
-    await writeFile(LB, "/etc/nginx/nginx.conf", nginxConf);
+    await writeFile(LB, NGINX_CONF_PATH, nginxConf);
     await writeFile(LB, UPSTREAMS_FILE, renderUpstreamsFromInstances(UPSTREAMS, {}));
     await dockerCli(["start", LB]);
 
@@ -414,6 +438,9 @@ beforeAll(async () => {
         "root",
         "-v",
         `${VOLUME}:${UPSTREAMS_DIR}`,
+        ...containerFlags(containerSettings(undefined, undefined, CONSUL_TEMPLATE_PROFILE), {
+            memoryMb: DEFAULT_CONSUL_TEMPLATE_MEMORY_MB,
+        }),
         "--entrypoint",
         "consul-template",
         CONSUL_TEMPLATE_IMAGE,
@@ -440,7 +467,7 @@ afterAll(async () => {
         .split("\n")
         .filter(Boolean);
     if (names.length) await dockerCli(["rm", "-f", ...names]).catch(() => undefined);
-    await dockerCli(["volume", "rm", "-f", VOLUME]).catch(() => undefined);
+    await dockerCli(["volume", "rm", "-f", VOLUME, CONFIG_VOLUME]).catch(() => undefined);
     await dockerCli(["network", "rm", NET]).catch(() => undefined);
     fs.rmSync(work, { recursive: true, force: true });
 }, 120000);
@@ -665,5 +692,31 @@ describe("service discovery at run time (Consul and consul-template built here)"
         ).toEqual(["catalog-r0", "frontend-r0", "user-r0", "user-r1"]);
         expect(failed).toEqual([]);
         expect(await renderedUpstreams()).toBe(renderUpstreamsFromInstances(UPSTREAMS, h));
+    });
+
+    it("Consul, consul-template and nginx ran all this hardened as the components run them, well within the sidecars' memory limits", async () => {
+        const host = async (c: string) =>
+            JSON.parse((await dockerCli(["inspect", "--format", "{{json .HostConfig}}", c])).trim());
+        for (const c of [CONSUL, CT, LB])
+            expect({ c, ...(await host(c)) }).toMatchObject({
+                c,
+                ReadonlyRootfs: true,
+                CapDrop: ["ALL"],
+                SecurityOpt: ["no-new-privileges:true"],
+                LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
+            });
+        expect((await host(CT)).CapAdd ?? []).toEqual([]);
+        expect((await host(CONSUL)).Memory).toBe(DEFAULT_CONSUL_MEMORY_MB * 1024 * 1024);
+        expect((await execIn(CT, "touch /etc/probe 2>&1")).code).not.toBe(0);
+        // `docker stats` after the load and restarts above: what the default limits leave as headroom.
+        const stats = await dockerCli(["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", CONSUL, CT, LB]);
+        const mib: Record<string, number> = {};
+        for (const line of stats.trim().split("\n")) {
+            const m = /^(\S+) ([\d.]+)(KiB|MiB|GiB)/.exec(line);
+            if (m) mib[m[1]] = Number(m[2]) * { KiB: 1 / 1024, MiB: 1, GiB: 1024 }[m[3] as "KiB" | "MiB" | "GiB"];
+        }
+        figures.memoryMiB = mib;
+        expect(mib[CONSUL]).toBeLessThan(DEFAULT_CONSUL_MEMORY_MB / 2);
+        expect(mib[CT]).toBeLessThan(DEFAULT_CONSUL_TEMPLATE_MEMORY_MB / 2);
     });
 });

@@ -495,9 +495,10 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
         expect(graph.dependsOn("lb-consul-template", "sd-consul")).toBe(true);
         expect(graph.dependsOn("lb-nginx", "user-r1")).toBe(true);
         const uploads = ct.inputs.uploads as { file: string; content: string }[];
+        // On the upstreams volume: Docker refuses uploads into the sidecar's read-only root.
         expect(uploads.map((u) => u.file).sort()).toEqual([
-            "/etc/consul-template/config.hcl",
-            "/etc/consul-template/upstreams.conf.ctmpl",
+            "/etc/nginx/upstreams/consul-template/config.hcl",
+            "/etc/nginx/upstreams/consul-template/upstreams.conf.ctmpl",
         ]);
         expect(uploads.find((u) => u.file.endsWith(".ctmpl"))!.content).toBe(result.lb.upstreamsTemplate);
         expect(uploads.find((u) => u.file.endsWith(".hcl"))!.content).toContain('command         = "kill -HUP 1"');

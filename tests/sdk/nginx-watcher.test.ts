@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { NGINX_CONF_PATH, nginxWatcherScript } from "../../sdk";
+import { dockerCli } from "../support/docker-api";
 import { execIn, httpRequest } from "../support/http";
 import { loadWhile } from "../support/load";
 import { freePortIn } from "../support/net";
@@ -72,4 +73,20 @@ test("new replica ids alone reload nginx (a re-created replica's address is reso
     const n = await reloads();
     fs.writeFileSync(path.join(nginx.dir, "replicas"), "b\n");
     await until(async () => (await reloads()) === n + 1);
+});
+
+test("nginx runs hardened as the component runs it: read-only root, tmpfs, four capabilities, no-new-privileges, bounded logs", async () => {
+    const host = JSON.parse((await dockerCli(["inspect", "--format", "{{json .HostConfig}}", NAME])).trim());
+    expect(host).toMatchObject({
+        ReadonlyRootfs: true,
+        Tmpfs: { "/var/cache/nginx": "", "/var/lib/nginx": "", "/run": "" },
+        CapDrop: ["ALL"],
+        SecurityOpt: ["no-new-privileges:true"],
+        LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
+    });
+    expect([...host.CapAdd].sort()).toEqual(["CAP_CHOWN", "CAP_NET_BIND_SERVICE", "CAP_SETGID", "CAP_SETUID"]);
+    // The root is really read-only, the watcher's /run is not; the reloads above ran this way.
+    expect((await execIn(NAME, "touch /etc/nginx/probe")).code).not.toBe(0);
+    expect((await execIn(NAME, "ls /run/pdc-nginx")).output).toContain("nginx.conf");
+    expect((await httpRequest(port, "/nginx-health")).status).toBe(200);
 });

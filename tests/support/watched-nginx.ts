@@ -1,13 +1,24 @@
 /**
  * The real nginx image running the load balancer's watcher (`nginxWatcherScript`) on the private Docker engine,
- * with the component's config volume stood in for by a directory of this machine mounted read-only. Shared by the
+ * hardened with the component's default container settings (`NGINX_PROFILE`: read-only root, tmpfs, reduced
+ * capabilities; no-new-privileges, bounded logs), with the component's config volume stood in for by a directory
+ * of this machine mounted read-only. Shared by the
  * watcher tests: each writes files into `dir` (at the component's paths, through `local`) and watches nginx follow.
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { NGINX_CONF_DIR, NGINX_CONF_PATH, type NginxConfigSpec, renderNginxConf, sealNginxConf } from "../../sdk";
+import {
+    containerSettings,
+    NGINX_CONF_DIR,
+    NGINX_CONF_PATH,
+    NGINX_PROFILE,
+    type NginxConfigSpec,
+    renderNginxConf,
+    sealNginxConf,
+} from "../../sdk";
+import { containerFlags } from "./container-flags";
 import { DOCKER_HOST, dockerCli } from "./docker-api";
 
 /** The settings every watcher test shares (listen 80, no upstreams); `extra` adds or overrides. */
@@ -70,6 +81,8 @@ export class WatchedNginx {
             ...(network ? ["--network", network] : []),
             "-v",
             `${this.dir}:${NGINX_CONF_DIR}:ro`,
+            // Hardened as NginxLoadBalancer runs nginx by default (read-only root, tmpfs, capabilities, logs).
+            ...containerFlags(containerSettings(undefined, undefined, NGINX_PROFILE)),
             "--entrypoint",
             "/bin/sh",
             "nginx:stable-bookworm",
