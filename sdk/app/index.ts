@@ -559,12 +559,7 @@ function checkEnv(c: ArgChecker, env: Readonly<Record<string, unknown>>, reserve
                   ? "pass database instead"
                   : "remove it",
         );
-        c.check(
-            /^[A-Za-z_][A-Za-z0-9_]*$/.test(k),
-            `env.${k}`,
-            "is not a valid variable name",
-            "use letters, digits and underscores",
-        );
+        c.envName(k, `env.${k}`);
         c.check(
             !k.startsWith("SERVICE_"),
             `env.${k}`,

@@ -598,12 +598,7 @@ export function checkEnvNames(
     reserved: Readonly<Record<string, string>>,
 ): void {
     for (const k of Object.keys(env ?? {})) {
-        c.check(
-            /^[A-Za-z_][A-Za-z0-9_]*$/.test(k),
-            `${argument}.${k}`,
-            "is not a valid variable name",
-            "use letters, digits and underscores",
-        );
+        c.envName(k, `${argument}.${k}`);
         if (Object.prototype.hasOwnProperty.call(reserved, k))
             c.check(
                 false,

@@ -35,7 +35,6 @@ export interface SecretFile {
 }
 
 const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MODE = /^0?[0-7]{3}$/;
 
 /**
@@ -67,14 +66,7 @@ export function checkSecretFiles(
             "give the secret's value, e.g. a random password's result or config.requireSecret(...)",
         );
         if (f?.env !== undefined) {
-            if (
-                c.check(
-                    ENV_NAME.test(f.env),
-                    `${arg}.env`,
-                    "is not a valid variable name",
-                    "use letters, digits and underscores",
-                )
-            ) {
+            if (c.envName(f.env, `${arg}.env`)) {
                 c.check(
                     !takenEnv.includes(f.env) && !seenEnv.includes(f.env),
                     `${arg}.env`,

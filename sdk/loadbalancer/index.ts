@@ -1046,9 +1046,12 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         const image = new docker.RemoteImage(`${name}-image`, { name: r.image, keepLocally: true }, { parent: this });
         // The readiness paths proxy to the apps' health paths: only requests with this token (the gate's) pass.
         // A header, not a source address: behind Docker's port publishing the gate's address is not reliably known.
-        // Not a Pulumi secret: it only keeps the public off those paths, and a secret would hide the config's diff.
+        // A Pulumi secret (a RandomPassword's result): previews are posted as PR comments, state is shared.
         const gateToken = ready.length
-            ? new random.RandomString(`${name}-gate-token`, { length: 32, special: false }, { parent: this }).result
+            ? pulumi.secret(
+                  new random.RandomPassword(`${name}-gate-token`, { length: 32, special: false }, { parent: this })
+                      .result,
+              )
             : undefined;
         const gateUploads: docker.types.input.ContainerUpload[] = gateToken
             ? [
@@ -1059,7 +1062,10 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                   },
               ]
             : [];
-        const gateDigest = gateToken?.apply((t) => filesDigest({ t }).slice(0, 16));
+        // 64 bits of a digest of a 190-bit token reveal nothing usable; the containers' names stay readable.
+        const gateDigest = gateToken
+            ? pulumi.unsecret(gateToken.apply((t) => filesDigest({ t }).slice(0, 16)))
+            : undefined;
 
         this.configVolume = new docker.Volume(
             `${name}-config`,
@@ -1067,8 +1073,9 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             { parent: this },
         );
         const replicasFile = replicaIds.apply((ids) => `${ids.join("\n")}\n`);
-        // TLS files: uploaded by the files container next to the config; their digest names it (a renewed
-        // certificate is a new files container) and is unsecret: a truncated sha256 reveals nothing of the key.
+        // TLS files: uploaded by the secrets container next to the config; their digest names it and the files
+        // container (a renewed certificate is a new pair, so the watcher reloads) and is unsecret: a truncated
+        // sha256 reveals nothing of the key.
         const tlsUploads: docker.types.input.ContainerUpload[] = r.tls
             ? [
                   { file: NGINX_TLS_CERT_PATH, content: r.tls.certificate, permissions: "0644" },
@@ -1102,6 +1109,32 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             this.upstreamsVolume = undefined;
         }
 
+        // The TLS files and the gate's token in a never-started container of their own: one secret among a
+        // container's uploads shows the whole list as [secret] in previews, which would hide the config's diff.
+        const secretUploads = [...tlsUploads, ...gateUploads];
+        const secretsContainer = secretUploads.length
+            ? new docker.Container(
+                  `${name}-secrets`,
+                  {
+                      name: pulumi
+                          .all([tlsDigest, gateDigest])
+                          .apply(([tls, gate]) =>
+                              dockerName(
+                                  `${name}-secrets-${filesDigest({ tls: tls ?? "", gate: gate ?? "" }).slice(0, 12)}`,
+                              ),
+                          ),
+                      image: image.imageId,
+                      start: false,
+                      mustRun: false,
+                      restart: "no",
+                      volumes: [configMount],
+                      uploads: secretUploads,
+                      labels: labelList(componentLabels(name, "nginx-secrets")),
+                  },
+                  { parent: this },
+              )
+            : undefined;
+
         // Named by the config's digest, so the new one is created before the old one is deleted (no name clash,
         // and no delete-before-replace, which would also replace nginx, a dependent).
         this.configContainer = new docker.Container(
@@ -1125,8 +1158,6 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 uploads: [
                     { file: NGINX_CONF_PATH, content: this.nginxConf },
                     { file: NGINX_REPLICAS_PATH, content: replicasFile },
-                    ...tlsUploads,
-                    ...gateUploads,
                     ...uploadsUnder(staticDir, r.staticFiles),
                 ],
                 labels: labelList({
@@ -1134,7 +1165,11 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                     [CONFIG_DIGEST_LABEL]: this.configDigest,
                 }),
             },
-            { parent: this, dependsOn: consulMode ? [] : replicaResources },
+            // After the secrets: the config it writes reads them.
+            {
+                parent: this,
+                dependsOn: [...(consulMode ? [] : replicaResources), ...(secretsContainer ? [secretsContainer] : [])],
+            },
         );
 
         this.container = new docker.Container(

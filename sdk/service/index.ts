@@ -14,6 +14,7 @@ import { ContainerHealthGate, replicaHealthGate } from "../app";
 import {
     checkHealthcheck,
     checkLogging,
+    checkEnvNames,
     checkPassThrough,
     checkResources,
     ContainerPassThrough,
@@ -199,8 +200,6 @@ export interface ResolvedServiceArgs {
     readonly claim: NetworkClaim;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 /** Applies defaults and checks every argument; throws an ArgumentError before anything is created. Pure. */
 export function resolveServiceArgs(name: string, args: ServiceArgs): ResolvedServiceArgs {
     const c = new ArgChecker("Service", name);
@@ -260,8 +259,7 @@ export function resolveServiceArgs(name: string, args: ServiceArgs): ResolvedSer
         "is empty",
         'pass an image reference, e.g. "redis:7" or ServiceImage.ref',
     );
-    for (const k of Object.keys(args.env ?? {}))
-        c.check(ENV_NAME.test(k), `env.${k}`, "is not a valid variable name", "use letters, digits and underscores");
+    checkEnvNames(c, "env", args.env, {});
     checkPorts(c, ports, several);
     const volumes = checkVolumes(c, args.volumes ?? []);
     const waitForHealthy =

@@ -5,6 +5,11 @@
  */
 import { isDnsLabel } from "../naming";
 
+/** Whether `name` can name an environment variable (POSIX shells' rule: letters, digits, "_", no leading digit). */
+export function isEnvName(name: unknown): boolean {
+    return typeof name === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+}
+
 /** One problem with one argument. */
 export interface ArgProblem {
     /** The argument's path, e.g. `replicas` or `routes[1].path`. */
@@ -78,6 +83,16 @@ export class ArgChecker {
             );
         const dup = names.find((n, i) => names.indexOf(n) !== i);
         this.check(dup === undefined, argument, `lists "${dup}" twice`, `list each ${what} once`);
+    }
+
+    /** `name` is an environment variable name: letters, digits and underscores, not starting with a digit. */
+    envName(name: string, argument: string): boolean {
+        return this.check(
+            isEnvName(name),
+            argument,
+            "is not a valid variable name",
+            "use letters, digits and underscores",
+        );
     }
 
     /** Throws an {@link ArgumentError} listing every recorded problem, if there is any. */

@@ -3,6 +3,16 @@ import * as fs from "fs";
 import * as path from "path";
 
 /**
+ * The `uploads` block of a container's diff, replaced by one line: uploads are a set in the docker provider's
+ * state, ordered by a hash of their (random) contents, so which old upload the preview pairs with which new one
+ * varies between runs. Tests that use it assert what the block must show separately.
+ */
+export const UPLOADS_BLOCK: [RegExp, string] = [
+    /^( *)~ uploads: \[\n[\s\S]*?^\1 {2}\]\n/gm,
+    "$1~ uploads: [changed; pairing varies between runs]\n",
+];
+
+/**
  * Compares `display` with golden/<name>.txt after replacing what differs between runs: each `literals` value by
  * `<key>`, then each pattern, then lines that carry times, links or progress ticks. PDC_UPDATE_GOLDEN=1 rewrites the file instead.
  */

@@ -1,9 +1,13 @@
 /**
  * `Service` on the private Docker engine under the real Pulumi engine: a hand-made container taken over with
  * `adopt` without a replacement, replicas sharing a created volume and gated on their health check, UDP and TCP
- * ports published on 127.0.0.1, a second `up` that changes nothing (the inputs are stored as given), and a
- * destroy that keeps the created volume (retainOnDelete).
+ * ports published on 127.0.0.1, a pool of any image with created, shared and host-directory volumes and a
+ * published port whose data survives a replacement, a second `up` that changes nothing (the inputs are stored as
+ * given), and a destroy that keeps the created volumes (retainOnDelete).
  */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { dockerCli } from "../support/docker-api";
 import { freePort } from "../support/net";
 import { engine, EngineRequest, EngineResult, stackDir, stateFiles, steps } from "../support/engine";
@@ -14,6 +18,9 @@ const STACK = `svc${process.pid}`;
 const PREFIX = `service-${STACK}-`;
 const dir = stackDir("service");
 let port = 0;
+let keeperPort = 0;
+let revision = "1";
+const hostDir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-keeper-"));
 
 async function run(op: EngineRequest["op"], mode: "raw" | "service" = "service"): Promise<EngineResult> {
     const r = await engine({
@@ -22,7 +29,13 @@ async function run(op: EngineRequest["op"], mode: "raw" | "service" = "service")
         project: "service",
         stack: STACK,
         program: { module: "tests/engine/programs/service.ts", export: "serviceProgram" },
-        config: { mode: { value: mode }, port: { value: String(port) } },
+        config: {
+            mode: { value: mode },
+            port: { value: String(port) },
+            keeperPort: { value: String(keeperPort) },
+            revision: { value: revision },
+            hostDir: { value: hostDir },
+        },
     });
     if (r.error) throw new Error(`pulumi ${op} failed: ${r.error}\n${r.output}`);
     return r;
@@ -33,11 +46,17 @@ const inspect = async (name: string, format: string): Promise<string> =>
 
 beforeAll(async () => {
     port = await freePort();
+    // Two free ports: the kernel may hand out the one just closed again.
+    for (let i = 0; i < 20 && (keeperPort === 0 || keeperPort === port); i++) keeperPort = await freePort();
+    fs.writeFileSync(path.join(hostDir, "from-host"), "host file\n");
 });
 
 afterAll(async () => {
     await run("destroy").catch(() => undefined);
-    await dockerCli(["volume", "rm", "-f", `${PREFIX}workers-vol-data`]).catch(() => undefined);
+    await dockerCli(["volume", "rm", "-f", `${PREFIX}workers-vol-data`, `${PREFIX}keeper-vol-files`]).catch(
+        () => undefined,
+    );
+    fs.rmSync(hostDir, { recursive: true, force: true });
 });
 
 describe("Service (real engine)", () => {
@@ -84,6 +103,39 @@ describe("Service (real engine)", () => {
         });
     });
 
+    it("pool volumes and port: created, shared read-only, host directory, published on 127.0.0.1; the data outlives a replacement", async () => {
+        const keeper = "keeper-r0";
+        expect(await inspect(keeper, "{{json .HostConfig.PortBindings}}")).toBe(
+            JSON.stringify({ "9090/tcp": [{ HostIp: "127.0.0.1", HostPort: String(keeperPort) }] }),
+        );
+        const mounts = JSON.parse(await inspect(keeper, "{{json .Mounts}}")) as {
+            Type: string;
+            Name?: string;
+            Source: string;
+            Destination: string;
+            RW: boolean;
+        }[];
+        const at = (d: string) => mounts.find((m) => m.Destination === d);
+        expect(at("/files")).toMatchObject({ Type: "volume", Name: `${PREFIX}keeper-vol-files`, RW: true });
+        expect(at("/shared")).toMatchObject({ Type: "volume", Name: `${PREFIX}workers-vol-data`, RW: false });
+        expect(at("/host")).toMatchObject({ Type: "bind", Source: hostDir, RW: true });
+        const sh = (cmd: string) => dockerCli(["exec", `${PREFIX}${keeper}`, "sh", "-c", cmd]);
+        expect((await sh("cat /shared/seen")).trim().split("\n").sort()).toEqual([
+            "worker-r0 hello",
+            "worker-r1 hello",
+        ]);
+        await expect(sh("touch /shared/nope")).rejects.toThrow(/Read-only file system/);
+        expect((await sh("cat /host/from-host")).trim()).toBe("host file");
+        await sh("echo kept > /files/marker");
+
+        const before = await inspect(keeper, "{{.Id}}");
+        revision = "2";
+        await run("up");
+        expect(await inspect(keeper, "{{.Id}}")).not.toBe(before);
+        expect((await sh('echo "$REVISION"; cat /files/marker')).trim().split("\n")).toEqual(["2", "kept"]);
+        expect(await inspect(keeper, "{{json .HostConfig.PortBindings}}")).toContain(`"HostPort":"${keeperPort}"`);
+    });
+
     it("a second up changes nothing", async () => {
         const again = await run("up");
         expect(steps(again.output)).toEqual([]);
@@ -92,8 +144,9 @@ describe("Service (real engine)", () => {
     it("destroy keeps the created volume", async () => {
         await run("destroy");
         expect(await dockerCli(["ps", "-a", "-q", "--filter", `name=^${PREFIX}`])).toBe("");
-        expect((await dockerCli(["volume", "ls", "-q", "--filter", `name=^${PREFIX}workers-vol-data$`])).trim()).toBe(
-            `${PREFIX}workers-vol-data`,
-        );
+        for (const v of ["workers-vol-data", "keeper-vol-files"])
+            expect((await dockerCli(["volume", "ls", "-q", "--filter", `name=^${PREFIX}${v}$`])).trim()).toBe(
+                `${PREFIX}${v}`,
+            );
     });
 });

@@ -15,7 +15,7 @@ import { dockerCli } from "../support/docker-api";
 import { execIn, httpRequest } from "../support/http";
 import { freePort } from "../support/net";
 import { engine, EngineRequest, EngineResult, stackDir, stateFiles, stateResources, steps } from "../support/engine";
-import { expectGolden } from "./golden";
+import { expectGolden, UPLOADS_BLOCK } from "./golden";
 import { probeWhile, ProbeResult } from "../support/probe";
 
 jest.setTimeout(600000);
@@ -68,6 +68,7 @@ const GOLDEN_PATTERNS: [RegExp, string][] = [
     [/\b(app-r\d+-)[0-9a-f]{8}\b/g, "$1<gen>"],
     [/"[0-9a-f]{8}"/g, '"<gen>"'],
     [/\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g, "<ip>"],
+    UPLOADS_BLOCK,
 ];
 
 /** `pulumi up` with `cfg` while probing the site; records the figures under `name`. */
@@ -210,6 +211,8 @@ describe("three-tier under the real engine", () => {
             { stack: STACK, port: String(port), appDir, migrations },
             GOLDEN_PATTERNS,
         );
+        // What the uploads block showed: the new config's upstreams, the third replica among them.
+        expect(preview.output).toMatch(/server app-r2-[0-9a-f]{8}:8000/);
         const out = await upWhileProbing("replicas 2→3", config(3, "first"));
         expect(steps(out.output).filter((s) => s.includes("Container app-r"))).toEqual([
             expect.stringMatching(/^created docker:index:Container app-r2-[0-9a-f]{8}$/),

@@ -17,7 +17,7 @@ import { execIn, httpRequest } from "../support/http";
 import { engine, EngineRequest, EngineResult, stackDir, steps } from "../support/engine";
 import { loadWhile, LoadResult } from "../support/load";
 import { freePortIn } from "../support/net";
-import { expectGolden } from "./golden";
+import { expectGolden, UPLOADS_BLOCK } from "./golden";
 
 jest.setTimeout(900000);
 
@@ -145,15 +145,19 @@ describe("zero-downtime pulumi up", () => {
         );
         const preview = await run("preview", true);
         expectGolden("rolling-image", preview.output, { stack: STACK, port: String(port), appDir, migrations }, [
-            // The load balancer's readiness token (random.RandomString, 32 letters and digits).
-            [/\b[A-Za-z0-9]{32}\b/g, "<gate-token>"],
             [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, "<uuid>"],
             [/\b(ready|healthy)-[0-9a-z]+\b/g, "$1-<id>"],
             [/(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/g, "<hex64>"],
             [/\b[0-9a-f]{16}\b/g, "<hex16>"],
             [/\b[0-9a-f]{12}\b/g, "<hex12>"],
             [/\b[0-9a-f]{8}\b/g, "<gen>"],
+            UPLOADS_BLOCK,
         ]);
+        // The readiness gate's token (32 letters and digits) is a secret: never shown in a preview.
+        expect(preview.output).not.toMatch(/"[A-Za-z0-9]{32}" 1;|X-PDC-Gate\s*:\s*"[A-Za-z0-9]{32}"/);
+        // What the uploads block showed: the new config's upstreams.
+        expect(preview.output).toMatch(/file\s*: "\/etc\/nginx\/pdc\/nginx\.conf"/);
+        expect(preview.output).toMatch(/server app-r0-[0-9a-f]{8}:8000 max_fails=3/);
         const { result, load } = await upUnderLoad("app image");
         expect(result.error).toBeNull();
         expect(load.failed).toBe(0);

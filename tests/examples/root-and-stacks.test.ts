@@ -36,8 +36,9 @@ describe("mock evaluation time of each example (printed; cold = first in this pr
                 { project: "rails-consul", stack: "dev" },
             ),
         ];
+        // three-tier and flask-nginx-postgres: + the readiness gate's token and its secrets container;
         // rails-consul: 57 + the memcached and rabbitmq Service components (their containers are the same).
-        expect(results.map((r) => r.resources)).toEqual([27, 28, 59]);
+        expect(results.map((r) => r.resources)).toEqual([29, 30, 59]);
         for (const r of results) expect(r.warmMs).toBeLessThan(60000);
     });
 });
@@ -114,6 +115,7 @@ describe(".github/workflows/preview.yml", () => {
             jobs: Record<
                 string,
                 {
+                    environment?: string;
                     strategy?: { matrix?: { include?: { dir: string; stack: string }[] } };
                     steps: { uses?: string; with?: Record<string, unknown> }[];
                 }
@@ -128,5 +130,17 @@ describe(".github/workflows/preview.yml", () => {
         for (const e of EXAMPLES) for (const s of ["dev", "prod"]) expect(pairs).toContain(`examples/${e}:${s}`);
         expect(pairs).toContain(".:dev");
         expect(pairs).toContain(".:prod");
+    });
+
+    test("each stack's job runs in the GitHub environment of that name (prod's approval gate), actions pinned by commit", () => {
+        const wf = yaml.load(fs.readFileSync(path.join(REPO, ".github", "workflows", "preview.yml"), "utf8")) as {
+            jobs: Record<string, { environment?: string; steps: { uses?: string }[] }>;
+        };
+        for (const job of Object.values(wf.jobs)) {
+            expect(job.environment).toBe("${{ matrix.stack }}");
+            const uses = job.steps.map((s) => s.uses).filter((u): u is string => u !== undefined);
+            expect(uses.length).toBeGreaterThanOrEqual(3);
+            for (const u of uses) expect(u).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+        }
     });
 });

@@ -304,7 +304,11 @@ interface Visit {
 }
 
 /** A bounded probe loop through nginx (at most `max` requests), each visit logged, until `stop()`. */
-function probeLoop(pathname: string, max = 3000, everyMs = 20): { stop: () => Promise<Visit[]> } {
+function probeLoop(
+    pathname: string,
+    max = 3000,
+    everyMs = 20,
+): { stop: () => Promise<Visit[]>; seen: () => readonly Visit[] } {
     const log: Visit[] = [];
     let stopped = false;
     const loop = (async () => {
@@ -321,6 +325,7 @@ function probeLoop(pathname: string, max = 3000, everyMs = 20): { stop: () => Pr
             await loop;
             return log;
         },
+        seen: () => log,
     };
 }
 
@@ -627,7 +632,13 @@ describe("service discovery at run time (Consul and consul-template built here)"
                 100,
             );
             const renderedAt = Date.now();
-            await sleep(4000);
+            // Sampled by count, not for a fixed time: on a loaded machine one probe can take 200 ms.
+            await until(
+                "20 requests after the re-render",
+                async () => (probe.seen().filter((x) => x.t > renderedAt + 500).length > 20 ? true : undefined),
+                60000,
+                100,
+            );
             const log = await probe.stop();
             const failed = log.filter((x) => x.outcome !== "user-r0" && x.outcome !== "user-r1");
             // Requests that end after the re-render (+ the reload's 0.5 s): nginx's new workers have no user-r1.

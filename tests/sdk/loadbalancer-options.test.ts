@@ -40,13 +40,16 @@ describe("NginxLoadBalancer TLS", () => {
             project: "shop",
             stack: "dev",
         });
-        const files = graph.get("web-files");
-        const byPath = Object.fromEntries(uploads(graph, "web-files").map((u) => [u.file, u]));
+        const secrets = graph.get("web-secrets");
+        const byPath = Object.fromEntries(uploads(graph, "web-secrets").map((u) => [u.file, u]));
         expect(byPath[NGINX_TLS_CERT_PATH]).toMatchObject({ content: CERT, permissions: "0644" });
         expect(byPath[NGINX_TLS_KEY_PATH]).toMatchObject({ content: KEY, permissions: "0600" });
-        // The key's upload is registered secret (mocks ignore additionalSecretOutputs: this is the input itself).
-        expect(files.secretInputs.has("uploads")).toBe(true);
-        expect(files.secretInputs.has("name")).toBe(false);
+        // The key's upload is registered secret (mocks ignore additionalSecretOutputs: this is the input itself),
+        // in the secrets container, so that the config's own uploads stay readable in previews.
+        expect(secrets.secretInputs.has("uploads")).toBe(true);
+        expect(secrets.secretInputs.has("name")).toBe(false);
+        expect(graph.get("web-files").secretInputs.has("uploads")).toBe(false);
+        expect(uploads(graph, "web-files").map((u) => u.file)).not.toContain(NGINX_TLS_KEY_PATH);
         // Never in an environment variable, never in nginx's own inputs, never in the config text.
         for (const c of graph.containers()) expect(JSON.stringify(c.inputs.envs ?? [])).not.toContain("secret-key");
         expect(JSON.stringify(graph.get("web-nginx").inputs)).not.toContain("secret-key");
@@ -65,9 +68,10 @@ describe("NginxLoadBalancer TLS", () => {
         expect(result.web.url).toBe("http://localhost:80/");
     });
 
-    test("a renewed certificate replaces only the files container (new name), not nginx", async () => {
+    test("a renewed certificate replaces only the secrets and files containers (new names), not nginx", async () => {
         const a = await runProgram(() => cluster(tls()));
         const b = await runProgram(() => cluster(tls({ certificate: CERT.replace("MIIB", "MIIC") })));
+        expect(b.graph.get("web-secrets").inputs.name).not.toBe(a.graph.get("web-secrets").inputs.name);
         expect(b.graph.get("web-files").inputs.name).not.toBe(a.graph.get("web-files").inputs.name);
         expect(b.graph.get("web-nginx").inputs).toEqual(a.graph.get("web-nginx").inputs);
         expect(b.result.web.nginxConf).toBe(a.result.web.nginxConf);
@@ -78,6 +82,8 @@ describe("NginxLoadBalancer TLS", () => {
         expect(graph.get("web-nginx").inputs.ports).toHaveLength(1);
         expect(graph.get("web-nginx").inputs.command).toEqual([nginxWatcherScript()]);
         expect(upload(graph, "web-files", NGINX_TLS_KEY_PATH)).toBeUndefined();
+        expect(graph.has("web-secrets")).toBe(true); // the readiness gate's token only
+        expect(upload(graph, "web-secrets", NGINX_TLS_KEY_PATH)).toBeUndefined();
         expect(result.web.httpsUrl).toBeUndefined();
         expect(result.web.nginxConf).not.toMatch(/ssl|map \$http_upgrade|proxy_read_timeout/);
     });

@@ -32,7 +32,8 @@ describe("NginxLoadBalancer (static mode)", () => {
             web: "dockercluster:loadbalancer:NginxLoadBalancer",
             "web-config": "docker:index/volume:Volume",
             "web-files": "docker:index/container:Container",
-            "web-gate-token": "random:index/randomString:RandomString",
+            "web-gate-token": "random:index/randomPassword:RandomPassword",
+            "web-secrets": "docker:index/container:Container",
             "web-image": "docker:index/remoteImage:RemoteImage",
             "web-nginx": "docker:index/container:Container",
             "web-ready": "pulumi-nodejs:dynamic/readiness:HttpReadiness",
@@ -196,9 +197,16 @@ describe("NginxLoadBalancer (static mode)", () => {
         expect(ready.inputs.bodies).toEqual({ "http://127.0.0.1:80/nginx-config": result.configDigest });
         expect(ready.inputs.settleSeconds).toBe(5);
         // The readiness paths answer only requests with the gate's token, which nginx reads from the config volume.
-        expect(ready.inputs.headers).toEqual({ "X-PDC-Gate": "str-web-gate-token" });
+        expect(ready.inputs.headers).toEqual({ "X-PDC-Gate": "pw-web-gate-token" });
         expect(graph.get("web-gate-token").inputs).toMatchObject({ length: 32, special: false });
-        expect(upload(graph, "web-files", NGINX_GATE_PATH)).toBe('"str-web-gate-token" 1;\n');
+        expect(upload(graph, "web-secrets", NGINX_GATE_PATH)).toBe('"pw-web-gate-token" 1;\n');
+        // A secret wherever it goes (previews are posted as PR comments), in a container of its own so that the
+        // config's uploads stay readable in a preview; names stay plain; the config is written after it.
+        expect(ready.secretInputs.has("headers")).toBe(true);
+        expect(graph.get("web-secrets").secretInputs.has("uploads")).toBe(true);
+        expect(graph.get("web-secrets").secretInputs.has("name")).toBe(false);
+        expect(graph.get("web-files").secretInputs.size).toBe(0);
+        expect(graph.dependsOn("web-files", "web-secrets")).toBe(true);
         expect(ready.inputs.triggers[0]).toEqual("web-nginx-container-id");
         expect(graph.dependsOn("web-ready", "web-nginx")).toBe(true);
         expect(graph.dependsOn("web-ready", "web-files")).toBe(true);

@@ -3,11 +3,13 @@
  * the way examples/rails-consul did before it used `Service`; "service" builds it as a `Service` that adopts it.
  * Both modes also run `workers` (two replicas sharing a created volume, gated on a health check, a secret env
  * value, a secret file) and `pub` (one container publishing a UDP and a TCP port on 127.0.0.1, config `port`, a
- * secret file owned by uid 65534).
+ * secret file owned by uid 65534), and an `AppServerPool` `keeper` of any image (`appContract: false`, one replica)
+ * with its own created volume, the workers' volume read-only, a host directory (config `hostDir`) and a published
+ * TCP port (config `keeperPort`); config `revision` (an env value) changes its container.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { dockerName, labelList, Service, standardLabels, TieredNetwork } from "../../../sdk";
+import { AppServerPool, dockerName, labelList, Service, standardLabels, TieredNetwork } from "../../../sdk";
 
 const IMAGE = "debian:bookworm-slim";
 const SLEEP = ["sleep", "infinity"];
@@ -64,5 +66,20 @@ export function serviceProgram(): Record<string, pulumi.Input<unknown>> {
         startAfter: [workers],
         secretFiles: { id: { value: "pub-id-value", mode: "0440", owner: 65534, group: 65534 } },
     });
-    return { cache, workers: workers.containerNames, pub: pub.containerNames };
+    const keeper = new AppServerPool("keeper", {
+        network,
+        tiers: ["app"],
+        image: IMAGE,
+        appContract: false,
+        command: ["sleep", "infinity"],
+        env: { REVISION: cfg.require("revision") },
+        volumes: [
+            { name: "files", containerPath: "/files" },
+            { volume: workers.volumes.data, containerPath: "/shared", readOnly: true },
+            { hostPath: cfg.require("hostDir"), containerPath: "/host" },
+        ],
+        ports: [{ internal: 9090, external: cfg.requireNumber("keeperPort"), ip: "127.0.0.1" }],
+        startAfter: [workers],
+    });
+    return { cache, workers: workers.containerNames, pub: pub.containerNames, keeper: keeper.containerNames };
 }
