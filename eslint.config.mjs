@@ -18,10 +18,11 @@ export default tseslint.config(
     {
         // The provider requires pg and crypto inside its calls on purpose: closure serialization captures a module
         // required there by reference. Tests, benchmarks and scripts load programs and fixtures by path.
-        // So do the sdk's two dynamic providers (the readiness and health gates).
+        // So do the sdk's dynamic providers (the readiness and health gates, Consul's ACL setup).
         files: [
             "provider/**/*.ts",
             "sdk/app/healthGate.ts",
+            "sdk/discovery/acl.ts",
             "sdk/loadbalancer/readiness.ts",
             "tests/**/*.ts",
             "bench/**/*.ts",

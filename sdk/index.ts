@@ -18,8 +18,14 @@ export { ServiceImage } from "./image";
 export type { ServiceImageArgs, ServiceImageBuildArgs } from "./image";
 export { DEFAULT_POSTGRES_IMAGE, PostgresCluster } from "./postgres";
 export type { PostgresClusterArgs } from "./postgres";
-export { DEFAULT_CONSUL_IMAGE, DEFAULT_REGISTRATOR_IMAGE, ServiceDiscovery } from "./discovery";
-export type { ServiceDiscoveryArgs } from "./discovery";
+export {
+    CONSUL_ACL_ROLES,
+    ConsulAclSetup,
+    DEFAULT_CONSUL_IMAGE,
+    DEFAULT_REGISTRATOR_IMAGE,
+    ServiceDiscovery,
+} from "./discovery";
+export type { ConsulAclRole, ConsulAclSetupArgs, ServiceDiscoveryArgs } from "./discovery";
 export {
     APP_CONFIG_DIR,
     AppServerPool,
@@ -86,9 +92,23 @@ export { contextDigest, imageRevision } from "./image";
 export { isDnsLabel, replicaIdsFor, sanitizeDockerName } from "./naming";
 export { filesDigest, httpProbeScript } from "./container";
 export { ADDRESS_LABEL, CONSUL_ENV, consulAgentCommand } from "./discovery";
+// Consul's ACLs (issue 16): the files, policies and setup script ServiceDiscovery gives Consul.
+export {
+    CONSUL_ACL_CONFIG,
+    CONSUL_ACL_DIR,
+    CONSUL_MANAGEMENT_TOKEN_FILE,
+    consulAclPolicies,
+    consulAclSetupProvider,
+    consulAclSetupScript,
+    consulHealthTest,
+    consulPolicyFile,
+    consulTokenFile,
+    renderConsulAclConfig,
+} from "./discovery";
 export { discoveryLabels } from "./app";
 export {
     CONSUL_TEMPLATE_DIR,
+    CONSUL_TEMPLATE_TOKEN_FILE,
     DOWN_PLACEHOLDER,
     NGINX_CONF_DIR,
     NGINX_CONF_PATH,

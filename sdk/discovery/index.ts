@@ -8,9 +8,14 @@
  * registered address is a name every container on the discovery tier resolves, whatever the replica's other
  * networks are (plain `-internal` picks an arbitrary network's IP on multi-network containers). `-explicit`
  * keeps containers without a service name (Postgres, nginx, Consul itself) out of the catalog.
+ *
+ * ACLs (`acl`, on by default; ./acl.ts): Consul denies every request without a token, so a container on the tier
+ * (which Consul must share with the replicas it health-checks) can neither read the catalog nor register an
+ * address. Registrator and the load balancer's consul-template sidecar each get a token with only what they need.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import * as random from "@pulumi/random";
 import {
     checkLogging,
     checkPassThrough,
@@ -29,6 +34,36 @@ import {
 import { componentLabels, dockerName, isDnsLabel, labelList } from "../naming";
 import { checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
+import {
+    CONSUL_ACL_CONFIG,
+    CONSUL_ACL_DIR,
+    CONSUL_ACL_ROLES,
+    CONSUL_MANAGEMENT_TOKEN_FILE,
+    ConsulAclRole,
+    ConsulAclSetup,
+    consulAclPolicies,
+    consulAclSetupScript,
+    consulPolicyFile,
+    consulTokenFile,
+    renderConsulAclConfig,
+} from "./acl";
+
+export {
+    CONSUL_ACL_CONFIG,
+    CONSUL_ACL_DIR,
+    CONSUL_ACL_ROLES,
+    CONSUL_MANAGEMENT_TOKEN_FILE,
+    ConsulAclSetup,
+    consulAclPolicies,
+    consulAclSetupProvider,
+    consulAclSetupScript,
+    consulPolicyFile,
+    consulTokenFile,
+    renderConsulAclConfig,
+    type ConsulAclRole,
+    type ConsulAclSetupArgs,
+    type ConsulAclSetupInputs,
+} from "./acl";
 
 export const DEFAULT_CONSUL_IMAGE = "hashicorp/consul:1.15";
 /** `master`: the first registrator build with `-useIpFromLabel` (v7, the `latest` tag, predates it). */
@@ -62,8 +97,11 @@ export const REGISTRATOR_PROFILE: ContainerProfile = {
     capabilities: { drops: ["ALL"] },
 };
 
-/** The Consul server's arguments (after the image's entry point): one server, its own leader, UI and HTTP on every interface. @internal */
-export function consulAgentCommand(alias: string, datacenter: string): string[] {
+/**
+ * The Consul server's arguments (after the image's entry point): one server, its own leader, UI and HTTP on every
+ * interface; with `acl`, its ACL config file too. @internal
+ */
+export function consulAgentCommand(alias: string, datacenter: string, acl = false): string[] {
     return [
         "agent",
         "-server",
@@ -72,6 +110,23 @@ export function consulAgentCommand(alias: string, datacenter: string): string[] 
         "-client=0.0.0.0",
         `-datacenter=${datacenter}`,
         `-node=${alias}`,
+        ...(acl ? [`-config-file=${CONSUL_ACL_CONFIG}`] : []),
+    ];
+}
+
+/**
+ * Consul's health check: a leader is elected (raft peers listed). With ACLs it reads that with the management
+ * token's file (operator:read is denied to anonymous requests; the other tokens exist only after the setup, which
+ * waits for this check). @internal
+ */
+export function consulHealthTest(acl = false): string[] {
+    return [
+        "CMD",
+        "consul",
+        "operator",
+        "raft",
+        "list-peers",
+        ...(acl ? [`-token-file=${CONSUL_MANAGEMENT_TOKEN_FILE}`] : []),
     ];
 }
 
@@ -97,6 +152,18 @@ export interface ServiceDiscoveryArgs {
     readonly uiHostPort?: number;
     /** Consul datacenter name. @default "dc1" */
     readonly datacenter?: string;
+    /**
+     * Consul's ACLs, default-deny: requests without a token are refused (registering, key/value, ACLs: 403; the
+     * catalog and health read as empty). Registrator and consul-template each get a generated token (a secret)
+     * with only what they need; Consul's initial management token is generated too (`managementToken`).
+     *
+     * `false` runs Consul without ACLs, as before this option existed: anything on the tier can register an
+     * address under any service name, and so route the load balancer's traffic to it. Turning ACLs on for an
+     * existing stack replaces Consul, registrator and the consul-template sidecar (nginx keeps serving the
+     * upstreams it last rendered; registrator registers every replica again when it starts).
+     * @default true
+     */
+    readonly acl?: boolean;
     /** Limits for the Consul container; `memoryMb` left out is the default. @default { memoryMb: 256 } */
     readonly resources?: ContainerResources;
     /** Limits for the registrator container; `memoryMb` left out is the default. @default { memoryMb: 64 } */
@@ -162,6 +229,7 @@ export interface ResolvedDiscoveryArgs {
     readonly resyncSeconds: number;
     readonly uiHostPort: number | undefined;
     readonly datacenter: string;
+    readonly acl: boolean;
     /** Consul's limits, the default memory applied. */
     readonly resources: ContainerResources;
     readonly registratorResources: ContainerResources;
@@ -217,6 +285,12 @@ export function resolveDiscoveryArgs(name: string, args: ServiceDiscoveryArgs): 
         "use lower-case letters, digits and hyphens",
     );
     c.port(args.uiHostPort, "uiHostPort");
+    c.check(
+        args.acl === undefined || typeof args.acl === "boolean",
+        "acl",
+        `is ${JSON.stringify(args.acl)}`,
+        "use true (ACLs, the default) or false",
+    );
     checkResources(c, "resources", args.resources);
     checkResources(c, "registratorResources", args.registratorResources);
     checkLogging(c, "logging", args.logging);
@@ -233,6 +307,7 @@ export function resolveDiscoveryArgs(name: string, args: ServiceDiscoveryArgs): 
         resyncSeconds,
         uiHostPort: args.uiHostPort,
         datacenter,
+        acl: args.acl ?? true,
         resources: withDefaultMemory(args.resources, DEFAULT_CONSUL_MEMORY_MB),
         registratorResources: withDefaultMemory(args.registratorResources, DEFAULT_REGISTRATOR_MEMORY_MB),
         consulSettings: containerSettings(args.logging, args.consulContainer, CONSUL_PROFILE),
@@ -255,6 +330,16 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
     public readonly host: string;
     /** Consul's HTTP address as seen from the tier, e.g. "consul:8500". */
     public readonly address: string;
+    /** Whether Consul's ACLs are on (`acl`). */
+    public readonly acl: boolean;
+    /** Creates the ACL policies and tokens once Consul runs (with `acl`). */
+    public readonly aclSetup: ConsulAclSetup | undefined;
+    /** The volume holding Consul's ACL config, token and policy files (with `acl`). */
+    public readonly aclVolume: docker.Volume | undefined;
+    /** Consul's initial management token (a secret; with `acl`): for operators, e.g. `consul acl` or the UI. */
+    public readonly managementToken: pulumi.Output<string> | undefined;
+    /** consul-template's token (a secret; with `acl`): reads services and health only. */
+    public readonly consulTemplateToken: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: ServiceDiscoveryArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const r = resolveDiscoveryArgs(name, args);
@@ -272,20 +357,68 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        // ACLs: every token generated (Consul takes UUIDs as SecretIDs), kept secret in the state.
+        const tokens = r.acl
+            ? (Object.fromEntries(
+                  (["management", ...CONSUL_ACL_ROLES] as const).map((role) => [
+                      role,
+                      pulumi.secret(
+                          new random.RandomUuid(
+                              `${name}-${role}-token`,
+                              {},
+                              { parent: this, additionalSecretOutputs: ["result"] },
+                          ).result,
+                      ),
+                  ]),
+              ) as Record<"management" | ConsulAclRole, pulumi.Output<string>>)
+            : undefined;
+        const policies = consulAclPolicies(r.alias);
+        // Consul's root is read-only and Docker refuses uploads into one: the ACL files go to a volume of their own.
+        this.aclVolume = tokens
+            ? new docker.Volume(
+                  `${name}-consul-acl`,
+                  { name: dockerName(`${name}-consul-acl`), labels: labelList(componentLabels(name, "consul-acl")) },
+                  { parent: this },
+              )
+            : undefined;
+        const aclFiles: docker.types.input.ContainerUpload[] = tokens
+            ? [
+                  {
+                      file: CONSUL_ACL_CONFIG,
+                      content: pulumi
+                          .all([tokens.management, tokens.agent])
+                          .apply(([m, a]) => renderConsulAclConfig(m, a)),
+                      permissions: "0444",
+                  },
+                  { file: CONSUL_MANAGEMENT_TOKEN_FILE, content: tokens.management, permissions: "0444" },
+                  ...CONSUL_ACL_ROLES.flatMap((role) => [
+                      { file: consulTokenFile(role), content: tokens[role], permissions: "0444" },
+                      { file: consulPolicyFile(role), content: policies[role], permissions: "0444" },
+                  ]),
+              ]
+            : [];
+
         this.consul = new docker.Container(
             `${name}-consul`,
             {
                 ...containerSettingsInputs(r.consulSettings),
                 name: dockerName(`${name}-consul`),
                 image: consulImage.imageId,
-                command: consulAgentCommand(r.alias, r.datacenter),
+                command: consulAgentCommand(r.alias, r.datacenter, r.acl),
                 envs: [...CONSUL_ENV],
                 networksAdvanced: r.network.attach([r.tier], [r.alias]),
                 ...(r.uiHostPort !== undefined
                     ? { ports: [{ internal: CONSUL_HTTP_PORT, external: r.uiHostPort, ip: "127.0.0.1" }] }
                     : {}),
+                // Only with ACLs: without, Consul's inputs stay exactly as they were (no replacement on upgrade).
+                ...(this.aclVolume
+                    ? {
+                          volumes: [{ volumeName: this.aclVolume.name, containerPath: CONSUL_ACL_DIR }],
+                          uploads: aclFiles,
+                      }
+                    : {}),
                 healthcheck: healthcheckInput({
-                    test: ["CMD", "consul", "operator", "raft", "list-peers"],
+                    test: consulHealthTest(r.acl),
                     interval: "2s",
                     startPeriod: "60s",
                     retries: 10,
@@ -299,11 +432,28 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
             { parent: this, deleteBeforeReplace: true },
         );
 
+        this.aclSetup = tokens
+            ? new ConsulAclSetup(
+                  `${name}-acl`,
+                  {
+                      container: this.consul.name,
+                      script: consulAclSetupScript(),
+                      policies: { ...policies },
+                      triggers: [this.consul.id],
+                  },
+                  { parent: this, dependsOn: [this.consul] },
+              )
+            : undefined;
+
         this.registrator = new docker.Container(
             `${name}-registrator`,
             {
                 ...containerSettingsInputs(r.registratorSettings),
                 name: dockerName(`${name}-registrator`),
+                // Registrator's Consul client (api v1.2.3) reads its token from CONSUL_HTTP_TOKEN only, no file
+                // (CONSUL_HTTP_TOKEN_FILE came later), and its root is read-only: the token is in its environment,
+                // which `docker inspect` shows to those with the Docker API, as registrator itself has.
+                ...(tokens ? { envs: [pulumi.interpolate`CONSUL_HTTP_TOKEN=${tokens.registrator}`] } : {}),
                 image: registratorImage.imageId,
                 command: [
                     "-internal",
@@ -320,12 +470,19 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
                 labels: labelList(componentLabels(name, "registrator")),
                 ...resourceInputs(r.registratorResources),
             },
-            { parent: this, deleteBeforeReplace: true, dependsOn: [this.consul] },
+            {
+                parent: this,
+                deleteBeforeReplace: true,
+                dependsOn: this.aclSetup ? [this.consul, this.aclSetup] : [this.consul],
+            },
         );
 
         this.tier = r.tier;
         this.host = r.alias;
         this.address = `${r.alias}:${CONSUL_HTTP_PORT}`;
+        this.acl = r.acl;
+        this.managementToken = tokens?.management;
+        this.consulTemplateToken = tokens?.["consul-template"];
         this.registerOutputs({
             consulName: this.consul.name,
             registratorName: this.registrator.name,

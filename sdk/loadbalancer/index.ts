@@ -121,6 +121,11 @@ export const UPSTREAMS_FILE = `${UPSTREAMS_DIR}/upstreams.conf`;
  * `*.conf` at its top), since Docker refuses uploads into a read-only root filesystem. @internal
  */
 export const CONSUL_TEMPLATE_DIR = `${UPSTREAMS_DIR}/consul-template`;
+/**
+ * consul-template's Consul token (discovery with ACLs), next to its config: mode 0400, root's (the sidecar runs as
+ * root), so nginx's workers, which share the volume, cannot read it. @internal
+ */
+export const CONSUL_TEMPLATE_TOKEN_FILE = `${CONSUL_TEMPLATE_DIR}/consul.token`;
 
 /**
  * nginx's hardening: read-only root with tmpfs where nginx and its watcher write (the temp paths: /var/cache/nginx
@@ -1309,8 +1314,10 @@ function consulTemplateSidecar(
         { name: r.consulTemplateImage, keepLocally: true },
         { parent: lb },
     );
+    const token = discovery.consulTemplateToken;
     const config = renderConsulTemplateConfig({
         consulAddress: discovery.address,
+        ...(token ? { tokenFile: CONSUL_TEMPLATE_TOKEN_FILE } : {}),
         source: `${CONSUL_TEMPLATE_DIR}/upstreams.conf.ctmpl`,
         destination: UPSTREAMS_FILE,
         // PID 1 of the shared PID namespace is the nginx master: SIGHUP = test config, then graceful reload.
@@ -1333,11 +1340,19 @@ function consulTemplateSidecar(
             uploads: [
                 { file: `${CONSUL_TEMPLATE_DIR}/config.hcl`, content: config },
                 { file: `${CONSUL_TEMPLATE_DIR}/upstreams.conf.ctmpl`, content: template },
+                ...(token
+                    ? [{ file: CONSUL_TEMPLATE_TOKEN_FILE, content: pulumi.secret(token), permissions: "0400" }]
+                    : []),
             ],
             restart: "unless-stopped",
             labels: labelList(componentLabels(name, "consul-template")),
             ...resourceInputs(r.templateResources),
         },
-        { parent: lb, deleteBeforeReplace: true, dependsOn: [lb.container, discovery.consul] },
+        {
+            parent: lb,
+            deleteBeforeReplace: true,
+            // With ACLs, started once its token exists.
+            dependsOn: [lb.container, discovery.consul, ...(discovery.aclSetup ? [discovery.aclSetup] : [])],
+        },
     );
 }

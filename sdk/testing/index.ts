@@ -44,6 +44,18 @@ export function clusterMockOutputs(args: MockResourceArgs): MockResourceResult {
             return { id, state: { ...inputs, result: `pw-${args.name}`, bcryptHash: `bcrypt-${args.name}` } };
         case "random:index/randomString:RandomString":
             return { id, state: { ...inputs, result: `str-${args.name}` } };
+        case "random:index/randomUuid:RandomUuid": {
+            // A UUID derived from the name, as Consul's ACL tokens must be.
+            let h = "";
+            for (let i = 0; h.length < 32; i++) {
+                let x = i + 1;
+                for (const ch of args.name) x = (x * 31 + ch.charCodeAt(0)) >>> 0;
+                h += x.toString(16).padStart(8, "0");
+            }
+            const u = h.slice(0, 32);
+            const uuid = `${u.slice(0, 8)}-${u.slice(8, 12)}-4${u.slice(13, 16)}-8${u.slice(17, 20)}-${u.slice(20)}`;
+            return { id, state: { ...inputs, result: uuid } };
+        }
         case "docker:index/remoteImage:RemoteImage":
             return {
                 id,

@@ -2,7 +2,7 @@ import * as path from "path";
 import * as railsProgram from "../../examples/rails-consul/cluster";
 import railsIndex = require("../../examples/rails-consul");
 import { ArgumentError, NGINX_CONF_PATH, renderUpstreamsFromInstances } from "../../sdk";
-import { peek, publishing, runProgram, upload, uploads } from "../support/graph";
+import { mockOutputs, peek, publishing, runProgram, upload, uploads } from "../support/graph";
 import { renderGoTemplate } from "../support/gotemplate";
 import { dockerObjectNames, projectFile, REPO, schemaDefaults, stackConfig } from "../support/examples";
 
@@ -55,6 +55,13 @@ describe("examples/rails-consul", () => {
                     "discovery-consul-image": RI,
                     "discovery-registrator": C,
                     "discovery-registrator-image": RI,
+                    // Consul's ACLs, on by default since issue 16 (tests/sdk/discovery-acl.test.ts).
+                    "discovery-acl": "pulumi-nodejs:dynamic/consul:ConsulAclSetup",
+                    "discovery-consul-acl": "docker:index/volume:Volume",
+                    "discovery-management-token": "random:index/randomUuid:RandomUuid",
+                    "discovery-agent-token": "random:index/randomUuid:RandomUuid",
+                    "discovery-registrator-token": "random:index/randomUuid:RandomUuid",
+                    "discovery-consul-template-token": "random:index/randomUuid:RandomUuid",
                     lb: "dockercluster:loadbalancer:NginxLoadBalancer",
                     "lb-consul-template": C,
                     "lb-consul-template-image": RI,
@@ -178,6 +185,27 @@ describe("examples/rails-consul", () => {
         expect(graph.get("user-r0").secretInputs.has("envs")).toBe(true);
         expect(graph.envOf("user-r0").DATABASE_URL).toBe("postgresql://app:pw-db-app-password@postgres:5432/mia");
         expect((await peek(result.outputs.databaseUrl)).secret).toBe(true);
+        // Consul's tokens (ACLs on by default): each only in Consul and the one client it is for, always secret.
+        const token = (role: string) =>
+            (
+                mockOutputs({
+                    type: "random:index/randomUuid:RandomUuid",
+                    name: `discovery-${role}-token`,
+                    inputs: {},
+                    custom: true,
+                }).state as { result: string }
+            ).result;
+        const holders = (t: string) =>
+            graph
+                .containers()
+                .filter((c) => JSON.stringify(c.inputs).includes(t))
+                .map((c) => c.name)
+                .sort();
+        expect(holders(token("management"))).toEqual(["discovery-consul"]);
+        expect(holders(token("registrator"))).toEqual(["discovery-consul", "discovery-registrator"]);
+        expect(holders(token("consul-template"))).toEqual(["discovery-consul", "lb-consul-template"]);
+        expect(graph.get("discovery-registrator").secretInputs.has("envs")).toBe(true);
+        expect(graph.get("lb-consul-template").secretInputs.has("uploads")).toBe(true);
     });
 
     test("the load balancer's template renders upstreams for user, catalog and frontend from Consul's instances", async () => {

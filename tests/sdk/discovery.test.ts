@@ -2,11 +2,14 @@ import { AppServerPool, ArgumentError, ServiceDiscovery, TieredNetwork } from ".
 import { runProgram, thrownBy } from "../support/graph";
 
 describe("ServiceDiscovery", () => {
-    test("exact graph: Consul server + registrator on the app tier, docker socket read-only, nothing published", async () => {
-        const { graph } = await runProgram(() => new ServiceDiscovery("sd", { network: new TieredNetwork("net") }), {
-            project: "shop",
-            stack: "dev",
-        });
+    test("exact graph without ACLs (acl: false, the graph before ACLs existed): Consul server + registrator on the app tier, docker socket read-only, nothing published", async () => {
+        const { graph } = await runProgram(
+            () => new ServiceDiscovery("sd", { network: new TieredNetwork("net"), acl: false }),
+            {
+                project: "shop",
+                stack: "dev",
+            },
+        );
         expect(Object.fromEntries(Object.entries(graph.shape()).filter(([n]) => n.startsWith("sd")))).toEqual({
             sd: "dockercluster:discovery:ServiceDiscovery",
             "sd-consul": "docker:index/container:Container",

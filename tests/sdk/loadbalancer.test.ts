@@ -504,8 +504,10 @@ describe("NginxLoadBalancer (consul-template mode)", () => {
         expect(graph.dependsOn("lb-nginx", "user-r1")).toBe(true);
         const uploads = ct.inputs.uploads as { file: string; content: string }[];
         // On the upstreams volume: Docker refuses uploads into the sidecar's read-only root.
+        // consul.token: the discovery's ACLs are on by default (tests/sdk/discovery-acl.test.ts).
         expect(uploads.map((u) => u.file).sort()).toEqual([
             "/etc/nginx/upstreams/consul-template/config.hcl",
+            "/etc/nginx/upstreams/consul-template/consul.token",
             "/etc/nginx/upstreams/consul-template/upstreams.conf.ctmpl",
         ]);
         expect(uploads.find((u) => u.file.endsWith(".ctmpl"))!.content).toBe(result.lb.upstreamsTemplate);

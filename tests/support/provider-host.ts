@@ -17,7 +17,7 @@ const ROOT = path.resolve(__dirname, "../..");
 type Props = Record<string, any>;
 
 /** The dynamic providers of this repository. */
-export type ProviderName = "bootstrap" | "readiness";
+export type ProviderName = "bootstrap" | "readiness" | "consul-acl";
 const serialized = new Map<string, string>();
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Serializes the bootstrap provider (or, with the argument `readiness`, the readiness provider) exactly as
+ * Serializes the bootstrap provider (or, with the argument `readiness` / `consul-acl`, that provider) exactly as
  * `pulumi.dynamic.Resource` does (closure serialization with secrets allowed) and prints the text the engine would
  * store in `__provider`. Run in a plain Node process: the closure serializer finds node_modules through
  * `require.cache`, which jest's module system hides.
@@ -14,10 +14,12 @@ import * as pulumi from "@pulumi/pulumi";
 const PROVIDERS = {
     bootstrap: { module: "provider/provider", name: "bootstrapProvider" },
     readiness: { module: "sdk/loadbalancer/readiness", name: "httpReadinessProvider" },
+    "consul-acl": { module: "sdk/discovery/acl", name: "consulAclSetupProvider" },
 };
 
 async function main(): Promise<void> {
-    const { module, name } = process.argv[2] === "readiness" ? PROVIDERS.readiness : PROVIDERS.bootstrap;
+    const which = process.argv[2];
+    const { module, name } = which === "readiness" || which === "consul-acl" ? PROVIDERS[which] : PROVIDERS.bootstrap;
     const project = process.argv[3];
     if (project) process.chdir(project);
     const file = project
