@@ -43,9 +43,13 @@ interface FaultFigures {
     failures: Record<string, number>;
     /** From the fault to the end of the last failed request, ms (0: nothing failed). */
     recoverMs: number;
+    /** The slowest request, ms. */
+    maxMs: number;
     /** Requests on nginx's own static file during the fault (fault 2 only). */
     staticRequests?: number;
     staticFailed?: number;
+    /** How long the engine was down: from the start of its stop to the end of its start, ms (fault 4 only). */
+    engineDownMs?: number;
 }
 
 function request(op: EngineRequest["op"]): Promise<EngineResult> {
@@ -83,7 +87,23 @@ async function within(ms: number, check: () => Promise<boolean>): Promise<boolea
     return false;
 }
 
-const ok = (pathname: string) => async () => (await requestOutcome(webPort, pathname, 3000)) === "ok";
+/**
+ * When `pathname` started answering for good: polls every 100 ms until every answer for `holdMs` was a 200 and
+ * returns when that run began; 0 if it did not within `ms`. (A first 200 may come from one replica while the
+ * others are still starting, or before nginx takes failing ones out.)
+ */
+async function steady(ms: number, pathname = "/", holdMs = 3000): Promise<number> {
+    const deadline = Date.now() + ms;
+    let since = 0;
+    while (Date.now() < deadline) {
+        const t = Date.now();
+        if ((await requestOutcome(webPort, pathname, 3000)) !== "ok") since = 0;
+        else if (since === 0) since = t;
+        else if (Date.now() - since >= holdMs) return since;
+        await sleep(100);
+    }
+    return 0;
+}
 
 /** The replicas' container names, r0 first. */
 async function replicas(): Promise<string[]> {
@@ -122,7 +142,9 @@ async function underLoad(
                 pathname,
                 concurrency: 2,
                 maxSeconds: 180,
-                timeoutMs: 3000,
+                // Above nginx's 5 s connect timeout: a connection to a replica whose address vanished (stopped)
+                // hangs until then, and nginx then answers from the next one: slow, not failed (maxMs shows it).
+                timeoutMs: 10000,
                 failurePauseMs: 20,
                 onOutcome: (outcome, _start, end) => {
                     if (outcome !== "ok") lastFailure[i] = Math.max(lastFailure[i], end);
@@ -144,7 +166,7 @@ function report(name: string, f: FaultFigures): void {
             ? `; nginx's static file: ${f.staticRequests} requests, ${f.staticFailed} failed`
             : "";
     process.stdout.write(
-        `fault "${name}": ${f.requests} requests, ${f.failed} failed ${JSON.stringify(f.failures)}, recovered ${(f.recoverMs / 1000).toFixed(1)} s after the fault${staticPart}\n`,
+        `fault "${name}": ${f.requests} requests, ${f.failed} failed ${JSON.stringify(f.failures)}, recovered ${(f.recoverMs / 1000).toFixed(1)} s after the fault, slowest ${(f.maxMs / 1000).toFixed(1)} s${staticPart}\n`,
     );
 }
 
@@ -185,18 +207,19 @@ describe("faults under load through nginx", () => {
             await sleep(1000);
             start();
             await eng.docker(["restart", NGINX]);
-            if (await within(30000, ok("/"))) back = Date.now();
+            back = await steady(30000);
         });
         report("replica stopped, then nginx restarted", {
             requests: f.load.requests,
             failed: f.load.failed,
             failures: f.load.failures,
             recoverMs: f.recoverMs,
+            maxMs: f.load.maxMs,
         });
-        // nginx answered again within 30 s, and nothing failed once it did.
+        // nginx answered again for good within 30 s, and nothing failed once it did.
         expect(back).toBeGreaterThan(0);
         expect(f.recoverMs).toBeLessThan(30000);
-        expect(f.lastFailureEnd).toBeLessThanOrEqual(back + 3000);
+        expect(f.lastFailureEnd).toBeLessThanOrEqual(back + 1000);
         const after = await loadWhile(webPort, 2, { concurrency: 4 });
         expect(after.load.failed).toBe(0);
         expect(await instances()).toEqual(new Set(all.slice(0, 2).map(instanceOf)));
@@ -221,13 +244,14 @@ describe("faults under load through nginx", () => {
             start();
             await eng.docker(["restart", DB]);
             // The database route answering again ends the fault (bounded).
-            if (await within(60000, ok("/"))) back = Date.now();
+            back = await steady(60000);
         });
         report("Postgres restarted", {
             requests: dbRoute.load.requests,
             failed: dbRoute.load.failed,
             failures: dbRoute.load.failures,
             recoverMs: dbRoute.recoverMs,
+            maxMs: dbRoute.load.maxMs,
             staticRequests: site.load.requests,
             staticFailed: site.load.failed,
         });
@@ -269,6 +293,7 @@ describe("faults under load through nginx", () => {
             failed: f.load.failed,
             failures: f.load.failures,
             recoverMs: f.recoverMs,
+            maxMs: f.load.maxMs,
         });
         expect(crashes).toBeGreaterThanOrEqual(3);
         // The healthy replicas answer: at most 1% failed (the site not answering would fail them all).
@@ -282,18 +307,23 @@ describe("faults under load through nginx", () => {
         for (const liveRestore of [false, true]) {
             const nginxStarted = await startedAt(NGINX);
             let back = 0;
+            let engineDownMs = 0;
             const [f] = await underLoad(["/"], async (start) => {
                 start();
+                const t = Date.now();
                 // The engine running now decides what its stop does: the first one runs without live-restore.
                 await eng.stop();
                 await eng.start({ liveRestore: true });
-                if (await within(90000, ok("/"))) back = Date.now();
+                engineDownMs = Date.now() - t;
+                back = await steady(90000);
             });
             report(`Docker engine restarted, ${liveRestore ? "with" : "without"} live-restore`, {
                 requests: f.load.requests,
                 failed: f.load.failed,
                 failures: f.load.failures,
                 recoverMs: f.recoverMs,
+                maxMs: f.load.maxMs,
+                engineDownMs,
             });
             expect(back).toBeGreaterThan(0);
             expect(f.recoverMs).toBeLessThan(90000);

@@ -12,8 +12,9 @@
  * 127.0.0.1 (host TCP → a unix socket → a forwarder inside the namespace → TCP), so the load generator and the
  * readiness gate of `pulumi up` reach them as on the shared engine.
  *
- * Layout: socket /tmp/pdc-faults-<id>.sock, exec root /tmp/pdc-faults-<id>-run, data root /var/tmp/pdc-docker-faults
- * (kept between runs so the images loaded into it stay: one such engine at a time per machine).
+ * Layout: socket /tmp/pdc-faults-<id>.sock, exec root /tmp/pdc-faults-<id>-run, log /tmp/pdc-faults-dockerd.log
+ * (appended), data root /var/tmp/pdc-docker-faults (kept between runs so the images loaded into it stay: one such
+ * engine at a time per machine, held by a lock).
  */
 import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
@@ -23,6 +24,8 @@ import { DOCKER_HOST as SHARED_DOCKER_HOST } from "./docker-api";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DATA_ROOT = "/var/tmp/pdc-docker-faults";
+/** Held (flock) by the process inside the namespace for its whole life: one engine on DATA_ROOT at a time. */
+const LOCK = `${DATA_ROOT}.lock`;
 
 /** Runs a command; resolves to stdout, rejects with stderr. Always bounded by `timeoutMs`. */
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
@@ -102,7 +105,7 @@ export class NetnsEngine {
         this.socket = `/tmp/pdc-faults-${id}.sock`;
         this.host = `unix://${this.socket}`;
         this.runDir = `/tmp/pdc-faults-${id}-run`;
-        this.log = `/tmp/pdc-faults-${id}-dockerd.log`;
+        this.log = "/tmp/pdc-faults-dockerd.log";
     }
 
     private dockerdSh(op: "start" | "stop", liveRestore = false): Promise<string> {
@@ -175,9 +178,16 @@ export class NetnsEngine {
         const ready = path.join(this.runDir, "inner.ready");
         fs.rmSync(ready, { force: true });
         const args = [`--net=/run/netns/${this.ns}`, process.execPath, "-e", INNER, this.runDir, DNS_IP];
-        this.inner = spawn("nsenter", [...args, ...this.ports.map(String)], { stdio: ["pipe", "ignore", "inherit"] });
+        const inner = spawn("flock", ["-n", LOCK, "nsenter", ...args, ...this.ports.map(String)], {
+            stdio: ["pipe", "ignore", "inherit"],
+        });
+        this.inner = inner;
         const deadline = Date.now() + 10000;
         while (!fs.existsSync(ready) || !this.ports.every((p) => fs.existsSync(sock(p)))) {
+            if (inner.exitCode !== null)
+                throw new Error(
+                    `another test's engine holds ${LOCK} (one at a time): wait for it to end, then run again`,
+                );
             if (Date.now() > deadline) throw new Error(`the forwarder in ${this.ns} did not start within 10 s`);
             await new Promise((r) => setTimeout(r, 50));
         }
