@@ -13,6 +13,7 @@
 #   exec root  /tmp/pdc-docker-run/exec             (PDC_DOCKER_RUN=/tmp/pdc-docker-run)
 #   pidfile    /tmp/pdc-docker-run/dockerd.pid
 #   log        /tmp/pdc-dockerd.log                 (PDC_DOCKER_LOG)
+#   more flags (none)                               (PDC_DOCKER_ARGS, split on spaces, e.g. "--live-restore")
 #
 # Flags, as found to work in the sandbox this was written in (Debian bookworm, docker.io
 # 20.10.24 from apt, root with full capabilities, kernel 6.x, cgroup v1, ext4 root fs):
@@ -116,6 +117,8 @@ do_start() {
   if [ -n "$mtu" ] && [ "$mtu" -lt 1500 ] 2>/dev/null; then
     args+=(--mtu "$mtu")
   fi
+  # shellcheck disable=SC2206 # split on purpose: one flag per word
+  [ -z "${PDC_DOCKER_ARGS:-}" ] || args+=(${PDC_DOCKER_ARGS})
 
   log "starting: dockerd ${args[*]} (log: $LOG)"
   echo "==== $(date -u +%FT%TZ) dockerd ${args[*]}" >>"$LOG"

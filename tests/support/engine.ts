@@ -24,6 +24,8 @@ export interface EngineRequest {
     config?: Record<string, { value: string; secret?: boolean }>;
     /** `--diff`: the per-property display. */
     diff?: boolean;
+    /** The Docker engine of the CLI and its plugins (DOCKER_HOST), e.g. a second engine. @default the tests' engine */
+    dockerHost?: string;
 }
 
 export interface EngineResult {
@@ -105,7 +107,11 @@ export function engine(req: EngineRequest): Promise<EngineResult> {
         path.join(ROOT, "tests/support/engine-cli.ts"),
         JSON.stringify(req),
     ];
-    const env = { ...engineEnv(), PULUMI_CONFIG_PASSPHRASE: "engine-tests" };
+    const env = {
+        ...engineEnv(),
+        PULUMI_CONFIG_PASSPHRASE: "engine-tests",
+        ...(req.dockerHost ? { DOCKER_HOST: req.dockerHost } : {}),
+    };
     return new Promise((resolve, reject) => {
         execFile(
             process.execPath,

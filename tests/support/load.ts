@@ -60,7 +60,17 @@ function percentile(sorted: number[], p: number): number {
 export async function loadWhile<T>(
     port: number,
     until: Promise<T> | number,
-    opts: { concurrency?: number; pathname?: string; maxSeconds?: number; timeoutMs?: number; ca?: string } = {},
+    opts: {
+        concurrency?: number;
+        pathname?: string;
+        maxSeconds?: number;
+        timeoutMs?: number;
+        ca?: string;
+        /** Pause of a loop after a failed request, ms: a refused connection otherwise repeats at CPU speed. @default 0 */
+        failurePauseMs?: number;
+        /** Called once per request when it ends: its outcome ("ok" or the failure) and when it started and ended (ms epoch). */
+        onOutcome?: (outcome: string, startMs: number, endMs: number) => void;
+    } = {},
 ): Promise<{ result: T | undefined; load: LoadResult }> {
     const start = Date.now();
     const hardStop = start + (opts.maxSeconds ?? 600) * 1000;
@@ -89,12 +99,15 @@ export async function loadWhile<T>(
     const worker = async () => {
         while (!stop && Date.now() < hardStop) {
             const t = process.hrtime.bigint();
+            const startMs = Date.now();
             const outcome = await requestOutcome(port, opts.pathname ?? "/", opts.timeoutMs ?? 5000, opts.ca);
             latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+            opts.onOutcome?.(outcome, startMs, Date.now());
             load.requests++;
             if (outcome !== "ok") {
                 load.failed++;
                 load.failures[outcome] = (load.failures[outcome] ?? 0) + 1;
+                if (opts.failurePauseMs) await new Promise((r) => setTimeout(r, opts.failurePauseMs));
             }
         }
     };
