@@ -3,8 +3,10 @@
  * default "host" leaves every network as it was, and the components that have no swarm form yet refuse a swarm
  * network by name instead of building plain containers its services could not reach.
  */
+import * as pulumi from "@pulumi/pulumi";
 import {
     AppServerPool,
+    AppServerPoolArgs,
     ArgumentError,
     NginxLoadBalancer,
     PostgresCluster,
@@ -94,14 +96,118 @@ describe("TieredNetwork target", () => {
     });
 });
 
+describe("AppServerPool on a swarm network", () => {
+    const swarmPool = (extra: Partial<AppServerPoolArgs> = {}) => {
+        const network = new TieredNetwork("net", { target: "swarm" });
+        const gate = new TieredNetwork("other"); // stands for the bootstrap the pool must start after
+        const pool = new AppServerPool("app", {
+            network,
+            image: "sha256:appimage",
+            replicas: 3,
+            updateBatchSize: 2,
+            env: { GREETING: "hi" },
+            command: ["serve", "--fast"],
+            secretFiles: {
+                "api-key": { value: pulumi.secret("k3y-value"), env: "API_KEY_FILE", mode: "0400", owner: 10001 },
+            },
+            startAfter: [gate],
+            ...extra,
+        });
+        return { network, pool };
+    };
+
+    test("one service with N replicas, dnsrr on its tiers, start-first rolling update with rollback, after startAfter", async () => {
+        const { graph, result } = await runProgram(() => swarmPool(), { project: "shop", stack: "dev" });
+        const own = Object.entries(graph.shape()).filter(([n]) => n === "app" || n.startsWith("app-"));
+        expect(Object.fromEntries(own)).toEqual({
+            app: "dockercluster:app:AppServerPool",
+            "app-service": "docker:index/service:Service",
+            "app-secret-api-key": "docker:index/secret:Secret",
+            "app-secret-api-key-id": "random:index/randomId:RandomId",
+        });
+        expect(graph.containers()).toEqual([]);
+        const svc = graph.get("app-service");
+        expect(graph.parentName("app-service")).toBe("app");
+        expect(svc.inputs.name).toBe("shop-dev-app");
+        expect(svc.inputs.mode).toEqual({ replicated: { replicas: 3 } });
+        expect(svc.inputs.endpointSpec).toEqual({ mode: "dnsrr" });
+        expect(svc.inputs.updateConfig).toEqual({ parallelism: 2, order: "start-first", failureAction: "rollback" });
+        expect(svc.inputs.rollbackConfig).toEqual({ parallelism: 2, order: "start-first", failureAction: "pause" });
+        expect(svc.inputs.convergeConfig).toEqual({ delay: "1s", timeout: "180s" });
+        const task = svc.inputs.taskSpec;
+        expect(task.networksAdvanceds.map((n: { name: string; aliases: string[] }) => [n.name, n.aliases])).toEqual([
+            ["shop-dev-net-app", ["app"]],
+            ["shop-dev-net-db", ["app"]],
+        ]);
+        expect(task.containerSpec.image).toBe("sha256:appimage");
+        expect(task.containerSpec.args).toEqual(["serve", "--fast"]);
+        expect(task.containerSpec.commands).toBeUndefined();
+        expect(task.containerSpec.healthcheck.tests[0]).toBe("CMD-SHELL");
+        expect(task.containerSpec.stopGracePeriod).toBe("10s");
+        expect(task.containerSpec.env).toEqual({
+            GREETING: "hi",
+            PORT: "8000",
+            APP_CONFIG_DIR: "/etc/app",
+            CONTENT_DIR: "/srv/content",
+            INSTANCE: "app-{{.Task.Slot}}",
+            API_KEY_FILE: "/run/secrets/api-key",
+        });
+        // A component in dependsOn stands for its children.
+        expect(graph.dependencyNames("app-service")).toEqual(expect.arrayContaining(["other-web", "other-db"]));
+        expect(result.pool.upstreamServers).toEqual([{ host: "app", port: 8000 }]);
+        expect(result.pool.service).toBeDefined();
+    });
+
+    test("secret files: a swarm secret each (value secret, never in the env), mounted with mode and owner", async () => {
+        const { graph } = await runProgram(() => swarmPool(), { project: "shop", stack: "dev" });
+        const secret = graph.get("app-secret-api-key");
+        expect(Buffer.from(secret.inputs.data, "base64").toString()).toBe("k3y-value");
+        expect(secret.secretInputs.has("data")).toBe(true);
+        // The random suffix is renewed with the value (a swarm secret cannot change), so it is keyed on it, secretly.
+        expect(graph.get("app-secret-api-key-id").secretInputs.has("keepers")).toBe(true);
+        const [mount] = graph.get("app-service").inputs.taskSpec.containerSpec.secrets;
+        expect(mount).toMatchObject({
+            fileName: "/run/secrets/api-key",
+            fileMode: 0o400,
+            fileUid: "10001",
+            fileGid: "0",
+        });
+        expect(JSON.stringify(graph.get("app-service").inputs)).not.toContain("k3y-value");
+    });
+
+    test("waitForHealthy: false leaves out the convergence wait; appContract: false injects nothing", async () => {
+        const { graph } = await runProgram(() =>
+            swarmPool({ appContract: false, waitForHealthy: false, secretFiles: undefined, env: { A: "1" } }),
+        );
+        const svc = graph.get("app-service");
+        expect(svc.inputs.convergeConfig).toBeUndefined();
+        expect(svc.inputs.taskSpec.containerSpec.env).toEqual({ A: "1" });
+        expect(svc.inputs.taskSpec.containerSpec.healthcheck).toBeUndefined();
+    });
+
+    test("arguments with no swarm form yet are refused, each named, nothing registered", async () => {
+        const message = await failure(() =>
+            swarmPool({
+                replicaNames: ["a", "b"],
+                configFiles: { "app.json": "{}" },
+                volumes: [{ name: "data", containerPath: "/data" }],
+                ports: [{ internal: 53, protocol: "udp" }],
+                restart: "always",
+                logging: { driver: "local" },
+            }),
+        );
+        for (const arg of ["replicaNames", "configFiles", "volumes", "ports", "restart", "logging"])
+            expect(message).toContain(
+                `AppServerPool "app": ${arg} has no swarm form yet (the network's target is "swarm"); leave it out, or use a TieredNetwork with target "host"`,
+            );
+    });
+});
+
 describe("components on a swarm network (no swarm form yet)", () => {
     test("each refuses it under `network`, before any child exists", async () => {
         const swarm = () => new TieredNetwork("net", { target: "swarm" });
         expect(await failure(() => new PostgresCluster("db", { network: swarm() }))).toMatch(
             refusal('PostgresCluster "db"'),
-        );
-        expect(await failure(() => new AppServerPool("app", { network: swarm(), image: "i" }))).toMatch(
-            refusal('AppServerPool "app"'),
         );
         expect(await failure(() => new Service("cache", { network: swarm(), image: "redis:7" }))).toMatch(
             refusal('Service "cache"'),
@@ -110,9 +216,9 @@ describe("components on a swarm network (no swarm form yet)", () => {
             refusal('ServiceDiscovery "sd"'),
         );
         const lb = await failure(() => {
-            const host = new TieredNetwork("host");
-            const app = new AppServerPool("app", { network: host, image: "i" });
-            return new NginxLoadBalancer("web", { network: swarm(), routes: [{ path: "/", pool: app }] });
+            const network = swarm();
+            const app = new AppServerPool("app", { network, image: "i" });
+            return new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: app }] });
         });
         expect(lb).toMatch(refusal('NginxLoadBalancer "web"'));
     });
