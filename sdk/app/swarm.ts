@@ -146,6 +146,8 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
                               },
                           }
                         : {}),
+                    // The provider's delete also waits for the tasks' containers to be removed, at most this long, then
+                    // fails the delete (a task that needs the whole grace period can fail `pulumi destroy`).
                     stopGracePeriod: `${s.stopGraceSeconds}s`,
                 },
                 networksAdvanceds: s.network.attachService(s.tiers, [s.serviceName]),
