@@ -2,7 +2,8 @@
 # Installs and starts everything the test suite needs, on a fresh Debian bookworm machine:
 #   Debian packages (Postgres, nginx, Docker engine, debootstrap, docker-compose), npm dependencies,
 #   the Pulumi CLI (scripts/pulumi.sh), the real Flyway (tests/infra/flyway.sh), a throwaway Postgres cluster on
-#   127.0.0.1:55432, a private Docker engine, and the local images.
+#   127.0.0.1:55432, a private Docker engine, the local images, and a single-node swarm engine in a network
+#   namespace of its own (tests/infra/swarm.sh).
 # Idempotent: what is installed or running already is left alone. Prints timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,4 +56,7 @@ step "docker engine (tests/infra/dockerd.sh)"
 tests/infra/dockerd.sh start
 step "images (tests/infra/build-images.sh)"
 tests/infra/build-images.sh
+# After the images: it copies those the swarm tests run from the shared engine. Cold about 30 s, warm about 1 s.
+step "swarm engine (tests/infra/swarm.sh)"
+tests/infra/swarm.sh start
 step "ready"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Stops what scripts/setup.sh started (images stay cached in the Docker data root).
 cd "$(dirname "$0")/.."
+tests/infra/swarm.sh stop || true
 tests/infra/postgres.sh stop || true
 tests/infra/dockerd.sh stop || true

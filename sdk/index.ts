@@ -5,12 +5,14 @@
  */
 
 // The components, their arguments and the defaults they document.
-export { STANDARD_TIERS, TieredNetwork } from "./network";
+export { NETWORK_TARGETS, STANDARD_TIERS, TieredNetwork } from "./network";
 export type {
     AliasClaim,
     HostPortClaim,
     NetworkAttachment,
     NetworkClaim,
+    NetworkTarget,
+    ServiceNetworkAttachment,
     TierArgs,
     TieredNetworkArgs,
 } from "./network";

@@ -69,6 +69,7 @@ import { AliasClaim, checkNetworkArg, HostPortClaim, NetworkClaim, TieredNetwork
 import { PostgresCluster } from "../postgres";
 import { ArgChecker } from "../validation";
 import { ContainerHealthGate, replicaHealthGate } from "./healthGate";
+import { buildSwarmPool, checkSwarmPoolArgs } from "./swarm";
 
 export {
     ContainerHealthGate,
@@ -223,6 +224,8 @@ export interface AppServerPoolArgs {
 
 /** AppServerPool's arguments with every default applied, the shared files read and the rollout generation. */
 export interface ResolvedPoolArgs {
+    /** The network's target is "swarm": one swarm service instead of containers (sdk/app/swarm.ts). */
+    readonly swarm: boolean;
     readonly network: TieredNetwork;
     readonly image: pulumi.Input<string>;
     readonly tiers: string[];
@@ -291,6 +294,8 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     const waitForHealthy =
         args.waitForHealthy ?? (appContract || (hasHealthcheck && args.healthcheck?.test[0] !== "NONE"));
     const network = checkNetworkArg(c, args.network);
+    const swarm = network && args.network.target === "swarm";
+    if (swarm) checkSwarmPoolArgs(c, args as unknown as Readonly<Record<string, unknown>>);
     const replicaIds = checkReplicas(c, args.replicas, args.replicaNames, appContract ? 2 : 1);
     const ports = [...(args.ports ?? [])];
     const hostPorts = checkPorts(c, ports, replicaIds.length);
@@ -311,6 +316,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
         tiers,
         aliases: [serviceAlias, replicaAliases(instanceNames)],
         ...(hostPorts.length > 0 ? { hostPorts } : {}),
+        targets: ["host", "swarm"],
     };
     if (network) args.network.checkClaim(c, claim);
 
@@ -475,6 +481,7 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     });
     const generationHosts = instanceNames.map((instance) => `${instance}-${generation}`);
     return {
+        swarm,
         network: args.network,
         image: args.image,
         tiers,
@@ -840,6 +847,10 @@ export class AppServerPool extends pulumi.ComponentResource {
     public readonly filesDigest: string;
     /** The discovery the replicas register with, if any. */
     public readonly discovery: ServiceDiscovery | undefined;
+    /** With a swarm network: the one service running the replicas (undefined on a host network). */
+    public readonly service: docker.Service | undefined;
+    /** With a swarm network: secret file name → its swarm secret. @default {} on a host network */
+    public readonly swarmSecrets: Readonly<Record<string, docker.Secret>>;
 
     constructor(name: string, args: AppServerPoolArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const r = resolvePoolArgs(name, args);
@@ -856,6 +867,42 @@ export class AppServerPool extends pulumi.ComponentResource {
         this.filesDigest = r.filesDigest;
         this.generation = r.generation;
         this.upstreamServers = r.generationHosts.map((host) => ({ host, port: r.port }));
+
+        if (r.swarm) {
+            const dependsOn: pulumi.Resource[] = [...(r.database ? [r.database.bootstrap] : []), ...r.startAfter];
+            const built = buildSwarmPool(
+                name,
+                {
+                    ...r,
+                    replicas: r.replicaIds.length,
+                    configDir: APP_CONFIG_DIR,
+                    contentDir: CONTENT_DIR,
+                    dependsOn,
+                },
+                this,
+            );
+            this.service = built.service;
+            this.swarmSecrets = built.secrets;
+            // The service's name (DNS round robin over its healthy tasks) is the one upstream.
+            this.upstreamServers = [{ host: r.serviceName, port: r.port }];
+            this.configVolume = undefined;
+            this.contentVolume = undefined;
+            this.volumes = {};
+            this.filesContainer = undefined;
+            this.containers = {};
+            this.healthGates = {};
+            // Known once the service has converged (with waitForHealthy): what a load balancer waits for.
+            this.servingIds = built.service.id.apply((id) => [id]);
+            this.containerNames = pulumi.output([]);
+            this.registerOutputs({
+                serviceName: this.serviceName,
+                port: this.port,
+                swarmService: built.service.name,
+            });
+            return;
+        }
+        this.service = undefined;
+        this.swarmSecrets = {};
 
         // Named by their files' digest (see sharedVolumeName), so a change is a new volume created before the old
         // one is deleted: no deleteBeforeReplace, which would try to remove the old volume while replicas use it.

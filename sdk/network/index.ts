@@ -4,6 +4,9 @@
  * Each tier is one Docker bridge network. A container joins the tiers it must talk on; Docker's DNS answers a
  * name only on the networks both containers share, so a container on the web tier cannot even resolve the
  * database's name. Mark the database tier `internal` and it has no route off the host either.
+ *
+ * With `target: "swarm"` each tier is a swarm-scoped overlay network instead (the engine must be a swarm manager),
+ * and the components built on the network run as swarm services; see sdk/README.md "Scaling out: Docker Swarm".
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
@@ -20,7 +23,22 @@ export interface TierArgs {
     readonly subnet?: string;
     /** Extra labels on the network. @default {} */
     readonly labels?: Readonly<Record<string, string>>;
+    /**
+     * Swarm only: plain containers (not services) may join the overlay, as the database's admin proxy does.
+     * Bridges are always attachable, so it is refused with `target: "host"`.
+     * @default true with target "swarm"
+     */
+    readonly attachable?: boolean;
 }
+
+/**
+ * Where the cluster runs: `"host"`, containers on one Docker engine (bridge networks); `"swarm"`, services on a
+ * Docker swarm (overlay networks), whose manager the docker provider talks to.
+ */
+export type NetworkTarget = "host" | "swarm";
+
+/** The targets, for checks and messages. */
+export const NETWORK_TARGETS: readonly NetworkTarget[] = ["host", "swarm"];
 
 /** The conventional three tiers: `web` (load balancer), `app` (app servers), `db` (internal, database only). */
 export const STANDARD_TIERS: Readonly<Record<string, TierArgs>> = Object.freeze({
@@ -35,15 +53,24 @@ export interface TieredNetworkArgs {
      * @default STANDARD_TIERS ({ web: {}, app: {}, db: { internal: true } })
      */
     readonly tiers?: Readonly<Record<string, TierArgs>>;
+    /**
+     * Where the cluster runs; the components built on this network read it from here. `"swarm"` makes each tier an
+     * overlay network (driver `overlay`, swarm scope).
+     * @default "host"
+     */
+    readonly target?: NetworkTarget;
 }
 
 /** One network attachment, as `docker.Container`'s `networksAdvanced` takes it. */
 export type NetworkAttachment = docker.types.input.ContainerNetworksAdvanced;
 
+/** One network attachment of a swarm service, as `docker.Service`'s `taskSpec.networksAdvanceds` takes it. */
+export type ServiceNetworkAttachment = docker.types.input.ServiceTaskSpecNetworksAdvanced;
+
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 /** Checks tier names and settings; records problems in `c`. Pure. */
-function validateTiers(c: ArgChecker, tiers: Readonly<Record<string, TierArgs>>): void {
+function validateTiers(c: ArgChecker, tiers: Readonly<Record<string, TierArgs>>, target: NetworkTarget): void {
     const names = Object.keys(tiers);
     c.check(
         names.length > 0,
@@ -59,6 +86,21 @@ function validateTiers(c: ArgChecker, tiers: Readonly<Record<string, TierArgs>>)
             "use lower-case letters, digits and inner hyphens (a DNS label)",
         );
         const s = tiers[t] ?? {};
+        if (target === "swarm") {
+            c.check(
+                s.driver === undefined || s.driver === "overlay",
+                `tiers.${t}.driver`,
+                `is "${s.driver}", but a swarm's services join only overlay networks`,
+                'leave it out (target "swarm" uses "overlay")',
+            );
+        } else {
+            c.check(
+                s.attachable === undefined,
+                `tiers.${t}.attachable`,
+                'has no meaning with target "host" (bridge networks are always attachable)',
+                'leave it out, or set target: "swarm"',
+            );
+        }
         if (s.subnet !== undefined) {
             const m = CIDR.exec(s.subnet);
             const ok = m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
@@ -126,6 +168,8 @@ export interface NetworkClaim {
     readonly aliases?: readonly AliasClaim[];
     /** @default [] */
     readonly hostPorts?: readonly HostPortClaim[];
+    /** The network targets the component can run on; another target is refused under `network`. @default ["host"] */
+    readonly targets?: readonly NetworkTarget[];
 }
 
 /**
@@ -147,10 +191,13 @@ export interface ResolvedTier {
     readonly driver: string;
     readonly subnet: string | undefined;
     readonly labels: Readonly<Record<string, string>>;
+    /** Swarm only (undefined with target "host", so host networks keep their inputs). */
+    readonly attachable: boolean | undefined;
 }
 
 /** TieredNetwork's arguments with every default applied. */
 export interface ResolvedNetworkArgs {
+    readonly target: NetworkTarget;
     /** Tier names, in declaration order. */
     readonly tierNames: readonly string[];
     readonly tiers: Readonly<Record<string, ResolvedTier>>;
@@ -160,8 +207,16 @@ export interface ResolvedNetworkArgs {
 export function resolveNetworkArgs(name: string, args: TieredNetworkArgs): ResolvedNetworkArgs {
     const given = args.tiers ?? STANDARD_TIERS;
     const c = new ArgChecker("TieredNetwork", name);
-    validateTiers(c, given);
+    const target = args.target ?? "host";
+    c.check(
+        NETWORK_TARGETS.includes(target),
+        "target",
+        `is "${String(target)}"`,
+        `use one of ${NETWORK_TARGETS.map((t) => `"${t}"`).join(", ")}`,
+    );
+    validateTiers(c, given, target);
     c.throwIfAny();
+    const swarm = target === "swarm";
     const tierNames = Object.keys(given);
     const tiers = Object.fromEntries(
         tierNames.map((t): [string, ResolvedTier] => {
@@ -170,14 +225,15 @@ export function resolveNetworkArgs(name: string, args: TieredNetworkArgs): Resol
                 t,
                 {
                     internal: s.internal ?? false,
-                    driver: s.driver ?? "bridge",
+                    driver: s.driver ?? (swarm ? "overlay" : "bridge"),
                     subnet: s.subnet,
                     labels: s.labels ?? {},
+                    attachable: swarm ? (s.attachable ?? true) : undefined,
                 },
             ];
         }),
     );
-    return { tierNames, tiers };
+    return { target, tierNames, tiers };
 }
 
 /**
@@ -185,6 +241,8 @@ export function resolveNetworkArgs(name: string, args: TieredNetworkArgs): Resol
  * names are rejected when those components are constructed.
  */
 export class TieredNetwork extends pulumi.ComponentResource {
+    /** Where the cluster runs: containers on one engine ("host") or swarm services ("swarm"). */
+    public readonly target: NetworkTarget;
     /** Tier names, in declaration order. */
     public readonly tierNames: readonly string[];
     /** Tier name → its Docker network. */
@@ -202,6 +260,7 @@ export class TieredNetwork extends pulumi.ComponentResource {
         const r = resolveNetworkArgs(name, args);
         super("dockercluster:network:TieredNetwork", name, {}, opts);
 
+        this.target = r.target;
         this.tierNames = r.tierNames;
         const networks: Record<string, docker.Network> = {};
         const networkNames: Record<string, pulumi.Output<string>> = {};
@@ -215,6 +274,7 @@ export class TieredNetwork extends pulumi.ComponentResource {
                     name: dockerName(logical),
                     driver: s.driver,
                     internal: s.internal,
+                    ...(s.attachable !== undefined ? { attachable: s.attachable } : {}),
                     ...(s.subnet !== undefined ? { ipamConfigs: [{ subnet: s.subnet }] } : {}),
                     labels: labelList({ ...componentLabels(name, `tier:${tier}`), ...s.labels }),
                 },
@@ -256,6 +316,13 @@ export class TieredNetwork extends pulumi.ComponentResource {
      * with {@link claim} once it is constructed.
      */
     checkClaim(c: ArgChecker, claim: NetworkClaim): void {
+        // Refused rather than built as plain containers next to a swarm's services, which would not see them.
+        c.check(
+            (claim.targets ?? ["host"]).includes(this.target),
+            "network",
+            `targets "${this.target}", which ${claim.owner} does not support yet`,
+            'use a TieredNetwork with target "host" (the default); see sdk/README.md "Scaling out: Docker Swarm"',
+        );
         checkTierNames(c, claim.tiersArgument, claim.tiers, this.tierNames);
         for (const { argument, names, fix } of claim.aliases ?? []) {
             for (const tier of claim.tiers) {
@@ -307,5 +374,13 @@ export class TieredNetwork extends pulumi.ComponentResource {
             }
             return { name: net.name, aliases: [...aliases] };
         });
+    }
+
+    /**
+     * `taskSpec.networksAdvanceds` entries of a swarm service joining `tiers` with `aliases` (target "swarm").
+     * Throws on an unknown tier; components check names earlier.
+     */
+    attachService(tiers: readonly string[], aliases: readonly string[]): ServiceNetworkAttachment[] {
+        return this.attach(tiers, aliases).map((a) => ({ name: a.name, aliases: a.aliases }));
     }
 }

@@ -21,9 +21,16 @@ export interface LoadResult {
 /**
  * One `GET` on a new connection to 127.0.0.1:`port`, with one deadline for the whole exchange (a reset after the
  * headers ends no response stream): "ok", "HTTP <status>", "timeout", "incomplete answer" or the socket error's code.
- * With `ca` (PEM) over HTTPS, the server's certificate verified against it.
+ * With `ca` (PEM) over HTTPS, the server's certificate verified against it. `host`: another address of this machine
+ * or of a test host of our own (a swarm node's namespace).
  */
-export function requestOutcome(port: number, pathname: string, timeoutMs: number, ca?: string): Promise<string> {
+export function requestOutcome(
+    port: number,
+    pathname: string,
+    timeoutMs: number,
+    ca?: string,
+    host = "127.0.0.1",
+): Promise<string> {
     return new Promise((resolve) => {
         let settled = false;
         const done = (outcome: string) => {
@@ -37,7 +44,7 @@ export function requestOutcome(port: number, pathname: string, timeoutMs: number
             done("timeout");
         }, timeoutMs);
         const get = ca === undefined ? http.get : https.get;
-        const req = get({ host: "127.0.0.1", port, path: pathname, agent: false, ...(ca ? { ca } : {}) }, (res) => {
+        const req = get({ host, port, path: pathname, agent: false, ...(ca ? { ca } : {}) }, (res) => {
             const status = res.statusCode === 200 ? "ok" : `HTTP ${res.statusCode}`;
             res.on("error", (e) => done((e as NodeJS.ErrnoException).code ?? e.message));
             res.on("end", () => done(status));
@@ -70,6 +77,8 @@ export async function loadWhile<T>(
         failurePauseMs?: number;
         /** Called once per request when it ends: its outcome ("ok" or the failure) and when it started and ended (ms epoch). */
         onOutcome?: (outcome: string, startMs: number, endMs: number) => void;
+        /** @default "127.0.0.1" */
+        host?: string;
     } = {},
 ): Promise<{ result: T | undefined; load: LoadResult }> {
     const start = Date.now();
@@ -100,7 +109,13 @@ export async function loadWhile<T>(
         while (!stop && Date.now() < hardStop) {
             const t = process.hrtime.bigint();
             const startMs = Date.now();
-            const outcome = await requestOutcome(port, opts.pathname ?? "/", opts.timeoutMs ?? 5000, opts.ca);
+            const outcome = await requestOutcome(
+                port,
+                opts.pathname ?? "/",
+                opts.timeoutMs ?? 5000,
+                opts.ca,
+                opts.host,
+            );
             latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
             opts.onOutcome?.(outcome, startMs, Date.now());
             load.requests++;

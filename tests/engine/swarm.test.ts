@@ -1,0 +1,177 @@
+/**
+ * Docker Swarm under the real Pulumi engine, on the single-node swarm of tests/infra/swarm.sh (its own engine in
+ * its own network namespace; `PDC_SWARM_DOCKER_HOST`, `PDC_SWARM_NODE_IP`): the swarm resources of
+ * @pulumi/docker (overlay networks, Secret, ServiceConfig, Service with a start-first rolling update and a port
+ * published in host mode), as the docker plugin built here drives them, through `AppServerPool`'s swarm form
+ * (tests/engine/programs/swarm-pool.ts) behind a raw nginx service, and a destroy that leaves nothing. About 4 min,
+ * most of it the provider's convergence waits.
+ */
+import { execFile } from "child_process";
+import { engine, EngineRequest, EngineResult, stackDir, stateFiles } from "../support/engine";
+import { loadWhile } from "../support/load";
+
+jest.setTimeout(600000);
+
+const SWARM_HOST = process.env.PDC_SWARM_DOCKER_HOST ?? "unix:///tmp/pdc-swarm.sock";
+const NODE_IP = process.env.PDC_SWARM_NODE_IP ?? "10.213.0.2";
+const STACK = `sw${process.pid}`;
+const dir = stackDir("swarmpool");
+// Host-mode ports are bound on the node's own namespace: no clash with the shared engine's 127.0.0.1 ports.
+const PORT = 20000 + (process.pid % 1000);
+
+function swarm(args: string[], timeoutMs = 120000): Promise<string> {
+    return new Promise((resolve, reject) =>
+        execFile(
+            "docker",
+            args,
+            { env: { ...process.env, DOCKER_HOST: SWARM_HOST }, timeout: timeoutMs, encoding: "utf8" },
+            (err, stdout, stderr) =>
+                err ? reject(new Error(`docker ${args.join(" ")} failed: ${stderr || err.message}`)) : resolve(stdout),
+        ),
+    );
+}
+
+/** Runs `sh -c script` as root in the first running task container of a service. */
+async function inTask(service: string, script: string): Promise<string> {
+    const ids = (await swarm(["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${service}`])).trim();
+    if (!ids) throw new Error(`no running task of ${service}`);
+    return swarm(["exec", "-u", "0", ids.split("\n")[0], "sh", "-c", script]);
+}
+
+async function run(op: EngineRequest["op"], rev = "1"): Promise<EngineResult> {
+    const r = await engine({
+        op,
+        dir,
+        project: "swarmpool",
+        stack: STACK,
+        program: { module: "tests/engine/programs/swarm-pool.ts", export: "swarmPoolProgram" },
+        config: {
+            "docker:host": { value: SWARM_HOST },
+            port: { value: String(PORT) },
+            rev: { value: rev },
+        },
+    });
+    if (r.error) throw new Error(`pulumi ${op} failed: ${r.error}\n${r.output}`);
+    return r;
+}
+
+let destroyed = false;
+afterAll(async () => {
+    if (!destroyed) await run("destroy", "2").catch((e: Error) => console.error(e.message));
+});
+
+describe("AppServerPool on a swarm network (real engine, single-node swarm)", () => {
+    const SERVICE = `swarmpool-${STACK}-app`;
+    const WEB_PORT = PORT;
+    /** `n` requests through nginx on the node: the replicas' host names seen and the revisions answered. */
+    async function sample(n: number): Promise<{ hosts: Set<string>; revs: Set<string> }> {
+        const hosts = new Set<string>();
+        const revs = new Set<string>();
+        for (let i = 0; i < n; i++) {
+            const res = await fetch(`http://${NODE_IP}:${WEB_PORT}/`, { signal: AbortSignal.timeout(5000) });
+            expect(res.status).toBe(200);
+            const [host, rev] = (await res.text()).trim().split(" ");
+            hosts.add(host);
+            revs.add(rev);
+        }
+        return { hosts, revs };
+    }
+
+    it("up: one service, 2 healthy replicas, traffic through nginx (the only published port) from both", async () => {
+        await run("up", "1");
+        expect(
+            (await swarm(["service", "ls", "--filter", `name=${SERVICE}`, "--format", "{{.Replicas}}"])).trim(),
+        ).toBe("2/2");
+        const health = await swarm([
+            "ps",
+            "--filter",
+            `label=com.docker.swarm.service.name=${SERVICE}`,
+            "--format",
+            "{{.Status}}",
+        ]);
+        expect(
+            health
+                .trim()
+                .split("\n")
+                .map((s) => /\(healthy\)/.test(s)),
+        ).toEqual([true, true]);
+        const { hosts, revs } = await sample(20);
+        expect(hosts.size).toBe(2);
+        expect([...revs]).toEqual(["1"]);
+    });
+
+    it("tiers are overlays; the pool's name resolves to both tasks (dnsrr) on its tier, not on the web tier alone", async () => {
+        const net = (tier: string) =>
+            swarm([
+                "network",
+                "inspect",
+                "-f",
+                "{{.Driver}} {{.Attachable}} {{.Scope}}",
+                `swarmpool-${STACK}-net-${tier}`,
+            ]);
+        expect((await net("app")).trim()).toBe("overlay true swarm");
+        expect((await net("web")).trim()).toBe("overlay true swarm");
+        const web = await inTask(
+            `swarmpool-${STACK}-web`,
+            "getent hosts app | wc -l; getent hosts tasks.swarmpool-" + STACK + "-app | wc -l",
+        );
+        expect(web.trim().split("\n")).toEqual(["2", "2"]);
+        // A plain container on the web tier alone (attachable) cannot resolve the pool.
+        const probe = await swarm(
+            [
+                "run",
+                "--rm",
+                "--network",
+                `swarmpool-${STACK}-net-web`,
+                "pdc-example/three-tier-app:latest",
+                "sh",
+                "-c",
+                "getent hosts app; echo rc=$?",
+            ],
+            120000,
+        );
+        expect(probe.trim()).toBe("rc=2");
+    });
+
+    it("secret file: a swarm secret at /run/secrets with its mode and owner, its path in TOKEN_FILE, not in the state", async () => {
+        const out = await inTask(
+            SERVICE,
+            'stat -c "%a %u" /run/secrets/token; cat /run/secrets/token; echo; echo "$TOKEN_FILE"',
+        );
+        expect(out.trim().split("\n")).toEqual(["400 10001", "s3cret-token", "/run/secrets/token"]);
+        expect(stateFiles(dir)).not.toContain("s3cret-token");
+    });
+
+    it("rolling update under bounded load through nginx: start-first, 0 failed requests, every replica new", async () => {
+        const { load } = await loadWhile(WEB_PORT, run("up", "2"), {
+            host: NODE_IP,
+            concurrency: 2,
+            maxSeconds: 240,
+        });
+        console.log(`swarm rolling update: ${JSON.stringify(load)}`);
+        expect(load.requests).toBeGreaterThan(50);
+        expect(load.failures).toEqual({});
+        const state = await swarm([
+            "service",
+            "inspect",
+            "-f",
+            "{{.UpdateStatus.State}} {{json .Spec.UpdateConfig}}",
+            SERVICE,
+        ]);
+        expect(state).toMatch(/^completed /);
+        expect(state).toContain('"Order":"start-first"');
+        expect(state).toContain('"FailureAction":"rollback"');
+        const { hosts, revs } = await sample(20);
+        expect(hosts.size).toBe(2);
+        expect([...revs]).toEqual(["2"]);
+    });
+
+    it("destroy: no service, network, secret or config of the stack is left", async () => {
+        await run("destroy", "2");
+        destroyed = true;
+        for (const kind of ["service", "network", "secret", "config"]) {
+            const left = await swarm([kind, "ls", "--filter", `name=swarmpool-${STACK}-`, "--format", "{{.Name}}"]);
+            expect(`${kind}: ${left.trim()}`).toBe(`${kind}: `);
+        }
+    });
+});

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# A second private Docker engine, in swarm mode, for the swarm tests. It runs in a network namespace of its own.
+#
+#   tests/infra/swarm.sh start   # netns + dockerd + `swarm init` + images (each step a no-op when done already)
+#   tests/infra/swarm.sh stop    # leave the swarm, stop dockerd, remove the netns (data root kept)
+#   tests/infra/swarm.sh status  # exit 0 if running, answering and an active swarm manager
+#   tests/infra/swarm.sh env     # prints the exports below
+#   eval "$(tests/infra/swarm.sh env)"
+#     PDC_SWARM_DOCKER_HOST=unix:///tmp/pdc-swarm.sock   the engine (its socket is a file: reachable from the host)
+#     PDC_SWARM_NODE_IP=10.213.0.2                        the node's address, reachable from the host over a veth
+#     PDC_SWARM_NETNS=pdc-swarm                           `ip netns exec` it to see the node's own 127.0.0.1
+#
+# Why a network namespace and not just another socket: at start-up dockerd's bridge driver removes and recreates
+# the DOCKER, DOCKER-ISOLATION-* chains (libnetwork `removeIPChains` then `setupIPChains`), so a second engine with
+# iptables in the same namespace would wipe the published ports of the shared engine (tests/infra/dockerd.sh) while
+# other tests use it. It would also fight over docker0. In its own namespace it has its own iptables, docker0 and
+# docker_gwbridge, and nothing it does reaches the shared engine. The namespace is joined to the host by a veth
+# pair (10.213.0.1 host side, 10.213.0.2 node side, a /30 of our own); the node's address is the only way in.
+#
+# Layout (overridable through the environment, like dockerd.sh):
+#   socket     /tmp/pdc-swarm.sock          (PDC_SWARM_SOCK)
+#   data root  /var/tmp/pdc-swarm           (PDC_SWARM_DATA; kept across runs -> loaded images stay cached)
+#   exec root  /tmp/pdc-swarm-run/exec      (PDC_SWARM_RUN=/tmp/pdc-swarm-run; pidfile there too)
+#   log        /tmp/pdc-swarm-dockerd.log   (PDC_SWARM_LOG)
+#   netns      pdc-swarm                    (PDC_SWARM_NETNS), veth pdcsw0 / pdcsw1, 10.213.0.0/30 (PDC_SWARM_NET=10.213.0)
+#   images     loaded from the shared engine (PDC_DOCKER_SOCK, default /tmp/pdc-docker.sock): PDC_SWARM_IMAGES
+set -euo pipefail
+
+SOCK_PATH="${PDC_SWARM_SOCK:-/tmp/pdc-swarm.sock}"
+HOST_URL="unix://${SOCK_PATH}"
+DATA_ROOT="${PDC_SWARM_DATA:-/var/tmp/pdc-swarm}"
+RUN_DIR="${PDC_SWARM_RUN:-/tmp/pdc-swarm-run}"
+EXEC_ROOT="${RUN_DIR}/exec"
+PIDFILE="${RUN_DIR}/dockerd.pid"
+LOG="${PDC_SWARM_LOG:-/tmp/pdc-swarm-dockerd.log}"
+NETNS="${PDC_SWARM_NETNS:-pdc-swarm}"
+NET="${PDC_SWARM_NET:-10.213.0}"
+HOST_IP="${NET}.1"
+NODE_IP="${NET}.2"
+VETH_HOST="${PDC_SWARM_VETH:-pdcsw0}"
+VETH_NODE="${VETH_HOST%0}1"
+SHARED_URL="unix://${PDC_DOCKER_SOCK:-/tmp/pdc-docker.sock}"
+# What the swarm tests run; the official names are tags of the same images on the shared engine.
+IMAGES="${PDC_SWARM_IMAGES:-pdc/debian:bookworm debian:bookworm pdc/postgres:15 postgres:15-bookworm pdc/nginx:bookworm nginx:stable-bookworm pdc-example/three-tier-app:latest}"
+START_TIMEOUT="${PDC_SWARM_START_TIMEOUT:-60}"
+STOP_TIMEOUT="${PDC_SWARM_STOP_TIMEOUT:-30}"
+
+log() { echo "swarm.sh: $*" >&2; }
+sw() { DOCKER_HOST="$HOST_URL" timeout "${SW_TIMEOUT:-60}" docker "$@"; }
+
+pid_alive() {
+  local pid
+  [ -s "$PIDFILE" ] || return 1
+  pid="$(cat "$PIDFILE" 2>/dev/null)" || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  grep -qa dockerd "/proc/$pid/cmdline" 2>/dev/null
+}
+
+answers() { SW_TIMEOUT=10 sw info >/dev/null 2>&1; }
+swarm_state() { SW_TIMEOUT=10 sw info --format '{{.Swarm.LocalNodeState}}/{{.Swarm.ControlAvailable}}' 2>/dev/null || true; }
+
+setup_netns() {
+  if ! ip netns list | grep -qw "^$NETNS"; then
+    log "creating netns $NETNS"
+    ip netns add "$NETNS"
+  fi
+  if ! ip link show "$VETH_HOST" >/dev/null 2>&1; then
+    ip link add "$VETH_HOST" type veth peer name "$VETH_NODE"
+    ip link set "$VETH_NODE" netns "$NETNS"
+    ip addr add "${HOST_IP}/30" dev "$VETH_HOST"
+    ip link set "$VETH_HOST" up
+    ip netns exec "$NETNS" ip addr add "${NODE_IP}/30" dev "$VETH_NODE"
+    ip netns exec "$NETNS" ip link set "$VETH_NODE" up
+    ip netns exec "$NETNS" ip route add default via "$HOST_IP"
+  fi
+  ip netns exec "$NETNS" ip link set lo up
+  # dockerd turns forwarding on itself; route_localnet is not needed (ports are reached at the node's address)
+}
+
+do_start() {
+  mkdir -p "$RUN_DIR" "$DATA_ROOT"
+  exec 9>"$RUN_DIR/start.lock"
+  flock -w "$START_TIMEOUT" 9 || { log "could not get $RUN_DIR/start.lock"; return 1; }
+  command -v dockerd >/dev/null || { log "dockerd is missing: run tests/infra/dockerd.sh start first (it installs docker.io)"; return 1; }
+  setup_netns
+  if ! { pid_alive && answers; }; then
+    if pid_alive; then
+      log "dockerd pid $(cat "$PIDFILE") is running but not answering yet; waiting"
+      wait_ready "$(cat "$PIDFILE")"
+    else
+      rm -f "$PIDFILE" "$SOCK_PATH"
+      # Own bridge address and pools: not needed for isolation (own netns) but kept apart from the shared engine's
+      # 172.17-31/192.168 so that addresses in logs and `docker inspect` are never ambiguous.
+      local args=(
+        --host "$HOST_URL" --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" --pidfile "$PIDFILE"
+        --bip 10.214.0.1/24 --default-address-pool base=10.215.0.0/16,size=24
+      )
+      log "starting in netns $NETNS: dockerd ${args[*]} (log: $LOG)"
+      echo "==== $(date -u +%FT%TZ) dockerd ${args[*]}" >>"$LOG"
+      setsid nsenter --net="/var/run/netns/$NETNS" dockerd "${args[@]}" >>"$LOG" 2>&1 </dev/null 9>&- &
+      wait_ready "$!"
+    fi
+  else
+    log "dockerd already running (pid $(cat "$PIDFILE")), $HOST_URL"
+  fi
+  case "$(swarm_state)" in
+    active/true) log "swarm already active" ;;
+    inactive/*)
+      log "docker swarm init --advertise-addr $NODE_IP"
+      sw swarm init --advertise-addr "$NODE_IP" --listen-addr "$NODE_IP:2377" \
+        --default-addr-pool 10.216.0.0/16 --default-addr-pool-mask-length 24 >/dev/null
+      ;;
+    *) log "unexpected swarm state '$(swarm_state)'"; return 1 ;;
+  esac
+  load_images
+  log "ready: $HOST_URL, node $NODE_IP"
+}
+
+wait_ready() {
+  local pid="$1" deadline=$((SECONDS + START_TIMEOUT))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    answers && return 0
+    if ! kill -0 "$pid" 2>/dev/null && ! pid_alive; then
+      log "dockerd exited during start-up; last log lines:"; tail -n 30 "$LOG" >&2 || true; return 1
+    fi
+    sleep 0.5
+  done
+  log "dockerd did not answer within ${START_TIMEOUT}s"; tail -n 30 "$LOG" >&2 || true; return 1
+}
+
+# Copies the test images from the shared engine, each image once (by ID), tags included. Skips what is there.
+load_images() {
+  local want=() ref id
+  for ref in $IMAGES; do
+    id="$(DOCKER_HOST="$SHARED_URL" docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null)" || {
+      log "image $ref is not on the shared engine (run tests/infra/build-images.sh)"; return 1; }
+    [ "$(SW_TIMEOUT=10 sw image inspect -f '{{.Id}}' "$ref" 2>/dev/null || true)" = "$id" ] || want+=("$ref")
+  done
+  [ "${#want[@]}" -eq 0 ] && { log "images up to date"; return 0; }
+  log "loading ${want[*]} from the shared engine"
+  DOCKER_HOST="$SHARED_URL" timeout 300 docker save "${want[@]}" | SW_TIMEOUT=300 sw load -q >&2
+}
+
+do_stop() {
+  if pid_alive; then
+    SW_TIMEOUT=30 sw swarm leave --force >/dev/null 2>&1 || true
+    local pid; pid="$(cat "$PIDFILE")"
+    log "stopping dockerd pid $pid"
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + STOP_TIMEOUT))
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && { log "SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; sleep 1; }
+    local cpidf="$EXEC_ROOT/containerd/containerd.pid" cpid
+    if [ -s "$cpidf" ]; then
+      cpid="$(cat "$cpidf")"
+      if kill -0 "$cpid" 2>/dev/null && grep -qa containerd "/proc/$cpid/cmdline"; then kill -TERM "$cpid" || true; fi
+    fi
+  else
+    log "dockerd not running"
+  fi
+  rm -f "$PIDFILE"
+  ip link del "$VETH_HOST" 2>/dev/null || true
+  ip netns del "$NETNS" 2>/dev/null || true
+  log "stopped"
+}
+
+case "${1:-}" in
+  start) do_start ;;
+  stop) do_stop ;;
+  restart) do_stop; do_start ;;
+  status)
+    if pid_alive && answers && [ "$(swarm_state)" = active/true ]; then
+      echo "running (pid $(cat "$PIDFILE")) at $HOST_URL, swarm manager on $NODE_IP"
+    else echo "not running"; exit 1; fi ;;
+  env)
+    echo "export PDC_SWARM_DOCKER_HOST=$HOST_URL"
+    echo "export PDC_SWARM_NODE_IP=$NODE_IP"
+    echo "export PDC_SWARM_NETNS=$NETNS" ;;
+  *) echo "usage: $0 start|stop|restart|status|env" >&2; exit 2 ;;
+esac
