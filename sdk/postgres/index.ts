@@ -167,7 +167,8 @@ export interface PostgresClusterArgs {
     readonly hbaRules?: readonly string[];
     /**
      * Seconds Docker waits after SIGINT (Postgres's fast shutdown: it ends sessions, writes a checkpoint) before it
-     * kills the server; a kill means crash recovery at the next start. @default 60
+     * kills the server, on `docker stop` and when Pulumi removes the container (destroy, replacement); a kill means
+     * crash recovery at the next start. @default 60
      */
     readonly stopTimeout?: number;
     /** Extra `postgres` server arguments, e.g. ["-c", "max_connections=200"]. @default [] */
@@ -537,6 +538,9 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 // SIGINT is Postgres's fast shutdown (the official image's STOPSIGNAL), set here for any image.
                 stopSignal: "SIGINT",
                 stopTimeout: r.stopTimeout,
+                // The provider removes a container by force (SIGKILL) on destroy or replacement unless this is set:
+                // it then stops it first, so Postgres ends with its shutdown checkpoint, not crash recovery next start.
+                destroyGraceSeconds: r.stopTimeout,
                 labels: labelList(standardLabels(project, stack, name, "postgres")),
                 ...resourceInputs(args.resources),
             },

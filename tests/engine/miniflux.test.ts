@@ -7,12 +7,12 @@
  * an `up` that changes the image (a build arg) under a bounded HTTPS load: new replicas, 0 failed requests, nginx
  * and Postgres untouched, the category kept; a last `up` that changes nothing.
  */
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DOCKER_HOST, dockerCli } from "../support/docker-api";
+import { containerLogs, dockerCli } from "../support/docker-api";
 import { engine, EngineRequest, EngineResult, stackDir, stateFiles } from "../support/engine";
 import { httpRequest } from "../support/http";
 import { loadWhile } from "../support/load";
@@ -112,12 +112,6 @@ const replicas = (r: Record<string, string>): string[] =>
 const psql = (sql: string): Promise<string> =>
     dockerCli(["exec", `${PREFIX}db-server`, "psql", "-U", "postgres", "-d", "app", "-Atc", sql]).then((s) => s.trim());
 
-/** A container's log, both streams (Miniflux logs to stderr, which dockerCli leaves out). */
-function containerLogs(name: string): string {
-    const r = spawnSync("docker", ["logs", name], { env: { ...process.env, DOCKER_HOST }, encoding: "utf8" });
-    return `${r.stdout}${r.stderr}`;
-}
-
 beforeAll(async () => {
     // Two ranges: freePortIn starts from the pid, so one range would give the same port twice.
     httpPort = await freePortIn(19000, 19499);
@@ -168,7 +162,7 @@ describe("Miniflux, a real app that migrates itself (real engine)", () => {
         const fromEmpty: string[] = [];
         let latest = "";
         for (const r of replicas(first)) {
-            const logs = containerLogs(`${PREFIX}${r}`);
+            const logs = await containerLogs(`${PREFIX}${r}`);
             const m = /msg="Running database migrations" current_version=(\d+) latest_version=(\d+)/.exec(logs);
             expect(m).not.toBeNull();
             if (m![1] === "0") fromEmpty.push(r);

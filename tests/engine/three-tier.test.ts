@@ -11,7 +11,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { dockerCli } from "../support/docker-api";
+import { containerLogs, dockerCli } from "../support/docker-api";
 import { execIn, httpRequest } from "../support/http";
 import { freePort } from "../support/net";
 import { engine, EngineRequest, EngineResult, stackDir, stateFiles, stateResources, steps } from "../support/engine";
@@ -292,6 +292,10 @@ describe("three-tier under the real engine", () => {
         await run("up", { config: config(2, "second") });
         // V2's change survived in the retained volume, and the bootstrap ran nothing again.
         expect((await answers(4)).last.greeting).toBe("Hello again from the db tier!");
+        // destroy stopped Postgres (destroyGraceSeconds) instead of killing it: no crash recovery on this start.
+        const log = await containerLogs(`${PREFIX}db-server`);
+        expect(log).toMatch(/database system is ready to accept connections/);
+        expect(log).not.toMatch(/not properly shut down|automatic recovery in progress|was interrupted/);
     });
 });
 

@@ -139,6 +139,8 @@ describe("PostgresCluster", () => {
         // Fast shutdown, with time for its checkpoint before Docker's SIGKILL.
         expect(s.inputs.stopSignal).toBe("SIGINT");
         expect(s.inputs.stopTimeout).toBe(60);
+        // The same grace when Pulumi removes it (destroy, replacement): the provider would otherwise kill it.
+        expect(s.inputs.destroyGraceSeconds).toBe(60);
         expect(graph.get("db-admin").inputs).toMatchObject({
             name: "shop-dev-db-admin",
             internal: true,

@@ -148,6 +148,18 @@ export function dockerCli(args: string[], opts: { timeoutMs?: number; input?: Bu
 }
 
 /** Go duration ("1s", "500ms", "1m30s") → nanoseconds, as the Engine API wants them. */
+/** A container's log, stdout and stderr both (`dockerCli` returns stdout only; servers log to stderr). */
+export function containerLogs(name: string): Promise<string> {
+    return new Promise((resolve) => {
+        execFile(
+            "docker",
+            ["logs", name],
+            { env: { ...process.env, DOCKER_HOST }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+            (_e, out, err) => resolve(`${out}${err}`),
+        );
+    });
+}
+
 export function durationNs(d: string | undefined): number | undefined {
     if (d === undefined || d === "") return undefined;
     const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;

@@ -5,7 +5,6 @@
  * of this machine mounted read-only. Shared by the
  * watcher tests: each writes files into `dir` (at the component's paths, through `local`) and watches nginx follow.
  */
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -19,7 +18,7 @@ import {
     sealNginxConf,
 } from "../../sdk";
 import { containerFlags } from "./container-flags";
-import { DOCKER_HOST, dockerCli } from "./docker-api";
+import { containerLogs, dockerCli } from "./docker-api";
 
 /** The settings every watcher test shares (listen 80, no upstreams); `extra` adds or overrides. */
 export function watcherConf(extra: Partial<NginxConfigSpec> = {}): { text: string; digest: string } {
@@ -93,14 +92,7 @@ export class WatchedNginx {
 
     /** The container's log, stdout and stderr both (the watcher reports on stderr). */
     logs(): Promise<string> {
-        return new Promise((resolve) => {
-            execFile(
-                "docker",
-                ["logs", this.name],
-                { env: { ...process.env, DOCKER_HOST }, encoding: "utf8" },
-                (_e, out, err) => resolve(`${out}${err}`),
-            );
-        });
+        return containerLogs(this.name);
     }
 
     async remove(): Promise<void> {
