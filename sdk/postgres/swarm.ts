@@ -12,7 +12,7 @@ import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { goDuration, HealthcheckArgs } from "../container";
+import { containerSettings, containerSettingsInputs, goDuration, HealthcheckArgs } from "../container";
 import { componentLabels, dockerName, labelList } from "../naming";
 import { TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
@@ -226,6 +226,8 @@ export function buildSwarmPostgres(name: string, s: SwarmPostgresSpec, parent: p
     const adminProxy = new docker.Container(
         `${name}-admin-proxy`,
         {
+            // The cluster's container defaults: rotated json-file logs, no-new-privileges.
+            ...containerSettingsInputs(containerSettings(undefined, undefined)),
             name: dockerName(`${name}-admin-proxy`),
             image: s.adminProxyImage,
             entrypoints: ["nginx"],
@@ -234,7 +236,6 @@ export function buildSwarmPostgres(name: string, s: SwarmPostgresSpec, parent: p
             networksAdvanced: [{ name: adminNetwork.name }],
             ports: [{ internal: 5432, external: s.adminPort, ip: s.adminAddress }],
             restart: "unless-stopped",
-            securityOpts: ["no-new-privileges:true"],
             labels: labelList(componentLabels(name, "admin-proxy")),
         },
         { parent, deleteBeforeReplace: true, dependsOn: [service] },

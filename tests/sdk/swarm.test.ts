@@ -285,6 +285,9 @@ describe("PostgresCluster on a swarm network", () => {
         expect(admin).toMatchObject({ driver: "overlay", attachable: true, internal: false });
         const proxy = graph.get("db-admin-proxy").inputs;
         expect(proxy.networksAdvanced).toEqual([{ name: "shop-dev-db-admin" }]);
+        expect(proxy.logDriver).toBe("json-file");
+        expect(proxy.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
+        expect(proxy.securityOpts).toEqual(["no-new-privileges:true"]);
         expect(proxy.ports).toEqual([{ internal: 5432, external: 25432, ip: "10.213.0.2" }]);
         expect(proxy.uploads[0].content).toContain("proxy_pass $pg:5432;");
         expect(proxy.uploads[0].content).toContain("set $pg postgres;");
