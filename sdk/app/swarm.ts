@@ -18,7 +18,6 @@ import { ArgChecker } from "../validation";
 
 /** The pool's arguments that have no swarm form yet: refused with a swarm network rather than ignored. */
 export const SWARM_UNSUPPORTED_POOL_ARGS = [
-    "database",
     "discovery",
     "replicaNames",
     "configDirectory",
@@ -43,6 +42,13 @@ export function checkSwarmPoolArgs(c: ArgChecker, args: Readonly<Record<string, 
             'leave it out, or use a TieredNetwork with target "host"',
         );
     }
+    // A service's env is in its spec, which `docker service inspect` shows anyone holding the manager's socket.
+    c.check(
+        args.database === undefined || args.databaseUrlAs === "file",
+        "databaseUrlAs",
+        'must be "file" with a database on a swarm network (the URL holds the password: a swarm secret, not env)',
+        'set databaseUrlAs: "file" (the app reads the path in DATABASE_URL_FILE)',
+    );
 }
 
 /** What the swarm form is built from (the resolved pool arguments it uses). */

@@ -32,6 +32,13 @@ import { dockerName, isDnsLabel, labelList, standardLabels } from "../naming";
 import { checkNetworkArg, NetworkClaim, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 import { ADMIN_PASSWORD_FILE, ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "./adminPassword";
+import {
+    buildSwarmPostgres,
+    checkSwarmPostgresArgs,
+    DEFAULT_ADMIN_PROXY_IMAGE,
+    DEFAULT_SWARM_ADMIN_PORT,
+    SWARM_ADMIN_PASSWORD_FILE,
+} from "./swarm";
 
 /** The default Postgres image (the official image's Debian 12 variant). */
 export const DEFAULT_POSTGRES_IMAGE = "postgres:15-bookworm";
@@ -136,10 +143,30 @@ export interface PostgresClusterArgs {
     readonly protectDataVolume?: boolean;
     /**
      * Publish 5432 on `127.0.0.1:<adminHostPort>` and let the bootstrap connect there. For Docker Desktop, where
-     * container addresses are not routable from the host. @default undefined (bootstrap connects to the container's
-     * address on its private admin network; nothing is published)
+     * container addresses are not routable from the host. On a swarm network: the admin proxy's published port on
+     * `adminAddress`. @default undefined (bootstrap connects to the container's address on its private admin
+     * network; nothing is published); 15432 on a swarm network
      */
     readonly adminHostPort?: number;
+    /**
+     * Swarm network only: host name of the node that keeps the data volume and runs the server (a placement
+     * constraint, so the server is never rescheduled onto a node without its data). The docker provider must talk
+     * to this node's engine: the data volume and the admin proxy are created there. Read it with
+     * `docker info -f '{{.Name}}'` on that engine. @default undefined (required on a swarm network)
+     */
+    readonly swarmNode?: string;
+    /**
+     * Swarm network only: the address of the node on which the admin proxy publishes `adminHostPort`, the address
+     * the bootstrap (in the `pulumi up` process) connects to. The node's loopback keeps the port off the network:
+     * reach it with an SSH tunnel when `pulumi up` runs elsewhere, or give the node's management address.
+     * @default "127.0.0.1"
+     */
+    readonly adminAddress?: string;
+    /**
+     * Swarm network only: the admin proxy's image, an nginx with Debian's stream module at
+     * `/usr/lib/nginx/modules/ngx_stream_module.so`. @default "nginx:stable-bookworm"
+     */
+    readonly adminProxyImage?: pulumi.Input<string>;
     /**
      * Wait until the health check passes before the container counts as created. Off by default: the bootstrap
      * waits for an authenticated `SELECT 1` itself, polling far more often than Docker's health interval, so the
@@ -239,6 +266,10 @@ export interface ResolvedPostgresArgs {
     readonly serverArgs: string[];
     /** The port the bootstrap reaches the server on: the published one, else 5432 on the admin network. */
     readonly adminPort: number;
+    /** The network's target is "swarm": a service and an admin proxy instead of a container (sdk/postgres/swarm.ts). */
+    readonly swarm: boolean;
+    /** Swarm: the address the admin proxy publishes on. */
+    readonly adminAddress: string;
     readonly healthcheck: HealthcheckArgs;
     /** The server container's settings: `container` over no-new-privileges and `logging` (defaults applied). */
     readonly settings: ContainerSettings;
@@ -253,6 +284,8 @@ export interface ResolvedPostgresArgs {
  * created. Pure but for reading the migration and content directories.
  */
 export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): ResolvedPostgresArgs {
+    const swarm = args.network instanceof TieredNetwork && args.network.target === "swarm";
+    const adminAddress = args.adminAddress ?? "127.0.0.1";
     const r = {
         tier: args.tier ?? "db",
         alias: args.alias ?? "postgres",
@@ -268,7 +301,7 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): Re
         hbaRules: [...(args.hbaRules ?? [])],
         image: args.image ?? DEFAULT_POSTGRES_IMAGE,
         serverArgs: [...(args.serverArgs ?? [])],
-        adminPort: args.adminHostPort ?? 5432,
+        adminPort: args.adminHostPort ?? (swarm ? DEFAULT_SWARM_ADMIN_PORT : 5432),
         healthcheck: args.healthcheck ?? {
             test: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", args.adminUser ?? "postgres", "-d", "postgres"],
             interval: "1s",
@@ -285,12 +318,35 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): Re
             { argument: "alias", names: [r.alias], fix: "set alias to a name no other container on the tier uses" },
         ],
         hostPorts:
-            args.adminHostPort === undefined
+            args.adminHostPort === undefined && !swarm
                 ? []
-                : [{ argument: "adminHostPort", ip: "127.0.0.1", port: args.adminHostPort, fix: "pick another port" }],
+                : [
+                      {
+                          argument: "adminHostPort",
+                          ip: swarm ? adminAddress : "127.0.0.1",
+                          port: r.adminPort,
+                          fix: "pick another port",
+                      },
+                  ],
+        targets: ["host", "swarm"],
     };
     const c = new ArgChecker("PostgresCluster", name);
     if (checkNetworkArg(c, args.network)) args.network.checkClaim(c, claim);
+    if (swarm) checkSwarmPostgresArgs(c, args as unknown as Readonly<Record<string, unknown>>);
+    else
+        for (const arg of ["swarmNode", "adminAddress", "adminProxyImage"] as const)
+            c.check(
+                args[arg] === undefined,
+                arg,
+                'has no meaning with a host network (it is for target "swarm")',
+                "leave it out",
+            );
+    c.check(
+        /^[0-9.]+$|^[0-9a-fA-F:]+$/.test(adminAddress),
+        "adminAddress",
+        `is ${JSON.stringify(args.adminAddress)}, not an IP address`,
+        'give an address of the node, e.g. "127.0.0.1"',
+    );
     c.check(
         isDnsLabel(r.alias),
         "alias",
@@ -339,7 +395,7 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): Re
         bootstrapArgs(
             r,
             args,
-            { host: "placeholder", port: args.adminHostPort ?? 5432, password: args.adminPassword ?? "placeholder" },
+            { host: "placeholder", port: r.adminPort, password: args.adminPassword ?? "placeholder" },
             args.appPassword ?? "placeholder",
         ),
     );
@@ -349,7 +405,7 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): Re
         c.check(false, argument, `is rejected by the bootstrap: ${f.problem}`, f.fix);
     }
     c.throwIfAny();
-    return { ...r, settings: containerSettings(args.logging, args.container), claim, bootstrap };
+    return { ...r, swarm, adminAddress, settings: containerSettings(args.logging, args.container), claim, bootstrap };
 }
 
 /** The Bootstrap's arguments for these component arguments; `resolvePostgresArgs` checks exactly these. Pure. */
@@ -415,8 +471,15 @@ function bootstrapArgument(property: string, appRole: string): string {
  * A Postgres server and its bootstrap. Apps get `applicationUrl` (the application role, never the owner).
  */
 export class PostgresCluster extends pulumi.ComponentResource {
-    /** The Postgres container. */
-    public readonly container: docker.Container;
+    /** The Postgres container (undefined on a swarm network: see `service`). */
+    public readonly container: docker.Container | undefined;
+    /** With a swarm network: the server's single-replica service (undefined on a host network). */
+    public readonly service: docker.Service | undefined;
+    /**
+     * With a swarm network: the container forwarding the admin port to the server, on `adminAddress` of the node the
+     * docker provider talks to (undefined on a host network).
+     */
+    public readonly adminProxy: docker.Container | undefined;
     /** The data volume (retained on delete by default). */
     public readonly dataVolume: docker.Volume;
     /**
@@ -464,7 +527,10 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     .result,
         );
 
-        const image = new docker.RemoteImage(`${name}-image`, { name: r.image, keepLocally: true }, { parent: this });
+        // A service takes the image by name (each node pulls it); the host target's container takes it by id.
+        const image = r.swarm
+            ? undefined
+            : new docker.RemoteImage(`${name}-image`, { name: r.image, keepLocally: true }, { parent: this });
 
         this.dataVolume = new docker.Volume(
             `${name}-data`,
@@ -477,89 +543,117 @@ export class PostgresCluster extends pulumi.ComponentResource {
             },
         );
 
-        this.adminNetwork = new docker.Network(
-            `${name}-admin`,
-            {
-                name: dockerName(`${name}-admin`),
-                driver: "bridge",
-                internal: args.adminHostPort === undefined,
-                labels: labelList(standardLabels(project, stack, name, "admin-network")),
-            },
-            { parent: this, deleteBeforeReplace: true },
-        );
-
         // The password travels as a file (POSTGRES_PASSWORD_FILE), never in Env, which the Docker API shows.
         const envs = pulumi.output(envEntries(args.env ?? {})).apply((extra) => [
             `PGDATA=${POSTGRES_PGDATA}`,
             `POSTGRES_DB=postgres`,
-            `POSTGRES_PASSWORD_FILE=${ADMIN_PASSWORD_FILE}`,
+            `POSTGRES_PASSWORD_FILE=${r.swarm ? SWARM_ADMIN_PASSWORD_FILE : ADMIN_PASSWORD_FILE}`,
             `POSTGRES_USER=${r.adminUser}`,
             // After the server's own, so a server without `env` keeps its exact list.
             ...extra,
         ]);
-        const adminNetworkName = this.adminNetwork.name;
-        const hba = pulumi.all([this.adminNetwork.ipamConfigs, adminNetworkName]).apply(([ipam, netName]) => {
-            const subnets = (ipam ?? []).flatMap((x) => (x.subnet ? [x.subnet] : []));
-            if (!subnets.length)
-                throw new Error(
-                    `PostgresCluster "${name}": Docker reported no subnet for the admin network "${netName}"`,
-                );
-            return pgHbaConf({
-                adminUser: r.adminUser,
-                database: r.database,
-                adminSubnets: subnets,
-                extraRules: r.hbaRules,
+        const hbaFor = (adminSubnets: string[]) =>
+            pgHbaConf({ adminUser: r.adminUser, database: r.database, adminSubnets, extraRules: r.hbaRules });
+        let adminHost: pulumi.Output<string>;
+        let server: pulumi.Resource;
+        if (r.swarm) {
+            const built = buildSwarmPostgres(
+                name,
+                {
+                    ...r,
+                    network: net,
+                    adminPassword,
+                    envs,
+                    hbaFile: POSTGRES_HBA_FILE,
+                    hba: hbaFor,
+                    dataVolumeName: this.dataVolume.name,
+                    swarmNode: args.swarmNode ?? "",
+                    adminProxyImage: args.adminProxyImage ?? DEFAULT_ADMIN_PROXY_IMAGE,
+                    labels: standardLabels(project, stack, name, "postgres"),
+                },
+                this,
+            );
+            this.container = undefined;
+            this.service = built.service;
+            this.adminProxy = built.adminProxy;
+            this.adminNetwork = built.adminNetwork;
+            adminHost = pulumi.output(r.adminAddress);
+            server = built.adminProxy;
+        } else {
+            this.adminNetwork = new docker.Network(
+                `${name}-admin`,
+                {
+                    name: dockerName(`${name}-admin`),
+                    driver: "bridge",
+                    internal: args.adminHostPort === undefined,
+                    labels: labelList(standardLabels(project, stack, name, "admin-network")),
+                },
+                { parent: this, deleteBeforeReplace: true },
+            );
+
+            const adminNetworkName = this.adminNetwork.name;
+            const hba = pulumi.all([this.adminNetwork.ipamConfigs, adminNetworkName]).apply(([ipam, netName]) => {
+                const subnets = (ipam ?? []).flatMap((x) => (x.subnet ? [x.subnet] : []));
+                if (!subnets.length)
+                    throw new Error(
+                        `PostgresCluster "${name}": Docker reported no subnet for the admin network "${netName}"`,
+                    );
+                return hbaFor(subnets);
             });
-        });
 
-        this.container = new docker.Container(
-            `${name}-server`,
-            {
-                ...containerSettingsInputs(r.settings),
-                name: dockerName(`${name}-server`),
-                image: image.imageId,
-                entrypoints: [ADMIN_PASSWORD_SCRIPT_PATH],
-                command: ["postgres", "-c", `hba_file=${POSTGRES_HBA_FILE}`, ...r.serverArgs],
-                uploads: [
-                    { file: ADMIN_PASSWORD_SCRIPT_PATH, content: ADMIN_PASSWORD_SCRIPT, executable: true },
-                    { file: POSTGRES_HBA_FILE, content: hba, permissions: "0644" },
-                    { file: ADMIN_PASSWORD_FILE, content: adminPassword, permissions: "0600" },
-                ],
-                envs,
-                volumes: [{ volumeName: this.dataVolume.name, containerPath: POSTGRES_MOUNT }],
-                networksAdvanced: [...net.attach([r.tier], [r.alias]), { name: this.adminNetwork.name }],
-                ...(args.adminHostPort !== undefined
-                    ? { ports: [{ internal: 5432, external: args.adminHostPort, ip: "127.0.0.1" }] }
-                    : {}),
-                healthcheck: healthcheckInput(r.healthcheck),
-                wait: r.waitForHealthy,
-                waitTimeout: 300,
-                restart: r.restart,
-                // SIGINT is Postgres's fast shutdown (the official image's STOPSIGNAL), set here for any image.
-                stopSignal: "SIGINT",
-                stopTimeout: r.stopTimeout,
-                // The provider removes a container by force (SIGKILL) on destroy or replacement unless this is set:
-                // it then stops it first, so Postgres ends with its shutdown checkpoint, not crash recovery next start.
-                destroyGraceSeconds: r.stopTimeout,
-                labels: labelList(standardLabels(project, stack, name, "postgres")),
-                ...resourceInputs(args.resources),
-            },
-            { parent: this, deleteBeforeReplace: true },
-        );
+            const container = new docker.Container(
+                `${name}-server`,
+                {
+                    ...containerSettingsInputs(r.settings),
+                    name: dockerName(`${name}-server`),
+                    image: image!.imageId,
+                    entrypoints: [ADMIN_PASSWORD_SCRIPT_PATH],
+                    command: ["postgres", "-c", `hba_file=${POSTGRES_HBA_FILE}`, ...r.serverArgs],
+                    uploads: [
+                        { file: ADMIN_PASSWORD_SCRIPT_PATH, content: ADMIN_PASSWORD_SCRIPT, executable: true },
+                        { file: POSTGRES_HBA_FILE, content: hba, permissions: "0644" },
+                        { file: ADMIN_PASSWORD_FILE, content: adminPassword, permissions: "0600" },
+                    ],
+                    envs,
+                    volumes: [{ volumeName: this.dataVolume.name, containerPath: POSTGRES_MOUNT }],
+                    networksAdvanced: [...net.attach([r.tier], [r.alias]), { name: this.adminNetwork.name }],
+                    ...(args.adminHostPort !== undefined
+                        ? { ports: [{ internal: 5432, external: args.adminHostPort, ip: "127.0.0.1" }] }
+                        : {}),
+                    healthcheck: healthcheckInput(r.healthcheck),
+                    wait: r.waitForHealthy,
+                    waitTimeout: 300,
+                    restart: r.restart,
+                    // SIGINT is Postgres's fast shutdown (the official image's STOPSIGNAL), set here for any image.
+                    stopSignal: "SIGINT",
+                    stopTimeout: r.stopTimeout,
+                    // The provider removes a container by force (SIGKILL) on destroy or replacement unless this is set:
+                    // it then stops it first, so Postgres ends with its shutdown checkpoint, not crash recovery next start.
+                    destroyGraceSeconds: r.stopTimeout,
+                    labels: labelList(standardLabels(project, stack, name, "postgres")),
+                    ...resourceInputs(args.resources),
+                },
+                { parent: this, deleteBeforeReplace: true },
+            );
 
-        const adminHost: pulumi.Output<string> =
-            args.adminHostPort !== undefined
-                ? pulumi.output("127.0.0.1")
-                : pulumi.all([this.container.networkDatas, adminNetworkName]).apply(([datas, netName]) => {
-                      const ip = (datas ?? []).find((d) => d.networkName === netName)?.ipAddress;
-                      if (!ip) {
-                          throw new Error(
-                              `PostgresCluster "${name}": the container has no address on its admin network "${netName}"; ` +
-                                  "on Docker Desktop set adminHostPort to publish 5432 on 127.0.0.1 instead",
-                          );
-                      }
-                      return ip;
-                  });
+            adminHost =
+                args.adminHostPort !== undefined
+                    ? pulumi.output("127.0.0.1")
+                    : pulumi.all([container.networkDatas, adminNetworkName]).apply(([datas, netName]) => {
+                          const ip = (datas ?? []).find((d) => d.networkName === netName)?.ipAddress;
+                          if (!ip) {
+                              throw new Error(
+                                  `PostgresCluster "${name}": the container has no address on its admin network "${netName}"; ` +
+                                      "on Docker Desktop set adminHostPort to publish 5432 on 127.0.0.1 instead",
+                              );
+                          }
+                          return ip;
+                      });
+            this.container = container;
+            this.service = undefined;
+            this.adminProxy = undefined;
+            server = container;
+        }
         this.adminEndpoint = adminHost.apply((host) => ({ host, port: r.adminPort }));
 
         this.bootstrap = new Bootstrap(
@@ -568,7 +662,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 connection: { host: adminHost, password: adminPassword },
                 rolePasswords: { [r.appRole]: appPassword },
             }),
-            { parent: this, dependsOn: [this.container] },
+            { parent: this, dependsOn: [server] },
         );
 
         this.tier = r.tier;
@@ -580,7 +674,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
         this.adminPassword = adminPassword;
         this.appPassword = appPassword;
         this.registerOutputs({
-            containerName: this.container.name,
+            ...(this.container ? { containerName: this.container.name } : {}),
+            ...(this.service ? { serviceName: this.service.name } : {}),
             dataVolumeName: this.dataVolume.name,
             host: this.host,
             port: this.port,

@@ -2,8 +2,9 @@
  * Docker Swarm under the real Pulumi engine, on the single-node swarm of tests/infra/swarm.sh (its own engine in
  * its own network namespace; `PDC_SWARM_DOCKER_HOST`, `PDC_SWARM_NODE_IP`): the swarm resources of
  * @pulumi/docker (overlay networks, Secret, ServiceConfig, Service with a start-first rolling update and a port
- * published in host mode), as the docker plugin built here drives them, through `AppServerPool`'s swarm form
- * (tests/engine/programs/swarm-pool.ts) behind a raw nginx service, and a destroy that leaves nothing. About 4 min,
+ * published in host mode), as the docker plugin built here drives them, through `PostgresCluster`'s swarm form (its
+ * bootstrap through the admin proxy on the node's address) and `AppServerPool`'s (tests/engine/programs/swarm-pool.ts)
+ * behind a raw nginx service, and a destroy that leaves only the data volume. About 6 min on the shared machine,
  * most of it the provider's convergence waits.
  */
 import { execFile } from "child_process";
@@ -18,6 +19,8 @@ const STACK = `sw${process.pid}`;
 const dir = stackDir("swarmpool");
 // Host-mode ports are bound on the node's own namespace: no clash with the shared engine's 127.0.0.1 ports.
 const PORT = 20000 + (process.pid % 1000);
+const ADMIN_PORT = PORT + 1000;
+let nodeName = "";
 
 function swarm(args: string[], timeoutMs = 120000): Promise<string> {
     return new Promise((resolve, reject) =>
@@ -49,6 +52,9 @@ async function run(op: EngineRequest["op"], rev = "1"): Promise<EngineResult> {
             "docker:host": { value: SWARM_HOST },
             port: { value: String(PORT) },
             rev: { value: rev },
+            node: { value: nodeName },
+            adminAddress: { value: NODE_IP },
+            adminPort: { value: String(ADMIN_PORT) },
         },
     });
     if (r.error) throw new Error(`pulumi ${op} failed: ${r.error}\n${r.output}`);
@@ -56,12 +62,18 @@ async function run(op: EngineRequest["op"], rev = "1"): Promise<EngineResult> {
 }
 
 let destroyed = false;
+beforeAll(async () => {
+    nodeName = (await swarm(["info", "-f", "{{.Name}}"])).trim();
+});
 afterAll(async () => {
     if (!destroyed) await run("destroy", "2").catch((e: Error) => console.error(e.message));
+    // The retained data volume is the test's to remove.
+    await swarm(["volume", "rm", "-f", `swarmpool-${STACK}-db-data`]).catch((e: Error) => console.error(e.message));
 });
 
-describe("AppServerPool on a swarm network (real engine, single-node swarm)", () => {
+describe("PostgresCluster and AppServerPool on a swarm network (real engine, single-node swarm)", () => {
     const SERVICE = `swarmpool-${STACK}-app`;
+    const DB = `swarmpool-${STACK}-db-server`;
     const WEB_PORT = PORT;
     /** `n` requests through nginx on the node: the replicas' host names seen and the revisions answered. */
     async function sample(n: number): Promise<{ hosts: Set<string>; revs: Set<string> }> {
@@ -100,6 +112,39 @@ describe("AppServerPool on a swarm network (real engine, single-node swarm)", ()
         expect([...revs]).toEqual(["1"]);
     });
 
+    it("Postgres: one pinned task, bootstrapped through the admin proxy; the pool gets the app URL as a secret file only", async () => {
+        const placement = await swarm([
+            "service",
+            "inspect",
+            "-f",
+            "{{json .Spec.TaskTemplate.Placement.Constraints}} {{.Spec.UpdateConfig.Order}}",
+            DB,
+        ]);
+        expect(placement.trim()).toBe(`["node.hostname == ${nodeName}"] stop-first`);
+        // The bootstrap made the role and database (local socket: trusted inside the task).
+        const roles = await inTask(
+            DB,
+            `psql -U postgres -d app -tAc "select rolname from pg_roles where rolname = 'app'"`,
+        );
+        expect(roles.trim()).toBe("app");
+        const adminPassword = (await inTask(DB, "cat /run/secrets/pdc-postgres-admin-password")).trim();
+        expect(adminPassword.length).toBeGreaterThanOrEqual(32);
+        const url = (await inTask(SERVICE, 'cat "$DATABASE_URL_FILE"')).trim();
+        expect(url).toMatch(/^postgresql:\/\/app:[^@]+@postgres:5432\/app/);
+        // The owner password is in neither the pool's spec, its environment nor its secret files.
+        const spec = await swarm(["service", "inspect", SERVICE]);
+        const seen = await inTask(SERVICE, "env; cat /run/secrets/*");
+        expect(spec).not.toContain(adminPassword);
+        expect(seen).not.toContain(adminPassword);
+        expect(spec).not.toContain(url);
+        // The app role reaches its database over the db tier from a replica.
+        const check = await inTask(
+            SERVICE,
+            `python3 -c "import socket; socket.create_connection(('postgres', 5432), 3); print('ok')"`,
+        );
+        expect(check.trim()).toBe("ok");
+    });
+
     it("tiers are overlays; the pool's name resolves to both tasks (dnsrr) on its tier, not on the web tier alone", async () => {
         const net = (tier: string) =>
             swarm([
@@ -131,6 +176,9 @@ describe("AppServerPool on a swarm network (real engine, single-node swarm)", ()
             120000,
         );
         expect(probe.trim()).toBe("rc=2");
+        // nginx (web and app tiers) cannot resolve the database, which is on the db tier alone.
+        const web2 = await inTask(`swarmpool-${STACK}-web`, "getent hosts postgres; echo rc=$?");
+        expect(web2.trim()).toBe("rc=2");
     });
 
     it("secret file: a swarm secret at /run/secrets with its mode and owner, its path in TOKEN_FILE, not in the state", async () => {
@@ -166,9 +214,13 @@ describe("AppServerPool on a swarm network (real engine, single-node swarm)", ()
         expect([...revs]).toEqual(["2"]);
     });
 
-    it("destroy: no service, network, secret or config of the stack is left", async () => {
+    it("destroy: no service, network, secret or config of the stack is left; the data volume is kept", async () => {
         await run("destroy", "2");
         destroyed = true;
+        const volumes = await swarm(["volume", "ls", "-q", "--filter", `name=swarmpool-${STACK}-db-data`]);
+        expect(volumes.trim()).toBe(`swarmpool-${STACK}-db-data`);
+        const proxy = await swarm(["ps", "-aq", "--filter", `name=swarmpool-${STACK}-db-admin-proxy`]);
+        expect(proxy.trim()).toBe("");
         for (const kind of ["service", "network", "secret", "config"]) {
             const left = await swarm([kind, "ls", "--filter", `name=swarmpool-${STACK}-`, "--format", "{{.Name}}"]);
             expect(`${kind}: ${left.trim()}`).toBe(`${kind}: `);

@@ -162,7 +162,7 @@ describe("PostgresCluster", () => {
         ]);
         expect(graph.get("db-bootstrap").dependencies).toContain(graph.get("db-server").urn);
         const b = graph.get("db-bootstrap");
-        const serverIp = (await peek(result.container.networkDatas)).value.find(
+        const serverIp = (await peek(result.container!.networkDatas)).value.find(
             (d) => d.networkName === "shop-dev-db-admin",
         )?.ipAddress;
         expect(serverIp).toMatch(/^172\./);

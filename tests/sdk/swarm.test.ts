@@ -10,6 +10,7 @@ import {
     ArgumentError,
     NginxLoadBalancer,
     PostgresCluster,
+    PostgresClusterArgs,
     Service,
     ServiceDiscovery,
     TieredNetwork,
@@ -203,12 +204,153 @@ describe("AppServerPool on a swarm network", () => {
     });
 });
 
+describe("PostgresCluster on a swarm network", () => {
+    const swarmDb = (extra: Partial<PostgresClusterArgs> = {}) => {
+        const network = new TieredNetwork("net", { target: "swarm" });
+        const db = new PostgresCluster("db", {
+            network,
+            swarmNode: "node-1",
+            adminPassword: pulumi.secret("adm1n-pw"),
+            appPassword: pulumi.secret("app-pw"),
+            ...extra,
+        });
+        return { network, db };
+    };
+
+    test("one pinned single-replica service, stop-first, with its volume, configs and the admin password secret", async () => {
+        const { graph, result } = await runProgram(() => swarmDb({ stopTimeout: 45 }), {
+            project: "shop",
+            stack: "dev",
+        });
+        const own = Object.entries(graph.shape()).filter(([n]) => n === "db" || n.startsWith("db-"));
+        expect(Object.fromEntries(own)).toEqual({
+            db: "dockercluster:postgres:PostgresCluster",
+            "db-data": "docker:index/volume:Volume",
+            "db-admin": "docker:index/network:Network",
+            "db-hba": "docker:index/serviceConfig:ServiceConfig",
+            "db-entrypoint": "docker:index/serviceConfig:ServiceConfig",
+            "db-admin-password-id": "random:index/randomId:RandomId",
+            "db-admin-password": "docker:index/secret:Secret",
+            "db-server": "docker:index/service:Service",
+            "db-admin-proxy": "docker:index/container:Container",
+            "db-bootstrap": "pulumi-nodejs:dynamic/postgres:Bootstrap",
+        });
+        expect(result.db.container).toBeUndefined();
+        const svc = graph.get("db-server");
+        expect(svc.inputs.name).toBe("shop-dev-db-server");
+        expect(svc.inputs.mode).toEqual({ replicated: { replicas: 1 } });
+        expect(svc.inputs.updateConfig).toEqual({ parallelism: 1, order: "stop-first", failureAction: "pause" });
+        const task = svc.inputs.taskSpec;
+        expect(task.placement.constraints).toEqual(["node.hostname == node-1"]);
+        expect(task.networksAdvanceds.map((n: { name: string; aliases: string[] }) => [n.name, n.aliases])).toEqual([
+            ["shop-dev-net-db", ["postgres"]],
+            ["shop-dev-db-admin", ["postgres"]],
+        ]);
+        const spec = task.containerSpec;
+        expect(spec.image).toBe("postgres:15-bookworm");
+        expect(spec.stopSignal).toBe("SIGINT");
+        expect(spec.stopGracePeriod).toBe("45s");
+        expect(spec.mounts).toEqual([
+            { type: "volume", source: "shop-dev-db-data", target: "/var/lib/postgresql/data" },
+        ]);
+        expect(spec.env.POSTGRES_PASSWORD_FILE).toBe("/run/secrets/pdc-postgres-admin-password");
+        expect(spec.env.POSTGRES_PASSWORD).toBeUndefined();
+        expect(spec.secrets).toEqual([
+            expect.objectContaining({
+                fileName: "/run/secrets/pdc-postgres-admin-password",
+                fileMode: 0o400,
+                fileUid: "999",
+                fileGid: "999",
+            }),
+        ]);
+        expect(JSON.stringify(svc.inputs)).not.toContain("adm1n-pw");
+        const secret = graph.get("db-admin-password");
+        expect(secret.secretInputs.has("data")).toBe(true);
+        expect(Buffer.from(secret.inputs.data, "base64").toString()).toBe("adm1n-pw");
+        // The swarm wrapper has no chown (the secret is read-only and already the postgres user's).
+        const entry = Buffer.from(graph.get("db-entrypoint").inputs.data, "base64").toString();
+        expect(entry).toContain("ALTER ROLE");
+        expect(entry).not.toContain("chown");
+        expect(graph.get("db-entrypoint").inputs.name).toMatch(/^shop-dev-db-entrypoint-[0-9a-f]{8}$/);
+        const volume = graph.get("db-data");
+        expect(volume.retainOnDelete).toBe(true);
+    });
+
+    test("admin proxy: on the admin overlay only, published on adminAddress; the bootstrap connects there after it", async () => {
+        const { graph } = await runProgram(() => swarmDb({ adminAddress: "10.213.0.2", adminHostPort: 25432 }), {
+            project: "shop",
+            stack: "dev",
+        });
+        const admin = graph.get("db-admin").inputs;
+        expect(admin).toMatchObject({ driver: "overlay", attachable: true, internal: false });
+        const proxy = graph.get("db-admin-proxy").inputs;
+        expect(proxy.networksAdvanced).toEqual([{ name: "shop-dev-db-admin" }]);
+        expect(proxy.logDriver).toBe("json-file");
+        expect(proxy.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
+        expect(proxy.securityOpts).toEqual(["no-new-privileges:true"]);
+        expect(proxy.ports).toEqual([{ internal: 5432, external: 25432, ip: "10.213.0.2" }]);
+        expect(proxy.uploads[0].content).toContain("proxy_pass $pg:5432;");
+        expect(proxy.uploads[0].content).toContain("set $pg postgres;");
+        expect(graph.dependencyNames("db-admin-proxy")).toContain("db-server");
+        const boot = graph.get("db-bootstrap").inputs;
+        expect(boot.connection).toMatchObject({ host: "10.213.0.2", port: 25432 });
+        expect(graph.dependencyNames("db-bootstrap")).toContain("db-admin-proxy");
+    });
+
+    test("defaults: the proxy on 127.0.0.1:15432; pg_hba admits the administrator from the admin overlay only", async () => {
+        const { graph } = await runProgram(() => swarmDb(), { project: "shop", stack: "dev" });
+        expect(graph.get("db-admin-proxy").inputs.ports).toEqual([
+            { internal: 5432, external: 15432, ip: "127.0.0.1" },
+        ]);
+        expect(graph.get("db-bootstrap").inputs.connection).toMatchObject({ host: "127.0.0.1", port: 15432 });
+        const hba = Buffer.from(graph.get("db-hba").inputs.data, "base64").toString();
+        expect(hba).toMatch(/^host all postgres \S+ scram-sha-256$/m);
+        expect(hba).toContain("host all postgres all reject");
+    });
+
+    test("a pool with the database: URL as a swarm secret file, never in env; databaseUrlAs env refused", async () => {
+        const { graph } = await runProgram(() => {
+            const { network, db } = swarmDb();
+            return new AppServerPool("app", { network, image: "i", database: db, databaseUrlAs: "file" });
+        });
+        const secret = graph.get("app-secret-database-url");
+        expect(Buffer.from(secret.inputs.data, "base64").toString()).toMatch(
+            /^postgresql:\/\/app:app-pw@postgres:5432\/app/,
+        );
+        const spec = graph.get("app-service").inputs.taskSpec.containerSpec;
+        expect(spec.env.DATABASE_URL_FILE).toBe("/run/secrets/database-url");
+        expect(JSON.stringify(spec)).not.toContain("app-pw");
+        expect(JSON.stringify(graph.get("app-service").inputs)).not.toContain("adm1n-pw");
+        expect(graph.dependencyNames("app-service")).toContain("db-bootstrap");
+        const env = await failure(() => {
+            const { network, db } = swarmDb();
+            return new AppServerPool("app", { network, image: "i", database: db });
+        });
+        expect(env).toContain('AppServerPool "app": databaseUrlAs must be "file" with a database on a swarm network');
+    });
+
+    test("swarmNode required; arguments without a swarm form refused; swarm arguments refused on host", async () => {
+        const message = await failure(
+            () =>
+                new PostgresCluster("db", {
+                    network: new TieredNetwork("net", { target: "swarm" }),
+                    restart: "always",
+                    logging: { driver: "local" },
+                }),
+        );
+        expect(message).toContain('PostgresCluster "db": swarmNode is required on a swarm network');
+        for (const arg of ["restart", "logging"])
+            expect(message).toContain(`${arg} has no swarm form yet (the network's target is "swarm")`);
+        const host = await failure(
+            () => new PostgresCluster("db", { network: new TieredNetwork("net"), swarmNode: "n1" }),
+        );
+        expect(host).toContain('swarmNode has no meaning with a host network (it is for target "swarm")');
+    });
+});
+
 describe("components on a swarm network (no swarm form yet)", () => {
     test("each refuses it under `network`, before any child exists", async () => {
         const swarm = () => new TieredNetwork("net", { target: "swarm" });
-        expect(await failure(() => new PostgresCluster("db", { network: swarm() }))).toMatch(
-            refusal('PostgresCluster "db"'),
-        );
         expect(await failure(() => new Service("cache", { network: swarm(), image: "redis:7" }))).toMatch(
             refusal('Service "cache"'),
         );
@@ -228,7 +370,7 @@ describe("components on a swarm network (no swarm form yet)", () => {
         await runProgram(() => {
             new TieredNetwork("net", { target: "swarm" });
             try {
-                new PostgresCluster("db", { network: new TieredNetwork("n2", { target: "swarm" }) });
+                new Service("db", { network: new TieredNetwork("n2", { target: "swarm" }), image: "redis:7" });
             } catch {
                 // expected: refused
             }

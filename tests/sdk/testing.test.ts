@@ -28,7 +28,7 @@ test("a program on the components evaluates under plain setMocks with clusterMoc
     expect(await value(cluster.db.adminEndpoint)).toEqual({ host: expect.stringMatching(/^172\./), port: 5432 });
     expect(await value(cluster.db.databaseName)).toBe("app");
     // The server's pg_hba.conf needs the admin network's subnet, which Docker picks: the mocks give one.
-    const uploads = (await value(cluster.db.container.uploads)) ?? [];
+    const uploads = (await value(cluster.db.container!.uploads)) ?? [];
     expect(uploads.map((u) => u.content).join("\n")).toContain("host all postgres 172.31.0.0/16 scram-sha-256");
     const url = await value(cluster.db.applicationUrl);
     expect(url).toMatch(/^postgresql:\/\/app:pw-[^@]+@postgres:5432\/app$/);

@@ -1,14 +1,15 @@
 /**
- * `AppServerPool` on a swarm network under the real engine (tests/engine/swarm.test.ts): two replicas of a plain
- * HTTP server as one swarm service (`appContract: false`, health on "/"), a secret file, and in front of it a raw
- * nginx service (config as a `docker.ServiceConfig`) publishing the only port, in host mode on the node, and
+ * `PostgresCluster` and `AppServerPool` on a swarm network under the real engine (tests/engine/swarm.test.ts):
+ * Postgres as a pinned service bootstrapped through its admin proxy; two replicas of a plain HTTP server as one
+ * swarm service (`appContract: false`, health on "/"; the database URL and a token as secret files); in front of
+ * it a raw nginx service (config as a `docker.ServiceConfig`) publishing the only port, in host mode on the node, and
  * re-resolving the pool's DNS round-robin name every second. Config: `docker:host` (the swarm engine), `port`,
- * `rev` (an env value: a change rolls the pool).
+ * `rev` (an env value: a change rolls the pool), `node` (the node's host name), `adminAddress`, `adminPort`.
  */
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { AppServerPool, dockerName, TieredNetwork } from "../../../sdk";
+import { AppServerPool, dockerName, PostgresCluster, TieredNetwork } from "../../../sdk";
 
 const APP_IMAGE = "pdc-example/three-tier-app:latest";
 
@@ -28,10 +29,20 @@ http.server.ThreadingHTTPServer(("", 8000), H).serve_forever()
 
 export function swarmPoolProgram(): Record<string, pulumi.Input<unknown>> {
     const cfg = new pulumi.Config();
-    const network = new TieredNetwork("net", { target: "swarm", tiers: { web: {}, app: {} } });
+    const network = new TieredNetwork("net", { target: "swarm", tiers: { web: {}, app: {}, db: { internal: true } } });
+    // Pinned to the node, its admin proxy on the node's address (the host reaches the node there, not its loopback).
+    const db = new PostgresCluster("db", {
+        network,
+        swarmNode: cfg.require("node"),
+        adminAddress: cfg.require("adminAddress"),
+        adminHostPort: cfg.requireNumber("adminPort"),
+        stopTimeout: 20,
+    });
     const pool = new AppServerPool("app", {
         network,
-        tiers: ["app"],
+        tiers: ["app", "db"],
+        database: db,
+        databaseUrlAs: "file",
         image: APP_IMAGE,
         appContract: false,
         command: ["python3", "-c", SERVER],
@@ -87,5 +98,5 @@ server {
         },
         { dependsOn: [pool] },
     );
-    return { service: pool.service!.name, web: web.name };
+    return { service: pool.service!.name, web: web.name, db: db.service!.name };
 }
