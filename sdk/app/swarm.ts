@@ -13,7 +13,7 @@ import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { goDuration, HealthcheckArgs, SECRETS_DIR, SecretFile, secretFileEnv } from "../container";
 import { componentLabels, dockerName } from "../naming";
-import { TieredNetwork } from "../network";
+import { SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 
 /** The pool's arguments that have no swarm form yet: refused with a swarm network rather than ignored. */
@@ -34,14 +34,7 @@ export const SWARM_UNSUPPORTED_POOL_ARGS = [
 
 /** Records a problem for each argument of {@link SWARM_UNSUPPORTED_POOL_ARGS} that is set. */
 export function checkSwarmPoolArgs(c: ArgChecker, args: Readonly<Record<string, unknown>>): void {
-    for (const arg of SWARM_UNSUPPORTED_POOL_ARGS) {
-        c.check(
-            args[arg] === undefined,
-            arg,
-            'has no swarm form yet (the network\'s target is "swarm")',
-            'leave it out, or use a TieredNetwork with target "host"',
-        );
-    }
+    c.unset(args, SWARM_UNSUPPORTED_POOL_ARGS, SWARM_NOT_YET, SWARM_NOT_YET_FIX);
     // A service's env is in its spec, which `docker service inspect` shows anyone holding the manager's socket.
     c.check(
         args.database === undefined || args.databaseUrlAs === "file",

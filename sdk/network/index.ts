@@ -40,6 +40,10 @@ export type NetworkTarget = "host" | "swarm";
 /** The targets, for checks and messages. */
 export const NETWORK_TARGETS: readonly NetworkTarget[] = ["host", "swarm"];
 
+/** The problem and fix for an argument a component does not take on a swarm network yet. */
+export const SWARM_NOT_YET = 'has no swarm form yet (the network\'s target is "swarm")';
+export const SWARM_NOT_YET_FIX = 'leave it out, or use a TieredNetwork with target "host"';
+
 /** The conventional three tiers: `web` (load balancer), `app` (app servers), `db` (internal, database only). */
 export const STANDARD_TIERS: Readonly<Record<string, TierArgs>> = Object.freeze({
     web: {},

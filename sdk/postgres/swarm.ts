@@ -14,7 +14,7 @@ import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { containerSettings, containerSettingsInputs, goDuration, HealthcheckArgs } from "../container";
 import { componentLabels, dockerName, labelList } from "../naming";
-import { TieredNetwork } from "../network";
+import { SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 import { ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "./adminPassword";
 
@@ -41,14 +41,7 @@ export const SWARM_ADMIN_PASSWORD_SCRIPT = ADMIN_PASSWORD_SCRIPT.replace(
 
 /** Records a problem for each argument of {@link SWARM_UNSUPPORTED_POSTGRES_ARGS} that is set, and swarmNode's. */
 export function checkSwarmPostgresArgs(c: ArgChecker, args: Readonly<Record<string, unknown>>): void {
-    for (const arg of SWARM_UNSUPPORTED_POSTGRES_ARGS) {
-        c.check(
-            args[arg] === undefined,
-            arg,
-            'has no swarm form yet (the network\'s target is "swarm")',
-            'leave it out, or use a TieredNetwork with target "host"',
-        );
-    }
+    c.unset(args, SWARM_UNSUPPORTED_POSTGRES_ARGS, SWARM_NOT_YET, SWARM_NOT_YET_FIX);
     const node = args.swarmNode;
     c.check(
         typeof node === "string" && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node),

@@ -95,6 +95,11 @@ export class ArgChecker {
         );
     }
 
+    /** Records `problem` for each of `names` that `args` sets (arguments a form of the component does not take). */
+    unset(args: Readonly<Record<string, unknown>>, names: readonly string[], problem: string, fix: string): void {
+        for (const name of names) this.check(args[name] === undefined, name, problem, fix);
+    }
+
     /** Throws an {@link ArgumentError} listing every recorded problem, if there is any. */
     throwIfAny(): void {
         if (this.problems.length > 0) throw new ArgumentError(this.component, this.resourceName, this.problems);

@@ -33,10 +33,7 @@ import {
     containerSettings,
     DEFAULT_CONSUL_MEMORY_MB,
     discoveryLabels,
-    NGINX_CONF_DIR,
     NGINX_CONF_PATH,
-    NGINX_PROFILE,
-    nginxWatcherScript,
     renderConsulAclConfig,
     renderConsulTemplateConfig,
     renderNginxConf,
@@ -46,6 +43,7 @@ import {
     UPSTREAMS_FILE,
 } from "../../sdk";
 import { containerFlags } from "../support/container-flags";
+import { consulModeNginxCreateArgs } from "../support/watched-nginx";
 import { DOCKER_HOST, dockerCli } from "../support/docker-api";
 import { execIn, httpRequest } from "../support/http";
 import { freePort } from "../support/net";
@@ -368,25 +366,16 @@ describe("Consul with ServiceDiscovery's ACLs (Consul 1.14.11, consul-template 0
             errorLog: "/var/log/nginx/error.log",
             accessLog: "/var/log/nginx/access.log",
         });
-        await dockerCli([
-            "create",
-            "--name",
-            LB,
-            "--network",
-            NET,
-            "-p",
-            `127.0.0.1:${webPort}:80`,
-            "-v",
-            `${CONFIG_VOLUME}:${NGINX_CONF_DIR}`,
-            "-v",
-            `${UPSTREAMS_VOLUME}:${UPSTREAMS_DIR}`,
-            ...containerFlags(containerSettings(undefined, undefined, NGINX_PROFILE)),
-            "--entrypoint",
-            "/bin/sh",
-            NGINX_IMAGE,
-            "-c",
-            nginxWatcherScript(),
-        ]);
+        await dockerCli(
+            consulModeNginxCreateArgs({
+                name: LB,
+                network: NET,
+                webPort,
+                configVolume: CONFIG_VOLUME,
+                upstreamsVolume: UPSTREAMS_VOLUME,
+                image: NGINX_IMAGE,
+            }),
+        );
         const lbDir = path.join(work, "lb");
         fs.mkdirSync(path.join(lbDir, "conf"), { recursive: true });
         fs.mkdirSync(path.join(lbDir, "upstreams"), { recursive: true });

@@ -31,10 +31,7 @@ import {
     DEFAULT_CONSUL_MEMORY_MB,
     DEFAULT_CONSUL_TEMPLATE_MEMORY_MB,
     discoveryLabels,
-    NGINX_CONF_DIR,
     NGINX_CONF_PATH,
-    NGINX_PROFILE,
-    nginxWatcherScript,
     renderConsulTemplateConfig,
     renderNginxConf,
     renderUpstreamsFromInstances,
@@ -44,6 +41,7 @@ import {
     UPSTREAMS_FILE,
 } from "../../sdk";
 import { containerFlags } from "../support/container-flags";
+import { consulModeNginxCreateArgs } from "../support/watched-nginx";
 import { dockerCli } from "../support/docker-api";
 import { execIn, httpRequest } from "../support/http";
 
@@ -394,25 +392,16 @@ beforeAll(async () => {
         errorLog: "/var/log/nginx/error.log",
         accessLog: "/var/log/nginx/access.log",
     });
-    await dockerCli([
-        "create",
-        "--name",
-        LB,
-        "--network",
-        NET,
-        "-p",
-        `127.0.0.1:${webPort}:80`,
-        "-v",
-        `${CONFIG_VOLUME}:${NGINX_CONF_DIR}`,
-        "-v",
-        `${VOLUME}:${UPSTREAMS_DIR}`,
-        ...containerFlags(containerSettings(undefined, undefined, NGINX_PROFILE)),
-        "--entrypoint",
-        "/bin/sh",
-        NGINX_IMAGE,
-        "-c",
-        nginxWatcherScript(),
-    ]);
+    await dockerCli(
+        consulModeNginxCreateArgs({
+            name: LB,
+            network: NET,
+            webPort,
+            configVolume: CONFIG_VOLUME,
+            upstreamsVolume: VOLUME,
+            image: NGINX_IMAGE,
+        }),
+    );
     await writeFile(LB, NGINX_CONF_PATH, nginxConf);
     await writeFile(LB, UPSTREAMS_FILE, renderUpstreamsFromInstances(UPSTREAMS, {}));
     await dockerCli(["start", LB]);

@@ -14,8 +14,10 @@ import {
     NGINX_CONF_PATH,
     NGINX_PROFILE,
     type NginxConfigSpec,
+    nginxWatcherScript,
     renderNginxConf,
     sealNginxConf,
+    UPSTREAMS_DIR,
 } from "../../sdk";
 import { containerFlags } from "./container-flags";
 import { containerLogs, dockerCli } from "./docker-api";
@@ -99,4 +101,38 @@ export class WatchedNginx {
         await dockerCli(["rm", "-f", this.name]).catch(() => undefined);
         fs.rmSync(this.dir, { recursive: true, force: true });
     }
+}
+
+/**
+ * `docker create` arguments for nginx as the load balancer runs it in consul-template mode: the watcher as its
+ * command, NGINX_PROFILE's hardening, the config volume at NGINX_CONF_DIR, the rendered upstreams at UPSTREAMS_DIR,
+ * port 80 published on 127.0.0.1:`webPort`.
+ */
+export function consulModeNginxCreateArgs(o: {
+    name: string;
+    network: string;
+    webPort: number;
+    configVolume: string;
+    upstreamsVolume: string;
+    image: string;
+}): string[] {
+    return [
+        "create",
+        "--name",
+        o.name,
+        "--network",
+        o.network,
+        "-p",
+        `127.0.0.1:${o.webPort}:80`,
+        "-v",
+        `${o.configVolume}:${NGINX_CONF_DIR}`,
+        "-v",
+        `${o.upstreamsVolume}:${UPSTREAMS_DIR}`,
+        ...containerFlags(containerSettings(undefined, undefined, NGINX_PROFILE)),
+        "--entrypoint",
+        "/bin/sh",
+        o.image,
+        "-c",
+        nginxWatcherScript(),
+    ];
 }
