@@ -37,9 +37,9 @@ NET=10.217.0
 HOST_LINK=pdcmh0          # host side of the host-hub veth; pdcmh0h in the hub
 HEARTBEAT="${PDC_MH_HEARTBEAT:-2s}"
 SHARED_URL="unix://${PDC_DOCKER_SOCK:-/tmp/pdc-docker.sock}"
-# Node 1 runs Postgres (and its admin proxy), nginx and app replicas; the workers only app replicas.
+# Node 1 runs Postgres (pinned) and its admin proxy (a container); any node may run nginx and app replicas.
 IMAGES_MANAGER="${PDC_MH_IMAGES_MANAGER:-pdc/postgres:15 postgres:15-bookworm pdc/nginx:bookworm nginx:stable-bookworm pdc-example/three-tier-app:latest}"
-IMAGES_WORKER="${PDC_MH_IMAGES_WORKER:-pdc-example/three-tier-app:latest}"
+IMAGES_WORKER="${PDC_MH_IMAGES_WORKER:-pdc/nginx:bookworm nginx:stable-bookworm pdc-example/three-tier-app:latest}"
 TIMEOUT="${PDC_MH_TIMEOUT:-60}"
 LOCK=/tmp/pdc-mh.lock
 
