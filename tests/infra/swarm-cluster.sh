@@ -109,11 +109,13 @@ form_swarm() {
         --dispatcher-heartbeat "$HEARTBEAT" >/dev/null ;;
     *) log "node 1: unexpected swarm state '$(local_state)'"; return 1 ;;
   esac
-  local token n; token="$(nd_docker swarm join-token -q worker)"
+  local token n known; token="$(nd_docker swarm join-token -q worker)"
+  known="$(nd_docker node ls -q)"
   for n in 2 3; do
     use_node "$n"
-    case "$(local_state)" in
-      active|pending) ;;
+    # A worker still in a former swarm (node 1's data root wiped, say) is active but unknown to this manager.
+    case "$(local_state)/$(grep -qxF "$(ND_CMD_TIMEOUT=10 nd_docker info -f '{{.Swarm.NodeID}}' 2>/dev/null)" <<<"$known" && echo known)" in
+      active/known|pending/known) ;;
       *)
         log "node $n joins"
         nd_docker swarm leave --force >/dev/null 2>&1 || true
