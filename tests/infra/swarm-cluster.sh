@@ -156,8 +156,8 @@ do_start() {
   for n in "${pids[@]}"; do wait "$n" || rc=1; done
   [ "$rc" -eq 0 ] || return 1
   form_swarm
-  # Forget former incarnations of the workers (Down duplicates of a Ready host name) so `node ls` stays 3 lines.
   wait_all_ready
+  # Forget former incarnations of the workers (Down duplicates of a Ready host name) so `node ls` stays 3 lines.
   use_node 1
   for n in 2 3; do stale_nodes "pdc-mh$n" | xargs -r timeout 30 env DOCKER_HOST="$ND_URL" docker node rm --force >/dev/null || true; done
   pids=()
