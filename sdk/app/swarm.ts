@@ -15,12 +15,12 @@ import {
     ContainerResources,
     ContainerSettings,
     filesDigest,
-    goDuration,
     HealthcheckArgs,
     RestartPolicy,
     SECRETS_DIR,
     SecretFile,
     secretFileEnv,
+    swarmHealthcheckInput,
 } from "../container";
 import { componentLabels, dockerName } from "../naming";
 import { SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
@@ -222,7 +222,8 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
                     image: s.image,
                     // A container's `command` is the image's CMD: a service's `args` (its `commands` is the entrypoint).
                     ...(s.command ? { args: [...s.command] } : {}),
-                    env,
+                    // Left out when empty: the provider reads none back, and {} would differ once.
+                    ...(Object.keys(env).length > 0 ? { env } : {}),
                     secrets: Object.entries(s.secretFiles).map(([file, f]) => ({
                         secretId: secrets[file].id,
                         secretName: secrets[file].name,
@@ -232,17 +233,7 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
                         fileGid: String(f.group ?? 0),
                     })),
                     ...(configMounts.length > 0 ? { configs: configMounts } : {}),
-                    ...(h
-                        ? {
-                              healthcheck: {
-                                  tests: [...h.test],
-                                  interval: goDuration(h.interval ?? "2s"),
-                                  timeout: goDuration(h.timeout ?? "3s"),
-                                  startPeriod: goDuration(h.startPeriod ?? "60s"),
-                                  retries: h.retries ?? 5,
-                              },
-                          }
-                        : {}),
+                    ...(h ? { healthcheck: swarmHealthcheckInput(h) } : {}),
                     // The provider's delete also waits for the tasks' containers to be removed, at most this long, then
                     // fails the delete (a task that needs the whole grace period can fail `pulumi destroy`).
                     stopGracePeriod: `${s.stopGraceSeconds}s`,

@@ -348,6 +348,31 @@ describe("AppServerPool on a swarm network", () => {
         ).toBe("any");
     });
 
+    test("durations in the form the provider reads a service back (else every up updates it); no env, no env key", async () => {
+        const pool = (await runProgram(() => swarmPool())).graph.get("app-service").inputs.taskSpec.containerSpec;
+        expect(pool.healthcheck).toMatchObject({ interval: "2s", timeout: "3s", startPeriod: "1m", retries: 5 });
+        const custom = (
+            await runProgram(() =>
+                swarmPool({ healthcheck: { test: ["CMD", "true"], interval: "90s", startPeriod: "3600s" } }),
+            )
+        ).graph.get("app-service").inputs.taskSpec.containerSpec;
+        expect(custom.healthcheck).toMatchObject({ interval: "1m30s", startPeriod: "1h" });
+        const db = (
+            await runProgram(
+                () =>
+                    new PostgresCluster("db", {
+                        network: new TieredNetwork("net", { target: "swarm" }),
+                        swarmNode: "node-1",
+                    }),
+            )
+        ).graph.get("db-server").inputs.taskSpec.containerSpec;
+        expect(db.healthcheck.startPeriod).toBe("2m");
+        const bare = (
+            await runProgram(() => swarmPool({ appContract: false, secretFiles: undefined, env: undefined }))
+        ).graph.get("app-service").inputs.taskSpec.containerSpec;
+        expect(bare.env).toBeUndefined();
+    });
+
     test("resources are checked as on the host; cpuShares, a relative weight swarm has not, is refused", async () => {
         const message = await failure(() => swarmPool({ resources: { memoryMb: 2, cpuShares: 512 } }));
         expect(message).toContain("resources.memoryMb");
