@@ -69,7 +69,7 @@ import { AliasClaim, checkNetworkArg, HostPortClaim, NetworkClaim, TieredNetwork
 import { PostgresCluster } from "../postgres";
 import { ArgChecker } from "../validation";
 import { ContainerHealthGate, replicaHealthGate } from "./healthGate";
-import { buildSwarmPool, checkSwarmPoolArgs } from "./swarm";
+import { buildSwarmPool, checkSwarmPoolArgs, checkSwarmPoolFiles } from "./swarm";
 
 export {
     ContainerHealthGate,
@@ -121,7 +121,10 @@ export interface AppServerPoolArgs {
     readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Command overriding the image's CMD. @default the image's */
     readonly command?: readonly string[];
-    /** Files for APP_CONFIG_DIR: relative path → UTF-8 text. Merged over `configDirectory`. @default {} */
+    /**
+     * Files for APP_CONFIG_DIR: relative path → UTF-8 text. Merged over `configDirectory`. On a swarm network each
+     * file is a swarm config (1 byte to just under 1000 KiB). @default {}
+     */
     readonly configFiles?: Readonly<Record<string, string>>;
     /** Directory whose files are copied into APP_CONFIG_DIR (read when the program runs). @default undefined */
     readonly configDirectory?: string;
@@ -153,9 +156,12 @@ export interface AppServerPoolArgs {
     readonly serviceTags?: readonly string[];
     /** Extra container labels. @default {} */
     readonly labels?: Readonly<Record<string, string>>;
-    /** CPU and memory limits per replica. @default no limits */
+    /** CPU and memory limits per replica (on a swarm network `memoryMb` only, the task's limit). @default no limits */
     readonly resources?: ContainerResources;
-    /** Restart policy. @default "unless-stopped" */
+    /**
+     * Restart policy. On a swarm network the task's restart condition: "no" is "none", "on-failure" itself, "always"
+     * and "unless-stopped" are "any" (after swarm's 5 s delay). @default "unless-stopped"
+     */
     readonly restart?: RestartPolicy;
     /** Further resources every replica starts after (e.g. a message broker). @default [] */
     readonly startAfter?: readonly pulumi.Resource[];
@@ -447,6 +453,16 @@ export function resolvePoolArgs(name: string, args: AppServerPoolArgs): Resolved
     const what = `AppServerPool "${name}"`;
     const configFiles = overlayFiles(args.configDirectory, args.configFiles, `${what} configDirectory`);
     const contentFiles = overlayFiles(args.contentDirectory, args.contentFiles, `${what} contentDirectory`);
+    if (swarm) {
+        // Each file becomes a swarm config, whose size swarm bounds: checked once the directories are read.
+        const inline = { config: args.configFiles ?? {}, content: args.contentFiles ?? {} };
+        checkSwarmPoolFiles(c, { config: configFiles, content: contentFiles }, (role, p) =>
+            Object.prototype.hasOwnProperty.call(inline[role], p)
+                ? `${role}Files["${p}"]`
+                : `${role}Directory's file "${p}"`,
+        );
+        c.throwIfAny();
+    }
     const digest = filesDigest({
         ...Object.fromEntries(Object.entries(configFiles).map(([k, v]) => [`config/${k}`, v])),
         ...Object.fromEntries(Object.entries(contentFiles).map(([k, v]) => [`content/${k}`, v])),
@@ -851,6 +867,11 @@ export class AppServerPool extends pulumi.ComponentResource {
     public readonly service: docker.Service | undefined;
     /** With a swarm network: secret file name → its swarm secret. @default {} on a host network */
     public readonly swarmSecrets: Readonly<Record<string, docker.Secret>>;
+    /**
+     * With a swarm network: `config/<path>` (a file of APP_CONFIG_DIR) or `content/<path>` (of CONTENT_DIR) → the
+     * swarm config holding it. @default {} on a host network
+     */
+    public readonly swarmConfigs: Readonly<Record<string, docker.ServiceConfig>>;
 
     constructor(name: string, args: AppServerPoolArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const r = resolvePoolArgs(name, args);
@@ -883,6 +904,7 @@ export class AppServerPool extends pulumi.ComponentResource {
             );
             this.service = built.service;
             this.swarmSecrets = built.secrets;
+            this.swarmConfigs = built.configs;
             // The service's name (DNS round robin over its healthy tasks) is the one upstream.
             this.upstreamServers = [{ host: r.serviceName, port: r.port }];
             this.configVolume = undefined;
@@ -903,6 +925,7 @@ export class AppServerPool extends pulumi.ComponentResource {
         }
         this.service = undefined;
         this.swarmSecrets = {};
+        this.swarmConfigs = {};
 
         // Named by their files' digest (see sharedVolumeName), so a change is a new volume created before the old
         // one is deleted: no deleteBeforeReplace, which would try to remove the old volume while replicas use it.

@@ -11,26 +11,32 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { goDuration, HealthcheckArgs, SECRETS_DIR, SecretFile, secretFileEnv } from "../container";
+import {
+    ContainerResources,
+    ContainerSettings,
+    filesDigest,
+    HealthcheckArgs,
+    RestartPolicy,
+    SECRETS_DIR,
+    SecretFile,
+    secretFileEnv,
+    swarmHealthcheckInput,
+} from "../container";
 import { componentLabels, dockerName } from "../naming";
 import { SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 
 /** The pool's arguments that have no swarm form yet: refused with a swarm network rather than ignored. */
-export const SWARM_UNSUPPORTED_POOL_ARGS = [
-    "discovery",
-    "replicaNames",
-    "configDirectory",
-    "configFiles",
-    "contentDirectory",
-    "contentFiles",
-    "volumes",
-    "ports",
-    "container",
-    "logging",
-    "resources",
-    "restart",
-] as const;
+export const SWARM_UNSUPPORTED_POOL_ARGS = ["discovery", "replicaNames", "volumes", "ports", "container"] as const;
+
+/** Swarm refuses a config of 0 bytes or of this many bytes or more (measured on Docker 20.10). */
+export const SWARM_CONFIG_MAX_BYTES = 1024000;
+/** Swarm's longest config or secret name. */
+const SWARM_OBJECT_NAME_MAX = 64;
+/** Mode of a shared file in a replica: the docker provider's for an upload, so both targets show the same. */
+const SHARED_FILE_MODE = 0o644;
+/** Swarm's own restart delay (a task's restart on the host is immediate, backing off from 100 ms). */
+const SWARM_RESTART_DELAY = "5s";
 
 /** Records a problem for each argument of {@link SWARM_UNSUPPORTED_POOL_ARGS} that is set. */
 export function checkSwarmPoolArgs(c: ArgChecker, args: Readonly<Record<string, unknown>>): void {
@@ -42,6 +48,38 @@ export function checkSwarmPoolArgs(c: ArgChecker, args: Readonly<Record<string, 
         'must be "file" with a database on a swarm network (the URL holds the password: a swarm secret, not env)',
         'set databaseUrlAs: "file" (the app reads the path in DATABASE_URL_FILE)',
     );
+    // Measured on Docker 20.10: a swarm CPU reservation only guides the scheduler (the task's container keeps the
+    // default weight) and a CPU limit is a cap, so neither means what cpuShares means on the host.
+    const resources = args.resources as ContainerResources | undefined;
+    c.check(
+        resources?.cpuShares === undefined,
+        "resources.cpuShares",
+        "has no swarm form (a swarm task has no relative CPU weight)",
+        "leave it out on a swarm network (resources.memoryMb is taken)",
+    );
+}
+
+/**
+ * Checks the shared files against what a swarm config can hold: more than 0 and fewer than
+ * {@link SWARM_CONFIG_MAX_BYTES} bytes. `source(role, path)` names the argument a file came from.
+ */
+export function checkSwarmPoolFiles(
+    c: ArgChecker,
+    files: { readonly config: Readonly<Record<string, Buffer>>; readonly content: Readonly<Record<string, Buffer>> },
+    source: (role: "config" | "content", path: string) => string,
+): void {
+    for (const role of ["config", "content"] as const) {
+        for (const [path, bytes] of Object.entries(files[role])) {
+            c.check(
+                bytes.length > 0 && bytes.length < SWARM_CONFIG_MAX_BYTES,
+                source(role, path),
+                `is ${bytes.length} bytes; a swarm config holds 1 to ${SWARM_CONFIG_MAX_BYTES - 1}`,
+                bytes.length === 0
+                    ? "give the file some content (a newline will do) or leave it out"
+                    : 'bake large files into the image instead, or use a TieredNetwork with target "host"',
+            );
+        }
+    }
 }
 
 /** What the swarm form is built from (the resolved pool arguments it uses). */
@@ -60,6 +98,14 @@ export interface SwarmPoolSpec {
     readonly healthcheck: HealthcheckArgs | undefined;
     readonly waitForHealthy: boolean;
     readonly secretFiles: Readonly<Record<string, SecretFile>>;
+    /** APP_CONFIG_DIR's files (relative path → bytes). */
+    readonly configFiles: Readonly<Record<string, Buffer>>;
+    /** CONTENT_DIR's files. */
+    readonly contentFiles: Readonly<Record<string, Buffer>>;
+    readonly resources: ContainerResources | undefined;
+    readonly restart: RestartPolicy;
+    /** The replicas' container settings; the swarm form takes their log driver and options. */
+    readonly settings: ContainerSettings;
     readonly labels: Readonly<Record<string, string>>;
     readonly updateBatchSize: number;
     readonly stopGraceSeconds: number;
@@ -72,12 +118,35 @@ export interface SwarmPool {
     readonly service: docker.Service;
     /** Secret file name → its swarm secret. */
     readonly secrets: Readonly<Record<string, docker.Secret>>;
+    /** `config/<path>` or `content/<path>` → the swarm config holding that shared file. */
+    readonly configs: Readonly<Record<string, docker.ServiceConfig>>;
 }
 
 /**
- * Builds the service and its secrets under `parent`. A swarm secret cannot change: a new value gets a new secret
- * (its name carries a random suffix renewed with the value), created before the service moves to it and the old
- * one deleted after (Docker refuses to delete a secret a service uses).
+ * Docker name of a shared file's swarm config: the pool, role and path, then the first 12 hex digits of the
+ * digest of its role, path and bytes, at most 64 characters (swarm's limit; the digest is kept whole).
+ */
+export function swarmConfigName(name: string, role: "config" | "content", path: string, bytes: Buffer): string {
+    const digest = filesDigest({ [`${role}/${path}`]: bytes }).slice(0, 12);
+    const prefix = dockerName(`${name}-${role}-${path}`)
+        .slice(0, SWARM_OBJECT_NAME_MAX - digest.length - 1)
+        .replace(/[-_.]+$/, "");
+    return `${prefix}-${digest}`;
+}
+
+/** The task's restart policy for the host form's `restart` ("always" and "unless-stopped" are both swarm's "any"). */
+export function swarmRestartPolicy(restart: RestartPolicy): docker.types.input.ServiceTaskSpecRestartPolicy {
+    const condition = restart === "no" ? "none" : restart === "on-failure" ? "on-failure" : "any";
+    // Every field given, in the form the provider reads back: one left out reads back as "0s" or 0 and differs.
+    return { condition, delay: SWARM_RESTART_DELAY, maxAttempts: 0, window: "0s" };
+}
+
+/**
+ * Builds the service, its secrets and configs under `parent`. A swarm secret or config cannot change: a new value
+ * gets a new one (a secret's name carries a random suffix renewed with the value, a config's the digest of its
+ * file), created before the service moves to it and the old one deleted after (Docker refuses to delete a secret
+ * or config a service uses); each keeps its logical name, so Pulumi's default create-before-delete replacement
+ * does exactly that.
  */
 export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Resource): SwarmPool {
     const secrets: Record<string, docker.Secret> = {};
@@ -97,6 +166,34 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
             },
             { parent },
         );
+    }
+    const configs: Record<string, docker.ServiceConfig> = {};
+    const configMounts: docker.types.input.ServiceTaskSpecContainerSpecConfig[] = [];
+    for (const [role, dir, files] of [
+        ["config", s.configDir, s.configFiles],
+        ["content", s.contentDir, s.contentFiles],
+    ] as const) {
+        for (const path of Object.keys(files).sort()) {
+            const config = new docker.ServiceConfig(
+                `${name}-${role}-${path}`,
+                {
+                    name: swarmConfigName(name, role, path, files[path]),
+                    data: files[path].toString("base64"),
+                    labels: labels(componentLabels(name, `${role}:${path}`)),
+                },
+                { parent },
+            );
+            configs[`${role}/${path}`] = config;
+            // Where the host form's read-only volume puts the file, root's and 0644 as its upload makes it.
+            configMounts.push({
+                configId: config.id,
+                configName: config.name,
+                fileName: `${dir}/${path}`,
+                fileMode: SHARED_FILE_MODE,
+                fileUid: "0",
+                fileGid: "0",
+            });
+        }
     }
     const env: Record<string, pulumi.Input<string>> = {
         ...s.env,
@@ -125,7 +222,8 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
                     image: s.image,
                     // A container's `command` is the image's CMD: a service's `args` (its `commands` is the entrypoint).
                     ...(s.command ? { args: [...s.command] } : {}),
-                    env,
+                    // Left out when empty: the provider reads none back, and {} would differ once.
+                    ...(Object.keys(env).length > 0 ? { env } : {}),
                     secrets: Object.entries(s.secretFiles).map(([file, f]) => ({
                         secretId: secrets[file].id,
                         secretName: secrets[file].name,
@@ -134,22 +232,26 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
                         fileUid: String(f.owner ?? 0),
                         fileGid: String(f.group ?? 0),
                     })),
-                    ...(h
-                        ? {
-                              healthcheck: {
-                                  tests: [...h.test],
-                                  interval: goDuration(h.interval ?? "2s"),
-                                  timeout: goDuration(h.timeout ?? "3s"),
-                                  startPeriod: goDuration(h.startPeriod ?? "60s"),
-                                  retries: h.retries ?? 5,
-                              },
-                          }
-                        : {}),
+                    ...(configMounts.length > 0 ? { configs: configMounts } : {}),
+                    ...(h ? { healthcheck: swarmHealthcheckInput(h) } : {}),
                     // The provider's delete also waits for the tasks' containers to be removed, at most this long, then
                     // fails the delete (a task that needs the whole grace period can fail `pulumi destroy`).
                     stopGracePeriod: `${s.stopGraceSeconds}s`,
                 },
                 networksAdvanceds: s.network.attachService(s.tiers, [s.serviceName]),
+                // The host form's memory limit; swarm has no swap setting (Docker's default: as much swap again).
+                ...(s.resources?.memoryMb !== undefined
+                    ? { resources: { limits: { memoryBytes: s.resources.memoryMb * 1024 * 1024 } } }
+                    : {}),
+                restartPolicy: swarmRestartPolicy(s.restart),
+                ...(s.settings.logDriver !== undefined
+                    ? {
+                          logDriver: {
+                              name: s.settings.logDriver,
+                              ...(s.settings.logOpts ? { options: { ...s.settings.logOpts } } : {}),
+                          },
+                      }
+                    : {}),
             },
             // Swarm's own rolling update: a new task is started and healthy before an old one stops.
             updateConfig: { ...rollout, failureAction: "rollback" },
@@ -158,7 +260,7 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
         },
         { parent, dependsOn: [...s.dependsOn] },
     );
-    return { service, secrets };
+    return { service, secrets, configs };
 }
 
 function labels(l: Readonly<Record<string, string>>): { label: string; value: string }[] {

@@ -76,6 +76,25 @@ export function goDuration(d: string): string {
     return `${h ? `${h}h` : ""}${h || min ? `${min}m` : ""}${num(sec)}s`;
 }
 
+/**
+ * A Docker duration in the form the docker provider reads a service's durations back: Go's, less a trailing zero
+ * unit ("1m0s" is "1m", "1h0m0s" "1h"). Given as `goDuration`, a service differs on every `pulumi up`.
+ */
+export function swarmDuration(d: string): string {
+    return goDuration(d).replace(/m0s$/, "m").replace(/h0m$/, "h");
+}
+
+/** A service's health check as the docker provider takes it, with defaults applied (see `swarmDuration`). */
+export function swarmHealthcheckInput(h: HealthcheckArgs): docker.types.input.ServiceTaskSpecContainerSpecHealthcheck {
+    return {
+        tests: [...h.test],
+        interval: swarmDuration(h.interval ?? "2s"),
+        timeout: swarmDuration(h.timeout ?? "3s"),
+        startPeriod: swarmDuration(h.startPeriod ?? "60s"),
+        retries: h.retries ?? 5,
+    };
+}
+
 /** The docker provider's form of a health check, with defaults applied. */
 export function healthcheckInput(h: HealthcheckArgs): docker.types.input.ContainerHealthcheck {
     return {

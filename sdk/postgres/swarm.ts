@@ -12,7 +12,7 @@ import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { containerSettings, containerSettingsInputs, goDuration, HealthcheckArgs } from "../container";
+import { containerSettings, containerSettingsInputs, HealthcheckArgs, swarmHealthcheckInput } from "../container";
 import { componentLabels, dockerName, labelList } from "../naming";
 import { SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
@@ -192,13 +192,7 @@ export function buildSwarmPostgres(name: string, s: SwarmPostgresSpec, parent: p
                             fileGid: POSTGRES_UID,
                         },
                     ],
-                    healthcheck: {
-                        tests: [...h.test],
-                        interval: goDuration(h.interval ?? "2s"),
-                        timeout: goDuration(h.timeout ?? "3s"),
-                        startPeriod: goDuration(h.startPeriod ?? "60s"),
-                        retries: h.retries ?? 5,
-                    },
+                    healthcheck: swarmHealthcheckInput(h),
                     // Postgres's fast shutdown, and the time for its checkpoint before swarm kills it.
                     stopSignal: "SIGINT",
                     stopGracePeriod: `${s.stopTimeout}s`,

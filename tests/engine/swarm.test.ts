@@ -8,7 +8,7 @@
  * most of it the provider's convergence waits.
  */
 import { execFile } from "child_process";
-import { engine, EngineRequest, EngineResult, stackDir, stateFiles } from "../support/engine";
+import { engine, EngineRequest, EngineResult, stackDir, stateFiles, steps } from "../support/engine";
 import { loadWhile } from "../support/load";
 
 jest.setTimeout(600000);
@@ -21,6 +21,8 @@ const dir = stackDir("swarmpool");
 const PORT = 20000 + (process.pid % 1000);
 const ADMIN_PORT = PORT + 1000;
 let nodeName = "";
+/** The `conf` config value: the text of the pool's config file. */
+let conf = "1";
 
 function swarm(args: string[], timeoutMs = 120000): Promise<string> {
     return new Promise((resolve, reject) =>
@@ -52,6 +54,7 @@ async function run(op: EngineRequest["op"], rev = "1"): Promise<EngineResult> {
             "docker:host": { value: SWARM_HOST },
             port: { value: String(PORT) },
             rev: { value: rev },
+            conf: { value: conf },
             node: { value: nodeName },
             adminAddress: { value: NODE_IP },
             adminPort: { value: String(ADMIN_PORT) },
@@ -212,6 +215,48 @@ describe("PostgresCluster and AppServerPool on a swarm network (real engine, sin
         const { hosts, revs } = await sample(20);
         expect(hosts.size).toBe(2);
         expect([...revs]).toEqual(["2"]);
+    });
+
+    it("config file: a new text is a new swarm config, the service rolls to it, then the old config is deleted", async () => {
+        const FILE = "/etc/app/settings/app.conf";
+        const poolConfigs = async () =>
+            (await swarm(["config", "ls", "--filter", `name=${SERVICE}-config-`, "--format", "{{.Name}}"]))
+                .trim()
+                .split("\n")
+                .filter(Boolean);
+        const before = await poolConfigs();
+        expect(before).toHaveLength(1);
+        expect((await inTask(SERVICE, `stat -c "%a %u" ${FILE}; cat ${FILE}`)).trim().split("\n")).toEqual([
+            "644 0",
+            "conf=1",
+        ]);
+        conf = "2";
+        const r = await run("up", "2");
+        // Create-before-delete with the service moved in between: Docker refuses to delete a config in use.
+        const order = steps(r.output);
+        const at = (re: RegExp) => order.findIndex((s) => re.test(s));
+        const created = at(/^created docker:index:ServiceConfig app-config-settings\/app\.conf$/);
+        const updated = at(/^updated docker:index:Service app-service$/);
+        const deleted = at(/^deleted docker:index:ServiceConfig app-config-settings\/app\.conf$/);
+        expect([created >= 0, created < updated, updated < deleted]).toEqual([true, true, true]);
+        const after = await poolConfigs();
+        expect(after).toHaveLength(1);
+        expect(after[0]).not.toBe(before[0]);
+        // Every running task (old ones may still be stopping for a moment) reads the new text.
+        let texts: string[] = [];
+        for (let i = 0; i < 30; i++) {
+            const ids = (await swarm(["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${SERVICE}`]))
+                .trim()
+                .split("\n")
+                .filter(Boolean);
+            texts = await Promise.all(ids.map(async (id) => (await swarm(["exec", id, "cat", FILE])).trim()));
+            if (texts.length === 2 && texts.every((t) => t === "conf=2")) break;
+            await new Promise((res) => setTimeout(res, 1000));
+        }
+        expect(texts).toEqual(["conf=2", "conf=2"]);
+        // The task spec as given (logs, restart policy, configs) reads back the same: nothing left to change.
+        const again = await run("preview", "2");
+        expect(Object.keys(again.changes ?? {})).toEqual(["same"]);
     });
 
     it("destroy: no service, network, secret or config of the stack is left; the data volume is kept", async () => {

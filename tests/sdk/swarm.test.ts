@@ -3,6 +3,10 @@
  * default "host" leaves every network as it was, and the components that have no swarm form yet refuse a swarm
  * network by name instead of building plain containers its services could not reach.
  */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
     AppServerPool,
@@ -190,17 +194,191 @@ describe("AppServerPool on a swarm network", () => {
         const message = await failure(() =>
             swarmPool({
                 replicaNames: ["a", "b"],
-                configFiles: { "app.json": "{}" },
                 volumes: [{ name: "data", containerPath: "/data" }],
                 ports: [{ internal: 53, protocol: "udp" }],
-                restart: "always",
-                logging: { driver: "local" },
+                container: { user: "app" },
             }),
         );
-        for (const arg of ["replicaNames", "configFiles", "volumes", "ports", "restart", "logging"])
+        for (const arg of ["replicaNames", "volumes", "ports", "container"])
             expect(message).toContain(
                 `AppServerPool "app": ${arg} has no swarm form yet (the network's target is "swarm"); leave it out, or use a TieredNetwork with target "host"`,
             );
+        // Those the swarm form takes are not among them.
+        for (const arg of ["configFiles", "contentFiles", "resources", "restart", "logging"])
+            expect(message).not.toContain(`${arg} has no swarm form`);
+    });
+
+    /** The first 12 hex digits of sha256 over role/path, NUL, bytes, NUL: a shared file's config digest. */
+    const fileDigest = (role: string, p: string, text: string) =>
+        createHash("sha256").update(`${role}/${p}\u0000${text}\u0000`).digest("hex").slice(0, 12);
+
+    test("config and content files: a swarm config each, named by its digest, mounted where the host form puts them", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-swarm-content-"));
+        fs.mkdirSync(path.join(dir, "locale"));
+        fs.writeFileSync(path.join(dir, "locale", "en.json"), '{"hello":"Hello"}');
+        fs.writeFileSync(path.join(dir, "locale", "fr.json"), '{"hello":"Bonjour"}');
+        const { graph, result } = await runProgram(
+            () =>
+                swarmPool({
+                    configFiles: { "app.json": "{}\n", "conf/extra.ini": "{}\n" },
+                    contentDirectory: dir,
+                    contentFiles: { "locale/fr.json": '{"hello":"Salut"}' },
+                }),
+            { project: "shop", stack: "dev" },
+        );
+        const files: [string, string, string][] = [
+            ["config", "app.json", "{}\n"],
+            ["config", "conf/extra.ini", "{}\n"],
+            ["content", "locale/en.json", '{"hello":"Hello"}'],
+            ["content", "locale/fr.json", '{"hello":"Salut"}'], // the inline text over the directory's
+        ];
+        const mounts = graph.get("app-service").inputs.taskSpec.containerSpec.configs;
+        expect(mounts).toHaveLength(4);
+        files.forEach(([role, p, text], i) => {
+            const config = graph.get(`app-${role}-${p}`);
+            expect(config.type).toBe("docker:index/serviceConfig:ServiceConfig");
+            expect(graph.parentName(`app-${role}-${p}`)).toBe("app");
+            const name = `shop-dev-app-${role}-${p.replace("/", "-")}-${fileDigest(role, p, text)}`;
+            expect(config.inputs.name).toBe(name);
+            expect(Buffer.from(config.inputs.data, "base64").toString()).toBe(text);
+            expect(result.pool.swarmConfigs[`${role}/${p}`]).toBeDefined();
+            // The host form's paths, and its uploads' mode and owner (0644, root), in path order.
+            expect(mounts[i]).toMatchObject({
+                configName: name,
+                fileName: `${role === "config" ? "/etc/app" : "/srv/content"}/${p}`,
+                fileMode: 0o644,
+                fileUid: "0",
+                fileGid: "0",
+            });
+            expect(graph.dependencyNames("app-service")).toContain(`app-${role}-${p}`);
+        });
+        // One text in two files: two configs, each with its own name.
+        expect(graph.get("app-config-app.json").inputs.name).not.toBe(
+            graph.get("app-config-conf/extra.ini").inputs.name,
+        );
+        // The app contract's variables point at the directories the files are mounted in.
+        expect(graph.get("app-service").inputs.taskSpec.containerSpec.env).toMatchObject({
+            APP_CONFIG_DIR: "/etc/app",
+            CONTENT_DIR: "/srv/content",
+        });
+    });
+
+    test("a changed file renames its config only (a new config the service moves to); no files, no configs", async () => {
+        const names = async (text: string) => {
+            const { graph } = await runProgram(() => swarmPool({ configFiles: { "a.json": text, "b.json": "b" } }));
+            return [graph.get("app-config-a.json").inputs.name, graph.get("app-config-b.json").inputs.name];
+        };
+        const [a1, b1] = await names("one");
+        const [a2, b2] = await names("two");
+        expect(a2).not.toBe(a1);
+        expect(b2).toBe(b1);
+        const { graph } = await runProgram(() => swarmPool());
+        expect(graph.ofType("docker:index/serviceConfig:ServiceConfig")).toEqual([]);
+        expect(graph.get("app-service").inputs.taskSpec.containerSpec.configs).toBeUndefined();
+    });
+
+    test("a long pool name keeps its config names within swarm's 64 characters, the digest whole", async () => {
+        const { graph } = await runProgram(
+            () =>
+                new AppServerPool("a-very-long-pool-name-for-configs", {
+                    network: new TieredNetwork("net", { target: "swarm" }),
+                    image: "i",
+                    configFiles: { "some/deeply/nested/settings-file.json": "{}" },
+                }),
+            { project: "a-long-project-name", stack: "staging" },
+        );
+        const name: string = graph.get("a-very-long-pool-name-for-configs-config-some/deeply/nested/settings-file.json")
+            .inputs.name;
+        expect(name).toBe(
+            `a-long-project-name-staging-a-very-long-pool-name-f-${fileDigest("config", "some/deeply/nested/settings-file.json", "{}")}`,
+        );
+        expect(name).toHaveLength(64);
+    });
+
+    test("files swarm cannot hold are refused, naming where each came from; the host form takes them", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pdc-swarm-config-"));
+        fs.writeFileSync(path.join(dir, "big.bin"), Buffer.alloc(1024000));
+        const message = await failure(() =>
+            swarmPool({ configDirectory: dir, contentFiles: { "empty.txt": "", "ok.txt": "x" } }),
+        );
+        expect(message).toContain(
+            `configDirectory's file "big.bin" is 1024000 bytes; a swarm config holds 1 to 1023999; bake large files into the image instead`,
+        );
+        expect(message).toContain(
+            'contentFiles["empty.txt"] is 0 bytes; a swarm config holds 1 to 1023999; give the file some content (a newline will do) or leave it out',
+        );
+        expect(message).not.toContain("ok.txt");
+        // The host form's own checks still apply on swarm.
+        expect(await failure(() => swarmPool({ configFiles: { "../x": "1" } }))).toContain(
+            'configFiles["../x"] is not a safe relative path',
+        );
+        await expect(
+            runProgram(
+                () => new AppServerPool("app", { network: new TieredNetwork("net"), image: "i", configDirectory: dir }),
+            ),
+        ).resolves.toBeDefined();
+    });
+
+    test("resources, restart and logging: the task's memory limit, restart condition and log driver", async () => {
+        const defaults = (await runProgram(() => swarmPool())).graph.get("app-service").inputs.taskSpec;
+        // The host form's defaults: rotated json-file logs, restarted whatever the exit ("unless-stopped"), no limit.
+        expect(defaults.logDriver).toEqual({ name: "json-file", options: { "max-size": "10m", "max-file": "3" } });
+        expect(defaults.restartPolicy).toEqual({ condition: "any", delay: "5s", maxAttempts: 0, window: "0s" });
+        expect(defaults.resources).toBeUndefined();
+        const given = (
+            await runProgram(() =>
+                swarmPool({
+                    resources: { memoryMb: 256 },
+                    restart: "on-failure",
+                    logging: { options: { "max-size": "50m" } },
+                }),
+            )
+        ).graph.get("app-service").inputs.taskSpec;
+        expect(given.resources).toEqual({ limits: { memoryBytes: 256 * 1024 * 1024 } });
+        expect(given.restartPolicy.condition).toBe("on-failure");
+        expect(given.logDriver).toEqual({ name: "json-file", options: { "max-size": "50m", "max-file": "3" } });
+        const other = (await runProgram(() => swarmPool({ restart: "no", logging: { driver: "local" } }))).graph.get(
+            "app-service",
+        ).inputs.taskSpec;
+        expect(other.restartPolicy.condition).toBe("none");
+        expect(other.logDriver).toEqual({ name: "local" });
+        expect(
+            (await runProgram(() => swarmPool({ restart: "always" }))).graph.get("app-service").inputs.taskSpec
+                .restartPolicy.condition,
+        ).toBe("any");
+    });
+
+    test("durations in the form the provider reads a service back (else every up updates it); no env, no env key", async () => {
+        const pool = (await runProgram(() => swarmPool())).graph.get("app-service").inputs.taskSpec.containerSpec;
+        expect(pool.healthcheck).toMatchObject({ interval: "2s", timeout: "3s", startPeriod: "1m", retries: 5 });
+        const custom = (
+            await runProgram(() =>
+                swarmPool({ healthcheck: { test: ["CMD", "true"], interval: "90s", startPeriod: "3600s" } }),
+            )
+        ).graph.get("app-service").inputs.taskSpec.containerSpec;
+        expect(custom.healthcheck).toMatchObject({ interval: "1m30s", startPeriod: "1h" });
+        const db = (
+            await runProgram(
+                () =>
+                    new PostgresCluster("db", {
+                        network: new TieredNetwork("net", { target: "swarm" }),
+                        swarmNode: "node-1",
+                    }),
+            )
+        ).graph.get("db-server").inputs.taskSpec.containerSpec;
+        expect(db.healthcheck.startPeriod).toBe("2m");
+        const bare = (
+            await runProgram(() => swarmPool({ appContract: false, secretFiles: undefined, env: undefined }))
+        ).graph.get("app-service").inputs.taskSpec.containerSpec;
+        expect(bare.env).toBeUndefined();
+    });
+
+    test("resources are checked as on the host; cpuShares, a relative weight swarm has not, is refused", async () => {
+        const message = await failure(() => swarmPool({ resources: { memoryMb: 2, cpuShares: 512 } }));
+        expect(message).toContain("resources.memoryMb");
+        expect(message).toContain(
+            "resources.cpuShares has no swarm form (a swarm task has no relative CPU weight); leave it out on a swarm network (resources.memoryMb is taken)",
+        );
     });
 });
 

@@ -4,7 +4,9 @@
  * swarm service (`appContract: false`, health on "/"; the database URL and a token as secret files); in front of
  * it a raw nginx service (config as a `docker.ServiceConfig`) publishing the only port, in host mode on the node, and
  * re-resolving the pool's DNS round-robin name every second. Config: `docker:host` (the swarm engine), `port`,
- * `rev` (an env value: a change rolls the pool), `node` (the node's host name), `adminAddress`, `adminPort`, `replicas` (of the pool; 2 unless set).
+ * `rev` (an env value: a change rolls the pool), `node` (the node's host name), `adminAddress`, `adminPort`, `conf`
+ * (the text of a config file, default "1": a change is a new swarm config the pool rolls to), `replicas` (of the
+ * pool; 2 unless set).
  */
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -51,6 +53,7 @@ export function swarmPoolProgram(): Record<string, pulumi.Input<unknown>> {
         port: 8000,
         replicas: cfg.getNumber("replicas") ?? 2,
         secretFiles: { token: { value: pulumi.secret("s3cret-token"), env: "TOKEN_FILE", mode: "0400", owner: 10001 } },
+        configFiles: { "settings/app.conf": `conf=${cfg.get("conf") ?? "1"}\n` },
     });
     const conf = `
 server {
