@@ -21,6 +21,8 @@ import {
     SecretFile,
     secretFileEnv,
     swarmHealthcheckInput,
+    checkSwarmResources,
+    swarmTaskInputs,
 } from "../container";
 import { componentLabels, dockerName } from "../naming";
 import { SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
@@ -35,8 +37,6 @@ export const SWARM_CONFIG_MAX_BYTES = 1024000;
 const SWARM_OBJECT_NAME_MAX = 64;
 /** Mode of a shared file in a replica: the docker provider's for an upload, so both targets show the same. */
 const SHARED_FILE_MODE = 0o644;
-/** Swarm's own restart delay (a task's restart on the host is immediate, backing off from 100 ms). */
-const SWARM_RESTART_DELAY = "5s";
 
 /** Records a problem for each argument of {@link SWARM_UNSUPPORTED_POOL_ARGS} that is set. */
 export function checkSwarmPoolArgs(c: ArgChecker, args: Readonly<Record<string, unknown>>): void {
@@ -48,15 +48,7 @@ export function checkSwarmPoolArgs(c: ArgChecker, args: Readonly<Record<string, 
         'must be "file" with a database on a swarm network (the URL holds the password: a swarm secret, not env)',
         'set databaseUrlAs: "file" (the app reads the path in DATABASE_URL_FILE)',
     );
-    // Measured on Docker 20.10: a swarm CPU reservation only guides the scheduler (the task's container keeps the
-    // default weight) and a CPU limit is a cap, so neither means what cpuShares means on the host.
-    const resources = args.resources as ContainerResources | undefined;
-    c.check(
-        resources?.cpuShares === undefined,
-        "resources.cpuShares",
-        "has no swarm form (a swarm task has no relative CPU weight)",
-        "leave it out on a swarm network (resources.memoryMb is taken)",
-    );
+    checkSwarmResources(c, "resources", args.resources as ContainerResources | undefined);
 }
 
 /**
@@ -132,13 +124,6 @@ export function swarmConfigName(name: string, role: "config" | "content", path: 
         .slice(0, SWARM_OBJECT_NAME_MAX - digest.length - 1)
         .replace(/[-_.]+$/, "");
     return `${prefix}-${digest}`;
-}
-
-/** The task's restart policy for the host form's `restart` ("always" and "unless-stopped" are both swarm's "any"). */
-export function swarmRestartPolicy(restart: RestartPolicy): docker.types.input.ServiceTaskSpecRestartPolicy {
-    const condition = restart === "no" ? "none" : restart === "on-failure" ? "on-failure" : "any";
-    // Every field given, in the form the provider reads back: one left out reads back as "0s" or 0 and differs.
-    return { condition, delay: SWARM_RESTART_DELAY, maxAttempts: 0, window: "0s" };
 }
 
 /**
@@ -239,19 +224,7 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
                     stopGracePeriod: `${s.stopGraceSeconds}s`,
                 },
                 networksAdvanceds: s.network.attachService(s.tiers, [s.serviceName]),
-                // The host form's memory limit; swarm has no swap setting (Docker's default: as much swap again).
-                ...(s.resources?.memoryMb !== undefined
-                    ? { resources: { limits: { memoryBytes: s.resources.memoryMb * 1024 * 1024 } } }
-                    : {}),
-                restartPolicy: swarmRestartPolicy(s.restart),
-                ...(s.settings.logDriver !== undefined
-                    ? {
-                          logDriver: {
-                              name: s.settings.logDriver,
-                              ...(s.settings.logOpts ? { options: { ...s.settings.logOpts } } : {}),
-                          },
-                      }
-                    : {}),
+                ...swarmTaskInputs(s.resources, s.restart, s.settings),
             },
             // Swarm's own rolling update: a new task is started and healthy before an old one stops.
             updateConfig: { ...rollout, failureAction: "rollback" },

@@ -95,6 +95,56 @@ export function swarmHealthcheckInput(h: HealthcheckArgs): docker.types.input.Se
     };
 }
 
+/** Swarm's own restart delay (a task's restart on the host is immediate, backing off from 100 ms). */
+const SWARM_RESTART_DELAY = "5s";
+
+/** A swarm task's restart policy for the host form's `restart` ("always" and "unless-stopped" are both swarm's "any"). */
+export function swarmRestartPolicy(restart: RestartPolicy): docker.types.input.ServiceTaskSpecRestartPolicy {
+    const condition = restart === "no" ? "none" : restart === "on-failure" ? "on-failure" : "any";
+    // Every field given, in the form the provider reads back: one left out reads back as "0s" or 0 and differs.
+    return { condition, delay: SWARM_RESTART_DELAY, maxAttempts: 0, window: "0s" };
+}
+
+/**
+ * A swarm task's settings for the host form's `resources`, `restart` and container settings (`logging` with its
+ * defaults): the memory limit (swarm has no swap setting: Docker's default, as much swap again), the restart policy
+ * and the log driver. `cpuShares` has no swarm form ({@link checkSwarmResources}).
+ */
+export function swarmTaskInputs(
+    resources: ContainerResources | undefined,
+    restart: RestartPolicy,
+    settings: ContainerSettings,
+): Pick<docker.types.input.ServiceTaskSpec, "resources" | "restartPolicy" | "logDriver"> {
+    return {
+        ...(resources?.memoryMb !== undefined
+            ? { resources: { limits: { memoryBytes: resources.memoryMb * 1024 * 1024 } } }
+            : {}),
+        restartPolicy: swarmRestartPolicy(restart),
+        ...(settings.logDriver !== undefined
+            ? {
+                  logDriver: {
+                      name: settings.logDriver,
+                      ...(settings.logOpts ? { options: { ...settings.logOpts } } : {}),
+                  },
+              }
+            : {}),
+    };
+}
+
+/**
+ * Records a problem when `resources` (argument `arg`) sets cpuShares on a swarm network. Measured on Docker 20.10: a
+ * swarm CPU reservation only guides the scheduler (the task's container keeps the default weight) and a CPU limit
+ * is a cap, so neither means what cpuShares means on the host.
+ */
+export function checkSwarmResources(c: ArgChecker, arg: string, resources: ContainerResources | undefined): void {
+    c.check(
+        resources?.cpuShares === undefined,
+        `${arg}.cpuShares`,
+        "has no swarm form (a swarm task has no relative CPU weight)",
+        `leave it out on a swarm network (${arg}.memoryMb is taken)`,
+    );
+}
+
 /** The docker provider's form of a health check, with defaults applied. */
 export function healthcheckInput(h: HealthcheckArgs): docker.types.input.ContainerHealthcheck {
     return {

@@ -569,6 +569,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     swarmNode: args.swarmNode ?? "",
                     adminProxyImage: args.adminProxyImage ?? DEFAULT_ADMIN_PROXY_IMAGE,
                     labels: standardLabels(project, stack, name, "postgres"),
+                    resources: args.resources,
                 },
                 this,
             );

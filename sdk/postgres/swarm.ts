@@ -12,14 +12,24 @@ import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { containerSettings, containerSettingsInputs, HealthcheckArgs, swarmHealthcheckInput } from "../container";
+import {
+    checkSwarmResources,
+    ContainerResources,
+    ContainerSettings,
+    containerSettings,
+    containerSettingsInputs,
+    HealthcheckArgs,
+    RestartPolicy,
+    swarmHealthcheckInput,
+    swarmTaskInputs,
+} from "../container";
 import { componentLabels, dockerName, labelList } from "../naming";
 import { SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 import { ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "./adminPassword";
 
 /** The arguments with no swarm form yet: refused with a swarm network rather than ignored. */
-export const SWARM_UNSUPPORTED_POSTGRES_ARGS = ["container", "logging", "resources", "restart"] as const;
+export const SWARM_UNSUPPORTED_POSTGRES_ARGS = ["container"] as const;
 
 /** The admin proxy's default image: nginx with its stream module (Debian's build loads it dynamically). */
 export const DEFAULT_ADMIN_PROXY_IMAGE = "nginx:stable-bookworm";
@@ -42,6 +52,7 @@ export const SWARM_ADMIN_PASSWORD_SCRIPT = ADMIN_PASSWORD_SCRIPT.replace(
 /** Records a problem for each argument of {@link SWARM_UNSUPPORTED_POSTGRES_ARGS} that is set, and swarmNode's. */
 export function checkSwarmPostgresArgs(c: ArgChecker, args: Readonly<Record<string, unknown>>): void {
     c.unset(args, SWARM_UNSUPPORTED_POSTGRES_ARGS, SWARM_NOT_YET, SWARM_NOT_YET_FIX);
+    checkSwarmResources(c, "resources", args.resources as ContainerResources | undefined);
     const node = args.swarmNode;
     c.check(
         typeof node === "string" && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node),
@@ -95,6 +106,10 @@ export interface SwarmPostgresSpec {
     readonly adminPort: number;
     readonly adminProxyImage: pulumi.Input<string>;
     readonly labels: Readonly<Record<string, string>>;
+    /** The host form's memory limit, restart policy and log settings, as the task's. */
+    readonly resources: ContainerResources | undefined;
+    readonly restart: RestartPolicy;
+    readonly settings: ContainerSettings;
 }
 
 export interface SwarmPostgres {
@@ -203,6 +218,7 @@ export function buildSwarmPostgres(name: string, s: SwarmPostgresSpec, parent: p
                     ...s.network.attachService([s.tier], [s.alias]),
                     { name: adminNetwork.name, aliases: [s.alias] },
                 ],
+                ...swarmTaskInputs(s.resources, s.restart, s.settings),
             },
             // Never two servers on one data directory: the old task stops before the new one starts.
             updateConfig: { parallelism: 1, order: "stop-first", failureAction: "pause" },

@@ -507,18 +507,37 @@ describe("PostgresCluster on a swarm network", () => {
         expect(env).toContain('AppServerPool "app": databaseUrlAs must be "file" with a database on a swarm network');
     });
 
+    test("resources, restart and logging: the task's memory limit, restart policy and log driver", async () => {
+        const { graph } = await runProgram(() =>
+            swarmDb({
+                resources: { memoryMb: 512 },
+                restart: "on-failure",
+                logging: { options: { "max-size": "50m" } },
+            }),
+        );
+        const task = graph.get("db-server").inputs.taskSpec;
+        expect(task.resources).toEqual({ limits: { memoryBytes: 512 * 1024 * 1024 } });
+        expect(task.restartPolicy).toEqual({ condition: "on-failure", delay: "5s", maxAttempts: 0, window: "0s" });
+        expect(task.logDriver).toEqual({ name: "json-file", options: { "max-size": "50m", "max-file": "3" } });
+        // The host form's defaults: restarted whatever the exit, rotated json-file logs, no memory limit.
+        const plain = (await runProgram(() => swarmDb())).graph.get("db-server").inputs.taskSpec;
+        expect(plain.restartPolicy.condition).toBe("any");
+        expect(plain.logDriver).toEqual({ name: "json-file", options: { "max-size": "10m", "max-file": "3" } });
+        expect(plain.resources).toBeUndefined();
+    });
+
     test("swarmNode required; arguments without a swarm form refused; swarm arguments refused on host", async () => {
         const message = await failure(
             () =>
                 new PostgresCluster("db", {
                     network: new TieredNetwork("net", { target: "swarm" }),
-                    restart: "always",
-                    logging: { driver: "local" },
+                    container: { shmSize: 256 },
+                    resources: { cpuShares: 512 },
                 }),
         );
         expect(message).toContain('PostgresCluster "db": swarmNode is required on a swarm network');
-        for (const arg of ["restart", "logging"])
-            expect(message).toContain(`${arg} has no swarm form yet (the network's target is "swarm")`);
+        expect(message).toContain(`container has no swarm form yet (the network's target is "swarm")`);
+        expect(message).toContain("resources.cpuShares has no swarm form (a swarm task has no relative CPU weight)");
         const host = await failure(
             () => new PostgresCluster("db", { network: new TieredNetwork("net"), swarmNode: "n1" }),
         );
