@@ -4,7 +4,7 @@
  * @pulumi/docker (overlay networks, Secret, ServiceConfig, Service with a start-first rolling update and a port
  * published in host mode), as the docker plugin built here drives them, through `PostgresCluster`'s swarm form (its
  * bootstrap through the admin proxy on the node's address) and `AppServerPool`'s (tests/engine/programs/swarm-pool.ts)
- * behind a raw nginx service, and a destroy that leaves only the data volume. About 6 min on the shared machine,
+ * behind `NginxLoadBalancer`'s, and a destroy that leaves only the data volume. About 6 min on the shared machine,
  * most of it the provider's convergence waits.
  */
 import { execFile } from "child_process";
@@ -21,6 +21,8 @@ const dir = stackDir("swarmpool");
 const PORT = 20000 + (process.pid % 1000);
 const ADMIN_PORT = PORT + 1000;
 let nodeName = "";
+/** nginx's config revision (a response header): a change is a config-only update of nginx. */
+let nginxRev = "1";
 
 function swarm(args: string[], timeoutMs = 120000): Promise<string> {
     return new Promise((resolve, reject) =>
@@ -55,6 +57,7 @@ async function run(op: EngineRequest["op"], rev = "1"): Promise<EngineResult> {
             node: { value: nodeName },
             adminAddress: { value: NODE_IP },
             adminPort: { value: String(ADMIN_PORT) },
+            nginxRev: { value: nginxRev },
         },
     });
     if (r.error) throw new Error(`pulumi ${op} failed: ${r.error}\n${r.output}`);
@@ -75,6 +78,7 @@ describe("PostgresCluster and AppServerPool on a swarm network (real engine, sin
     const SERVICE = `swarmpool-${STACK}-app`;
     const DB = `swarmpool-${STACK}-db-server`;
     const WEB_PORT = PORT;
+    const WEB = `swarmpool-${STACK}-web`;
     /** `n` requests through nginx on the node: the replicas' host names seen and the revisions answered. */
     async function sample(n: number): Promise<{ hosts: Set<string>; revs: Set<string> }> {
         const hosts = new Set<string>();
@@ -212,6 +216,70 @@ describe("PostgresCluster and AppServerPool on a swarm network (real engine, sin
         const { hosts, revs } = await sample(20);
         expect(hosts.size).toBe(2);
         expect([...revs]).toEqual(["2"]);
+    });
+
+    it("nginx: one pinned service publishing the port in host mode, its config a ServiceConfig named by its digest", async () => {
+        const spec = JSON.parse(await swarm(["service", "inspect", "-f", "{{json .Spec}}", WEB]));
+        expect(spec.TaskTemplate.Placement.Constraints).toEqual([`node.hostname == ${nodeName}`]);
+        expect(spec.EndpointSpec.Ports).toEqual([
+            { Protocol: "tcp", TargetPort: 80, PublishedPort: WEB_PORT, PublishMode: "host" },
+        ]);
+        expect(spec.UpdateConfig.Order).toBe("stop-first");
+        const [config] = spec.TaskTemplate.ContainerSpec.Configs;
+        expect(config.File.Name).toBe("/etc/nginx/nginx.conf");
+        const digest = (await (await fetch(`http://${NODE_IP}:${WEB_PORT}/nginx-config`)).text()).trim();
+        expect(config.ConfigName).toBe(`swarmpool-${STACK}-web-conf-${digest}`);
+        // The config nginx loaded re-resolves the pool per request through swarm's DNS server.
+        const conf = await inTask(WEB, "nginx -T 2>/dev/null");
+        expect(conf).toContain("resolver 127.0.0.11 valid=1s ipv6=off;");
+        expect(conf).toMatch(/set \$pdc_upstream_app app;\s+proxy_pass http:\/\/\$pdc_upstream_app:8000;/);
+        expect(
+            (await swarm(["service", "ps", "-q", "--filter", "desired-state=running", WEB])).trim().split("\n"),
+        ).toHaveLength(1);
+    });
+
+    it("nginx config-only change under bounded load: a new config, the task replaced stop-first; failures measured", async () => {
+        const before = (
+            await swarm([
+                "service",
+                "inspect",
+                "-f",
+                "{{(index .Spec.TaskTemplate.ContainerSpec.Configs 0).ConfigName}}",
+                WEB,
+            ])
+        ).trim();
+        nginxRev = "2";
+        const { load } = await loadWhile(WEB_PORT, run("up", "2"), {
+            host: NODE_IP,
+            concurrency: 2,
+            maxSeconds: 240,
+        });
+        console.log(`swarm nginx config change: ${JSON.stringify(load)}`);
+        const after = (
+            await swarm([
+                "service",
+                "inspect",
+                "-f",
+                "{{(index .Spec.TaskTemplate.ContainerSpec.Configs 0).ConfigName}} {{.UpdateStatus.State}}",
+                WEB,
+            ])
+        ).trim();
+        expect(after).not.toContain(before);
+        expect(after).toMatch(/ completed$/);
+        // The old config is gone (deleted after the service moved off it).
+        const configs = await swarm([
+            "config",
+            "ls",
+            "--filter",
+            `name=swarmpool-${STACK}-web-conf-`,
+            "--format",
+            "{{.Name}}",
+        ]);
+        expect(configs.trim().split("\n")).toEqual([after.split(" ")[0]]);
+        const res = await fetch(`http://${NODE_IP}:${WEB_PORT}/`, { signal: AbortSignal.timeout(5000) });
+        expect(res.status).toBe(200);
+        expect(res.headers.get("x-nginx-rev")).toBe("2");
+        expect(load.requests).toBeGreaterThan(20);
     });
 
     it("destroy: no service, network, secret or config of the stack is left; the data volume is kept", async () => {
