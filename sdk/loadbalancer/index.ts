@@ -21,6 +21,8 @@
  * consul-template mode: nginx.conf includes upstream blocks rendered by a consul-template sidecar from Consul's
  * healthy instances; the sidecar shares nginx's PID namespace and sends it SIGHUP (graceful reload) only when the
  * rendered file changed. Apps come and go without touching the load balancer's resources.
+ *
+ * On a swarm network: one nginx service instead, its config a digest-named swarm config (sdk/loadbalancer/swarm.ts).
  */
 import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
@@ -259,7 +261,11 @@ export interface NginxLoadBalancerArgs {
     readonly hostIp?: string;
     /** Port nginx listens on inside the container. @default 80 */
     readonly listenPort?: number;
-    /** nginx image (official layout: /etc/nginx/nginx.conf, /etc/nginx/mime.types, user nginx). @default "nginx:stable-bookworm" */
+    /**
+     * nginx image (official layout: /etc/nginx/nginx.conf, /etc/nginx/mime.types, user nginx). On a swarm network,
+     * by digest (`nginx@sha256:…`) or image ID the new task of a change skips the registry, shortening its
+     * stop-first gap (sdk/README.md "Scaling out: Docker Swarm"). @default "nginx:stable-bookworm"
+     */
     readonly image?: pulumi.Input<string>;
     /** `server_name`: space-separated host names (`example.com`, `*.example.com`, `.example.com`) or "_". @default "_" */
     readonly serverName?: string;

@@ -6,7 +6,8 @@
  *
  * Why stop-first: the published port is in host mode (the ingress mesh needs IPVS, tests/infra/README.md), and a
  * node cannot give one host port to two tasks, so a new task can only start once the old one has stopped: a config
- * change is a few seconds without nginx on that node (measured in tests/engine/swarm.test.ts).
+ * change refuses new connections for a moment (1.7 s measured with the image by ID, 21 s by a tag whose registry
+ * lookup timed out; tests/engine/swarm.test.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";

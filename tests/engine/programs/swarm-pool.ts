@@ -5,7 +5,7 @@
  * it `NginxLoadBalancer`'s swarm form publishing the only port, in host mode on the node, and re-resolving the
  * pool's DNS round-robin name every second. Config: `docker:host` (the swarm engine), `port`, `rev` (an env value: a
  * change rolls the pool), `node` (the node's host name), `adminAddress`, `adminPort`, `nginxRev` (optional: a
- * change of nginx's config only).
+ * change of nginx's config only), `nginxImage` (optional: nginx's image, e.g. by ID).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AppServerPool, NginxLoadBalancer, PostgresCluster, TieredNetwork } from "../../../sdk";
@@ -61,6 +61,8 @@ export function swarmPoolProgram(): Record<string, pulumi.Input<unknown>> {
         swarmNode: cfg.require("node"),
         routes: [{ path: "/", pool }],
         extraDirectives: [`add_header X-Nginx-Rev ${cfg.get("nginxRev") ?? "1"} always`],
+        // By image ID the new task skips the registry, which stop-first would otherwise wait for.
+        ...(cfg.get("nginxImage") ? { image: cfg.require("nginxImage") } : {}),
     });
     return { service: pool.service!.name, web: web.service!.name, db: db.service!.name };
 }
