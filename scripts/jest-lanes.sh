@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `npm test`: the whole jest suite in two lanes side by side, each one jest process running its files one at a
-# time: the real-engine suites (tests/engine/: mostly waiting on Docker, health checks and drains) and all the
-# others (mostly CPU: mocks, Postgres, nginx). On two cores one lane's waits overlap the other's work.
-# Each line is prefixed with its lane; the exit code is non-zero when either lane fails.
+# `npm test`: the whole jest suite in three lanes side by side, each one jest process running its files one at a
+# time: the real-engine suites on the shared Docker engine (tests/engine/: mostly waiting on Docker, health checks
+# and drains), the real-engine suites that bring their own Docker engines (swarm, multi-host swarm, faults: each
+# in network namespaces of its own, mostly waiting too), and all the others (mostly CPU: mocks, Postgres, nginx).
+# On two cores the waiting lanes overlap the CPU lane's work.
+# Each line is prefixed with its lane; the exit code is non-zero when any lane fails.
 # With arguments (`npm test -- tests/sdk/app.test.ts`), one jest process runs them as given.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,12 +15,16 @@ lane() {
   return "${PIPESTATUS[0]}"
 }
 start=$(date +%s)
-# The swarm suite (its own engine, mostly waiting too) runs in the other lane, which is otherwise the shorter one.
-lane engine tests/engine/ --testPathIgnorePatterns /tests/engine/swarm & engine=$!
-lane others --testPathIgnorePatterns '/tests/engine/(?!swarm)' & others=$!
-wait "$engine"; rc_engine=$?
-echo "[engine] lane finished: exit $rc_engine"
-wait "$others"; rc_others=$?
-echo "[others] lane finished: exit $rc_others"
-echo "jest lanes: engine exit $rc_engine, others exit $rc_others, $(( $(date +%s) - start ))s"
-[ "$rc_engine" -eq 0 ] && [ "$rc_others" -eq 0 ]
+OWN_ENGINE='/tests/engine/(swarm|faults)'
+lane engine tests/engine/ --testPathIgnorePatterns "$OWN_ENGINE" & engine=$!
+lane engines "$OWN_ENGINE" & engines=$!
+lane others --testPathIgnorePatterns '/tests/engine/' & others=$!
+rc=0; summary=""
+for l in engine:$engine engines:$engines others:$others; do
+  wait "${l#*:}"; r=$?
+  echo "[${l%%:*}] lane finished: exit $r"
+  summary+="${l%%:*} exit $r, "
+  [ "$r" -eq 0 ] || rc=1
+done
+echo "jest lanes: ${summary}$(( $(date +%s) - start ))s"
+exit "$rc"

@@ -3,7 +3,8 @@
 #   Debian packages (Postgres, nginx, Docker engine, debootstrap, docker-compose), npm dependencies,
 #   the Pulumi CLI (scripts/pulumi.sh), the real Flyway (tests/infra/flyway.sh), a throwaway Postgres cluster on
 #   127.0.0.1:55432, a private Docker engine, the local images, and a single-node swarm engine in a network
-#   namespace of its own (tests/infra/swarm.sh).
+#   namespace of its own (tests/infra/swarm.sh), and a swarm of 3 engines in namespaces of their own
+#   (tests/infra/swarm-cluster.sh).
 # Idempotent: what is installed or running already is left alone. Prints timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,4 +60,7 @@ tests/infra/build-images.sh
 # After the images: it copies those the swarm tests run from the shared engine. Cold about 30 s, warm about 1 s.
 step "swarm engine (tests/infra/swarm.sh)"
 tests/infra/swarm.sh start
+# A swarm of 3 engines for the multi-host test: cold about 22 s (the images copied to 3 data roots), warm about 1 s.
+step "3-node swarm (tests/infra/swarm-cluster.sh)"
+tests/infra/swarm-cluster.sh start
 step "ready"

@@ -43,6 +43,12 @@ export interface Config {
     readonly adminHostPort: number;
     /** `protect` the database's data volume. */
     readonly protectData: boolean;
+    /** Where the cluster runs: "host" (containers on one engine) or "swarm" (services on a swarm; see sdk/README.md). */
+    readonly target: string;
+    /** Swarm only: the host name of the node the docker provider talks to (Postgres and nginx are pinned to it). */
+    readonly swarmNode: string;
+    /** Swarm only: the address of that node on which the database's admin proxy publishes adminHostPort. */
+    readonly adminAddress: string;
     /** Database administrator password (secret); generated when absent. */
     readonly dbAdminPassword?: pulumi.Output<string>;
 }
@@ -68,6 +74,9 @@ export const defaults: Config = {
     dbMemoryMb: 512,
     adminHostPort: 0,
     protectData: false,
+    target: "host",
+    swarmNode: "",
+    adminAddress: "127.0.0.1",
 };
 
 /** Reads the stack configuration. */
@@ -84,6 +93,9 @@ export function readConfig(c: pulumi.Config = new pulumi.Config()): Config {
         dbMemoryMb: c.getNumber("dbMemoryMb") ?? defaults.dbMemoryMb,
         adminHostPort: c.getNumber("adminHostPort") ?? defaults.adminHostPort,
         protectData: c.getBoolean("protectData") ?? defaults.protectData,
+        target: c.get("target") ?? defaults.target,
+        swarmNode: c.get("swarmNode") ?? defaults.swarmNode,
+        adminAddress: c.get("adminAddress") ?? defaults.adminAddress,
         ...(c.get("dbAdminPassword") !== undefined ? { dbAdminPassword: c.requireSecret("dbAdminPassword") } : {}),
     };
 }
@@ -108,8 +120,28 @@ export function threeTier(cfg: Config): Cluster {
     check.integer("appMemoryMb", cfg.appMemoryMb, 6, 1048576);
     check.integer("dbMemoryMb", cfg.dbMemoryMb, 6, 1048576);
     check.distinctPorts({ webPort: cfg.webPort, adminHostPort: cfg.adminHostPort });
+    check.check(
+        cfg.target === "host" || cfg.target === "swarm",
+        "target",
+        `is ${JSON.stringify(cfg.target)}, must be "host" or "swarm"`,
+        "run `pulumi config set target host` (or `swarm`)",
+    );
+    const swarm = cfg.target === "swarm";
+    check.check(
+        swarm === (cfg.swarmNode !== ""),
+        "swarmNode",
+        swarm ? "is not set, and the swarm target needs it" : 'is set, but it is only for target "swarm"',
+        swarm
+            ? "run `pulumi config set swarmNode \"$(docker info -f '{{.Name}}')\"` with DOCKER_HOST at the swarm manager"
+            : "run `pulumi config rm swarmNode`",
+    );
     check.throwIfAny();
-    const network = new TieredNetwork("net", { tiers: { webapp: {}, appdb: { internal: true } } });
+    const network = new TieredNetwork("net", {
+        target: swarm ? "swarm" : "host",
+        tiers: { webapp: {}, appdb: { internal: true } },
+    });
+    // Swarm: Postgres is pinned to the node holding its volume, nginx to the node whose address serves webPort.
+    const onSwarm = swarm ? { swarmNode: cfg.swarmNode } : {};
 
     const image = new ServiceImage("app-image", {
         imageName: cfg.appImage,
@@ -123,6 +155,7 @@ export function threeTier(cfg: Config): Cluster {
         ...(cfg.dbAdminPassword ? { adminPassword: cfg.dbAdminPassword } : {}),
         migrationSets: [{ name: "app", directory: path.join(__dirname, "migrations") }],
         ...(cfg.adminHostPort > 0 ? { adminHostPort: cfg.adminHostPort } : {}),
+        ...(swarm ? { ...onSwarm, adminAddress: cfg.adminAddress } : {}),
         protectDataVolume: cfg.protectData,
         resources: { memoryMb: cfg.dbMemoryMb },
     });
@@ -133,6 +166,8 @@ export function threeTier(cfg: Config): Cluster {
         image: image.ref,
         replicas: cfg.replicas,
         database: db,
+        // A swarm service's env is readable through `docker service inspect`: the URL goes in a secret file there.
+        ...(swarm ? { databaseUrlAs: "file" as const } : {}),
         // Each new replica must pass its health check before nginx sends it traffic: what makes an image, env or
         // config change a rolling update without a failed request (see sdk/README.md, the update model).
         configFiles: { "app.json": JSON.stringify({ name: `three-tier-${pulumi.getStack()}` }, null, 2) + "\n" },
@@ -145,6 +180,7 @@ export function threeTier(cfg: Config): Cluster {
         image: cfg.nginxImage,
         hostPort: cfg.webPort,
         routes: [{ path: "/", pool: app }],
+        ...onSwarm,
     });
 
     return {

@@ -334,13 +334,12 @@ export function resolvePostgresArgs(name: string, args: PostgresClusterArgs): Re
     if (checkNetworkArg(c, args.network)) args.network.checkClaim(c, claim);
     if (swarm) checkSwarmPostgresArgs(c, args as unknown as Readonly<Record<string, unknown>>);
     else
-        for (const arg of ["swarmNode", "adminAddress", "adminProxyImage"] as const)
-            c.check(
-                args[arg] === undefined,
-                arg,
-                'has no meaning with a host network (it is for target "swarm")',
-                "leave it out",
-            );
+        c.unset(
+            args as unknown as Readonly<Record<string, unknown>>,
+            ["swarmNode", "adminAddress", "adminProxyImage"],
+            'has no meaning with a host network (it is for target "swarm")',
+            "leave it out",
+        );
     c.check(
         /^[0-9.]+$|^[0-9a-fA-F:]+$/.test(adminAddress),
         "adminAddress",

@@ -168,6 +168,15 @@ describe("examples/three-tier", () => {
             ],
             [{ webPort: 15432, adminHostPort: 15432 }, /adminHostPort is 15432, the same host port as webPort/],
             [{ webPort: 70000 }, /webPort is 70000, must be an integer from 1 to 65535/],
+            [{ target: "k8s" }, /target is "k8s", must be "host" or "swarm"; run `pulumi config set target host`/],
+            [
+                { target: "swarm" },
+                /swarmNode is not set, and the swarm target needs it; run `pulumi config set swarmNode "\$\(docker info/,
+            ],
+            [
+                { swarmNode: "n1" },
+                /swarmNode is set, but it is only for target "swarm"; run `pulumi config rm swarmNode`/,
+            ],
         ] as const) {
             const { graph, result } = await runProgram(
                 () => {

@@ -45,35 +45,27 @@ IMAGES="${PDC_SWARM_IMAGES:-pdc/debian:bookworm debian:bookworm pdc/postgres:15 
 START_TIMEOUT="${PDC_SWARM_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${PDC_SWARM_STOP_TIMEOUT:-30}"
 
-log() { echo "swarm.sh: $*" >&2; }
-sw() { DOCKER_HOST="$HOST_URL" timeout "${SW_TIMEOUT:-60}" docker "$@"; }
-
-pid_alive() {
-  local pid
-  [ -s "$PIDFILE" ] || return 1
-  pid="$(cat "$PIDFILE" 2>/dev/null)" || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  grep -qa dockerd "/proc/$pid/cmdline" 2>/dev/null
-}
-
-answers() { SW_TIMEOUT=10 sw info >/dev/null 2>&1; }
+# shellcheck source=lib/netns-dockerd.sh
+. "$(dirname "$0")/lib/netns-dockerd.sh"
+ND_NAME=swarm.sh ND_URL="$HOST_URL" ND_PIDFILE="$PIDFILE" ND_LOG="$LOG" ND_NETNS="$NETNS" ND_TIMEOUT="$START_TIMEOUT"
+ND_STOP_TIMEOUT="$STOP_TIMEOUT"
+log() { nd_log "$@"; }
+sw() { ND_CMD_TIMEOUT="${SW_TIMEOUT:-60}" nd_docker "$@"; }
+pid_alive() { nd_pid_alive; }
+answers() { nd_answers; }
 swarm_state() { SW_TIMEOUT=10 sw info --format '{{.Swarm.LocalNodeState}}/{{.Swarm.ControlAvailable}}' 2>/dev/null || true; }
 
 setup_netns() {
-  if ! ip netns list | grep -qw "^$NETNS"; then
-    log "creating netns $NETNS"
-    ip netns add "$NETNS"
-  fi
+  nd_ensure_netns "$NETNS"
   if ! ip link show "$VETH_HOST" >/dev/null 2>&1; then
     ip link add "$VETH_HOST" type veth peer name "$VETH_NODE"
     ip link set "$VETH_NODE" netns "$NETNS"
     ip addr add "${HOST_IP}/30" dev "$VETH_HOST"
     ip link set "$VETH_HOST" up
-    ip netns exec "$NETNS" ip addr add "${NODE_IP}/30" dev "$VETH_NODE"
-    ip netns exec "$NETNS" ip link set "$VETH_NODE" up
-    ip netns exec "$NETNS" ip route add default via "$HOST_IP"
+    nd_in "$NETNS" ip addr add "${NODE_IP}/30" dev "$VETH_NODE"
+    nd_in "$NETNS" ip link set "$VETH_NODE" up
+    nd_in "$NETNS" ip route add default via "$HOST_IP"
   fi
-  ip netns exec "$NETNS" ip link set lo up
   # dockerd turns forwarding on itself; route_localnet is not needed (ports are reached at the node's address)
 }
 
@@ -83,26 +75,10 @@ do_start() {
   flock -w "$START_TIMEOUT" 9 || { log "could not get $RUN_DIR/start.lock"; return 1; }
   command -v dockerd >/dev/null || { log "dockerd is missing: run tests/infra/dockerd.sh start first (it installs docker.io)"; return 1; }
   setup_netns
-  if ! { pid_alive && answers; }; then
-    if pid_alive; then
-      log "dockerd pid $(cat "$PIDFILE") is running but not answering yet; waiting"
-      wait_ready "$(cat "$PIDFILE")"
-    else
-      rm -f "$PIDFILE" "$SOCK_PATH"
-      # Own bridge address and pools: not needed for isolation (own netns) but kept apart from the shared engine's
-      # 172.17-31/192.168 so that addresses in logs and `docker inspect` are never ambiguous.
-      local args=(
-        --host "$HOST_URL" --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" --pidfile "$PIDFILE"
-        --bip 10.214.0.1/24 --default-address-pool base=10.215.0.0/16,size=24
-      )
-      log "starting in netns $NETNS: dockerd ${args[*]} (log: $LOG)"
-      echo "==== $(date -u +%FT%TZ) dockerd ${args[*]}" >>"$LOG"
-      setsid nsenter --net="/var/run/netns/$NETNS" dockerd "${args[@]}" >>"$LOG" 2>&1 </dev/null 9>&- &
-      wait_ready "$!"
-    fi
-  else
-    log "dockerd already running (pid $(cat "$PIDFILE")), $HOST_URL"
-  fi
+  # Own bridge address and pools: not needed for isolation (own netns) but kept apart from the shared engine's
+  # 172.17-31/192.168 so that addresses in logs and `docker inspect` are never ambiguous.
+  nd_start_dockerd --host "$HOST_URL" --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" --pidfile "$PIDFILE" \
+    --bip 10.214.0.1/24 --default-address-pool base=10.215.0.0/16,size=24
   case "$(swarm_state)" in
     active/true) log "swarm already active" ;;
     inactive/*)
@@ -112,53 +88,13 @@ do_start() {
       ;;
     *) log "unexpected swarm state '$(swarm_state)'"; return 1 ;;
   esac
-  load_images
+  # shellcheck disable=SC2086 # a list of image names
+  nd_load_images "$SHARED_URL" $IMAGES
   log "ready: $HOST_URL, node $NODE_IP"
 }
 
-wait_ready() {
-  local pid="$1" deadline=$((SECONDS + START_TIMEOUT))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    answers && return 0
-    if ! kill -0 "$pid" 2>/dev/null && ! pid_alive; then
-      log "dockerd exited during start-up; last log lines:"; tail -n 30 "$LOG" >&2 || true; return 1
-    fi
-    sleep 0.5
-  done
-  log "dockerd did not answer within ${START_TIMEOUT}s"; tail -n 30 "$LOG" >&2 || true; return 1
-}
-
-# Copies the test images from the shared engine, each image once (by ID), tags included. Skips what is there.
-load_images() {
-  local want=() ref id
-  for ref in $IMAGES; do
-    id="$(DOCKER_HOST="$SHARED_URL" docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null)" || {
-      log "image $ref is not on the shared engine (run tests/infra/build-images.sh)"; return 1; }
-    [ "$(SW_TIMEOUT=10 sw image inspect -f '{{.Id}}' "$ref" 2>/dev/null || true)" = "$id" ] || want+=("$ref")
-  done
-  [ "${#want[@]}" -eq 0 ] && { log "images up to date"; return 0; }
-  log "loading ${want[*]} from the shared engine"
-  DOCKER_HOST="$SHARED_URL" timeout 300 docker save "${want[@]}" | SW_TIMEOUT=300 sw load -q >&2
-}
-
 do_stop() {
-  if pid_alive; then
-    SW_TIMEOUT=30 sw swarm leave --force >/dev/null 2>&1 || true
-    local pid; pid="$(cat "$PIDFILE")"
-    log "stopping dockerd pid $pid"
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_TIMEOUT))
-    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && { log "SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; sleep 1; }
-    local cpidf="$EXEC_ROOT/containerd/containerd.pid" cpid
-    if [ -s "$cpidf" ]; then
-      cpid="$(cat "$cpidf")"
-      if kill -0 "$cpid" 2>/dev/null && grep -qa containerd "/proc/$cpid/cmdline"; then kill -TERM "$cpid" || true; fi
-    fi
-  else
-    log "dockerd not running"
-  fi
-  rm -f "$PIDFILE"
+  nd_stop_dockerd "$EXEC_ROOT"
   ip link del "$VETH_HOST" 2>/dev/null || true
   ip netns del "$NETNS" 2>/dev/null || true
   log "stopped"

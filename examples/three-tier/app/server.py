@@ -4,7 +4,8 @@ It sits on both networks: the web tier (nginx) reaches it on $PORT, and it reach
 through DATABASE_URL. The table `greeting` comes from ../migrations, never from this code.
 
 Environment:
-  DATABASE_URL    postgresql://<approle>:<password>@<host>:5432/<db>   (required)
+  DATABASE_URL    postgresql://<approle>:<password>@<host>:5432/<db>   (required, or:)
+  DATABASE_URL_FILE  a file holding it (the pool's databaseUrlAs "file", as on swarm)
   PORT            listen port, default 8000
   APP_CONFIG_DIR  may hold app.json; its "name" is echoed as "app"      default /etc/app
   CONTENT_DIR     accepted for the common contract, unused here          default /srv/content
@@ -28,7 +29,18 @@ import psycopg2
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
 log = logging.getLogger("app")
 
-DATABASE_URL = os.environ.get("DATABASE_URL")
+
+
+def database_url():
+    """DATABASE_URL, or the contents of the file DATABASE_URL_FILE names (a secret file: the swarm target)."""
+    path = os.environ.get("DATABASE_URL_FILE")
+    if path:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+    return os.environ.get("DATABASE_URL")
+
+
+DATABASE_URL = database_url()
 PORT = int(os.environ.get("PORT", "8000"))
 APP_CONFIG_DIR = os.environ.get("APP_CONFIG_DIR", "/etc/app")
 INSTANCE = os.environ.get("INSTANCE") or socket.gethostname()
@@ -104,7 +116,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     if not DATABASE_URL:
-        sys.exit("DATABASE_URL is not set (postgresql://user:password@host:5432/dbname)")
+        sys.exit("DATABASE_URL (or DATABASE_URL_FILE) is not set (postgresql://user:password@host:5432/dbname)")
     server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
     server.daemon_threads = True
 

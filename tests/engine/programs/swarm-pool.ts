@@ -4,8 +4,9 @@
  * swarm service (`appContract: false`, health on "/"; the database URL and a token as secret files); in front of
  * it `NginxLoadBalancer`'s swarm form publishing the only port, in host mode on the node, and re-resolving the
  * pool's DNS round-robin name every second. Config: `docker:host` (the swarm engine), `port`, `rev` (an env value: a
- * change rolls the pool), `node` (the node's host name), `adminAddress`, `adminPort`, `nginxRev` (optional: a
- * change of nginx's config only), `nginxImage` (optional: nginx's image, e.g. by ID).
+ * change rolls the pool), `node` (the node's host name), `adminAddress`, `adminPort`, `replicas` (of the pool; 2
+ * unless set), `nginxRev` (optional: a change of nginx's config only), `nginxImage` (optional: nginx's image, e.g.
+ * by ID).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AppServerPool, NginxLoadBalancer, PostgresCluster, TieredNetwork } from "../../../sdk";
@@ -48,7 +49,7 @@ export function swarmPoolProgram(): Record<string, pulumi.Input<unknown>> {
         env: { REV: cfg.require("rev") },
         healthPath: "/",
         port: 8000,
-        replicas: 2,
+        replicas: cfg.getNumber("replicas") ?? 2,
         secretFiles: { token: { value: pulumi.secret("s3cret-token"), env: "TOKEN_FILE", mode: "0400", owner: 10001 } },
     });
     // nginx's swarm form: one service, its config a digest-named ServiceConfig, the only published port (host
@@ -59,7 +60,8 @@ export function swarmPoolProgram(): Record<string, pulumi.Input<unknown>> {
         tiers: ["web", "app"],
         hostPort: cfg.requireNumber("port"),
         swarmNode: cfg.require("node"),
-        routes: [{ path: "/", pool }],
+        // A lost node's addresses hang rather than refuse: 1 s, then nginx tries another replica.
+        routes: [{ path: "/", pool, connectTimeoutSeconds: 1 }],
         extraDirectives: [`add_header X-Nginx-Rev ${cfg.get("nginxRev") ?? "1"} always`],
         // By image ID the new task skips the registry, which stop-first would otherwise wait for.
         ...(cfg.get("nginxImage") ? { image: cfg.require("nginxImage") } : {}),
