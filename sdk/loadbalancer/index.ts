@@ -21,6 +21,8 @@
  * consul-template mode: nginx.conf includes upstream blocks rendered by a consul-template sidecar from Consul's
  * healthy instances; the sidecar shares nginx's PID namespace and sends it SIGHUP (graceful reload) only when the
  * rendered file changed. Apps come and go without touching the load balancer's resources.
+ *
+ * On a swarm network: one nginx service instead, its config a digest-named swarm config (sdk/loadbalancer/swarm.ts).
  */
 import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
@@ -71,6 +73,7 @@ import {
     UpstreamSpec,
 } from "./nginxConf";
 import { HttpReadiness } from "./readiness";
+import { buildSwarmLb, checkSwarmLbArgs, SWARM_DNS } from "./swarm";
 
 export {
     checkExtraDirective,
@@ -258,7 +261,11 @@ export interface NginxLoadBalancerArgs {
     readonly hostIp?: string;
     /** Port nginx listens on inside the container. @default 80 */
     readonly listenPort?: number;
-    /** nginx image (official layout: /etc/nginx/nginx.conf, /etc/nginx/mime.types, user nginx). @default "nginx:stable-bookworm" */
+    /**
+     * nginx image (official layout: /etc/nginx/nginx.conf, /etc/nginx/mime.types, user nginx). On a swarm network,
+     * by digest (`nginx@sha256:…`) or image ID the new task of a change skips the registry, shortening its
+     * stop-first gap (sdk/README.md "Scaling out: Docker Swarm"). @default "nginx:stable-bookworm"
+     */
     readonly image?: pulumi.Input<string>;
     /** `server_name`: space-separated host names (`example.com`, `*.example.com`, `.example.com`) or "_". @default "_" */
     readonly serverName?: string;
@@ -318,6 +325,13 @@ export interface NginxLoadBalancerArgs {
     readonly templateContainer?: ContainerPassThrough;
     /** Limits of the consul-template sidecar; `memoryMb` left out is the default. @default { memoryMb: 64 } */
     readonly templateResources?: ContainerResources;
+    /**
+     * Swarm network only: host name of the node nginx runs on (a placement constraint `node.hostname ==
+     * <swarmNode>`), so you know which node's addresses serve `hostPort` (a swarm service publishes it on every
+     * address of its node). Read it with `docker info -f '{{.Name}}'` on that node's engine.
+     * @default undefined (any node; the port is served by the node swarm picks)
+     */
+    readonly swarmNode?: string;
 }
 
 /**
@@ -422,6 +436,10 @@ export interface ResolvedLbArgs {
     readonly templateResources: ContainerResources;
     /** nginx's host name (the load balancer's name) on its tiers and the published port, for `network.claim`. */
     readonly claim: NetworkClaim;
+    /** The network's target is "swarm": one swarm service instead of containers (sdk/loadbalancer/swarm.ts). */
+    readonly swarm: boolean;
+    /** Swarm only: the node nginx is pinned to. */
+    readonly swarmNode: string | undefined;
 }
 
 /**
@@ -430,6 +448,15 @@ export interface ResolvedLbArgs {
  */
 export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): ResolvedLbArgs {
     const c = new ArgChecker("NginxLoadBalancer", name);
+    const swarm = checkNetworkArg(c, args.network) && args.network.target === "swarm";
+    if (swarm) checkSwarmLbArgs(c, args as unknown as Readonly<Record<string, unknown>>);
+    else
+        c.check(
+            args.swarmNode === undefined,
+            "swarmNode",
+            'has no meaning with a host network (it is for target "swarm")',
+            "leave it out",
+        );
     const tiers = [...(args.tiers ?? ["web", "app"])];
     const hostPort = args.hostPort ?? 80;
     const hostIp = args.hostIp ?? "0.0.0.0";
@@ -466,9 +493,10 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
                 ? [{ argument: "tls.hostPort", ip: hostIp, port: tls.hostPort, fix: "pick another tls.hostPort" }]
                 : []),
         ],
+        targets: ["host", "swarm"],
     };
 
-    if (checkNetworkArg(c, args.network)) {
+    if (args.network instanceof TieredNetwork) {
         const net = args.network;
         net.checkClaim(c, claim);
         c.check(
@@ -504,6 +532,15 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
     const routes: readonly NginxRoute[] = Array.isArray(args.routes) ? args.routes : [];
     const seenPaths = new Set<string>();
     checkRoutes(c, routes, tiers, mode, args.discovery, staticUrlPath, seenPaths);
+    if (swarm)
+        routes.forEach((route, i) =>
+            c.check(
+                !(route.pool instanceof AppServerPool) || route.pool.service !== undefined,
+                `routes[${i}].pool`,
+                `("${route.pool.serviceName}") is not a swarm service, so nginx's service could not reach it`,
+                "build the pool on the load balancer's swarm network",
+            ),
+        );
     const customLocations = checkCustomLocations(c, args.locations, staticUrlPath, seenPaths);
     if (staticUrlPath) {
         c.check(
@@ -586,6 +623,8 @@ export function resolveLbArgs(name: string, args: NginxLoadBalancerArgs): Resolv
         templateSettings: containerSettings(args.logging, args.templateContainer, CONSUL_TEMPLATE_PROFILE),
         templateResources: withDefaultMemory(args.templateResources, DEFAULT_CONSUL_TEMPLATE_MEMORY_MB),
         claim,
+        swarm,
+        swarmNode: swarm ? args.swarmNode : undefined,
     };
 }
 
@@ -993,12 +1032,19 @@ export function nginxWatcherScript(
  * The cluster's nginx. See the module comment for the update model and the two modes.
  */
 export class NginxLoadBalancer extends pulumi.ComponentResource {
-    /** The nginx container (replaced only when its image, ports, tiers, resources, restart policy, logging or container settings change). */
-    public readonly container: docker.Container;
-    /** The volume holding the config and static files (never replaced). */
-    public readonly configVolume: docker.Volume;
-    /** The data-only container that writes the config volume (replaced whenever the config changes). */
-    public readonly configContainer: docker.Container;
+    /**
+     * The nginx container (replaced only when its image, ports, tiers, resources, restart policy, logging or
+     * container settings change); undefined on a swarm network (see `service`).
+     */
+    public readonly container: docker.Container | undefined;
+    /** The volume holding the config and static files (never replaced); undefined on a swarm network. */
+    public readonly configVolume: docker.Volume | undefined;
+    /** The data-only container that writes the config volume (replaced whenever the config changes); undefined on a swarm network. */
+    public readonly configContainer: docker.Container | undefined;
+    /** With a swarm network: the nginx service (sdk/loadbalancer/swarm.ts); undefined on a host network. */
+    public readonly service: docker.Service | undefined;
+    /** With a swarm network: the config the service mounts, named by its digest; undefined on a host network. */
+    public readonly serviceConfig: docker.ServiceConfig | undefined;
     /** The consul-template sidecar (consul-template mode). */
     public readonly templateContainer: docker.Container | undefined;
     /** The volume holding the rendered upstreams (consul-template mode). */
@@ -1009,11 +1055,17 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
     public readonly configDigest: string;
     /** The consul-template template (consul-template mode). */
     public readonly upstreamsTemplate: string | undefined;
-    /** Completes when the published port serves the current config and every route answers end to end. */
-    public readonly readiness: HttpReadiness;
+    /**
+     * Completes when the published port serves the current config and every route answers end to end; undefined on
+     * a swarm network, where the service's convergence waits for nginx's health check instead.
+     */
+    public readonly readiness: HttpReadiness | undefined;
     /** The published port. */
     public readonly hostPort: number;
-    /** `http://<host>:<hostPort>/`: localhost when published on 0.0.0.0 or 127.0.0.1, else hostIp (IPv6 bracketed). */
+    /**
+     * `http://<host>:<hostPort>/`: localhost when published on 0.0.0.0 or 127.0.0.1, else hostIp (IPv6 bracketed).
+     * On a swarm network: `http://<swarmNode>:<hostPort>/`, or localhost without swarmNode (the node nginx runs on).
+     */
     public readonly url: string;
     /** `https://<host>:<tls.hostPort>/` with `tls`, else undefined. */
     public readonly httpsUrl: string | undefined;
@@ -1042,6 +1094,43 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         const sealed = sealNginxConf(renderNginxConf(spec));
         this.nginxConf = sealed.text;
         this.configDigest = sealed.digest;
+        this.hostPort = r.hostPort;
+        if (r.swarm) {
+            const built = buildSwarmLb(
+                name,
+                {
+                    ...r,
+                    healthPath: HEALTH_PATH,
+                    conf: sealed.text,
+                    digest: sealed.digest,
+                    env: args.env ?? {},
+                    tmpfs: Object.keys(NGINX_PROFILE.tmpfs ?? {}),
+                    capAdds: NGINX_PROFILE.capabilities?.adds ?? [],
+                    dependsOn: pools.map((p) => p.service ?? p),
+                },
+                this,
+            );
+            this.service = built.service;
+            this.serviceConfig = built.config;
+            this.container = undefined;
+            this.configVolume = undefined;
+            this.configContainer = undefined;
+            this.templateContainer = undefined;
+            this.upstreamsVolume = undefined;
+            this.upstreamsTemplate = undefined;
+            this.readiness = undefined;
+            this.httpsUrl = undefined;
+            this.url = `http://${r.swarmNode ?? "localhost"}:${r.hostPort}/`;
+            this.registerOutputs({
+                serviceName: built.service.name,
+                configDigest: this.configDigest,
+                hostPort: this.hostPort,
+                url: this.url,
+            });
+            return;
+        }
+        this.service = undefined;
+        this.serviceConfig = undefined;
         const consulUpstreams = upstreams.map((u) => ({
             name: u.name,
             service: r.routes.find((rt) => upstreamName(rt.pool) === u.name)!.pool.serviceName,
@@ -1072,7 +1161,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             ? pulumi.unsecret(gateToken.apply((t) => filesDigest({ t }).slice(0, 16)))
             : undefined;
 
-        this.configVolume = new docker.Volume(
+        const configVolume = new docker.Volume(
             `${name}-config`,
             { name: dockerName(`${name}-config`), labels: labelList(componentLabels(name, "nginx-config")) },
             { parent: this },
@@ -1095,7 +1184,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
               )
             : undefined;
         const configMount: docker.types.input.ContainerVolume = {
-            volumeName: this.configVolume.name,
+            volumeName: configVolume.name,
             containerPath: NGINX_CONF_DIR,
         };
         const nginxVolumes: docker.types.input.ContainerVolume[] = [{ ...configMount, readOnly: true }];
@@ -1142,7 +1231,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
 
         // Named by the config's digest, so the new one is created before the old one is deleted (no name clash,
         // and no delete-before-replace, which would also replace nginx, a dependent).
-        this.configContainer = new docker.Container(
+        const configContainer = new docker.Container(
             `${name}-files`,
             {
                 name: pulumi.all([replicasFile, tlsDigest, gateDigest]).apply(([ids, tlsFiles, gate]) =>
@@ -1177,7 +1266,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             },
         );
 
-        this.container = new docker.Container(
+        const container = new docker.Container(
             `${name}-nginx`,
             {
                 ...containerSettingsInputs(r.nginxSettings),
@@ -1218,7 +1307,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 deleteBeforeReplace: true,
                 // Started once the replicas serve (static mode: through the config, which names them).
                 dependsOn: [
-                    this.configContainer,
+                    configContainer,
                     ...(consulMode && r.discovery ? [r.discovery.consul, ...replicaResources] : []),
                 ],
             },
@@ -1226,7 +1315,15 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
 
         this.templateContainer =
             consulMode && r.discovery && this.upstreamsVolume && this.upstreamsTemplate
-                ? consulTemplateSidecar(name, r, r.discovery, this.upstreamsVolume, this.upstreamsTemplate, this)
+                ? consulTemplateSidecar(
+                      name,
+                      r,
+                      r.discovery,
+                      this.upstreamsVolume,
+                      this.upstreamsTemplate,
+                      container,
+                      this,
+                  )
                 : undefined;
 
         // `pulumi up` returns when the published port serves the current config and every route answers end to end;
@@ -1242,16 +1339,18 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
                 timeoutSeconds: 120,
                 ...(gateToken ? { headers: { [READINESS_GATE_HEADER]: gateToken } } : {}),
                 // A new nginx, or new replica ids (the watcher reloads for them too): wait and drain again.
-                triggers: [this.container.id, replicasFile, ...(tlsDigest ? [tlsDigest] : [])],
+                triggers: [container.id, replicasFile, ...(tlsDigest ? [tlsDigest] : [])],
             },
-            { parent: this, dependsOn: [this.container, this.configContainer] },
+            { parent: this, dependsOn: [container, configContainer] },
         );
 
-        this.hostPort = r.hostPort;
+        this.configVolume = configVolume;
+        this.configContainer = configContainer;
+        this.container = container;
         this.url = `http://${urlHost(r.hostIp, true)}:${r.hostPort}/`;
         this.httpsUrl = r.tls ? `https://${urlHost(r.hostIp, true)}:${r.tls.hostPort}/` : undefined;
         this.registerOutputs({
-            containerName: this.container.name,
+            containerName: container.name,
             configDigest: this.configDigest,
             hostPort: this.hostPort,
             url: this.url,
@@ -1289,7 +1388,8 @@ function nginxConfigSpec(
             : {}),
         ...(r.extraDirectives.length ? { extraDirectives: r.extraDirectives } : {}),
         ...(r.customLocations.length ? { customLocations: r.customLocations } : {}),
-        ...(consulMode ? {} : { readinessPath: READINESS_PATH, readinessGateFile: NGINX_GATE_PATH }),
+        ...(consulMode || r.swarm ? {} : { readinessPath: READINESS_PATH, readinessGateFile: NGINX_GATE_PATH }),
+        ...(r.swarm ? { resolver: SWARM_DNS } : {}),
         configDigestPath: CONFIG_DIGEST_PATH,
         mimeTypes: "/etc/nginx/mime.types",
         errorLog: "/var/log/nginx/error.log",
@@ -1307,6 +1407,7 @@ function consulTemplateSidecar(
     discovery: ServiceDiscovery,
     upstreamsVolume: docker.Volume,
     template: string,
+    nginx: docker.Container,
     lb: NginxLoadBalancer,
 ): docker.Container {
     const image = new docker.RemoteImage(
@@ -1334,7 +1435,7 @@ function consulTemplateSidecar(
             entrypoints: ["consul-template"],
             command: [`-config=${CONSUL_TEMPLATE_DIR}/config.hcl`],
             user: "root",
-            pidMode: pulumi.interpolate`container:${lb.container.id}`,
+            pidMode: pulumi.interpolate`container:${nginx.id}`,
             networksAdvanced: r.network.attach([discovery.tier], []),
             volumes: [{ volumeName: upstreamsVolume.name, containerPath: UPSTREAMS_DIR }],
             uploads: [
@@ -1352,7 +1453,7 @@ function consulTemplateSidecar(
             parent: lb,
             deleteBeforeReplace: true,
             // With ACLs, started once its token exists.
-            dependsOn: [lb.container, discovery.consul, ...(discovery.aclSetup ? [discovery.aclSetup] : [])],
+            dependsOn: [nginx, discovery.consul, ...(discovery.aclSetup ? [discovery.aclSetup] : [])],
         },
     );
 }

@@ -151,6 +151,14 @@ export interface NginxConfigSpec {
     readonly tls?: TlsSpec;
     /** Simple directives added to the server block(s) serving the routes (see `checkExtraDirective`). @default [] */
     readonly extraDirectives?: readonly string[];
+    /**
+     * DNS server through which each request resolves its upstream's host name (a swarm's, "127.0.0.11", whose
+     * pools are DNS round-robin names): no upstream blocks are rendered, each upstream's first server is its host
+     * and port, and a route proxies to it through a variable, so the name's addresses are looked up again once a
+     * second (nginx 1.22 has no `resolve` in upstream blocks) and a task that left is tried no more. No readiness
+     * locations (they proxy to upstream blocks). @default undefined (upstream blocks, resolved when nginx loads the config)
+     */
+    readonly resolver?: string;
 }
 
 /** Directives an extra directive may not be: they read files, run code, or are managed by the load balancer. */
@@ -260,8 +268,8 @@ export function renderReadinessUpstream(u: UpstreamSpec): string {
 }
 
 /** The readiness paths a config answers on: one per upstream with a health path. */
-export function readinessPaths(spec: Pick<NginxConfigSpec, "readinessPath" | "upstreams">): string[] {
-    if (spec.readinessPath === undefined || "include" in spec.upstreams) return [];
+export function readinessPaths(spec: Pick<NginxConfigSpec, "readinessPath" | "upstreams" | "resolver">): string[] {
+    if (spec.readinessPath === undefined || spec.resolver !== undefined || "include" in spec.upstreams) return [];
     return spec.upstreams.filter((u) => u.healthPath !== undefined).map((u) => `${spec.readinessPath}/${u.name}`);
 }
 
@@ -324,7 +332,7 @@ function ownLocations(spec: NginxConfigSpec): string[] {
             "        }",
         );
     }
-    if (spec.readinessPath !== undefined && !("include" in spec.upstreams)) {
+    if (readinessPaths(spec).length > 0 && !("include" in spec.upstreams)) {
         for (const u of spec.upstreams.filter((x) => x.healthPath !== undefined)) {
             out.push(
                 "",
@@ -350,6 +358,22 @@ function ownLocations(spec: NginxConfigSpec): string[] {
     return out;
 }
 
+/** The variable holding an upstream's host name in resolver mode (`$pdc_`: nginx's own are `$upstream_*`). */
+export function upstreamVariable(upstream: string): string {
+    return `$pdc_upstream_${upstream.replace(/[^A-Za-z0-9_]/g, "_")}`;
+}
+
+/** A route's `proxy_pass`: to its upstream block, or in resolver mode to the host name through a variable. */
+function proxyPassLines(spec: NginxConfigSpec, upstream: string): string[] {
+    if (spec.resolver === undefined || "include" in spec.upstreams)
+        return [`            proxy_pass http://${upstream};`];
+    const server = spec.upstreams.find((u) => u.name === upstream)?.servers[0];
+    if (server === undefined) return ["            return 502;"];
+    // A variable makes nginx resolve the name per request (cached `valid` seconds) over all its addresses.
+    const v = upstreamVariable(upstream);
+    return [`            set ${v} ${server.host};`, `            proxy_pass http://${v}:${server.port};`];
+}
+
 /** Static files, the routes and the server-level extra directives. */
 function routedLocations(spec: NginxConfigSpec): string[] {
     const out: string[] = [];
@@ -372,7 +396,7 @@ function routedLocations(spec: NginxConfigSpec): string[] {
         out.push(
             "",
             `        location ${locationHead(l.path, l.modifier)} {`,
-            `            proxy_pass http://${l.upstream};`,
+            ...proxyPassLines(spec, l.upstream),
             "            proxy_http_version 1.1;",
             ...(l.websocket ? ["            proxy_set_header Upgrade $http_upgrade;"] : []),
             `            proxy_set_header Connection ${connection};`,
@@ -440,6 +464,7 @@ export function renderNginxConf(spec: NginxConfigSpec): string {
         "    keepalive_timeout 30s;",
     );
     out.push(`    client_max_body_size ${spec.clientMaxBodySize};`);
+    if (spec.resolver !== undefined) out.push(`    resolver ${spec.resolver} valid=1s ipv6=off;`);
     if (spec.tempDir !== undefined) {
         for (const k of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"])
             out.push(`    ${k}_temp_path ${spec.tempDir}/${k};`);
@@ -466,6 +491,8 @@ export function renderNginxConf(spec: NginxConfigSpec): string {
             "    # Upstreams rendered by consul-template from Consul's healthy instances.",
             `    include ${spec.upstreams.include};`,
         );
+    } else if (spec.resolver !== undefined) {
+        out.push("    # Upstreams resolved per request (resolver above): see the routes' proxy_pass.");
     } else {
         out.push(indent(renderUpstreamBlocks(spec.upstreams), "    ").replace(/\n+$/, ""));
         for (const u of spec.readinessPath !== undefined

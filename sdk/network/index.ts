@@ -68,6 +68,22 @@ export interface TieredNetworkArgs {
 /** One network attachment, as `docker.Container`'s `networksAdvanced` takes it. */
 export type NetworkAttachment = docker.types.input.ContainerNetworksAdvanced;
 
+/**
+ * Records a problem under `swarmNode` unless it is a node host name; `required`: why it may not be left out
+ * (undefined: optional).
+ */
+export function checkSwarmNode(c: ArgChecker, node: unknown, required: string | undefined): void {
+    if (node === undefined && required === undefined) return;
+    c.check(
+        typeof node === "string" && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node),
+        "swarmNode",
+        node === undefined
+            ? `is required on a swarm network (${required})`
+            : `is ${JSON.stringify(node)}, not a node host name`,
+        "give the host name of the node the docker provider talks to (`docker info -f '{{.Name}}'`)",
+    );
+}
+
 /** One network attachment of a swarm service, as `docker.Service`'s `taskSpec.networksAdvanceds` takes it. */
 export type ServiceNetworkAttachment = docker.types.input.ServiceTaskSpecNetworksAdvanced;
 

@@ -24,7 +24,7 @@ import {
     swarmTaskInputs,
 } from "../container";
 import { componentLabels, dockerName, labelList } from "../naming";
-import { SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
+import { checkSwarmNode, SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 import { ADMIN_PASSWORD_SCRIPT, ADMIN_PASSWORD_SCRIPT_PATH } from "./adminPassword";
 
@@ -53,15 +53,7 @@ export const SWARM_ADMIN_PASSWORD_SCRIPT = ADMIN_PASSWORD_SCRIPT.replace(
 export function checkSwarmPostgresArgs(c: ArgChecker, args: Readonly<Record<string, unknown>>): void {
     c.unset(args, SWARM_UNSUPPORTED_POSTGRES_ARGS, SWARM_NOT_YET, SWARM_NOT_YET_FIX);
     checkSwarmResources(c, "resources", args.resources as ContainerResources | undefined);
-    const node = args.swarmNode;
-    c.check(
-        typeof node === "string" && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node),
-        "swarmNode",
-        node === undefined
-            ? "is required on a swarm network (the server stays on the node holding its data volume)"
-            : `is ${JSON.stringify(node)}, not a node host name`,
-        "give the host name of the node the docker provider talks to (`docker info -f '{{.Name}}'`)",
-    );
+    checkSwarmNode(c, args.swarmNode, "the server stays on the node holding its data volume");
 }
 
 /** The admin proxy's nginx configuration: TCP 5432 to the server's name, re-resolved (it may start later). */

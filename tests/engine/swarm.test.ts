@@ -4,12 +4,12 @@
  * @pulumi/docker (overlay networks, Secret, ServiceConfig, Service with a start-first rolling update and a port
  * published in host mode), as the docker plugin built here drives them, through `PostgresCluster`'s swarm form (its
  * bootstrap through the admin proxy on the node's address) and `AppServerPool`'s (tests/engine/programs/swarm-pool.ts)
- * behind a raw nginx service, and a destroy that leaves only the data volume. About 6 min on the shared machine,
+ * behind `NginxLoadBalancer`'s, and a destroy that leaves only the data volume. About 6 min on the shared machine,
  * most of it the provider's convergence waits.
  */
 import { execFile } from "child_process";
 import { engine, EngineRequest, EngineResult, stackDir, stateFiles, steps } from "../support/engine";
-import { loadWhile } from "../support/load";
+import { loadWhile, requestOutcome } from "../support/load";
 
 jest.setTimeout(600000);
 
@@ -23,6 +23,10 @@ const ADMIN_PORT = PORT + 1000;
 let nodeName = "";
 /** The `conf` config value: the text of the pool's config file. */
 let conf = "1";
+/** nginx's config revision (a response header): a change is a config-only update of nginx. */
+let nginxRev = "1";
+/** nginx's image by ID (read from the node): a stop-first task given a tag first asks the registry (none here). */
+let nginxImage = "";
 
 function swarm(args: string[], timeoutMs = 120000): Promise<string> {
     return new Promise((resolve, reject) =>
@@ -58,6 +62,8 @@ async function run(op: EngineRequest["op"], rev = "1"): Promise<EngineResult> {
             node: { value: nodeName },
             adminAddress: { value: NODE_IP },
             adminPort: { value: String(ADMIN_PORT) },
+            nginxRev: { value: nginxRev },
+            nginxImage: { value: nginxImage },
         },
     });
     if (r.error) throw new Error(`pulumi ${op} failed: ${r.error}\n${r.output}`);
@@ -67,6 +73,7 @@ async function run(op: EngineRequest["op"], rev = "1"): Promise<EngineResult> {
 let destroyed = false;
 beforeAll(async () => {
     nodeName = (await swarm(["info", "-f", "{{.Name}}"])).trim();
+    nginxImage = (await swarm(["image", "inspect", "-f", "{{.Id}}", "nginx:stable-bookworm"])).trim();
 });
 afterAll(async () => {
     if (!destroyed) await run("destroy", "2").catch((e: Error) => console.error(e.message));
@@ -78,6 +85,7 @@ describe("PostgresCluster and AppServerPool on a swarm network (real engine, sin
     const SERVICE = `swarmpool-${STACK}-app`;
     const DB = `swarmpool-${STACK}-db-server`;
     const WEB_PORT = PORT;
+    const WEB = `swarmpool-${STACK}-web`;
     /** `n` requests through nginx on the node: the replicas' host names seen and the revisions answered. */
     async function sample(n: number): Promise<{ hosts: Set<string>; revs: Set<string> }> {
         const hosts = new Set<string>();
@@ -257,6 +265,95 @@ describe("PostgresCluster and AppServerPool on a swarm network (real engine, sin
         // The task spec as given (logs, restart policy, configs) reads back the same: nothing left to change.
         const again = await run("preview", "2");
         expect(Object.keys(again.changes ?? {})).toEqual(["same"]);
+    });
+
+    it("nginx: one pinned service publishing the port in host mode, its config a ServiceConfig named by its digest", async () => {
+        const spec = JSON.parse(await swarm(["service", "inspect", "-f", "{{json .Spec}}", WEB]));
+        expect(spec.TaskTemplate.Placement.Constraints).toEqual([`node.hostname == ${nodeName}`]);
+        expect(spec.EndpointSpec.Ports).toEqual([
+            { Protocol: "tcp", TargetPort: 80, PublishedPort: WEB_PORT, PublishMode: "host" },
+        ]);
+        expect(spec.UpdateConfig.Order).toBe("stop-first");
+        const [config] = spec.TaskTemplate.ContainerSpec.Configs;
+        expect(config.File.Name).toBe("/etc/nginx/nginx.conf");
+        const digest = (await (await fetch(`http://${NODE_IP}:${WEB_PORT}/nginx-config`)).text()).trim();
+        expect(config.ConfigName).toBe(`swarmpool-${STACK}-web-conf-${digest}`);
+        // The config nginx loaded re-resolves the pool per request through swarm's DNS server.
+        const conf = await inTask(WEB, "nginx -T 2>/dev/null");
+        expect(conf).toContain("resolver 127.0.0.11 valid=1s ipv6=off;");
+        expect(conf).toMatch(/set \$pdc_upstream_app app;\s+proxy_pass http:\/\/\$pdc_upstream_app:8000;/);
+        expect(
+            (await swarm(["service", "ps", "-q", "--filter", "desired-state=running", WEB])).trim().split("\n"),
+        ).toHaveLength(1);
+    });
+
+    /** Probes nginx every 100 ms until `until` settles: the time from the first to the last failed probe. */
+    async function outageWhile<T>(until: Promise<T>): Promise<{ outageMs: number; outcomes: string[] }> {
+        let done = false;
+        void until.finally(() => (done = true)).catch(() => undefined);
+        const failed: number[] = [];
+        const outcomes = new Set<string>();
+        while (!done) {
+            const t = Date.now();
+            const outcome = await requestOutcome(WEB_PORT, "/", 2000, undefined, NODE_IP);
+            if (outcome !== "ok") {
+                failed.push(t);
+                outcomes.add(outcome);
+            }
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        await until;
+        return { outageMs: failed.length ? failed[failed.length - 1] - failed[0] : 0, outcomes: [...outcomes] };
+    }
+
+    it("nginx config-only change under bounded load: a new config, the task replaced stop-first; only refused connections, the outage measured", async () => {
+        const before = (
+            await swarm([
+                "service",
+                "inspect",
+                "-f",
+                "{{(index .Spec.TaskTemplate.ContainerSpec.Configs 0).ConfigName}}",
+                WEB,
+            ])
+        ).trim();
+        nginxRev = "2";
+        const up = run("up", "2");
+        const [{ load }, outage] = await Promise.all([
+            loadWhile(WEB_PORT, up, { host: NODE_IP, concurrency: 2, maxSeconds: 240 }),
+            outageWhile(up),
+        ]);
+        console.log(`swarm nginx config change: ${JSON.stringify({ ...load, ...outage })}`);
+        // Stop-first on the node's host port: new connections are refused between the old task and the new one;
+        // requests in flight finish (graceful stop), and nginx never answers an error of its own.
+        expect(Object.keys(load.failures).filter((k) => k !== "ECONNREFUSED")).toEqual([]);
+        expect(outage.outcomes.filter((k) => k !== "ECONNREFUSED")).toEqual([]);
+        // By tag the new task first waited for the registry (10 s DNS timeouts here): 21.3 s measured; by ID 1.7 s.
+        expect(outage.outageMs).toBeLessThan(10000);
+        const after = (
+            await swarm([
+                "service",
+                "inspect",
+                "-f",
+                "{{(index .Spec.TaskTemplate.ContainerSpec.Configs 0).ConfigName}} {{.UpdateStatus.State}}",
+                WEB,
+            ])
+        ).trim();
+        expect(after).not.toContain(before);
+        expect(after).toMatch(/ completed$/);
+        // The old config is gone (deleted after the service moved off it).
+        const configs = await swarm([
+            "config",
+            "ls",
+            "--filter",
+            `name=swarmpool-${STACK}-web-conf-`,
+            "--format",
+            "{{.Name}}",
+        ]);
+        expect(configs.trim().split("\n")).toEqual([after.split(" ")[0]]);
+        const res = await fetch(`http://${NODE_IP}:${WEB_PORT}/`, { signal: AbortSignal.timeout(5000) });
+        expect(res.status).toBe(200);
+        expect(res.headers.get("x-nginx-rev")).toBe("2");
+        expect(load.requests).toBeGreaterThan(20);
     });
 
     it("destroy: no service, network, secret or config of the stack is left; the data volume is kept", async () => {

@@ -142,6 +142,46 @@ describe("renderNginxConf (pure)", () => {
         expect(conf).toContain("include /etc/nginx/upstreams/*.conf;");
         expect(conf).not.toContain("upstream app {");
     });
+
+    test("resolver mode (swarm): no upstream blocks or readiness, each route proxies to its pool's name through a variable", () => {
+        const conf = renderNginxConf(
+            baseSpec({
+                upstreams: [
+                    { name: "app", servers: [{ host: "app", port: 8000 }], healthPath: "/healthz" },
+                    { name: "api-v2", servers: [{ host: "api-v2", port: 9000 }] },
+                ],
+                locations: [
+                    { path: "/", upstream: "app" },
+                    { path: "/api", upstream: "api-v2" },
+                ],
+                static: undefined,
+                readinessPath: "/nginx-ready",
+                resolver: "127.0.0.11",
+            }),
+        );
+        expect(conf).toContain("    resolver 127.0.0.11 valid=1s ipv6=off;\n");
+        expect(conf).not.toMatch(/upstream \S+ \{/);
+        expect(conf).not.toContain("/nginx-ready");
+        // "-" is not a variable character; "$pdc_" keeps clear of nginx's own $upstream_* variables.
+        expect(conf).toContain(
+            [
+                "        location /api {",
+                "            set $pdc_upstream_api_v2 api-v2;",
+                "            proxy_pass http://$pdc_upstream_api_v2:9000;",
+            ].join("\n"),
+        );
+        expect(conf).toContain(
+            [
+                "        location / {",
+                "            set $pdc_upstream_app app;",
+                "            proxy_pass http://$pdc_upstream_app:8000;",
+            ].join("\n"),
+        );
+        // The host form's defaults stay: retries on errors, peer address only, no version.
+        expect(conf).toContain("proxy_next_upstream error timeout http_502 http_503;");
+        expect(conf).toContain("proxy_set_header X-Forwarded-For $remote_addr;");
+        expect(conf).toContain("server_tokens off;");
+    });
 });
 
 describe("consul-template (pure): the template renders exactly renderUpstreamsFromInstances' output", () => {
@@ -268,6 +308,21 @@ function nginxTest(nginx: string, conf: string, dir: string): { ok: boolean; out
 }
 
 describe("real nginx", () => {
+    test("nginx -t accepts the resolver mode (swarm)", () => {
+        const nginx = requireNginx();
+        const dir = tmpdir();
+        const conf = renderNginxConf(
+            localSpec(dir, {
+                upstreams: [{ name: "app", servers: [{ host: "app", port: 8000 }] }],
+                resolver: "127.0.0.11",
+                configDigestPath: "/nginx-config",
+            }),
+        );
+        const r = nginxTest(nginx, conf, dir);
+        expect(r.output).toBe("");
+        expect(r.ok).toBe(true);
+    });
+
     test("nginx -t accepts the static-mode config", () => {
         const nginx = requireNginx();
         const dir = tmpdir();

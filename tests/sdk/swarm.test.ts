@@ -13,6 +13,7 @@ import {
     AppServerPoolArgs,
     ArgumentError,
     NginxLoadBalancer,
+    NginxLoadBalancerArgs,
     PostgresCluster,
     PostgresClusterArgs,
     Service,
@@ -545,6 +546,150 @@ describe("PostgresCluster on a swarm network", () => {
     });
 });
 
+describe("NginxLoadBalancer on a swarm network", () => {
+    const swarmLb = (extra: Partial<NginxLoadBalancerArgs> = {}, poolNetwork?: TieredNetwork) => {
+        const network = new TieredNetwork("net", { target: "swarm" });
+        const pool = new AppServerPool("app", { network: poolNetwork ?? network, image: "sha256:appimage" });
+        const lb = new NginxLoadBalancer("web", {
+            network,
+            hostPort: 8080,
+            swarmNode: "node-1",
+            routes: [{ path: "/", pool }],
+            ...extra,
+        });
+        return { network, pool, lb };
+    };
+
+    test("one service: host-mode port pinned to swarmNode, stop-first, healthy before `pulumi up` ends, after the pool", async () => {
+        const { graph, result } = await runProgram(() => swarmLb(), { project: "shop", stack: "dev" });
+        const own = Object.entries(graph.shape()).filter(([n]) => n === "web" || n.startsWith("web-"));
+        expect(Object.fromEntries(own)).toEqual({
+            web: "dockercluster:loadbalancer:NginxLoadBalancer",
+            "web-service": "docker:index/service:Service",
+            "web-conf": "docker:index/serviceConfig:ServiceConfig",
+        });
+        expect(graph.containers()).toEqual([]);
+        const svc = graph.get("web-service");
+        expect(graph.parentName("web-service")).toBe("web");
+        expect(svc.inputs.name).toBe("shop-dev-web");
+        expect(svc.inputs.mode).toEqual({ replicated: { replicas: 1 } });
+        expect(svc.inputs.endpointSpec).toEqual({
+            mode: "dnsrr",
+            ports: [{ targetPort: 80, publishedPort: 8080, publishMode: "host", protocol: "tcp" }],
+        });
+        expect(svc.inputs.updateConfig).toEqual({ parallelism: 1, order: "stop-first", failureAction: "rollback" });
+        expect(svc.inputs.rollbackConfig).toEqual({ parallelism: 1, order: "stop-first", failureAction: "pause" });
+        expect(svc.inputs.convergeConfig).toEqual({ delay: "1s", timeout: "120s" });
+        const task = svc.inputs.taskSpec;
+        expect(task.placement).toEqual({ constraints: ["node.hostname == node-1"] });
+        expect(task.networksAdvanceds.map((n: { name: string; aliases: string[] }) => [n.name, n.aliases])).toEqual([
+            ["shop-dev-net-web", ["web"]],
+            ["shop-dev-net-app", ["web"]],
+        ]);
+        const c = task.containerSpec;
+        expect(c.image).toBe("nginx:stable-bookworm");
+        expect([c.commands, c.args]).toEqual([["nginx"], ["-g", "daemon off;"]]);
+        expect(c.stopGracePeriod).toBe("30s");
+        expect(c.healthcheck.tests[0]).toBe("CMD-SHELL");
+        expect(c.healthcheck.tests[1]).toContain("/nginx-health");
+        // The host form's hardening: read-only root, tmpfs where nginx writes, the master's capabilities only.
+        expect(c.readOnly).toBe(true);
+        expect(c.mounts).toEqual([
+            { type: "tmpfs", target: "/var/cache/nginx" },
+            { type: "tmpfs", target: "/var/lib/nginx" },
+            { type: "tmpfs", target: "/run" },
+        ]);
+        expect(c.capDrops).toEqual(["ALL"]);
+        expect(c.capAdds).toEqual(["CAP_CHOWN", "CAP_NET_BIND_SERVICE", "CAP_SETGID", "CAP_SETUID"]);
+        expect(c.env).toBeUndefined();
+        expect(graph.dependencyNames("web-service")).toEqual(expect.arrayContaining(["app-service", "web-conf"]));
+        expect(result.lb.service).toBeDefined();
+        expect(result.lb.container).toBeUndefined();
+        expect(result.lb.readiness).toBeUndefined();
+        expect(result.lb.url).toBe("http://node-1:8080/");
+    });
+
+    test("the config: a ServiceConfig named by its digest, mounted as nginx.conf, resolving the pool per request", async () => {
+        const { graph, result } = await runProgram(() => swarmLb(), { project: "shop", stack: "dev" });
+        const conf = graph.get("web-conf");
+        expect(conf.inputs.name).toBe(`shop-dev-web-conf-${result.lb.configDigest}`);
+        expect(result.lb.configDigest).toMatch(/^[0-9a-f]{16}$/);
+        const text = Buffer.from(conf.inputs.data, "base64").toString();
+        expect(text).toBe(result.lb.nginxConf);
+        expect(text).toContain("resolver 127.0.0.11 valid=1s ipv6=off;");
+        expect(text).toContain("set $pdc_upstream_app app;\n            proxy_pass http://$pdc_upstream_app:8000;");
+        expect(text).toContain(`return 200 "${result.lb.configDigest}\\n";`);
+        expect(text).not.toMatch(/upstream app \{|nginx-ready/);
+        const [mount] = graph.get("web-service").inputs.taskSpec.containerSpec.configs;
+        expect(mount).toEqual({
+            configId: "web-conf-id",
+            configName: conf.inputs.name,
+            fileName: "/etc/nginx/nginx.conf",
+            fileMode: 0o444,
+        });
+        // Another text, another config (a swarm config cannot change); the same text, the same name.
+        const again = await runProgram(() => swarmLb(), { project: "shop", stack: "dev" });
+        expect(again.graph.get("web-conf").inputs.name).toBe(conf.inputs.name);
+        const other = await runProgram(() => swarmLb({ clientMaxBodySize: "5m" }), { project: "shop", stack: "dev" });
+        expect(other.graph.get("web-conf").inputs.name).not.toBe(conf.inputs.name);
+        expect(other.graph.get("web-conf").inputs.name).toBe(`shop-dev-web-conf-${other.result.lb.configDigest}`);
+    });
+
+    test("without swarmNode: no placement, url on localhost; env passed to the service", async () => {
+        const { graph, result } = await runProgram(() => swarmLb({ swarmNode: undefined, env: { TZ: "UTC" } }));
+        const task = graph.get("web-service").inputs.taskSpec;
+        expect(task.placement).toBeUndefined();
+        expect(task.containerSpec.env).toEqual({ TZ: "UTC" });
+        expect(result.lb.url).toBe("http://localhost:8080/");
+    });
+
+    test("arguments with no swarm form yet are refused, each named, nothing registered", async () => {
+        let names: string[] = [];
+        const message = await failure(() =>
+            swarmLb({
+                static: { files: { "a.css": "" } },
+                tls: { certificate: "c", key: "k" },
+                drainSeconds: 2,
+                restart: "always",
+                logging: { driver: "local" },
+                container: { readOnly: false },
+                resources: { memoryMb: 64 },
+                hostIp: "127.0.0.1",
+                mode: "consul-template",
+                swarmNode: "bad node",
+            }),
+        );
+        for (const arg of ["static", "tls", "drainSeconds", "restart", "logging", "container", "resources"])
+            expect(message).toContain(
+                `NginxLoadBalancer "web": ${arg} has no swarm form yet (the network's target is "swarm"); leave it out, or use a TieredNetwork with target "host"`,
+            );
+        expect(message).toContain('mode is "consul-template", which has no swarm form yet');
+        expect(message).toContain("hostIp cannot be set on a swarm network");
+        expect(message).toContain('swarmNode is "bad node", not a node host name');
+        await runProgram(() => {
+            try {
+                swarmLb({ restart: "always" });
+            } catch {
+                // expected: refused
+            }
+        }).then(({ graph }) => (names = Object.keys(graph.shape())));
+        expect(names.filter((n) => n === "web" || n.startsWith("web-"))).toEqual([]);
+    });
+
+    test("a route to a pool that is not a swarm service is refused; swarmNode on a host network too", async () => {
+        const routed = await failure(() => swarmLb({}, new TieredNetwork("hostnet")));
+        expect(routed).toContain(
+            'NginxLoadBalancer "web": routes[0].pool ("app") is not a swarm service, so nginx\'s service could not reach it',
+        );
+        const host = await failure(() => {
+            const network = new TieredNetwork("net");
+            const pool = new AppServerPool("app", { network, image: "i" });
+            return new NginxLoadBalancer("web", { network, swarmNode: "n1", routes: [{ path: "/", pool }] });
+        });
+        expect(host).toContain('swarmNode has no meaning with a host network (it is for target "swarm")');
+    });
+});
+
 describe("components on a swarm network (no swarm form yet)", () => {
     test("each refuses it under `network`, before any child exists", async () => {
         const swarm = () => new TieredNetwork("net", { target: "swarm" });
@@ -554,12 +699,6 @@ describe("components on a swarm network (no swarm form yet)", () => {
         expect(await failure(() => new ServiceDiscovery("sd", { network: swarm() }))).toMatch(
             refusal('ServiceDiscovery "sd"'),
         );
-        const lb = await failure(() => {
-            const network = swarm();
-            const app = new AppServerPool("app", { network, image: "i" });
-            return new NginxLoadBalancer("web", { network, routes: [{ path: "/", pool: app }] });
-        });
-        expect(lb).toMatch(refusal('NginxLoadBalancer "web"'));
     });
 
     test("nothing is registered under the refused component", async () => {

@@ -2,16 +2,14 @@
  * `PostgresCluster` and `AppServerPool` on a swarm network under the real engine (tests/engine/swarm.test.ts):
  * Postgres as a pinned service bootstrapped through its admin proxy; two replicas of a plain HTTP server as one
  * swarm service (`appContract: false`, health on "/"; the database URL and a token as secret files); in front of
- * it a raw nginx service (config as a `docker.ServiceConfig`) publishing the only port, in host mode on the node, and
- * re-resolving the pool's DNS round-robin name every second. Config: `docker:host` (the swarm engine), `port`,
- * `rev` (an env value: a change rolls the pool), `node` (the node's host name), `adminAddress`, `adminPort`, `conf`
- * (the text of a config file, default "1": a change is a new swarm config the pool rolls to), `replicas` (of the
- * pool; 2 unless set).
+ * it `NginxLoadBalancer`'s swarm form publishing the only port, in host mode on the node, and re-resolving the
+ * pool's DNS round-robin name every second. Config: `docker:host` (the swarm engine), `port`, `rev` (an env value: a
+ * change rolls the pool), `node` (the node's host name), `adminAddress`, `adminPort`, `replicas` (of the pool; 2
+ * unless set), `conf` (the text of a config file, default "1": a change is a new swarm config the pool rolls to), `nginxRev` (optional: a change of nginx's config only), `nginxImage` (optional: nginx's image, e.g.
+ * by ID).
  */
-import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import * as docker from "@pulumi/docker";
-import { AppServerPool, dockerName, PostgresCluster, TieredNetwork } from "../../../sdk";
+import { AppServerPool, NginxLoadBalancer, PostgresCluster, TieredNetwork } from "../../../sdk";
 
 const APP_IMAGE = "pdc-example/three-tier-app:latest";
 
@@ -55,51 +53,19 @@ export function swarmPoolProgram(): Record<string, pulumi.Input<unknown>> {
         secretFiles: { token: { value: pulumi.secret("s3cret-token"), env: "TOKEN_FILE", mode: "0400", owner: 10001 } },
         configFiles: { "settings/app.conf": `conf=${cfg.get("conf") ?? "1"}\n` },
     });
-    const conf = `
-server {
-    listen 80;
-    resolver 127.0.0.11 valid=1s ipv6=off;
-    location / {
-        set $app ${pool.serviceName};
-        proxy_pass http://$app:${pool.port};
-        proxy_next_upstream error timeout http_502;
-        proxy_connect_timeout 1s;
-    }
-}
-`;
-    const nginxConf = new docker.ServiceConfig("web-conf", {
-        // A swarm config cannot change: a new text is a new config, named by its digest.
-        name: dockerName(`web-conf-${createHash("sha256").update(conf).digest("hex").slice(0, 8)}`),
-        data: Buffer.from(conf).toString("base64"),
+    // nginx's swarm form: one service, its config a digest-named ServiceConfig, the only published port (host
+    // mode, pinned to the node), the pool's DNS round-robin name re-resolved per request. `nginxRev` (optional)
+    // changes only nginx's config (a response header): swarm replaces its task, stop-first.
+    const web = new NginxLoadBalancer("web", {
+        network,
+        tiers: ["web", "app"],
+        hostPort: cfg.requireNumber("port"),
+        swarmNode: cfg.require("node"),
+        // A lost node's addresses hang rather than refuse: 1 s, then nginx tries another replica.
+        routes: [{ path: "/", pool, connectTimeoutSeconds: 1 }],
+        extraDirectives: [`add_header X-Nginx-Rev ${cfg.get("nginxRev") ?? "1"} always`],
+        // By image ID the new task skips the registry, which stop-first would otherwise wait for.
+        ...(cfg.get("nginxImage") ? { image: cfg.require("nginxImage") } : {}),
     });
-    const web = new docker.Service(
-        "web",
-        {
-            name: dockerName("web"),
-            mode: { replicated: { replicas: 1 } },
-            endpointSpec: {
-                mode: "dnsrr",
-                ports: [{ targetPort: 80, publishedPort: cfg.requireNumber("port"), publishMode: "host" }],
-            },
-            taskSpec: {
-                containerSpec: {
-                    image: "nginx:stable-bookworm",
-                    // With it the provider's delete waits until the task's container is removed (so the networks can
-                    // go), but for no longer than this, and then fails: nginx's graceful stop took more than 5 s.
-                    stopGracePeriod: "30s",
-                    configs: [
-                        {
-                            configId: nginxConf.id,
-                            configName: nginxConf.name,
-                            fileName: "/etc/nginx/conf.d/default.conf",
-                        },
-                    ],
-                },
-                networksAdvanceds: network.attachService(["web", "app"], ["web"]),
-            },
-            convergeConfig: { delay: "1s", timeout: "2m" },
-        },
-        { dependsOn: [pool] },
-    );
-    return { service: pool.service!.name, web: web.name, db: db.service!.name };
+    return { service: pool.service!.name, web: web.service!.name, db: db.service!.name };
 }
