@@ -22,6 +22,7 @@ import {
     secretFileEnv,
     swarmHealthcheckInput,
     checkSwarmResources,
+    swarmDuration,
     swarmTaskInputs,
 } from "../container";
 import { componentLabels, dockerName } from "../naming";
@@ -221,7 +222,7 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
                     ...(h ? { healthcheck: swarmHealthcheckInput(h) } : {}),
                     // The provider's delete also waits for the tasks' containers to be removed, at most this long, then
                     // fails the delete (a task that needs the whole grace period can fail `pulumi destroy`).
-                    stopGracePeriod: `${s.stopGraceSeconds}s`,
+                    stopGracePeriod: swarmDuration(`${s.stopGraceSeconds}s`),
                 },
                 networksAdvanceds: s.network.attachService(s.tiers, [s.serviceName]),
                 ...swarmTaskInputs(s.resources, s.restart, s.settings),

@@ -184,7 +184,7 @@ export interface NginxRoute {
     readonly websocket?: boolean;
     /** How long nginx waits for the app between two reads of a response, 1–86400 s. @default 60 (3600 with `websocket`) */
     readonly readTimeoutSeconds?: number;
-    /** How long nginx waits to connect to a replica before trying the next, 1–3600 s. @default 5 */
+    /** How long nginx waits to connect to a replica before trying the next, 1–3600 s. @default 5 (1 on a swarm network) */
     readonly connectTimeoutSeconds?: number;
     /** Largest request body on this route, like the load balancer's `clientMaxBodySize`. @default the load balancer's */
     readonly clientMaxBodySize?: string;

@@ -11,7 +11,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { healthcheckInput, httpHealthcheck } from "../container";
+import {
+    checkSwarmResources,
+    ContainerResources,
+    ContainerSettings,
+    swarmHealthcheckInput,
+    httpHealthcheck,
+    RestartPolicy,
+    swarmDuration,
+    swarmTaskInputs,
+} from "../container";
 import { componentLabels, dockerName, labelList } from "../naming";
 import { checkSwarmNode, SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
@@ -23,9 +32,6 @@ export const SWARM_UNSUPPORTED_LB_ARGS = [
     "discovery",
     "consulTemplateImage",
     "drainSeconds",
-    "resources",
-    "restart",
-    "logging",
     "container",
     "templateContainer",
     "templateResources",
@@ -57,6 +63,7 @@ export function checkSwarmLbArgs(c: ArgChecker, args: Readonly<Record<string, un
         "cannot be set on a swarm network (a swarm service publishes its port on every address of its node)",
         "leave it out; pin nginx with swarmNode to know which node's addresses serve the port",
     );
+    checkSwarmResources(c, "resources", args.resources as ContainerResources | undefined);
     checkSwarmNode(c, args.swarmNode, undefined);
 }
 
@@ -76,6 +83,10 @@ export interface SwarmLbSpec {
     /** nginx's read-only root, tmpfs paths and capabilities (the host form's profile). */
     readonly tmpfs: readonly string[];
     readonly capAdds: readonly string[];
+    /** The host form's memory limit, restart policy and log settings (`nginxSettings`), as the task's. */
+    readonly resources: ContainerResources | undefined;
+    readonly restart: RestartPolicy;
+    readonly nginxSettings: ContainerSettings;
     /** The pools' services: nginx starts once they run. */
     readonly dependsOn: readonly pulumi.Resource[];
 }
@@ -128,18 +139,19 @@ export function buildSwarmLb(name: string, s: SwarmLbSpec, parent: pulumi.Resour
                     mounts: s.tmpfs.map((target) => ({ type: "tmpfs", target })),
                     capDrops: ["ALL"],
                     capAdds: [...s.capAdds],
-                    healthcheck: healthcheckInput({
+                    healthcheck: swarmHealthcheckInput({
                         ...httpHealthcheck(s.listenPort, s.healthPath),
                         interval: "5s",
                         startPeriod: "30s",
                         retries: 3,
                     }),
-                    stopGracePeriod: `${SWARM_NGINX_STOP_GRACE_SECONDS}s`,
+                    stopGracePeriod: swarmDuration(`${SWARM_NGINX_STOP_GRACE_SECONDS}s`),
                 },
                 ...(s.swarmNode !== undefined
                     ? { placement: { constraints: [`node.hostname == ${s.swarmNode}`] } }
                     : {}),
                 networksAdvanceds: s.network.attachService(s.tiers, [name]),
+                ...swarmTaskInputs(s.resources, s.restart, s.nginxSettings),
             },
             updateConfig: { ...rollout, failureAction: "rollback" },
             rollbackConfig: { ...rollout, failureAction: "pause" },

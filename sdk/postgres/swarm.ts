@@ -21,6 +21,7 @@ import {
     HealthcheckArgs,
     RestartPolicy,
     swarmHealthcheckInput,
+    swarmDuration,
     swarmTaskInputs,
 } from "../container";
 import { componentLabels, dockerName, labelList } from "../naming";
@@ -202,7 +203,7 @@ export function buildSwarmPostgres(name: string, s: SwarmPostgresSpec, parent: p
                     healthcheck: swarmHealthcheckInput(h),
                     // Postgres's fast shutdown, and the time for its checkpoint before swarm kills it.
                     stopSignal: "SIGINT",
-                    stopGracePeriod: `${s.stopTimeout}s`,
+                    stopGracePeriod: swarmDuration(`${s.stopTimeout}s`),
                 },
                 // The volume is local to its node: the task must never start anywhere else.
                 placement: { constraints: [`node.hostname == ${s.swarmNode}`] },

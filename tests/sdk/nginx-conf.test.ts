@@ -152,7 +152,7 @@ describe("renderNginxConf (pure)", () => {
                 ],
                 locations: [
                     { path: "/", upstream: "app" },
-                    { path: "/api", upstream: "api-v2" },
+                    { path: "/api", upstream: "api-v2", connectTimeoutSeconds: 3 },
                 ],
                 static: undefined,
                 readinessPath: "/nginx-ready",
@@ -181,6 +181,11 @@ describe("renderNginxConf (pure)", () => {
         expect(conf).toContain("proxy_next_upstream error timeout http_502 http_503;");
         expect(conf).toContain("proxy_set_header X-Forwarded-For $remote_addr;");
         expect(conf).toContain("server_tokens off;");
+        // A stopped task's overlay address hangs: 1 s to connect unless the route says otherwise.
+        expect(conf.match(/proxy_connect_timeout \S+;/g)).toEqual([
+            "proxy_connect_timeout 3s;",
+            "proxy_connect_timeout 1s;",
+        ]);
     });
 });
 

@@ -525,6 +525,8 @@ describe("PostgresCluster on a swarm network", () => {
         expect(plain.restartPolicy.condition).toBe("any");
         expect(plain.logDriver).toEqual({ name: "json-file", options: { "max-size": "10m", "max-file": "3" } });
         expect(plain.resources).toBeUndefined();
+        // The default stop grace (60 s) as the provider reads it back ("1m"): "60s" was an update on every up.
+        expect(plain.containerSpec.stopGracePeriod).toBe("1m");
     });
 
     test("swarmNode required; arguments without a swarm form refused; swarm arguments refused on host", async () => {
@@ -650,30 +652,42 @@ describe("NginxLoadBalancer on a swarm network", () => {
                 static: { files: { "a.css": "" } },
                 tls: { certificate: "c", key: "k" },
                 drainSeconds: 2,
-                restart: "always",
-                logging: { driver: "local" },
                 container: { readOnly: false },
-                resources: { memoryMb: 64 },
+                resources: { cpuShares: 64 },
                 hostIp: "127.0.0.1",
                 mode: "consul-template",
                 swarmNode: "bad node",
             }),
         );
-        for (const arg of ["static", "tls", "drainSeconds", "restart", "logging", "container", "resources"])
+        for (const arg of ["static", "tls", "drainSeconds", "container"])
             expect(message).toContain(
                 `NginxLoadBalancer "web": ${arg} has no swarm form yet (the network's target is "swarm"); leave it out, or use a TieredNetwork with target "host"`,
             );
+        expect(message).toContain("resources.cpuShares has no swarm form");
         expect(message).toContain('mode is "consul-template", which has no swarm form yet');
         expect(message).toContain("hostIp cannot be set on a swarm network");
         expect(message).toContain('swarmNode is "bad node", not a node host name');
         await runProgram(() => {
             try {
-                swarmLb({ restart: "always" });
+                swarmLb({ container: { readOnly: false } });
             } catch {
                 // expected: refused
             }
         }).then(({ graph }) => (names = Object.keys(graph.shape())));
         expect(names.filter((n) => n === "web" || n.startsWith("web-"))).toEqual([]);
+    });
+
+    test("resources, restart and logging: the task's memory limit, restart policy and log driver", async () => {
+        const { graph } = await runProgram(() =>
+            swarmLb({ resources: { memoryMb: 64 }, restart: "on-failure", logging: { driver: "local" } }),
+        );
+        const task = graph.get("web-service").inputs.taskSpec;
+        expect(task.resources).toEqual({ limits: { memoryBytes: 64 * 1024 * 1024 } });
+        expect(task.restartPolicy.condition).toBe("on-failure");
+        expect(task.logDriver).toEqual({ name: "local" });
+        const plain = (await runProgram(() => swarmLb())).graph.get("web-service").inputs.taskSpec;
+        expect(plain.logDriver).toEqual({ name: "json-file", options: { "max-size": "10m", "max-file": "3" } });
+        expect(plain.restartPolicy.condition).toBe("any");
     });
 
     test("a route to a pool that is not a swarm service is refused; swarmNode on a host network too", async () => {
