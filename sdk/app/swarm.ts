@@ -25,6 +25,7 @@ import {
     swarmDuration,
     swarmTaskInputs,
 } from "../container";
+import { swarmImageRef } from "../image";
 import { componentLabels, dockerName } from "../naming";
 import { SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
@@ -205,7 +206,8 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
             endpointSpec: { mode: "dnsrr" },
             taskSpec: {
                 containerSpec: {
-                    image: s.image,
+                    // Every node must find it: a ServiceImage's repository digest rather than its local ID.
+                    image: swarmImageRef(s.image),
                     // A container's `command` is the image's CMD: a service's `args` (its `commands` is the entrypoint).
                     ...(s.command ? { args: [...s.command] } : {}),
                     // Left out when empty: the provider reads none back, and {} would differ once.

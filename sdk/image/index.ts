@@ -73,6 +73,18 @@ export function withImageRevision<T extends pulumi.Output<string>>(ref: T, revis
     return ref;
 }
 
+const swarmRefs = new WeakMap<object, pulumi.Output<string>>();
+
+/**
+ * What a swarm service runs for `image`: for a {@link ServiceImage}'s `ref`, the image's repository digest
+ * (`name@sha256:…`) when it has one, which every node can pull and which still changes with the image; else
+ * `image` as given (a `ref` without a digest is the local image ID: only nodes holding that image can run it, as
+ * on a single-node swarm). @internal
+ */
+export function swarmImageRef(image: pulumi.Input<string>): pulumi.Input<string> {
+    return (typeof image === "object" && image !== null ? swarmRefs.get(image) : undefined) ?? image;
+}
+
 /** The revision recorded for an image reference: the string itself, a recorded revision, or undefined. @internal */
 export function imageRevision(image: pulumi.Input<string>): string | undefined {
     if (typeof image === "string") return image;
@@ -222,6 +234,10 @@ export class ServiceImage extends pulumi.ComponentResource {
             { parent: this },
         );
         this.ref = withImageRevision(image.imageId, this.revision);
+        swarmRefs.set(
+            this.ref,
+            pulumi.all([image.repoDigest, image.imageId]).apply(([digest, id]) => digest || id),
+        );
         this.imageName = image.name;
         this.registerOutputs({ ref: this.ref, imageName: this.imageName });
     }

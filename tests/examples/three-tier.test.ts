@@ -160,6 +160,38 @@ describe("examples/three-tier", () => {
         expect(prod.graph.get("app-image-image").inputs.build.context).toBe(path.join(DIR, "app"));
     });
 
+    test("target swarm: the same program as services, Postgres and nginx pinned to swarmNode, the URL a secret file", async () => {
+        const { graph } = await runProgram(
+            () => threeTierProgram.threeTier(cfg({ target: "swarm", swarmNode: "node-1", adminAddress: "10.0.0.5" })),
+            { project: "three-tier", stack: "dev" },
+        );
+        const kinds = (type: string) =>
+            Object.entries(graph.shape())
+                .filter(([, t]) => t === type)
+                .map(([n]) => n)
+                .sort();
+        expect(kinds("docker:index/service:Service")).toEqual(["app-service", "db-server", "web-service"]);
+        // The only plain container: the database's admin proxy, the bootstrap's way in.
+        expect(kinds("docker:index/container:Container")).toEqual(["db-admin-proxy"]);
+        for (const net of ["net-webapp", "net-appdb"]) expect(graph.get(net).inputs.driver).toBe("overlay");
+        expect(graph.get("net-appdb").inputs.internal).toBe(true);
+        for (const svc of ["db-server", "web-service"])
+            expect(graph.get(svc).inputs.taskSpec.placement.constraints).toEqual(["node.hostname == node-1"]);
+        expect(graph.get("db-admin-proxy").inputs.ports).toEqual([
+            expect.objectContaining({ internal: 5432, external: 15432, ip: "10.0.0.5" }),
+        ]);
+        const app = graph.get("app-service").inputs.taskSpec.containerSpec;
+        // The image every node can pull: its repository digest (the mocks give one), not the manager's image ID.
+        expect(app.image).toBe("pdc-example/three-tier-app:latest@sha256:app-image-image");
+        expect(app.env.DATABASE_URL).toBeUndefined();
+        expect(app.env.DATABASE_URL_FILE).toMatch(/^\/run\/secrets\//);
+        // nginx publishes the only port, in host mode on its node.
+        expect(graph.get("web-service").inputs.endpointSpec.ports).toEqual([
+            expect.objectContaining({ publishedPort: 8080, publishMode: "host" }),
+        ]);
+        expect(graph.get("app-service").inputs.endpointSpec.ports).toBeUndefined();
+    });
+
     test("bad config fails with a clear message before any resource is registered", async () => {
         for (const [over, msg] of [
             [
