@@ -10,6 +10,7 @@
 import { execFile } from "child_process";
 import * as path from "path";
 import { engine, EngineRequest, EngineResult, stackDir } from "../support/engine";
+import { dockerAt, inTask } from "../support/swarm";
 import { loadWhile } from "../support/load";
 
 jest.setTimeout(600000);
@@ -90,11 +91,7 @@ function perNode(tasks: { node: string }[]): Record<string, number> {
 }
 
 /** Runs `sh -c script` as root in the running task container of a service on node 1. */
-async function inTaskOnManager(service: string, script: string): Promise<string> {
-    const ids = (await docker(["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${service}`])).trim();
-    if (!ids) throw new Error(`no running task of ${service} on node 1`);
-    return docker(["exec", "-u", "0", ids.split("\n")[0], "sh", "-c", script]);
-}
+const inTaskOnManager = (service: string, script: string) => inTask(dockerAt(MANAGER), service, script);
 const psql = (sql: string) => inTaskOnManager(DB, `psql -U postgres -d app -tAc "${sql}"`);
 
 async function run(op: EngineRequest["op"]): Promise<EngineResult> {

@@ -6,9 +6,10 @@
  * files), a second `up` that changes nothing, a new app image rolled under bounded load with 0 failed requests,
  * and a `destroy` that keeps the data volume. About 4 min on the shared machine.
  */
-import { execFile, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as path from "path";
 import { engine, EngineRequest, EngineResult, stackDir, stateFiles, steps } from "../support/engine";
+import { dockerAt, inTask as inTaskOf } from "../support/swarm";
 import { loadWhile } from "../support/load";
 
 jest.setTimeout(600000);
@@ -26,24 +27,9 @@ const IMAGE_V1 = "pdc-example/three-tier-app:latest";
 const IMAGE_V2 = `pdc-example/three-tier-app:swarm-${STACK}`;
 let nodeName = "";
 
-function swarm(args: string[], timeoutMs = 120000): Promise<string> {
-    return new Promise((resolve, reject) =>
-        execFile(
-            "docker",
-            args,
-            { env: { ...process.env, DOCKER_HOST: SWARM_HOST }, timeout: timeoutMs, encoding: "utf8" },
-            (err, stdout, stderr) =>
-                err ? reject(new Error(`docker ${args.join(" ")} failed: ${stderr || err.message}`)) : resolve(stdout),
-        ),
-    );
-}
-
+const swarm = dockerAt(SWARM_HOST);
 /** Runs `sh -c script` as root in the first running task container of a service. */
-async function inTask(service: string, script: string): Promise<string> {
-    const ids = (await swarm(["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${service}`])).trim();
-    if (!ids) throw new Error(`no running task of ${service}`);
-    return swarm(["exec", "-u", "0", ids.split("\n")[0], "sh", "-c", script]);
-}
+const inTask = (service: string, script: string) => inTaskOf(swarm, service, script);
 
 async function run(op: EngineRequest["op"], appImage = IMAGE_V1, diff = false): Promise<EngineResult> {
     const r = await engine({

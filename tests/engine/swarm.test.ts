@@ -4,11 +4,11 @@
  * @pulumi/docker (overlay networks, Secret, ServiceConfig, Service with a start-first rolling update and a port
  * published in host mode), as the docker plugin built here drives them, through `PostgresCluster`'s swarm form (its
  * bootstrap through the admin proxy on the node's address) and `AppServerPool`'s (tests/engine/programs/swarm-pool.ts)
- * behind `NginxLoadBalancer`'s, and a destroy that leaves only the data volume. About 6 min on the shared machine,
+ * behind `NginxLoadBalancer`'s, and a destroy that leaves only the data volume. About 3.5 min on the shared machine,
  * most of it the provider's convergence waits.
  */
-import { execFile } from "child_process";
 import { engine, EngineRequest, EngineResult, stackDir, stateFiles, steps } from "../support/engine";
+import { dockerAt, inTask as inTaskOf } from "../support/swarm";
 import { loadWhile, requestOutcome } from "../support/load";
 
 jest.setTimeout(600000);
@@ -28,24 +28,9 @@ let nginxRev = "1";
 /** nginx's image by ID (read from the node): a stop-first task given a tag first asks the registry (none here). */
 let nginxImage = "";
 
-function swarm(args: string[], timeoutMs = 120000): Promise<string> {
-    return new Promise((resolve, reject) =>
-        execFile(
-            "docker",
-            args,
-            { env: { ...process.env, DOCKER_HOST: SWARM_HOST }, timeout: timeoutMs, encoding: "utf8" },
-            (err, stdout, stderr) =>
-                err ? reject(new Error(`docker ${args.join(" ")} failed: ${stderr || err.message}`)) : resolve(stdout),
-        ),
-    );
-}
-
+const swarm = dockerAt(SWARM_HOST);
 /** Runs `sh -c script` as root in the first running task container of a service. */
-async function inTask(service: string, script: string): Promise<string> {
-    const ids = (await swarm(["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${service}`])).trim();
-    if (!ids) throw new Error(`no running task of ${service}`);
-    return swarm(["exec", "-u", "0", ids.split("\n")[0], "sh", "-c", script]);
-}
+const inTask = (service: string, script: string) => inTaskOf(swarm, service, script);
 
 async function run(op: EngineRequest["op"], rev = "1"): Promise<EngineResult> {
     const r = await engine({
