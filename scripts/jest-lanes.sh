@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `npm test`: the whole jest suite in three lanes side by side, each one jest process running its files one at a
-# time: the real-engine suites on the shared Docker engine (tests/engine/: mostly waiting on Docker, health checks
-# and drains), the real-engine suites that bring their own Docker engines (swarm, multi-host swarm, faults: each
-# in network namespaces of its own, mostly waiting too), and all the others (mostly CPU: mocks, Postgres, nginx).
-# On two cores the waiting lanes overlap the CPU lane's work.
+# time: the longest real-engine suites on the shared Docker engine (zero-downtime, three-tier, bootstrap), the other
+# real-engine suites (those that bring their own Docker engines, swarm, multi-host swarm and faults, each in network
+# namespaces of its own, and the short ones on the shared engine), and all the others (mostly CPU: mocks, Postgres,
+# nginx). The engine suites mostly wait on Docker, health checks and drains, so on two cores they overlap the CPU
+# lane's work; the split keeps the two engine lanes about as long as each other (tests/README.md).
 # Each line is prefixed with its lane; the exit code is non-zero when any lane fails.
 # With arguments (`npm test -- tests/sdk/app.test.ts`), one jest process runs them as given.
 set -uo pipefail
@@ -15,9 +16,9 @@ lane() {
   return "${PIPESTATUS[0]}"
 }
 start=$(date +%s)
-OWN_ENGINE='/tests/engine/(swarm|faults)'
-lane engine tests/engine/ --testPathIgnorePatterns "$OWN_ENGINE" & engine=$!
-lane engines "$OWN_ENGINE" & engines=$!
+LONG='/tests/engine/(zero-downtime|three-tier|bootstrap)\.test'
+lane engine "$LONG" & engine=$!
+lane engines tests/engine/ --testPathIgnorePatterns "$LONG" & engines=$!
 lane others --testPathIgnorePatterns '/tests/engine/' & others=$!
 rc=0; summary=""
 for l in engine:$engine engines:$engines others:$others; do
