@@ -26,7 +26,7 @@ import {
     swarmTaskInputs,
 } from "../container";
 import { swarmImageRef } from "../image";
-import { componentLabels, dockerName } from "../naming";
+import { componentLabels, dockerName, labelList } from "../naming";
 import { SWARM_NOT_YET, SWARM_NOT_YET_FIX, TieredNetwork } from "../network";
 import { ArgChecker } from "../validation";
 
@@ -149,7 +149,7 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
             {
                 name: pulumi.interpolate`${dockerName(`${name}-${file}`)}-${suffix.hex}`,
                 data: value.apply((v) => Buffer.from(v, "utf8").toString("base64")),
-                labels: labels(componentLabels(name, `secret:${file}`)),
+                labels: labelList(componentLabels(name, `secret:${file}`)),
             },
             { parent },
         );
@@ -166,7 +166,7 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
                 {
                     name: swarmConfigName(name, role, path, files[path]),
                     data: files[path].toString("base64"),
-                    labels: labels(componentLabels(name, `${role}:${path}`)),
+                    labels: labelList(componentLabels(name, `${role}:${path}`)),
                 },
                 { parent },
             );
@@ -201,7 +201,7 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
         `${name}-service`,
         {
             name: dockerName(name),
-            labels: labels({ ...s.labels, ...componentLabels(name, "service") }),
+            labels: labelList({ ...s.labels, ...componentLabels(name, "service") }),
             mode: { replicated: { replicas: s.replicas } },
             endpointSpec: { mode: "dnsrr" },
             taskSpec: {
@@ -237,10 +237,4 @@ export function buildSwarmPool(name: string, s: SwarmPoolSpec, parent: pulumi.Re
         { parent, dependsOn: [...s.dependsOn] },
     );
     return { service, secrets, configs };
-}
-
-function labels(l: Readonly<Record<string, string>>): { label: string; value: string }[] {
-    return Object.keys(l)
-        .sort()
-        .map((label) => ({ label, value: l[label] }));
 }

@@ -86,13 +86,7 @@ export function swarmDuration(d: string): string {
 
 /** A service's health check as the docker provider takes it, with defaults applied (see `swarmDuration`). */
 export function swarmHealthcheckInput(h: HealthcheckArgs): docker.types.input.ServiceTaskSpecContainerSpecHealthcheck {
-    return {
-        tests: [...h.test],
-        interval: swarmDuration(h.interval ?? "2s"),
-        timeout: swarmDuration(h.timeout ?? "3s"),
-        startPeriod: swarmDuration(h.startPeriod ?? "60s"),
-        retries: h.retries ?? 5,
-    };
+    return healthcheckWith(h, swarmDuration);
 }
 
 /** Swarm's own restart delay (a task's restart on the host is immediate, backing off from 100 ms). */
@@ -147,11 +141,19 @@ export function checkSwarmResources(c: ArgChecker, arg: string, resources: Conta
 
 /** The docker provider's form of a health check, with defaults applied. */
 export function healthcheckInput(h: HealthcheckArgs): docker.types.input.ContainerHealthcheck {
+    return healthcheckWith(h, goDuration);
+}
+
+/** A health check with its defaults, durations in the form `duration` gives (a container's or a service's). */
+function healthcheckWith(
+    h: HealthcheckArgs,
+    duration: (d: string) => string,
+): { tests: string[]; interval: string; timeout: string; startPeriod: string; retries: number } {
     return {
         tests: [...h.test],
-        interval: goDuration(h.interval ?? "2s"),
-        timeout: goDuration(h.timeout ?? "3s"),
-        startPeriod: goDuration(h.startPeriod ?? "60s"),
+        interval: duration(h.interval ?? "2s"),
+        timeout: duration(h.timeout ?? "3s"),
+        startPeriod: duration(h.startPeriod ?? "60s"),
         retries: h.retries ?? 5,
     };
 }
